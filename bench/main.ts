@@ -1,0 +1,27 @@
+// `npm run bench -- NAME…`: runs the named benchmarks (all when none are named) and prints tables.
+// Benchmarks compare side by side in one run; absolute times on this shared machine mean little.
+import { benchLabUp } from "./lab-up.js";
+
+const BENCHES: Record<string, { needsRoot: boolean; run: () => Promise<void> }> = {
+  "lab-up": { needsRoot: true, run: benchLabUp },
+};
+
+const main = async (): Promise<void> => {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((n) => !(n in BENCHES));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(", ")}; valid: ${Object.keys(BENCHES).join(", ")}`);
+    process.exit(2);
+  }
+  for (const name of names.length > 0 ? names : Object.keys(BENCHES)) {
+    const bench = BENCHES[name]!;
+    if (bench.needsRoot && process.getuid?.() !== 0) {
+      console.log(`# ${name}: skipped (needs root)`);
+      continue;
+    }
+    console.log(`# ${name}`);
+    await bench.run();
+  }
+};
+
+await main();

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages egw and its tests use, only those missing. Needs root.
+set -euo pipefail
+declare -A pkg_for=(
+  [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [bridge]=iproute2
+  [conntrack]=conntrack [ping]=iputils-ping [socat]=socat [iperf3]=iperf3 [curl]=curl
+)
+missing=()
+for cmd in "${!pkg_for[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
+done
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

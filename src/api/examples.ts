@@ -1,0 +1,144 @@
+// Valid example objects of every kind, as a user would write them (before defaults).
+// Used by tests here and handy for other modules' tests.
+import type { Resource } from "./meta.js";
+
+export const EXAMPLES: Record<string, Resource> = {
+  IPPool: {
+    apiVersion: "egw.dev/v1",
+    kind: "IPPool",
+    metadata: { name: "egress-a" },
+    spec: { cidr: "10.10.0.0/24", allowedUses: ["EgressGateway"], blockSize: 32, nodeSelector: "!all()" },
+  },
+  EgressGateway: {
+    apiVersion: "egw.dev/v1",
+    kind: "EgressGateway",
+    metadata: { name: "gw", namespace: "payments", labels: { team: "payments" } },
+    spec: {
+      replicas: 2,
+      ipPools: [{ name: "egress-a" }, { cidr: "10.10.1.0/24" }],
+      template: {
+        metadata: { labels: { "egress-code": "red" } },
+        spec: { nodeSelector: { "kubernetes.io/os": "linux" }, terminationGracePeriodSeconds: 0 },
+      },
+      failureDetection: {
+        icmpProbe: { ips: ["198.18.0.1"], intervalMs: 1000, timeoutMs: 3000 },
+        httpProbe: { urls: ["http://198.18.0.2:8080/"] },
+      },
+    },
+    status: {
+      replicas: [{ name: "gw-0", node: "node-1", egressIP: "10.10.0.5", ready: true }],
+      conditions: [{ type: "Ready", status: "True", reason: "AllReplicasReady" }],
+    },
+  },
+  EgressGatewayPolicy: {
+    apiVersion: "egw.dev/v1",
+    kind: "EgressGatewayPolicy",
+    metadata: { name: "by-destination" },
+    spec: {
+      rules: [
+        { destination: { cidr: "10.0.0.0/8" }, description: "on-prem: no gateway" },
+        {
+          destination: { cidr: "198.18.0.0/15" },
+          gateway: {
+            selector: "egress-code == 'red'",
+            namespaceSelector: "kubernetes.io/metadata.name == 'payments'",
+            maxNextHops: 1,
+          },
+        },
+        {
+          gateway: { selector: "egress-code == 'blue'", namespaceSelector: "all()" },
+          gatewayPreference: "PreferNodeLocal",
+        },
+      ],
+    },
+  },
+  Tier: { apiVersion: "egw.dev/v1", kind: "Tier", metadata: { name: "security" }, spec: { order: 100 } },
+  NetworkPolicy: {
+    apiVersion: "egw.dev/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "allow-db", namespace: "payments" },
+    spec: {
+      tier: "security",
+      order: 10,
+      selector: "app == 'api'",
+      types: ["Egress"],
+      egress: [
+        {
+          action: "Allow",
+          protocol: "TCP",
+          destination: { nets: ["198.18.1.0/24", "198.18.2.7"], ports: [5432, "8000:8080"] },
+        },
+        {
+          action: "Allow",
+          protocol: "UDP",
+          destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "all()", ports: [53] },
+        },
+        { action: "Allow", destination: { domains: ["*.example.com", "api.example.org"] } },
+        {
+          action: "Log",
+          protocol: 17,
+          ipVersion: 4,
+          destination: { notNets: ["10.0.0.0/8"], notPorts: ["1:1023"] },
+        },
+        { action: "Deny" },
+      ],
+    },
+  },
+  GlobalNetworkPolicy: {
+    apiVersion: "egw.dev/v1",
+    kind: "GlobalNetworkPolicy",
+    metadata: { name: "default-deny" },
+    spec: {
+      namespaceSelector: "kubernetes.io/metadata.name not in {'kube-system'}",
+      types: ["Egress"],
+      egress: [
+        { action: "Allow", destination: { selector: "role == 'trusted'", namespaceSelector: "global()" } },
+        { action: "Allow", protocol: "ICMPv6", ipVersion: 6, destination: { nets: ["2001:db8::/32"] } },
+        { action: "Pass" },
+      ],
+    },
+  },
+  GlobalNetworkSet: {
+    apiVersion: "egw.dev/v1",
+    kind: "GlobalNetworkSet",
+    metadata: { name: "trusted", labels: { role: "trusted" } },
+    spec: { nets: ["198.51.100.0/24", "2001:db8:1::/48"] },
+  },
+  Namespace: {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: "payments",
+      annotations: { "egress.egw.dev/selector": "egress-code == 'red'", "egress.egw.dev/maxNextHops": "1" },
+    },
+  },
+  Pod: {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "api-1", namespace: "payments", labels: { app: "api" } },
+    spec: { nodeName: "node-1", containers: [{ name: "api", image: "busybox", args: ["sleep", "1d"] }] },
+    status: { phase: "Running", podIP: "10.244.1.5", hostInterface: "egw1a2b3c4d" },
+  },
+  Node: {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: "node-1", labels: { "kubernetes.io/hostname": "node-1" } },
+    spec: { podCIDR: "10.244.1.0/24" },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: "172.30.0.11" },
+        { type: "Hostname", address: "node-1" },
+      ],
+    },
+  },
+  IPAllocation: {
+    apiVersion: "egw.dev/v1",
+    kind: "IPAllocation",
+    metadata: { name: "egress-a-10-10-0-5" },
+    spec: {
+      pool: "egress-a",
+      ip: "10.10.0.5",
+      owner: { namespace: "payments", gateway: "gw", replica: "gw-0" },
+    },
+  },
+};

@@ -1,0 +1,57 @@
+// The core v1 objects egw reads: Namespace, Pod, Node. Only the fields egw uses are modelled.
+import { Type, type Static } from "@sinclair/typebox";
+import { CORE_API_VERSION } from "../kinds.js";
+import { header, LooseObject, StringEnum, Strict } from "./common.js";
+
+export const NamespaceSchema = Strict({
+  ...header(CORE_API_VERSION, "Namespace"),
+  spec: Type.Optional(Strict({ finalizers: Type.Optional(Type.Array(Type.String())) })),
+  status: Type.Optional(Strict({ phase: Type.Optional(StringEnum(["Active", "Terminating"])) })),
+});
+
+export const PodSchema = Strict({
+  ...header(CORE_API_VERSION, "Pod"),
+  spec: Type.Optional(
+    Strict({
+      nodeName: Type.Optional(Type.String()),
+      containers: Type.Optional(Type.Array(LooseObject("Not interpreted by egw"))),
+    }),
+  ),
+  status: Type.Optional(
+    Strict({
+      phase: Type.Optional(StringEnum(["Pending", "Running", "Succeeded", "Failed", "Unknown"])),
+      podIP: Type.Optional(Type.String()),
+      hostIP: Type.Optional(Type.String()),
+      hostInterface: Type.Optional(Type.String({ description: "Host side of the pod's veth" })),
+    }),
+  ),
+});
+
+export const NODE_ADDRESS_TYPES = [
+  "InternalIP",
+  "ExternalIP",
+  "Hostname",
+  "InternalDNS",
+  "ExternalDNS",
+] as const;
+
+export const NodeSchema = Strict({
+  ...header(CORE_API_VERSION, "Node"),
+  spec: Type.Optional(
+    Strict({
+      podCIDR: Type.Optional(Type.String()),
+      podCIDRs: Type.Optional(Type.Array(Type.String())),
+    }),
+  ),
+  status: Type.Optional(
+    Strict({
+      addresses: Type.Optional(
+        Type.Array(Strict({ type: StringEnum(NODE_ADDRESS_TYPES), address: Type.String() })),
+      ),
+    }),
+  ),
+});
+
+export type Namespace = Static<typeof NamespaceSchema>;
+export type Pod = Static<typeof PodSchema>;
+export type Node = Static<typeof NodeSchema>;

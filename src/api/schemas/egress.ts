@@ -1,0 +1,180 @@
+// Egress resources: IPPool, EgressGateway, EgressGatewayPolicy and the internal IPAllocation.
+// Field names and defaults follow Calico's where the concept is the same.
+import { Type, type Static } from "@sinclair/typebox";
+import { EGW_API_VERSION } from "../kinds.js";
+import { header, Int32, StringEnum, StringMap, Strict } from "./common.js";
+
+export const IP_POOL_USES = ["Workload", "EgressGateway"] as const;
+
+export const IPPoolSpecSchema = Strict({
+  cidr: Type.String({ description: "The pool's network, e.g. 10.10.0.0/24 (immutable)" }),
+  blockSize: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 128,
+      description:
+        "Prefix length of the blocks handed to nodes: 20-32 for IPv4 (default 26), 116-128 for IPv6 (default 122)",
+      expected: "a prefix length: 20-32 for IPv4 pools, 116-128 for IPv6 pools",
+    }),
+  ),
+  allowedUses: Type.Optional(
+    Type.Array(StringEnum(IP_POOL_USES), {
+      minItems: 1,
+      uniqueItems: true,
+      description: "Default [Workload]",
+    }),
+  ),
+  natOutgoing: Type.Optional(
+    Type.Boolean({ description: "SNAT traffic leaving the cluster to the node IP" }),
+  ),
+  disableBGPExport: Type.Optional(Type.Boolean()),
+  nodeSelector: Type.Optional(
+    Type.String({ description: "Selector of the nodes that may use the pool; default all()" }),
+  ),
+});
+
+export const IPPoolSchema = Strict({ ...header(EGW_API_VERSION, "IPPool"), spec: IPPoolSpecSchema });
+
+const PoolRefSchema = Strict(
+  {
+    name: Type.Optional(Type.String()),
+    cidr: Type.Optional(Type.String()),
+  },
+  "An IPPool by name or by cidr (if both, they must name the same pool)",
+);
+
+const probeFields = {
+  intervalMs: Type.Optional(Int32({ minimum: 1, description: "Time between probes in milliseconds" })),
+  timeoutMs: Type.Optional(
+    Int32({
+      minimum: 1,
+      description: "Not ready after this long without a successful probe; must be >= intervalMs",
+    }),
+  ),
+};
+
+export const FailureDetectionSchema = Strict(
+  {
+    icmpProbe: Type.Optional(
+      Strict(
+        { ips: Type.Array(Type.String(), { minItems: 1 }), ...probeFields },
+        "Default interval 5000, timeout 15000",
+      ),
+    ),
+    httpProbe: Type.Optional(
+      Strict(
+        { urls: Type.Array(Type.String(), { minItems: 1 }), ...probeFields },
+        "Any HTTP response counts as success. Default interval 10000, timeout 30000",
+      ),
+    ),
+  },
+  "At least one probe is required; with both, one of each must succeed for readiness",
+);
+
+export const EgressGatewaySpecSchema = Strict({
+  replicas: Type.Optional(Int32({ description: "Default 1" })),
+  ipPools: Type.Array(PoolRefSchema, { minItems: 1 }),
+  template: Type.Optional(
+    Strict({
+      metadata: Type.Optional(
+        Strict({
+          labels: Type.Optional(StringMap("Labels of the replicas; default egw.dev/gateway: <name>")),
+          annotations: Type.Optional(StringMap()),
+        }),
+      ),
+      spec: Type.Optional(
+        Strict({
+          nodeSelector: Type.Optional(StringMap()),
+          terminationGracePeriodSeconds: Type.Optional(Int32({ description: "Drain time; default 30" })),
+        }),
+      ),
+    }),
+  ),
+  failureDetection: Type.Optional(FailureDetectionSchema),
+});
+
+export const ConditionSchema = Strict({
+  type: Type.String(),
+  status: StringEnum(["True", "False", "Unknown"]),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  lastTransitionTime: Type.Optional(Type.String()),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+export const EgressGatewayStatusSchema = Strict({
+  replicas: Type.Optional(
+    Type.Array(
+      Strict({
+        name: Type.String(),
+        node: Type.Optional(Type.String()),
+        egressIP: Type.Optional(Type.String()),
+        ready: Type.Boolean(),
+      }),
+    ),
+  ),
+  conditions: Type.Optional(Type.Array(ConditionSchema)),
+});
+
+export const EgressGatewaySchema = Strict({
+  ...header(EGW_API_VERSION, "EgressGateway"),
+  spec: EgressGatewaySpecSchema,
+  status: Type.Optional(EgressGatewayStatusSchema),
+});
+
+export const GATEWAY_PREFERENCES = ["None", "PreferNodeLocal"] as const;
+
+export const EgressGatewayPolicyRuleSchema = Strict({
+  description: Type.Optional(Type.String()),
+  destination: Type.Optional(Strict({ cidr: Type.String() }, "Default 0.0.0.0/0")),
+  gateway: Type.Optional(
+    Strict(
+      {
+        selector: Type.String({ description: "Selects gateway replicas by their labels" }),
+        namespaceSelector: Type.String({ description: "Selects the namespaces of those gateways" }),
+        maxNextHops: Type.Optional(
+          Int32({ description: "Most gateways one workload uses; 0 = all (default)" }),
+        ),
+      },
+      "Omitted: traffic to this destination skips the gateways",
+    ),
+  ),
+  gatewayPreference: Type.Optional(StringEnum(GATEWAY_PREFERENCES, { description: "Default None" })),
+});
+
+export const EgressGatewayPolicySchema = Strict({
+  ...header(EGW_API_VERSION, "EgressGatewayPolicy"),
+  spec: Strict({
+    rules: Type.Array(EgressGatewayPolicyRuleSchema, {
+      minItems: 1,
+      description: "Matched by longest destination prefix, not in order",
+    }),
+  }),
+});
+
+export const IPAllocationSchema = Strict({
+  ...header(EGW_API_VERSION, "IPAllocation"),
+  spec: Strict({
+    pool: Type.String({ description: "Name of the IPPool" }),
+    ip: Type.String(),
+    owner: Strict(
+      {
+        namespace: Type.String({ description: "Namespace of the EgressGateway" }),
+        gateway: Type.String({ description: "Name of the EgressGateway" }),
+        replica: Type.String({ description: "Name of the gateway replica holding the IP" }),
+      },
+      "The gateway replica holding the IP",
+    ),
+  }),
+});
+
+export type IPPoolSpec = Static<typeof IPPoolSpecSchema>;
+export type IPPool = Static<typeof IPPoolSchema>;
+export type EgressGatewaySpec = Static<typeof EgressGatewaySpecSchema>;
+export type EgressGatewayStatus = Static<typeof EgressGatewayStatusSchema>;
+export type EgressGateway = Static<typeof EgressGatewaySchema>;
+export type FailureDetection = Static<typeof FailureDetectionSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type EgressGatewayPolicyRule = Static<typeof EgressGatewayPolicyRuleSchema>;
+export type EgressGatewayPolicy = Static<typeof EgressGatewayPolicySchema>;
+export type IPAllocation = Static<typeof IPAllocationSchema>;

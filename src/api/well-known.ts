@@ -1,0 +1,27 @@
+// Annotation and label keys egw reads or writes, in one place.
+
+/** Workload annotations (on a Namespace or a Pod; the pod's own wins). */
+export const ANN_EGRESS_SELECTOR = "egress.egw.dev/selector";
+export const ANN_EGRESS_NAMESPACE_SELECTOR = "egress.egw.dev/namespaceSelector";
+export const ANN_EGRESS_MAX_NEXT_HOPS = "egress.egw.dev/maxNextHops";
+export const ANN_EGRESS_GATEWAY_POLICY = "egress.egw.dev/egressGatewayPolicy";
+
+/** Set by Kubernetes (and the lab) on every Namespace. */
+export const LABEL_NAMESPACE_NAME = "kubernetes.io/metadata.name";
+
+/** Default label a gateway's replicas carry (template.metadata.labels when unset). */
+export const LABEL_GATEWAY = "egw.dev/gateway";
+
+/**
+ * Gateway replicas are Pods (as a Deployment's pods would be). The controller marks them with
+ * these annotations; only pods carrying ANN_GATEWAY_EGRESS_IP can be chosen as gateways.
+ */
+export const ANN_GATEWAY_OWNER = "egw.dev/gateway-owner"; // "<namespace>/<EgressGateway name>"
+export const ANN_GATEWAY_EGRESS_IP = "egw.dev/egress-ip";
+/** Set while a replica drains (graceful termination): no new connections are steered to it. */
+export const ANN_GATEWAY_TERMINATING = "egw.dev/terminating";
+
+/** Calico-compatible defaults for the egress tunnel. */
+export const EGRESS_VXLAN_VNI = 4097;
+export const EGRESS_VXLAN_PORT = 4790;
+export const GATEWAY_HEALTH_PORT = 8080;

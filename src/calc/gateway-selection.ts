@@ -1,0 +1,262 @@
+// For one workload: which gateway replicas carry its traffic, per destination.
+//
+// Decisions (see DESIGN §3 and the Calico notes):
+// - Replicas are gateway pods (annotated with an egress IP) matching the selector, in namespaces
+//   matching the namespaceSelector (annotations: default is the workload's own namespace).
+// - A replica is a candidate while Running, with a valid pod IP, not terminating, on a node with a
+//   known InternalIP. Candidates are chosen from by maxNextHops first, then health filters them:
+//   so a health flap changes the hops of a set but not its key (its table and mark stay, and a
+//   resilient nexthop group keeps flows on the survivors where they are).
+// - Health not polled yet counts as healthy (as Calico does): otherwise every restart would
+//   black-hole traffic until the first poll. A replica that failed polling is dropped.
+// - maxNextHops > 0 picks that many candidates by rendezvous hashing on the workload's key, so
+//   workloads spread evenly and losing one replica only moves the workloads that had it. If none
+//   of the picked replicas is healthy, healthy candidates are picked instead (seeded by the set's
+//   key, so every workload of that set gets the same hops).
+// - An EgressGatewayPolicy that does not cover 0.0.0.0/0 sends uncovered destinations the normal
+//   way (as in Calico, where the table simply has no route for them); the plan makes that explicit
+//   with a `throw 0.0.0.0/0`, which is equivalent and visible in `ip route` and describe.
+import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_TERMINATING, LABEL_NAMESPACE_NAME } from "../api/well-known.js";
+import { formatSelectorError, type Selector } from "../selector/index.js";
+import { ANN_EGRESS_NAMESPACE_SELECTOR, ANN_EGRESS_SELECTOR } from "../api/well-known.js";
+import { describeLevel, effectiveEgressConfig, type EgressConfig } from "./effective-config.js";
+import { rendezvousPick } from "./hash.js";
+import { podKeyOf, type PodInput } from "./inputs.js";
+import { macForIp } from "./mac.js";
+import type { DestinationRoute, GatewayHop } from "./plan.js";
+import { DEFAULT_DESTINATION, type GatewayTarget } from "./policy.js";
+import type { ClusterIndex } from "./snapshot.js";
+
+/** A gateway replica as calc sees it. */
+export interface GatewayReplica {
+  key: string;
+  node: string;
+  hop: GatewayHop;
+  /** Why it cannot be chosen at all; undefined = candidate. */
+  excluded?: string;
+  /** Polled readiness; undefined = not polled yet (treated as healthy). */
+  healthy: boolean | undefined;
+}
+
+export type WorkloadEgress =
+  | { kind: "none" }
+  | { kind: "blocked"; reason: string; config: EgressConfig }
+  | {
+      kind: "gateways";
+      /** Canonical description of the routing behaviour: equal keys ⇒ equal routes on a node. */
+      key: string;
+      routes: DestinationRoute[];
+      config: EgressConfig;
+      notes: string[];
+    };
+
+const isUsable = (r: GatewayReplica): boolean => r.excluded === undefined && r.healthy !== false;
+
+/** Resolves a workload pod's egress on `clientNode` (the node whose plan is being computed). */
+export function resolveWorkloadEgress(index: ClusterIndex, pod: PodInput, clientNode: string): WorkloadEgress {
+  return index.memoForPod(pod, clientNode, () => resolveUncached(index, pod, clientNode));
+}
+
+function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string): WorkloadEgress {
+  const namespace = pod.metadata.namespace ?? "default";
+  const config = effectiveEgressConfig(
+    pod.metadata.annotations,
+    index.namespace(namespace)?.metadata.annotations,
+    (name) => index.policy(name) !== undefined,
+  );
+  if (config.kind === "none") return config;
+  if (config.kind === "missing-policy") {
+    return blocked(
+      config,
+      `${describeLevel(config.from)} egress.egw.dev/egressGatewayPolicy names EgressGatewayPolicy "${config.policy}", ` +
+        `which does not exist: egress is blocked until it is created or the annotation is changed`,
+    );
+  }
+  // Most results depend only on the config (shared by every workload with it); PreferNodeLocal
+  // makes them depend on the node, maxNextHops on the workload. The probe finds out which.
+  const sharedKey =
+    config.kind === "policy"
+      ? `w\u0000p\u0000${config.policy}`
+      : `w\u0000s\u0000${config.from}\u0000${config.selector}\u0000${config.namespaceSelector ?? ""}\u0000` +
+        `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}`;
+  const compute = (forThisNodeOnly: boolean) => (): Shared => {
+    const probe: Probe = { dependsOnWorkload: false, dependsOnNode: false };
+    const value = resolveConfig(index, config, namespace, undefined, clientNode, probe);
+    const reusable = !probe.dependsOnWorkload && (forThisNodeOnly || !probe.dependsOnNode);
+    return { value: reusable ? value : undefined, dependsOnNode: probe.dependsOnNode };
+  };
+  const shared = index.memo(sharedKey, compute(false));
+  if (shared.value !== undefined) return shared.value;
+  if (shared.dependsOnNode) {
+    const perNode = index.memo(`${sharedKey}\u0000${clientNode}`, compute(true));
+    if (perNode.value !== undefined) return perNode.value;
+  }
+  const probe: Probe = { dependsOnWorkload: false, dependsOnNode: false };
+  return resolveConfig(index, config, namespace, podKeyOf(pod), clientNode, probe);
+}
+
+interface Shared {
+  /** Set when the result holds for every workload with this config (on this node, for a per-node entry). */
+  value: WorkloadEgress | undefined;
+  dependsOnNode: boolean;
+}
+
+interface Probe {
+  dependsOnWorkload: boolean;
+  dependsOnNode: boolean;
+}
+
+function resolveConfig(
+  index: ClusterIndex,
+  config: Exclude<EgressConfig, { kind: "none" } | { kind: "missing-policy" }>,
+  namespace: string,
+  workloadKey: string | undefined,
+  clientNode: string,
+  probe: Probe,
+): WorkloadEgress {
+  const notes: string[] = [];
+  const parts: { destination: string; keyPart: string; route: DestinationRoute }[] = [];
+
+  if (config.kind === "selector") {
+    if (config.maxNextHopsProblem !== undefined) notes.push(config.maxNextHopsProblem);
+    const selector = index.selector(config.selector);
+    if (!selector.ok) {
+      return blocked(config, `${describeLevel(config.from)} ${ANN_EGRESS_SELECTOR}: ${formatSelectorError(selector.error)}`);
+    }
+    const nsSource = config.namespaceSelector ?? `${LABEL_NAMESPACE_NAME} == '${namespace}'`;
+    const nsSelector = index.selector(nsSource);
+    if (!nsSelector.ok) {
+      return blocked(
+        config,
+        `${describeLevel(config.from)} ${ANN_EGRESS_NAMESPACE_SELECTOR}: ${formatSelectorError(nsSelector.error)}`,
+      );
+    }
+    const target: GatewayTarget = {
+      selector: selector.value,
+      namespaceSelector: nsSelector.value,
+      maxNextHops: config.maxNextHops,
+      preferNodeLocal: false,
+    };
+    parts.push(resolveTarget(index, target, DEFAULT_DESTINATION, workloadKey, clientNode, probe));
+  } else {
+    const policy = index.policy(config.policy);
+    if (policy === undefined) return blocked(config, `EgressGatewayPolicy "${config.policy}" does not exist`);
+    if (!policy.ok) return blocked(config, `${policy.error}; egress is blocked until the policy is fixed`);
+    for (const rule of policy.value.routes) {
+      parts.push(
+        rule.target === undefined
+          ? { destination: rule.destination, keyPart: "throw", route: { destination: rule.destination, action: "throw" } }
+          : resolveTarget(index, rule.target, rule.destination, workloadKey, clientNode, probe),
+      );
+    }
+    if (!policy.value.routes.some((r) => r.destination === DEFAULT_DESTINATION)) {
+      parts.push({
+        destination: DEFAULT_DESTINATION,
+        keyPart: "throw",
+        route: { destination: DEFAULT_DESTINATION, action: "throw" },
+      });
+    }
+  }
+  return {
+    kind: "gateways",
+    key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
+    routes: parts.map((p) => p.route),
+    config,
+    notes,
+  };
+}
+
+function resolveTarget(
+  index: ClusterIndex,
+  target: GatewayTarget,
+  destination: string,
+  workloadKey: string | undefined,
+  clientNode: string,
+  probe: Probe,
+): { destination: string; keyPart: string; route: DestinationRoute } {
+  const matching = matchingReplicas(index, target.selector, target.namespaceSelector);
+  const candidates = matching.filter((r) => r.excluded === undefined);
+  if (target.preferNodeLocal) probe.dependsOnNode = true;
+  const local = target.preferNodeLocal ? candidates.filter((r) => r.node === clientNode) : [];
+  const pool = local.length > 0 ? local : candidates;
+  const intent =
+    `sel=${target.selector.toString()};ns=${target.namespaceSelector.toString()};` +
+    `max=${target.maxNextHops};local=${target.preferNodeLocal ? 1 : 0}`;
+
+  let picked = pool;
+  let pick = "*";
+  if (target.maxNextHops > 0 && target.maxNextHops < pool.length) {
+    probe.dependsOnWorkload = true;
+    picked = sortByKey(rendezvousPick(workloadKey ?? "", pool, (r) => r.key, target.maxNextHops));
+    pick = picked.map((r) => r.key).join(",");
+  }
+  const keyPart = `gw(${intent};pick=${pick})`;
+
+  let hops = picked.filter(isUsable);
+  if (hops.length === 0) {
+    // The preferred replicas are all down: fall back to any healthy candidate.
+    const healthy = candidates.filter(isUsable);
+    hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
+  }
+  if (hops.length === 0) {
+    return { destination, keyPart, route: { destination, action: "unreachable", reason: noGatewayReason(target, matching) } };
+  }
+  return { destination, keyPart, route: { destination, action: "gateways", hops: hops.map((r) => r.hop) } };
+}
+
+function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplica[]): string {
+  const what = `selector "${target.selector.toString()}" in namespaces "${target.namespaceSelector.toString()}"`;
+  if (matching.length === 0) return `no gateway replica matches ${what}`;
+  const why = matching
+    .slice(0, 3)
+    .map((r) => `${r.key}: ${r.excluded ?? "failed readiness polling"}`)
+    .join("; ");
+  const more = matching.length > 3 ? `; and ${matching.length - 3} more` : "";
+  return `none of the ${matching.length} gateway replicas matching ${what} is usable (${why}${more})`;
+}
+
+/** Gateway replicas (usable or not) matching selector × namespaceSelector, sorted by key. */
+export function matchingReplicas(index: ClusterIndex, selector: Selector, nsSelector: Selector): GatewayReplica[] {
+  return index.memo(`m\u0000${selector.toString()}\u0000${nsSelector.toString()}`, () => {
+    const out: GatewayReplica[] = [];
+    for (const ns of index.gatewayNamespaces()) {
+      if (!nsSelector.matches(index.namespaceLabels(ns))) continue;
+      for (const pod of index.gatewayPodsIn(ns)) {
+        if (selector.matches(pod.metadata.labels ?? {})) out.push(replicaOf(index, pod));
+      }
+    }
+    return sortByKey(out);
+  });
+}
+
+/** The replica view of a gateway pod (memoized until gateways, nodes or health change). */
+export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
+  const key = podKeyOf(pod);
+  return index.memo(`r\u0000${key}`, () => {
+    const node = pod.spec?.nodeName ?? "";
+    const ip = pod.status?.podIP ?? "";
+    const vtep = node === "" ? undefined : index.nodeIP(node);
+    const mac = ip === "" ? undefined : macForIp(ip);
+    const annotations = pod.metadata.annotations ?? {};
+    const hop: GatewayHop = { replica: key, ip, mac: mac ?? "", vtep: vtep ?? "", egressIP: annotations[ANN_GATEWAY_EGRESS_IP] ?? "" };
+    const phase = pod.status?.phase ?? "Unknown";
+    let excluded: string | undefined;
+    if (phase !== "Running") excluded = `not running (phase ${phase})`;
+    else if (ip === "") excluded = "has no pod IP yet";
+    else if (mac === undefined) excluded = `pod IP "${ip}" is not a valid IP address`;
+    else if (pod.metadata.deletionTimestamp !== undefined || annotations[ANN_GATEWAY_TERMINATING] !== undefined) {
+      excluded = "terminating (draining)";
+    } else if (node === "") excluded = "not scheduled to a node";
+    else if (vtep === undefined) excluded = `node "${node}" has no InternalIP address`;
+    const replica: GatewayReplica = { key, node, hop, healthy: index.gatewayHealth(key) };
+    if (excluded !== undefined) replica.excluded = excluded;
+    return replica;
+  });
+}
+
+function blocked(config: EgressConfig, reason: string): WorkloadEgress {
+  return { kind: "blocked", reason, config };
+}
+
+const sortByKey = <T extends { key: string }>(items: T[]): T[] =>
+  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -1,0 +1,102 @@
+// The NodePlan of one node: its workloads, one gateway set per distinct routing behaviour (not
+// per pod), each with a stable mark and table from egw's band, and the tunnel peers they use.
+import { MAX_GATEWAY_SETS, markOfSlot, slotOfTable, tableOfSlot } from "./band.js";
+import { resolveWorkloadEgress } from "./gateway-selection.js";
+import type { DestinationRoute, GatewayHop, GatewaySetPlan, NodePlan, WorkloadPlan } from "./plan.js";
+import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
+
+/**
+ * Computes what `nodeName`'s kernel must hold. Pass the previous plan so gateway sets that still
+ * exist keep their mark and table (established connections carry the mark in conntrack).
+ */
+export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?: NodePlan): NodePlan {
+  const workloads: WorkloadPlan[] = [];
+  const setRoutes = new Map<string, DestinationRoute[]>();
+  for (const pod of index.podsOnNode(nodeName)) {
+    if (isGatewayPod(pod)) continue; // replicas run their own dataplane
+    const ip = pod.status?.podIP;
+    const hostInterface = pod.status?.hostInterface;
+    const phase = pod.status?.phase;
+    // Without an IP and interface there is nothing to program (and unknown interfaces are dropped).
+    if (!ip || !hostInterface || phase === "Succeeded" || phase === "Failed") continue;
+    const workload: WorkloadPlan = { namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name, ip, hostInterface };
+    const egress = resolveWorkloadEgress(index, pod, nodeName);
+    if (egress.kind === "blocked") workload.blocked = { reason: egress.reason };
+    else if (egress.kind === "gateways") {
+      workload.gatewaySet = egress.key;
+      if (!setRoutes.has(egress.key)) setRoutes.set(egress.key, egress.routes);
+    }
+    workloads.push(workload);
+  }
+
+  const { slots, overflow } = assignSlots([...setRoutes.keys()], previous?.gatewaySets ?? []);
+  if (overflow.size > 0) {
+    for (const w of workloads) {
+      if (w.gatewaySet === undefined || !overflow.has(w.gatewaySet)) continue;
+      delete w.gatewaySet;
+      w.blocked = {
+        reason: `node "${nodeName}" needs more than ${MAX_GATEWAY_SETS} distinct gateway sets; egress is blocked for the excess`,
+      };
+    }
+  }
+  const gatewaySets: GatewaySetPlan[] = [...slots]
+    .map(([key, slot]) => ({ key, mark: markOfSlot(slot), table: tableOfSlot(slot), routes: setRoutes.get(key) ?? [] }))
+    .sort((a, b) => a.table - b.table);
+
+  workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
+  return {
+    node: nodeName,
+    nodeIP: index.nodeIP(nodeName) ?? "",
+    workloadCidrs: [...index.workloadCidrs()],
+    workloads,
+    gatewaySets,
+    tunnelPeers: tunnelPeersOf(gatewaySets),
+  };
+}
+
+/**
+ * Gives every key a slot in 1..MAX_GATEWAY_SETS: the slot it had in `previous` when still valid,
+ * otherwise the lowest free one (new keys in sorted order, so the result is deterministic).
+ * Keys that do not fit are returned in `overflow`.
+ */
+export function assignSlots(
+  keys: readonly string[],
+  previous: readonly Pick<GatewaySetPlan, "key" | "mark" | "table">[],
+): { slots: Map<string, number>; overflow: Set<string> } {
+  const wanted = new Set(keys);
+  const slots = new Map<string, number>();
+  const used = new Set<number>();
+  for (const set of previous) {
+    const slot = slotOfTable(set.table);
+    if (slot === undefined || markOfSlot(slot) !== set.mark || !wanted.has(set.key)) continue;
+    if (used.has(slot) || slots.has(set.key)) continue;
+    slots.set(set.key, slot);
+    used.add(slot);
+  }
+  const overflow = new Set<string>();
+  let next = 1;
+  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(compare)) {
+    while (used.has(next)) next++;
+    if (next > MAX_GATEWAY_SETS) {
+      overflow.add(key);
+      continue;
+    }
+    slots.set(key, next);
+    used.add(next);
+  }
+  return { slots, overflow };
+}
+
+/** Every hop any set routes to, once per IP, sorted by IP text. */
+function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
+  const byIP = new Map<string, GatewayHop>();
+  for (const set of sets) {
+    for (const route of set.routes) {
+      if (route.action !== "gateways") continue;
+      for (const hop of route.hops) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
+    }
+  }
+  return [...byIP.values()].sort((a, b) => compare(a.ip, b.ip));
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

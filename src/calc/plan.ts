@@ -1,0 +1,59 @@
+// NodePlan: everything the kernel of one node must hold for egress, as plain data.
+// calc/ produces it (pure), dataplane/ renders and applies it. No I/O types here.
+
+/** One gateway replica as a next hop: reached over the egress VXLAN device. */
+export interface GatewayHop {
+  /** "<namespace>/<pod name>" of the replica, for messages and describe. */
+  replica: string;
+  /** The replica's pod IP: next hop of routes and VXLAN inner address. */
+  ip: string;
+  /** Deterministic MAC derived from ip (no discovery protocol). */
+  mac: string;
+  /** Underlay IP of the node hosting the replica: the VXLAN outer destination. */
+  vtep: string;
+  /** The replica's egress IP (what the outside world sees). */
+  egressIP: string;
+}
+
+/** What a gateway-set routing table does for one destination prefix (longest prefix wins). */
+export type DestinationRoute =
+  | { destination: string; action: "gateways"; hops: GatewayHop[] }
+  /** Leave via the normal path (an EgressGatewayPolicy rule with no gateway). */
+  | { destination: string; action: "throw" }
+  /** Fail closed: the workload is selected for gateways but none is usable. */
+  | { destination: string; action: "unreachable"; reason: string };
+
+/**
+ * A distinct routing behaviour shared by every workload that resolves to it (one table per
+ * set, not per pod). `key` is a canonical description; mark and table are stable across
+ * recomputation for the same key so established flows keep their table.
+ */
+export interface GatewaySetPlan {
+  key: string;
+  mark: number;
+  table: number;
+  routes: DestinationRoute[];
+}
+
+export interface WorkloadPlan {
+  namespace: string;
+  name: string;
+  ip: string;
+  hostInterface: string;
+  /** Key of the gateway set this workload uses; absent when it uses no gateway (node SNAT). */
+  gatewaySet?: string;
+  /** Egress is blocked entirely (bad annotation, missing policy…): fail closed. */
+  blocked?: { reason: string };
+}
+
+export interface NodePlan {
+  node: string;
+  /** The node's underlay IP: VXLAN source. */
+  nodeIP: string;
+  /** Workload pool CIDRs on this cluster: the `from` of every ip rule (see DESIGN §5 step 2). */
+  workloadCidrs: string[];
+  workloads: WorkloadPlan[];
+  gatewaySets: GatewaySetPlan[];
+  /** Every gateway replica any set uses: permanent neighbour + FDB entries on the VXLAN device. */
+  tunnelPeers: GatewayHop[];
+}

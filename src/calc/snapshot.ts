@@ -1,0 +1,303 @@
+// The calculation's input (a Snapshot of plain resources) and ClusterIndex, the indexes built from
+// it. The index is updated one object at a time, so a pod event costs work for that pod only; the
+// agent keeps one index per process and recomputes its node's plan from it.
+import { ANN_GATEWAY_EGRESS_IP, LABEL_NAMESPACE_NAME } from "../api/well-known.js";
+import { parseSelector, type Selector, type SelectorError } from "../selector/index.js";
+import type { Result } from "../util/result.js";
+import type {
+  EgressGatewayPolicyInput,
+  IPPoolInput,
+  NamespaceInput,
+  NodeInput,
+  PodInput,
+} from "./inputs.js";
+import { podKey, podKeyOf } from "./inputs.js";
+import { parsePolicy, type ParsedPolicy } from "./policy.js";
+
+/** Everything one computation needs, as plain resource objects. */
+export interface Snapshot {
+  readonly nodes: readonly NodeInput[];
+  readonly namespaces: readonly NamespaceInput[];
+  readonly pods: readonly PodInput[];
+  readonly egressGatewayPolicies: readonly EgressGatewayPolicyInput[];
+  readonly ipPools: readonly IPPoolInput[];
+  /** Readiness of gateway replicas as polled by the agent, by "<namespace>/<pod>". Absent = not polled yet. */
+  readonly gatewayHealth: ReadonlyMap<string, boolean>;
+}
+
+/** Parsed selectors are cached by source text; the cache is dropped when it grows past this. */
+const SELECTOR_CACHE_MAX = 10_000;
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** A replica of an EgressGateway: a pod the controller annotated with its egress IP. */
+export const isGatewayPod = (pod: PodInput): boolean => pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] !== undefined;
+
+export class ClusterIndex {
+  private readonly nodes = new Map<string, NodeInput>();
+  private readonly namespaces = new Map<string, NamespaceInput>();
+  private readonly pods = new Map<string, PodInput>();
+  private readonly podsByNode = new Map<string, Set<string>>();
+  /** Gateway replica keys by namespace. */
+  private readonly gatewaysByNamespace = new Map<string, Set<string>>();
+  private readonly policies = new Map<string, Result<ParsedPolicy, string>>();
+  private readonly ipPools = new Map<string, IPPoolInput>();
+  private readonly health = new Map<string, boolean>();
+  private readonly selectors = new Map<string, Result<Selector, SelectorError>>();
+  /** Results that depend on anything but plain workload pods (gateways, namespaces, nodes, policies, pools, health). */
+  private readonly derived = new Map<string, unknown>();
+  /** Bumped whenever `derived` is dropped; per-pod results remember the generation they saw. */
+  private generation = 0;
+  private readonly perPod = new Map<string, { pod: PodInput; node: string; generation: number; value: unknown }>();
+  private workloadCidrsCache: string[] | undefined;
+
+  static fromSnapshot(snapshot: Snapshot): ClusterIndex {
+    const index = new ClusterIndex();
+    for (const n of snapshot.nodes) index.upsertNode(n);
+    for (const ns of snapshot.namespaces) index.upsertNamespace(ns);
+    for (const p of snapshot.ipPools) index.upsertIPPool(p);
+    for (const p of snapshot.egressGatewayPolicies) index.upsertPolicy(p);
+    for (const p of snapshot.pods) index.upsertPod(p);
+    for (const [key, healthy] of snapshot.gatewayHealth) index.setGatewayHealth(key, healthy);
+    return index;
+  }
+
+  // ---- updates -------------------------------------------------------------------------------
+
+  upsertNode(node: NodeInput): void {
+    this.nodes.set(node.metadata.name, node);
+    this.invalidateDerived();
+  }
+
+  deleteNode(name: string): void {
+    if (this.nodes.delete(name)) this.invalidateDerived();
+  }
+
+  upsertNamespace(ns: NamespaceInput): void {
+    this.namespaces.set(ns.metadata.name, ns);
+    this.invalidateDerived();
+  }
+
+  deleteNamespace(name: string): void {
+    if (this.namespaces.delete(name)) this.invalidateDerived();
+  }
+
+  upsertPod(pod: PodInput): void {
+    const key = podKeyOf(pod);
+    const old = this.pods.get(key);
+    if (old !== undefined) this.unindexPod(key, old);
+    this.pods.set(key, pod);
+    const node = pod.spec?.nodeName;
+    if (node !== undefined && node !== "") addTo(this.podsByNode, node, key);
+    if (isGatewayPod(pod)) addTo(this.gatewaysByNamespace, namespaceOf(pod), key);
+    if (isGatewayPod(pod) || (old !== undefined && isGatewayPod(old))) this.invalidateDerived();
+  }
+
+  deletePod(namespace: string, name: string): void {
+    const key = podKey(namespace, name);
+    const old = this.pods.get(key);
+    if (old === undefined) return;
+    this.unindexPod(key, old);
+    this.pods.delete(key);
+    this.perPod.delete(key);
+    if (isGatewayPod(old)) this.invalidateDerived();
+  }
+
+  upsertPolicy(policy: EgressGatewayPolicyInput): void {
+    this.policies.set(policy.metadata.name, parsePolicy(policy, (src) => this.selector(src)));
+    this.invalidateDerived();
+  }
+
+  deletePolicy(name: string): void {
+    if (this.policies.delete(name)) this.invalidateDerived();
+  }
+
+  upsertIPPool(pool: IPPoolInput): void {
+    this.ipPools.set(pool.metadata.name, pool);
+    this.workloadCidrsCache = undefined;
+    this.invalidateDerived();
+  }
+
+  deleteIPPool(name: string): void {
+    if (!this.ipPools.delete(name)) return;
+    this.workloadCidrsCache = undefined;
+    this.invalidateDerived();
+  }
+
+  /** Records a replica's polled readiness; undefined forgets it (back to "not polled yet"). */
+  setGatewayHealth(replicaKey: string, healthy: boolean | undefined): void {
+    if (this.health.get(replicaKey) === healthy) return;
+    if (healthy === undefined) this.health.delete(replicaKey);
+    else this.health.set(replicaKey, healthy);
+    this.invalidateDerived();
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  node(name: string): NodeInput | undefined {
+    return this.nodes.get(name);
+  }
+
+  /** The node's first InternalIP: its underlay (VXLAN) address. */
+  nodeIP(name: string): string | undefined {
+    return this.nodes.get(name)?.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+  }
+
+  nodeNames(): string[] {
+    return [...this.nodes.keys()].sort();
+  }
+
+  namespace(name: string): NamespaceInput | undefined {
+    return this.namespaces.get(name);
+  }
+
+  /** A namespace's labels, always including kubernetes.io/metadata.name (as Kubernetes sets it). */
+  namespaceLabels(name: string): Readonly<Record<string, string>> {
+    const labels = this.namespaces.get(name)?.metadata.labels;
+    if (labels?.[LABEL_NAMESPACE_NAME] === name) return labels;
+    return { ...labels, [LABEL_NAMESPACE_NAME]: name };
+  }
+
+  pod(namespace: string, name: string): PodInput | undefined {
+    return this.pods.get(podKey(namespace, name));
+  }
+
+  *podsOnNode(node: string): Iterable<PodInput> {
+    for (const key of this.podsByNode.get(node) ?? EMPTY) {
+      const pod = this.pods.get(key);
+      if (pod !== undefined) yield pod;
+    }
+  }
+
+  /** Namespaces holding at least one gateway replica. */
+  gatewayNamespaces(): Iterable<string> {
+    return this.gatewaysByNamespace.keys();
+  }
+
+  *gatewayPodsIn(namespace: string): Iterable<PodInput> {
+    for (const key of this.gatewaysByNamespace.get(namespace) ?? EMPTY) {
+      const pod = this.pods.get(key);
+      if (pod !== undefined) yield pod;
+    }
+  }
+
+  /** The parsed policy, its validation error, or undefined when no such policy exists. */
+  policy(name: string): Result<ParsedPolicy, string> | undefined {
+    return this.policies.get(name);
+  }
+
+  /** Polled readiness of a replica; undefined = not polled yet. */
+  gatewayHealth(replicaKey: string): boolean | undefined {
+    return this.health.get(replicaKey);
+  }
+
+  /** CIDRs of pools that hand out workload addresses (allowedUses unset means Workload), sorted. */
+  workloadCidrs(): string[] {
+    this.workloadCidrsCache ??= [
+      ...new Set(
+        [...this.ipPools.values()]
+          .filter((p) => (p.spec?.allowedUses ?? ["Workload"]).includes("Workload"))
+          .map((p) => p.spec?.cidr)
+          .filter((c): c is string => c !== undefined && c !== ""),
+      ),
+    ].sort();
+    return this.workloadCidrsCache;
+  }
+
+  /** Parses selector text once per distinct text. */
+  selector(src: string): Result<Selector, SelectorError> {
+    let parsed = this.selectors.get(src);
+    if (parsed === undefined) {
+      if (this.selectors.size >= SELECTOR_CACHE_MAX) this.selectors.clear();
+      parsed = parseSelector(src);
+      this.selectors.set(src, parsed);
+    }
+    return parsed;
+  }
+
+  /**
+   * Caches a value computed from everything except plain workload pods: it is dropped whenever a
+   * gateway replica, namespace, node, policy, pool or health reading changes. Keys must encode
+   * every other input of `compute`.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.derived.has(key)) return this.derived.get(key) as T;
+    const value = compute();
+    this.derived.set(key, value);
+    return value;
+  }
+
+  /**
+   * Caches a per-pod result computed for `node`; it is reused while the pod object is the same one
+   * and nothing `memo` depends on has changed. Callers pass the same kind of value for every pod.
+   */
+  memoForPod<T>(pod: PodInput, node: string, compute: () => T): T {
+    const key = podKeyOf(pod);
+    const hit = this.perPod.get(key);
+    if (hit !== undefined && hit.pod === pod && hit.node === node && hit.generation === this.generation) {
+      return hit.value as T;
+    }
+    const value = compute();
+    // Only pods the index holds are cached (explain may ask about other objects).
+    if (this.pods.get(key) === pod) this.perPod.set(key, { pod, node, generation: this.generation, value });
+    return value;
+  }
+
+  /** Object counts, for benchmarks and logs. */
+  counts(): { nodes: number; namespaces: number; pods: number; gatewayPods: number; policies: number } {
+    let gatewayPods = 0;
+    for (const keys of this.gatewaysByNamespace.values()) gatewayPods += keys.size;
+    return {
+      nodes: this.nodes.size,
+      namespaces: this.namespaces.size,
+      pods: this.pods.size,
+      gatewayPods,
+      policies: this.policies.size,
+    };
+  }
+
+  /** A canonical dump of the indexes (not caches), to compare two indexes in tests. */
+  debugState(): unknown {
+    const sortedSets = (m: Map<string, Set<string>>): [string, string[]][] =>
+      [...m.entries()].map(([k, v]): [string, string[]] => [k, [...v].sort()]).sort(([a], [b]) => cmp(a, b));
+    const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
+    return {
+      nodes: sortedKeys(this.nodes),
+      namespaces: sortedKeys(this.namespaces),
+      pods: sortedKeys(this.pods),
+      podsByNode: sortedSets(this.podsByNode),
+      gatewaysByNamespace: sortedSets(this.gatewaysByNamespace),
+      policies: sortedKeys(this.policies),
+      ipPools: sortedKeys(this.ipPools),
+      health: [...this.health.entries()].sort(([a], [b]) => cmp(a, b)),
+    };
+  }
+
+  private unindexPod(key: string, pod: PodInput): void {
+    const node = pod.spec?.nodeName;
+    if (node !== undefined) removeFrom(this.podsByNode, node, key);
+    if (isGatewayPod(pod)) removeFrom(this.gatewaysByNamespace, namespaceOf(pod), key);
+  }
+
+  private invalidateDerived(): void {
+    this.generation++;
+    if (this.derived.size > 0) this.derived.clear();
+  }
+}
+
+const namespaceOf = (pod: PodInput): string => pod.metadata.namespace ?? "default";
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
+  let s = m.get(k);
+  if (s === undefined) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function removeFrom(m: Map<string, Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (s === undefined) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}

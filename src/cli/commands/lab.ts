@@ -1,0 +1,374 @@
+// The lab commands: `egw up`, `egw down`, `egw exec`, `egw status`, `egw logs`, `egw lab …`.
+import { spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import type { Command } from "commander";
+import { openDatastore } from "../../datastore/connect.js";
+import type { Datastore } from "../../datastore/types.js";
+import { labDown } from "../../lab/down.js";
+import {
+  allow,
+  firewalledHost,
+  firewalledHosts,
+  formatFirewallLogEntry,
+  parseFirewallLogLine,
+  renderFirewall,
+  revoke,
+  type AllowLists,
+} from "../../lab/firewall.js";
+import { readLines } from "../../lab/logs.js";
+import { DEFAULT_LAB_NAME, podNetns } from "../../lab/names.js";
+import { netnsExists, nftApply } from "../../lab/netns.js";
+import { podView } from "../../lab/pod-plan.js";
+import {
+  COMPONENTS,
+  labPaths,
+  listLabs,
+  readAllowLists,
+  readManifest,
+  resolveLabName,
+  resolveStateDir,
+  writeAllowLists,
+  type LabManifest,
+} from "../../lab/state.js";
+import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
+import { planTopology, type LabTopology } from "../../lab/topology.js";
+import { labUp } from "../../lab/up.js";
+import { defaultConfigPath, readConfig, writeConfig, type EgwConfig } from "../config.js";
+import type { CliContext } from "../context.js";
+import { CliError, EXIT_USAGE } from "../exit.js";
+
+interface LabFlags {
+  name?: string;
+  stateDir?: string;
+}
+
+const configOrEmpty = (ctx: CliContext): EgwConfig => {
+  try {
+    return ctx.config();
+  } catch {
+    return {};
+  }
+};
+
+/** --name, else the lab the CLI config targets, else the only running lab, else "egw". */
+const labName = (ctx: CliContext, flags: LabFlags): string =>
+  resolveLabName(ctx.io.env, flags.name, configOrEmpty(ctx).etcdEndpoints, DEFAULT_LAB_NAME);
+
+const runningLab = (ctx: CliContext, flags: LabFlags): LabManifest => {
+  const name = labName(ctx, flags);
+  const stateDir = resolveStateDir(ctx.io.env, name, flags.stateDir);
+  const m = readManifest(stateDir);
+  if (!m)
+    throw new CliError(
+      `lab "${name}" is not running (no lab state in ${stateDir}); start it with: egw up --name ${name}`,
+    );
+  return m;
+};
+
+const labStore = (m: LabManifest): Datastore => {
+  if (!m.etcdEndpoint)
+    throw new CliError(
+      `lab "${m.name}" has no datastore yet (egw up did not finish); see egw status --name ${m.name}`,
+    );
+  const s = openDatastore({ type: "etcd", etcdEndpoints: [m.etcdEndpoint], timeoutMs: 3000 });
+  if (!s.ok) throw new CliError(s.error.message);
+  return s.value;
+};
+
+const withStore = async <T>(m: LabManifest, fn: (s: Datastore) => Promise<T>): Promise<T> => {
+  const store = labStore(m);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+};
+
+const parseNodeCount = (raw: string): number => {
+  if (!/^\d+$/.test(raw))
+    throw new CliError(`--nodes "${raw}" is not a whole number (e.g. --nodes 3)`, EXIT_USAGE);
+  return Number(raw);
+};
+
+const summary = (t: LabTopology, m: LabManifest, configPath: string): string => {
+  const rows: string[][] = [
+    ["control", t.netns.ctl, `${t.controlIp}`, `etcd ${t.etcdClientUrl}`],
+    ["router", t.netns.rtr, t.routerIp, "routes 172.30.0.0/24 <-> 198.18.0.0/15, firewall in front of db"],
+    ...t.nodes.map((n) => [n.name, n.netns, n.underlayIp, `pods ${n.podCidr}, node SNAT for the pod pool`]),
+    ...t.externalHosts.map((h) => [
+      h.name,
+      t.netns.ext,
+      `${h.ip}:${h.port}`,
+      h.name === "whoami"
+        ? "HTTP: answers with the source IP it sees"
+        : "TCP: behind the firewall, nothing allowed yet",
+    ]),
+  ];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const lines = rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c)).join("  ")}`);
+  return [
+    `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
+    ...lines,
+    `  CLI datastore: ${m.etcdEndpoint ?? "-"} (proxy to etcd's unix socket), written to ${configPath}`,
+    ``,
+    `next:`,
+    `  egw apply -f pod.yaml            # a Pod (spec.nodeName optional) gets a netns, IP and routes`,
+    `  egw exec POD -- curl -s http://198.18.10.10/`,
+    `  egw lab firewall allow --host db 172.30.0.0/24`,
+    `  egw status · egw logs runtime · egw down${m.name === DEFAULT_LAB_NAME ? "" : ` --name ${m.name}`}`,
+    ``,
+  ].join("\n");
+};
+
+/** Points the CLI config at the lab's etcd (keeping other settings). */
+const targetLab = (ctx: CliContext, endpoint: string): string => {
+  const path = defaultConfigPath(ctx.io.env);
+  const current = readConfig(path);
+  const next: EgwConfig = {
+    ...(current.ok ? current.value : {}),
+    datastoreType: "etcd",
+    etcdEndpoints: [endpoint],
+  };
+  const w = writeConfig(next, path);
+  if (!w.ok) throw new CliError(w.error);
+  return path;
+};
+
+/** Drops the lab's endpoint from the CLI config; removes the file if nothing else is left. */
+const untargetLab = (ctx: CliContext, endpoint: string): void => {
+  const path = defaultConfigPath(ctx.io.env);
+  const current = readConfig(path);
+  if (!current.ok || !current.value.etcdEndpoints?.includes(endpoint)) return;
+  const rest: EgwConfig = { ...current.value };
+  delete rest.etcdEndpoints;
+  delete rest.datastoreType;
+  if (Object.keys(rest).length === 0) rmSync(path, { force: true });
+  else writeConfig(rest, path);
+};
+
+const registerUpDown = (program: Command, ctx: CliContext): void => {
+  program
+    .command("up")
+    .description("build (or show) a lab cluster in network namespaces on this machine (needs root)")
+    .option("--nodes <n>", "number of nodes", "3")
+    .option("--name <lab>", "lab name (several labs can run side by side)", DEFAULT_LAB_NAME)
+    .option(
+      "--state-dir <dir>",
+      "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
+    )
+    .action(async (opts: { nodes: string; name: string; stateDir?: string }) => {
+      const nodes = parseNodeCount(opts.nodes);
+      const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
+      const started = Date.now();
+      const r = await labUp({
+        name: opts.name,
+        nodes,
+        stateDir,
+        env: ctx.io.env,
+        progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
+      });
+      if (!r.ok) throw new CliError(r.error);
+      const { manifest, topology } = r.value;
+      const configPath = manifest.etcdEndpoint
+        ? targetLab(ctx, manifest.etcdEndpoint)
+        : defaultConfigPath(ctx.io.env);
+      if (r.value.alreadyRunning) {
+        ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
+        const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
+        ctx.io.stdout(formatStatus(manifest, labHealth(manifest), cluster));
+        return;
+      }
+      ctx.io.stdout(summary(topology, manifest, configPath));
+      ctx.io.stderr(`egw up: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+
+  program
+    .command("down")
+    .description("remove a lab: its processes, namespaces, devices and state (safe to repeat)")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory, if it was given to egw up")
+    .action(async (opts: LabFlags) => {
+      const name = labName(ctx, opts);
+      const stateDir = resolveStateDir(ctx.io.env, name, opts.stateDir);
+      const r = await labDown({ name, stateDir, env: ctx.io.env });
+      if (!r.ok) throw new CliError(r.error);
+      if (r.value.etcdEndpoint) untargetLab(ctx, r.value.etcdEndpoint);
+      if (r.value.nothingToDo) ctx.io.stdout(`lab "${name}" is not running; nothing to remove\n`);
+      else {
+        ctx.io.stdout(
+          `lab "${name}" removed: ${r.value.deletedNetns.length} namespaces, ${r.value.stoppedProcesses} processes, state in ${stateDir}\n`,
+        );
+      }
+    });
+};
+
+const registerExec = (program: Command, ctx: CliContext): void => {
+  program
+    .command("exec")
+    .description("run a command inside a lab pod's network namespace: egw exec [-n NS] POD -- CMD [ARGS...]")
+    .option("-n, --namespace <ns>", "the pod's namespace")
+    .option("--name <lab>", "lab name")
+    .argument("<pod>", "pod name")
+    .argument("<command...>", "command and arguments (after --)")
+    .action(async (pod: string, command: string[], opts: LabFlags & { namespace?: string }) => {
+      const m = runningLab(ctx, opts);
+      const namespace = ctx.namespace(opts.namespace);
+      const found = await withStore(m, (s) => s.get({ kind: "Pod", namespace, name: pod }));
+      if (!found.ok) {
+        if (found.error.code === "NotFound") {
+          throw new CliError(
+            `pod "${pod}" not found in namespace "${namespace}" of lab "${m.name}" (see: egw get pods -n ${namespace})`,
+          );
+        }
+        throw new CliError(`cannot look up pod ${namespace}/${pod}: ${found.error.message}`);
+      }
+      const view = podView(found.value);
+      const netns = podNetns(m.name, namespace, pod);
+      if (view.phase !== "Running" || !netnsExists(netns)) {
+        const why = view.message ? `: ${view.message}` : "";
+        throw new CliError(`pod ${namespace}/${pod} is not running (phase ${view.phase ?? "Pending"})${why}`);
+      }
+      const [cmd, ...args] = command;
+      if (cmd === undefined) throw new CliError("give the command to run after --", EXIT_USAGE);
+      const res = spawnSync("ip", ["netns", "exec", netns, cmd, ...args], { stdio: "inherit" });
+      if (res.error) throw new CliError(`cannot run ${cmd} in pod ${namespace}/${pod}: ${res.error.message}`);
+      const code = res.status ?? (res.signal ? 128 : 1);
+      if (code !== 0) throw new CliError([], code);
+    });
+};
+
+const registerStatusLogs = (program: Command, ctx: CliContext): void => {
+  program
+    .command("status")
+    .description("show a lab's nodes, pods with their IPs, and its processes")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory")
+    .action(async (opts: LabFlags) => {
+      const m = runningLab(ctx, opts);
+      const health = labHealth(m);
+      const cluster = m.etcdEndpoint ? await withStore(m, (s) => clusterView(m, s)) : "egw up did not finish";
+      ctx.io.stdout(formatStatus(m, health, cluster));
+      if (!health.healthy) throw new CliError([], 1);
+    });
+
+  program
+    .command("logs")
+    .description(`print a lab component's log (${COMPONENTS.join(", ")})`)
+    .argument("<component>", COMPONENTS.join(" | "))
+    .option("-f, --follow", "keep printing new lines")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory")
+    .action(async (component: string, opts: LabFlags & { follow?: boolean }) => {
+      if (!(COMPONENTS as readonly string[]).includes(component)) {
+        throw new CliError(`unknown component "${component}"; valid: ${COMPONENTS.join(", ")}`, EXIT_USAGE);
+      }
+      const m = runningLab(ctx, opts);
+      const file = labPaths(m.stateDir).log(component);
+      if (!existsSync(file)) throw new CliError(`no log yet for ${component} (${file})`);
+      await readLines(file, (lines) => ctx.io.stdout(lines.map((l) => `${l}\n`).join("")), {
+        follow: opts.follow === true,
+        ...(opts.follow ? { stop: untilSignal() } : {}),
+      });
+    });
+};
+
+const untilSignal = (): Promise<void> =>
+  new Promise((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
+  });
+
+const registerLabGroup = (program: Command, ctx: CliContext): void => {
+  const lab = program.command("lab").description("lab utilities: the upstream firewall, the list of labs");
+
+  lab
+    .command("list")
+    .description("list the labs running on this machine")
+    .action(() => {
+      const labs = listLabs(ctx.io.env);
+      if (labs.length === 0) return ctx.io.stdout("no labs running\n");
+      for (const l of labs) ctx.io.stdout(`${l.name}\t${l.etcdEndpoint ?? "-"}\t${l.stateDir}\n`);
+    });
+
+  const fw = lab
+    .command("firewall")
+    .description("the lab's upstream firewall in front of the external hosts");
+  const hostNames = firewalledHosts()
+    .map((h) => h.name)
+    .join(", ");
+
+  const change = (verb: "allow" | "revoke") =>
+    fw
+      .command(verb)
+      .description(
+        verb === "allow" ? "allow sources to connect to a host" : "remove sources from a host's allow list",
+      )
+      .requiredOption("--host <host>", `firewalled host (${hostNames})`)
+      .argument("<cidr...>", "source addresses or CIDRs, e.g. 172.30.0.0/24")
+      .option("--name <lab>", "lab name")
+      .option("--state-dir <dir>", "state directory")
+      .action(async (cidrs: string[], opts: LabFlags & { host: string }) => {
+        const host = firewalledHost(opts.host);
+        if (!host.ok) throw new CliError(host.error, EXIT_USAGE);
+        const m = runningLab(ctx, opts);
+        const lists = readAllowLists(m.stateDir);
+        const next =
+          verb === "allow" ? allow(lists, host.value.name, cidrs) : revoke(lists, host.value.name, cidrs);
+        if (!next.ok) throw new CliError(next.error);
+        await applyFirewall(m, next.value);
+        const now = next.value[host.value.name] ?? [];
+        ctx.io.stdout(
+          `${host.value.name} (${host.value.ip}:${host.value.port}) allows: ${now.length > 0 ? now.join(", ") : "nothing"}\n`,
+        );
+      });
+  change("allow");
+  change("revoke");
+
+  fw.command("list")
+    .description("show each firewalled host's allow list")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory")
+    .action((opts: LabFlags) => {
+      const m = runningLab(ctx, opts);
+      const lists = readAllowLists(m.stateDir);
+      for (const h of firewalledHosts()) {
+        const l = lists[h.name] ?? [];
+        ctx.io.stdout(`${h.name}\t${h.ip}:${h.port}\t${l.length > 0 ? l.join(", ") : "(nothing allowed)"}\n`);
+      }
+    });
+
+  fw.command("log")
+    .description("each accepted or dropped connection attempt to a firewalled host, with its source IP")
+    .option("-f, --follow", "keep printing new attempts")
+    .option("--json", "one JSON object per line")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory")
+    .action(async (opts: LabFlags & { follow?: boolean; json?: boolean }) => {
+      const m = runningLab(ctx, opts);
+      await readLines(
+        labPaths(m.stateDir).firewallLog,
+        (lines) => {
+          for (const line of lines) {
+            const e = parseFirewallLogLine(line);
+            if (e) ctx.io.stdout(`${opts.json ? JSON.stringify(e) : formatFirewallLogEntry(e)}\n`);
+          }
+        },
+        { follow: opts.follow === true, ...(opts.follow ? { stop: untilSignal() } : {}) },
+      );
+    });
+};
+
+const applyFirewall = async (m: LabManifest, lists: AllowLists): Promise<void> => {
+  const t = planTopology(m.name, m.nodes);
+  if (!t.ok) throw new CliError(t.error);
+  const applied = await nftApply(t.value.netns.rtr, renderFirewall(lists));
+  if (!applied.ok) throw new CliError(`cannot update the firewall: ${applied.error}`);
+  const saved = writeAllowLists(m.stateDir, lists);
+  if (!saved.ok) throw new CliError(saved.error);
+};
+
+export const register = (program: Command, ctx: CliContext): void => {
+  registerUpDown(program, ctx);
+  registerExec(program, ctx);
+  registerStatusLogs(program, ctx);
+  registerLabGroup(program, ctx);
+};

@@ -1,0 +1,250 @@
+// Printers for `egw get`: kubectl-like tables (normal and wide) and YAML/JSON of the stored objects.
+// Pure: every function returns text; the caller writes it.
+import { stringify } from "yaml";
+import type { Resource } from "../api/meta.js";
+
+export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const NONE = "<none>";
+
+export interface Column {
+  header: string;
+  value: (r: Resource) => string;
+}
+
+/** Reads a dotted path (`spec.template.metadata.labels`) without trusting the shape. */
+export const field = (obj: unknown, path: string): unknown => {
+  if (path === "") return obj;
+  let cur: unknown = obj;
+  for (const part of path.split(".")) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+};
+
+/**
+ * One cell: lists comma-joined (a list item with a single field, like `{name: pool-a}`, shows its
+ * value), maps as k=v pairs, absent or empty as <none>.
+ */
+export const cell = (v: unknown, inList = false): string => {
+  if (v === undefined || v === null || v === "") return NONE;
+  if (Array.isArray(v)) return v.length === 0 ? NONE : v.map((x) => cell(x, true)).join(",");
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length === 0) return NONE;
+    const only = entries.length === 1 ? entries[0]?.[1] : undefined;
+    if (inList && only !== undefined && typeof only !== "object") return String(only);
+    return entries.map(([k, x]) => `${k}=${typeof x === "object" ? JSON.stringify(x) : String(x)}`).join(",");
+  }
+  return String(v);
+};
+
+const at = (header: string, path: string): Column => ({ header, value: (r) => cell(field(r, path)) });
+
+const count = (header: string, path: string): Column => ({
+  header,
+  value: (r) => {
+    const v = field(r, path);
+    return String(Array.isArray(v) ? v.length : 0);
+  },
+});
+
+const mapItems = (header: string, listPath: string, itemPath: string): Column => ({
+  header,
+  value: (r) => {
+    const v = field(r, listPath);
+    return Array.isArray(v) ? cell(v.map((x) => field(x, itemPath)).filter((x) => x !== undefined)) : NONE;
+  },
+});
+
+const labels: Column = { header: "LABELS", value: (r) => cell(r.metadata.labels) };
+
+/** Short duration like kubectl's AGE: 45s, 12m, 5h, 3d, 2y. */
+export const formatAge = (created: string | undefined, now: Date): string => {
+  if (!created) return NONE;
+  const t = Date.parse(created);
+  if (Number.isNaN(t)) return NONE;
+  const s = Math.max(0, Math.floor((now.getTime() - t) / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  const d = Math.floor(h / 24);
+  return d < 730 ? `${d}d` : `${Math.floor(d / 365)}y`;
+};
+
+interface KindColumns {
+  normal: Column[];
+  /** Appended after `normal` with -o wide. */
+  wide: Column[];
+}
+
+const policyColumns: KindColumns = {
+  normal: [at("TIER", "spec.tier"), at("ORDER", "spec.order"), at("SELECTOR", "spec.selector")],
+  wide: [at("TYPES", "spec.types"), count("EGRESS-RULES", "spec.egress")],
+};
+
+/** `ready/desired` replicas of an EgressGateway, from its status. */
+const readyReplicas: Column = {
+  header: "READY",
+  value: (r) => {
+    const replicas = field(r, "status.replicas");
+    const ready = Array.isArray(replicas) ? replicas.filter((x) => field(x, "ready") === true).length : 0;
+    return `${ready}/${cell(field(r, "spec.replicas"))}`;
+  },
+};
+
+/** Key spec fields per kind; kinds not listed show NAME and AGE only. */
+const KIND_COLUMNS: Record<string, KindColumns> = {
+  IPPool: {
+    normal: [
+      at("CIDR", "spec.cidr"),
+      at("BLOCKSIZE", "spec.blockSize"),
+      at("ALLOWEDUSES", "spec.allowedUses"),
+    ],
+    wide: [
+      at("NATOUTGOING", "spec.natOutgoing"),
+      at("DISABLEBGPEXPORT", "spec.disableBGPExport"),
+      at("NODESELECTOR", "spec.nodeSelector"),
+    ],
+  },
+  EgressGateway: {
+    normal: [readyReplicas, mapItems("IPPOOLS", "spec.ipPools", "")],
+    wide: [
+      mapItems("EGRESS-IPS", "status.replicas", "egressIP"),
+      at("TEMPLATE-LABELS", "spec.template.metadata.labels"),
+      at("NODESELECTOR", "spec.template.spec.nodeSelector"),
+    ],
+  },
+  EgressGatewayPolicy: {
+    normal: [count("RULES", "spec.rules")],
+    wide: [mapItems("DESTINATIONS", "spec.rules", "destination.cidr")],
+  },
+  Tier: { normal: [at("ORDER", "spec.order"), at("DEFAULTACTION", "spec.defaultAction")], wide: [] },
+  NetworkPolicy: policyColumns,
+  GlobalNetworkPolicy: policyColumns,
+  GlobalNetworkSet: { normal: [count("NETS", "spec.nets")], wide: [at("CIDRS", "spec.nets"), labels] },
+  Namespace: { normal: [], wide: [labels] },
+  Pod: {
+    normal: [at("STATUS", "status.phase"), at("IP", "status.podIP"), at("NODE", "spec.nodeName")],
+    wide: [at("INTERFACE", "status.hostInterface"), labels],
+  },
+  Node: {
+    normal: [mapItems("ADDRESSES", "status.addresses", "address")],
+    wide: [at("POD-CIDR", "spec.podCIDR"), labels],
+  },
+};
+
+export const columnsFor = (
+  kind: string,
+  opts: { wide: boolean; allNamespaces: boolean; now: Date },
+): Column[] => {
+  const spec = KIND_COLUMNS[kind] ?? { normal: [], wide: [labels] };
+  const cols: Column[] = [];
+  if (opts.allNamespaces) cols.push({ header: "NAMESPACE", value: (r) => r.metadata.namespace ?? "" });
+  cols.push({ header: "NAME", value: (r) => r.metadata.name });
+  cols.push(...spec.normal);
+  if (opts.wide) cols.push(...spec.wide);
+  cols.push({ header: "AGE", value: (r) => formatAge(r.metadata.creationTimestamp, opts.now) });
+  return cols;
+};
+
+/** Left-aligned columns separated by three spaces, no trailing blanks. */
+export const renderTable = (headers: readonly string[], rows: readonly (readonly string[])[]): string => {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("   ")
+      .trimEnd();
+  return [headers, ...rows].map(line).join("\n") + "\n";
+};
+
+export const renderResourceTable = (
+  resources: readonly Resource[],
+  opts: { kind: string; wide: boolean; allNamespaces: boolean; now: Date },
+): string => {
+  const cols = columnsFor(opts.kind, opts);
+  return renderTable(
+    cols.map((c) => c.header),
+    resources.map((r) => cols.map((c) => c.value(r))),
+  );
+};
+
+/** Several objects print as a Kubernetes `List`, which `egw apply -f` reads back. */
+export const asList = (
+  items: readonly Resource[],
+): { apiVersion: "v1"; kind: "List"; items: Resource[] } => ({
+  apiVersion: "v1",
+  kind: "List",
+  items: [...items],
+});
+
+export const renderYaml = (value: unknown): string => stringify(value, { lineWidth: 0 });
+export const renderJson = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
+
+/**
+ * Everything `egw get` prints on stdout. `single` (a name was asked for and one object found)
+ * prints the object itself in yaml/json instead of a List.
+ */
+export const renderResources = (
+  resources: readonly Resource[],
+  opts: { format: OutputFormat; kind: string; allNamespaces: boolean; single: boolean; now: Date },
+): string => {
+  switch (opts.format) {
+    case "yaml":
+      return renderYaml(opts.single && resources[0] ? resources[0] : asList(resources));
+    case "json":
+      return renderJson(opts.single && resources[0] ? resources[0] : asList(resources));
+    case "table":
+    case "wide":
+      return renderResourceTable(resources, { ...opts, wide: opts.format === "wide" });
+  }
+};
+
+const indent = (text: string, by: string): string =>
+  text
+    .trimEnd()
+    .split("\n")
+    .map((l) => by + l)
+    .join("\n");
+
+/** `Labels:  a=b` with further pairs aligned under the first. */
+const describeMap = (title: string, map: Record<string, string> | undefined, pad: number): string => {
+  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return `${title.padEnd(pad)}${NONE}`;
+  return entries.map(([k, v], i) => `${(i === 0 ? title : "").padEnd(pad)}${k}=${v}`).join("\n");
+};
+
+const DESCRIBE_PAD = 19;
+
+const describeSection = (title: string, value: unknown): string =>
+  value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0)
+    ? `${`${title}:`.padEnd(DESCRIBE_PAD)}${NONE}`
+    : `${title}:\n${indent(renderYaml(value), "  ")}`;
+
+/** `egw describe`: metadata as aligned fields, then spec and status as indented YAML. */
+export const renderDescription = (r: Resource, now: Date): string => {
+  const pad = DESCRIBE_PAD;
+  const m = r.metadata;
+  const created = m.creationTimestamp
+    ? `${m.creationTimestamp} (${formatAge(m.creationTimestamp, now)} ago)`
+    : NONE;
+  const lines = [
+    `${"Name:".padEnd(pad)}${m.name}`,
+    ...(m.namespace !== undefined ? [`${"Namespace:".padEnd(pad)}${m.namespace}`] : []),
+    `${"Kind:".padEnd(pad)}${r.kind}`,
+    `${"API Version:".padEnd(pad)}${r.apiVersion}`,
+    describeMap("Labels:", m.labels, pad),
+    describeMap("Annotations:", m.annotations, pad),
+    `${"Created:".padEnd(pad)}${created}`,
+    `${"Resource Version:".padEnd(pad)}${m.resourceVersion ?? NONE}`,
+    ...(m.uid !== undefined ? [`${"UID:".padEnd(pad)}${m.uid}`] : []),
+    describeSection("Spec", r.spec),
+    describeSection("Status", r.status),
+  ];
+  return lines.join("\n") + "\n";
+};

@@ -1,0 +1,110 @@
+// Kernel objects the dataplane manages, as plain data: what a renderer wants (desired) and what
+// a read-back found (observed). Both sides use canonical text (CIDRs with prefix, lower-case MACs)
+// so a diff is a plain comparison.
+
+/** The egress VXLAN device. */
+export interface VxlanLink {
+  name: string;
+  vni: number;
+  port: number;
+  local: string;
+  mac: string;
+  mtu: number;
+}
+
+export interface ObservedLink {
+  name: string;
+  vni?: number;
+  port?: number;
+  local?: string;
+  learning?: boolean;
+  mac: string;
+  mtu: number;
+  up: boolean;
+}
+
+/** A tunnel peer: permanent neighbour ip → mac and FDB mac → vtep on the VXLAN device. */
+export interface TunnelPeer {
+  ip: string;
+  mac: string;
+  vtep: string;
+}
+
+export interface ObservedNeighbour {
+  ip: string;
+  mac?: string;
+  permanent: boolean;
+}
+
+export interface ObservedFdb {
+  mac: string;
+  dst?: string;
+}
+
+/** sysctl key (slash form, e.g. `net/ipv4/conf/egw.vxlan/rp_filter`) → value. */
+export type Sysctls = Record<string, string>;
+
+/** A route in an egw table. Gateway routes name their resilient group by a logical key. */
+export type DesiredTableRoute =
+  | { table: number; dst: string; kind: "group"; group: string }
+  | { table: number; dst: string; kind: "throw" | "unreachable" };
+
+/** A resilient nexthop group over gateway hops (each hop `via <ip> dev <vxlan> onlink`). */
+export interface DesiredGroup {
+  /** Logical identity: `<table> <dst>`; the kernel id is assigned (or adopted) by the diff. */
+  key: string;
+  hops: string[];
+}
+
+export interface DesiredRule {
+  priority: number;
+  from: string;
+  mark: number;
+  mask: number;
+  table: number;
+}
+
+export interface ObservedNexthop {
+  id: number;
+  gateway?: string;
+  dev?: string;
+  onlink: boolean;
+  group?: number[];
+  resilient?: { buckets: number; idleTimer: number };
+}
+
+export interface ObservedRoute {
+  table: number;
+  dst: string;
+  /** `unicast`, `throw`, `unreachable`, … as iproute2 names it. */
+  type: string;
+  nhid?: number;
+  gateway?: string;
+  dev?: string;
+}
+
+export interface ObservedRule {
+  priority: number;
+  from: string;
+  fwmark?: number;
+  fwmask?: number;
+  table?: number;
+}
+
+/** Expected outline of an nft table: enough to notice a deleted, flushed or edited table. */
+export interface NftShape {
+  table: string;
+  hash: string;
+  /** Chain name → rule count. */
+  chains: Record<string, number>;
+  /** Set/map name → element count (interval sets are left out: nft may merge elements). */
+  sets: Record<string, number>;
+}
+
+/** What a read of `nft -j list table` found. */
+export interface ObservedNft {
+  exists: boolean;
+  hash?: string;
+  chains: Record<string, number>;
+  sets: Record<string, number>;
+}

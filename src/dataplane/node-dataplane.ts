@@ -1,0 +1,140 @@
+// The client node's dataplane: reconcile(plan) = read kernel → diff → apply, level-triggered and
+// idempotent. It adopts matching kernel state (a restart changes nothing and keeps resilient
+// groups and conntrack marks), repairs drift, and never touches objects outside egw's bands.
+import type { NodePlan } from "../calc/plan.js";
+import { err, ok, type Result } from "../util/result.js";
+import { NODE_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
+import { diffPeers, diffRouting, mergeChanges, type Changes } from "./diff.js";
+import {
+  deleteNftTable,
+  ensureSysctls,
+  ensureVxlan,
+  loadNft,
+  nftMatches,
+  readBandRoutes,
+  readBandRules,
+  readNexthops,
+  readNft,
+  readPeers,
+  runBatch,
+} from "./kernel.js";
+import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
+import type { Runner } from "./runner.js";
+
+export interface ReconcileReport {
+  /** Number of kernel changes made (0 when the kernel already matched the plan). */
+  changes: number;
+  /** What was changed, as the commands issued (the nft load is one entry). */
+  actions: string[];
+}
+
+/** The agent-facing port; the fake in fake.ts implements it for unit tests. */
+export interface NodeDataplanePort {
+  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
+}
+
+/** Works out the routing changes for a render against the kernel (used by reconcile and dry runs). */
+export async function planRoutingChanges(
+  runner: Runner,
+  r: NodeRender,
+  o: DataplaneOptions,
+): Promise<Result<Changes, string>> {
+  const peers = await readPeers(runner, VXLAN_DEVICE);
+  if (!peers.ok) return peers;
+  const nexthops = await readNexthops(runner);
+  if (!nexthops.ok) return nexthops;
+  const routes = await readBandRoutes(runner);
+  if (!routes.ok) return routes;
+  const rules = await readBandRules(runner);
+  if (!rules.ok) return rules;
+  const routing = diffRouting(
+    {
+      device: VXLAN_DEVICE,
+      groups: r.desired.groups,
+      routes: r.desired.routes,
+      rules: r.desired.rules,
+      buckets: o.resilientBuckets,
+      idleTimerSec: o.resilientIdleTimerSec,
+    },
+    { nexthops: nexthops.value, routes: routes.value, rules: rules.value },
+  );
+  if (routing.problems.length > 0) return err(routing.problems.join("; "));
+  return ok(mergeChanges(diffPeers(VXLAN_DEVICE, r.desired.peers, peers.value.neighbours, peers.value.fdb), routing.changes));
+}
+
+export class NodeDataplane implements NodeDataplanePort {
+  private readonly options: DataplaneOptions;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly runner: Runner,
+    options: Partial<DataplaneOptions> = {},
+  ) {
+    this.options = withDefaults(options);
+  }
+
+  /** Serialised: a watch event and the periodic resync never interleave their batches. */
+  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
+    const run = this.queue.then(() => this.reconcileNow(plan, policy));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reconcileNow(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
+    const rendered = renderNode(plan, this.options, policy);
+    if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
+    const r = rendered.value;
+    const actions: string[] = [];
+
+    const link = await ensureVxlan(this.runner, r.desired.link);
+    if (!link.ok) return link;
+    actions.push(...link.value.map((l) => `ip ${l}`));
+    const sysctls = await ensureSysctls(this.runner, r.desired.sysctls);
+    if (!sysctls.ok) return sysctls;
+    actions.push(...sysctls.value);
+
+    const planned = await planRoutingChanges(this.runner, r, this.options);
+    if (!planned.ok) return planned;
+    const c = planned.value;
+
+    // Add first: tables, routes and rules exist before any mark points at them.
+    for (const [tool, lines] of [["bridge", c.bridgeAdd], ["ip", c.ipAdd]] as const) {
+      const applied = await runBatch(this.runner, tool, lines);
+      if (!applied.ok) return applied;
+      actions.push(...lines.map((l) => `${tool} ${l}`));
+    }
+    const nft = await readNft(this.runner, NODE_NFT_TABLE);
+    if (!nft.ok) return nft;
+    if (!nftMatches(nft.value, r.shape)) {
+      const loaded = await loadNft(this.runner, r.nft);
+      // The old ruleset stays in force, so the objects it uses must stay too: skip removals.
+      if (!loaded.ok) return loaded;
+      actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);
+    }
+    for (const [tool, lines] of [["ip", c.ipRemove], ["bridge", c.bridgeRemove]] as const) {
+      const applied = await runBatch(this.runner, tool, lines);
+      if (!applied.ok) return applied;
+      actions.push(...lines.map((l) => `${tool} ${l}`));
+    }
+    return ok({ changes: actions.length, actions });
+  }
+
+  /** Removes everything egw owns on this node (uninstall, tests): its table, band objects, device. */
+  async teardown(): Promise<Result<void, string>> {
+    const nexthops = await readNexthops(this.runner);
+    if (!nexthops.ok) return nexthops;
+    const routes = await readBandRoutes(this.runner);
+    if (!routes.ok) return routes;
+    const rules = await readBandRules(this.runner);
+    if (!rules.ok) return rules;
+    const none = { device: VXLAN_DEVICE, groups: [], routes: [], rules: [], buckets: 0, idleTimerSec: 0 };
+    const { changes } = diffRouting(none, { nexthops: nexthops.value, routes: routes.value, rules: rules.value });
+    const removed = await runBatch(this.runner, "ip", changes.ipRemove);
+    if (!removed.ok) return removed;
+    const nft = await deleteNftTable(this.runner, NODE_NFT_TABLE);
+    if (!nft.ok) return nft;
+    await this.runner.run(["ip", "link", "del", VXLAN_DEVICE]);
+    return ok(undefined);
+  }
+}
+

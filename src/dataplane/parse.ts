@@ -1,0 +1,139 @@
+// Pure parsers of `ip -json`, `bridge -json` and `nft -j` output into the dataplane's model.
+// Unknown shapes are skipped rather than trusted: a read-back never throws.
+import { hashFromComment, VERSION_CHAIN, cidr4 } from "./nft-text.js";
+import type {
+  ObservedFdb,
+  ObservedLink,
+  ObservedNeighbour,
+  ObservedNexthop,
+  ObservedNft,
+  ObservedRoute,
+  ObservedRule,
+} from "./model.js";
+
+type Json = Record<string, unknown>;
+
+const asArray = (v: unknown): Json[] =>
+  Array.isArray(v) ? v.filter((x): x is Json => typeof x === "object" && x !== null) : [];
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/** Parses JSON text; malformed or empty output (iproute2 prints nothing for no objects) is []. */
+export function parseJson(text: string): unknown {
+  if (text.trim() === "") return [];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const NAMED_TABLES: Record<string, number> = { main: 254, local: 255, default: 253 };
+
+export function tableNumber(v: unknown): number | undefined {
+  if (typeof v === "number") return v;
+  if (typeof v !== "string") return undefined;
+  if (v in NAMED_TABLES) return NAMED_TABLES[v];
+  return /^[0-9]+$/.test(v) ? Number(v) : undefined;
+}
+
+/** `ip -json -d link show dev X` → the link, when it is a VXLAN device or any link at all. */
+export function parseLink(json: unknown): ObservedLink | undefined {
+  const l = asArray(json)[0];
+  if (l === undefined) return undefined;
+  const info = (l.linkinfo ?? {}) as Json;
+  const data = (info.info_data ?? {}) as Json;
+  const vxlan = info.info_kind === "vxlan";
+  const flags = Array.isArray(l.flags) ? l.flags : [];
+  return {
+    name: str(l.ifname) ?? "",
+    vni: vxlan ? num(data.id) : undefined,
+    port: vxlan ? num(data.port) : undefined,
+    local: vxlan ? str(data.local) : undefined,
+    learning: vxlan ? data.learning === true : undefined,
+    mac: (str(l.address) ?? "").toLowerCase(),
+    mtu: num(l.mtu) ?? 0,
+    up: flags.includes("UP"),
+  };
+}
+
+export const parseNeighbours = (json: unknown): ObservedNeighbour[] =>
+  asArray(json).flatMap((n) => {
+    const ip = str(n.dst);
+    if (ip === undefined) return [];
+    const state = Array.isArray(n.state) ? n.state : [];
+    return [{ ip, mac: str(n.lladdr)?.toLowerCase(), permanent: state.includes("PERMANENT") }];
+  });
+
+export const parseFdb = (json: unknown): ObservedFdb[] =>
+  asArray(json).flatMap((f) => {
+    const mac = str(f.mac);
+    return mac === undefined ? [] : [{ mac: mac.toLowerCase(), dst: str(f.dst) }];
+  });
+
+export const parseNexthops = (json: unknown): ObservedNexthop[] =>
+  asArray(json).flatMap((n) => {
+    const id = num(n.id);
+    if (id === undefined) return [];
+    const flags = Array.isArray(n.flags) ? n.flags : [];
+    const res = n.resilient_args as Json | undefined;
+    return [
+      {
+        id,
+        gateway: str(n.gateway),
+        dev: str(n.dev),
+        onlink: flags.includes("onlink"),
+        group: Array.isArray(n.group) ? asArray(n.group).flatMap((m) => (num(m.id) === undefined ? [] : [num(m.id) as number])) : undefined,
+        resilient:
+          n.type === "resilient" && res
+            ? { buckets: num(res.buckets) ?? 0, idleTimer: num(res.idle_timer) ?? 0 }
+            : undefined,
+      },
+    ];
+  });
+
+const routeDst = (dst: string | undefined): string | undefined =>
+  dst === undefined ? undefined : dst === "default" ? "0.0.0.0/0" : cidr4(dst);
+
+/** `ip -4 -json route show table all` (or one table: `fallbackTable` fills the missing field). */
+export const parseRoutes = (json: unknown, fallbackTable = 254): ObservedRoute[] =>
+  asArray(json).flatMap((r) => {
+    const dst = routeDst(str(r.dst));
+    const table = r.table === undefined ? fallbackTable : tableNumber(r.table);
+    if (dst === undefined || table === undefined) return [];
+    return [{ table, dst, type: str(r.type) ?? "unicast", nhid: num(r.nhid), gateway: str(r.gateway), dev: str(r.dev) }];
+  });
+
+const hexNumber = (v: unknown): number | undefined => {
+  if (typeof v === "number") return v;
+  return typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : undefined;
+};
+
+export const parseRules = (json: unknown): ObservedRule[] =>
+  asArray(json).flatMap((r) => {
+    const priority = num(r.priority);
+    if (priority === undefined) return [];
+    const src = str(r.src);
+    const from = src === undefined || src === "all" ? "0.0.0.0/0" : `${src}/${num(r.srclen) ?? 32}`;
+    return [{ priority, from, fwmark: hexNumber(r.fwmark), fwmask: hexNumber(r.fwmask), table: tableNumber(r.table) }];
+  });
+
+/** `nft -j list table inet X`: chain rule counts, set element counts and the version marker. */
+export function parseNft(json: unknown): ObservedNft {
+  const items = asArray((json as Json | undefined)?.nftables);
+  const out: ObservedNft = { exists: false, chains: {}, sets: {} };
+  for (const item of items) {
+    if (item.table) out.exists = true;
+    const chain = item.chain as Json | undefined;
+    if (chain && typeof chain.name === "string") out.chains[chain.name] ??= 0;
+    const set = (item.set ?? item.map) as Json | undefined;
+    if (set && typeof set.name === "string") out.sets[set.name] = Array.isArray(set.elem) ? set.elem.length : 0;
+    const rule = item.rule as Json | undefined;
+    if (rule && typeof rule.chain === "string") {
+      out.chains[rule.chain] = (out.chains[rule.chain] ?? 0) + 1;
+      if (rule.chain === VERSION_CHAIN && typeof rule.comment === "string")
+        out.hash = hashFromComment(rule.comment) ?? out.hash;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { GatewayHop, NodePlan } from "../calc/plan.js";
+import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
+import { renderGateway, type GatewayPlan } from "./render-gateway.js";
+import { renderNode } from "./render-node.js";
+
+const hop = (n: number): GatewayHop => ({
+  replica: `egress/gw-${n}`,
+  ip: `10.244.9.${n}`,
+  mac: `a2:2a:0a:f4:09:0${n}`,
+  vtep: `172.30.0.${n}`,
+  egressIP: `10.10.0.${n}`,
+});
+
+const plan = (): NodePlan => ({
+  node: "n1",
+  nodeIP: "172.30.0.10",
+  workloadCidrs: ["10.244.0.0/16"],
+  workloads: [
+    { namespace: "a", name: "p1", ip: "10.244.1.10", hostInterface: "ew0001", gatewaySet: "s1" },
+    { namespace: "a", name: "p2", ip: "10.244.1.11", hostInterface: "ew0002", blocked: { reason: "bad selector" } },
+    { namespace: "b", name: "p3", ip: "10.244.1.12", hostInterface: "ew0003" },
+  ],
+  gatewaySets: [
+    {
+      key: "s1",
+      mark: 1 << 16,
+      table: TABLE_FIRST,
+      routes: [
+        { destination: "0.0.0.0/0", action: "gateways", hops: [hop(2), hop(1)] },
+        { destination: "198.18.30.0/24", action: "throw" },
+      ],
+    },
+    { key: "s2", mark: 2 << 16, table: TABLE_FIRST + 1, routes: [{ destination: "0.0.0.0/0", action: "unreachable", reason: "none ready" }] },
+  ],
+  tunnelPeers: [hop(1), hop(2)],
+});
+
+describe("renderNode", () => {
+  it("renders an atomic table replacement with anti-spoofing, steering and fail-closed rules", () => {
+    const r = renderNode(plan());
+    assert.ok(r.ok);
+    const nft = r.value.nft;
+    assert.match(nft, /^table inet egw\ndelete table inet egw\ntable inet egw \{\n/);
+    assert.match(nft, /"ew0001" \. 10\.244\.1\.10/);
+    assert.match(nft, /map egw_pod_set \{ type ipv4_addr : verdict; elements = \{ 10\.244\.1\.10 : jump egw_set_20001 \} \}/);
+    assert.match(nft, /set egw_blocked \{ type ipv4_addr; elements = \{ 10\.244\.1\.11 \} \}/);
+    assert.match(nft, /iifname "ew\*" jump egw_from_workload/);
+    assert.match(nft, /iifname != @egw_workload_ifaces counter drop/);
+    assert.match(nft, /iifname \. ip saddr != @egw_workload_pairs counter drop/);
+    assert.match(nft, /ct state new ip daddr != @egw_cluster_cidrs ip saddr vmap @egw_pod_set/);
+    // Marks keep every bit outside egw's mask.
+    assert.match(nft, /meta mark set meta mark and 0xf000ffff or 0x00010000 ct mark set ct mark and 0xf000ffff or 0x00010000 accept/);
+    assert.match(nft, /iifname "ew\*" jump egw_policy/);
+    assert.doesNotMatch(nft, /10\.244\.1\.12 : jump/, "a workload without a set is not steered");
+    assert.equal(r.value.shape.sets.egw_workload_pairs, 3);
+  });
+
+  it("renders routing objects: one rule per set and pool, resilient groups, throw and unreachable", () => {
+    const r = renderNode(plan());
+    assert.ok(r.ok);
+    const d = r.value.desired;
+    assert.equal(d.link.name, "egw.vxlan");
+    assert.equal(d.link.mac, "a2:2a:ac:1e:00:0a");
+    assert.deepEqual(d.rules, [
+      { priority: RULE_PRIORITY_FIRST, from: "10.244.0.0/16", mark: 1 << 16, mask: MARK_MASK, table: TABLE_FIRST },
+      { priority: RULE_PRIORITY_FIRST, from: "10.244.0.0/16", mark: 2 << 16, mask: MARK_MASK, table: TABLE_FIRST + 1 },
+    ]);
+    assert.deepEqual(d.groups, [{ key: "20001 0.0.0.0/0", hops: ["10.244.9.1", "10.244.9.2"] }]);
+    assert.deepEqual(
+      d.routes.map((x) => `${x.table} ${x.dst} ${x.kind}`),
+      ["20001 0.0.0.0/0 group", "20001 198.18.30.0/24 throw", "20002 0.0.0.0/0 unreachable"],
+    );
+    assert.deepEqual(d.peers.map((p) => `${p.ip}>${p.vtep}`), ["10.244.9.1>172.30.0.1", "10.244.9.2>172.30.0.2"]);
+    assert.equal(d.sysctls["net/ipv4/fib_multipath_hash_policy"], "1");
+  });
+
+  it("is deterministic: the same plan renders the same hash", () => {
+    const a = renderNode(plan());
+    const b = renderNode(plan());
+    assert.ok(a.ok && b.ok);
+    assert.equal(a.value.shape.hash, b.value.shape.hash);
+  });
+
+  it("lists every problem of a bad plan by field path", () => {
+    const p = plan();
+    p.gatewaySets[0]!.mark = 0x1;
+    p.gatewaySets[1]!.table = 254;
+    p.workloads[0]!.hostInterface = 'ew"; drop';
+    p.workloads[1]!.ip = "10.244.1";
+    const r = renderNode(p);
+    assert.equal(r.ok, false);
+    const errors = r.ok ? [] : r.error;
+    assert.ok(errors.some((e) => /gatewaySets\[0\] \(s1\): mark 0x00000001 must be non-zero and inside/.test(e)), errors.join("\n"));
+    assert.ok(errors.some((e) => /gatewaySets\[1\] \(s2\): table 254 is outside/.test(e)));
+    assert.ok(errors.some((e) => /workloads\[0\] \(a\/p1\): hostInterface/.test(e)));
+    assert.ok(errors.some((e) => /workloads\[1\] \(a\/p2\): ip "10\.244\.1"/.test(e)));
+  });
+
+  it("rejects interface prefixes that could escape the nft quote", () => {
+    const r = renderNode(plan(), { workloadInterfacePrefixes: ['x" accept'] });
+    assert.equal(r.ok, false);
+  });
+});
+
+describe("renderGateway", () => {
+  const gw: GatewayPlan = {
+    replica: "egress/gw-1",
+    podIP: "10.244.9.1",
+    egressIP: "10.10.0.1",
+    uplink: "eth0",
+    workloadCidrs: ["10.244.0.0/16"],
+    nodes: [
+      { name: "n1", underlayIP: "172.30.0.10", podCidrs: ["10.244.1.0/24"] },
+      { name: "n2", underlayIP: "172.30.0.11", podCidrs: ["10.244.2.0/24", "10.244.3.0/26"] },
+    ],
+    healthPort: 8080,
+  };
+
+  it("accepts only node tunnels and health checks, forwards only workload traffic, SNATs to the egress IP", () => {
+    const r = renderGateway(gw);
+    assert.ok(r.ok);
+    const nft = r.value.nft;
+    assert.match(nft, /type filter hook input priority filter; policy drop;/);
+    assert.match(nft, /udp dport 4790 ip saddr @egw_nodes accept/);
+    assert.match(nft, /tcp dport 8080 accept/);
+    assert.match(nft, /type filter hook forward priority filter; policy drop;/);
+    assert.match(nft, /iifname "egw\.vxlan" oifname "eth0" ip saddr @egw_workload_cidrs accept/);
+    assert.match(nft, /oifname "eth0" ip saddr @egw_workload_cidrs snat ip to 10\.10\.0\.1/);
+    assert.doesNotMatch(nft, /masquerade/);
+    assert.match(nft, /elements = \{ 172\.30\.0\.10, 172\.30\.0\.11 \}/);
+  });
+
+  it("routes each node's pods back through the tunnel with derived MACs", () => {
+    const r = renderGateway(gw);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.routes, [
+      { dst: "10.244.1.0/24", via: "172.30.0.10" },
+      { dst: "10.244.2.0/24", via: "172.30.0.11" },
+      { dst: "10.244.3.0/26", via: "172.30.0.11" },
+    ]);
+    assert.deepEqual(r.value.peers[0], { ip: "172.30.0.10", mac: "a2:2a:ac:1e:00:0a", vtep: "172.30.0.10" });
+    assert.equal(r.value.link.local, "10.244.9.1");
+    assert.equal(r.value.link.mac, "a2:2a:0a:f4:09:01");
+    assert.deepEqual(r.value.address, { ip: "10.10.0.1", dev: "eth0", label: "eth0:egw" });
+  });
+
+  it("reports bad input by field", () => {
+    const r = renderGateway({ ...gw, egressIP: "nope", nodes: [{ name: "n1", underlayIP: "x", podCidrs: ["10.0.0.1/8"] }] });
+    assert.equal(r.ok, false);
+    const errors = r.ok ? [] : r.error;
+    assert.ok(errors.some((e) => /egressIP "nope"/.test(e)));
+    assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.underlayIP "x"/.test(e)));
+    assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.podCidrs\[0\]/.test(e)));
+  });
+});

@@ -1,0 +1,53 @@
+// Entry point of the lab runtime process (started in the background by `egw up`):
+//   node runtime-main.js --name LAB --state-dir DIR
+import { fileURLToPath } from "node:url";
+import { openDatastore } from "../datastore/connect.js";
+import { LabRuntime } from "./runtime.js";
+import { readManifest } from "./state.js";
+import { planTopology } from "./topology.js";
+import { sleep } from "./processes.js";
+
+const log = (line: string): void => {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+};
+
+const main = async (argv: string[]): Promise<void> => {
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const stateDir = opt("--state-dir");
+  if (!stateDir) {
+    process.stderr.write("usage: runtime-main --name LAB --state-dir DIR\n");
+    process.exit(2);
+  }
+  const manifest = readManifest(stateDir);
+  const topology = manifest ? planTopology(manifest.name, manifest.nodes) : undefined;
+  if (!manifest || !manifest.etcdEndpoint || !topology?.ok) {
+    log(`no usable lab manifest in ${stateDir}`);
+    process.exit(1);
+  }
+  const store = openDatastore({ type: "etcd", etcdEndpoints: [manifest.etcdEndpoint] });
+  if (!store.ok) {
+    log(`cannot open the datastore: ${store.error.message}`);
+    process.exit(1);
+  }
+  const runtime = new LabRuntime({ store: store.value, topology: topology.value, log });
+  // etcd may still be settling: retry the first pass instead of dying.
+  for (;;) {
+    const started = await runtime.start();
+    if (started.ok) break;
+    log(`first reconcile failed (retrying): ${started.error}`);
+    await sleep(1000);
+  }
+  log(`ready: lab ${manifest.name}, ${topology.value.nodes.length} nodes`);
+  const shutdown = async (): Promise<void> => {
+    setTimeout(() => process.exit(0), 1000).unref(); // etcd may be going away at the same time
+    await runtime.stop();
+    await store.value.close();
+    process.exit(0);
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => void shutdown());
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main(process.argv.slice(2));

@@ -1,0 +1,147 @@
+// The lab's address plan (pure). Every lab uses the same private ranges; that is safe because
+// each lab lives entirely inside its own network namespaces.
+import { err, ok, type Result } from "../util/result.js";
+import { infraNetns, nodeNetns, type InfraRole } from "./names.js";
+
+export const UNDERLAY_CIDR = "172.30.0.0/24";
+export const UNDERLAY_PREFIX = 24;
+export const ROUTER_UNDERLAY_IP = "172.30.0.1";
+export const CONTROL_UNDERLAY_IP = "172.30.0.2";
+export const POD_POOL_CIDR = "10.244.0.0/16";
+export const POD_BLOCK_PREFIX = 24;
+export const EXTERNAL_CIDR = "198.18.0.0/15";
+export const ETCD_CLIENT_PORT = 2379;
+/** Pods reach their node through this link-local next hop, answered by proxy ARP on the host veth. */
+export const POD_GATEWAY_IP = "169.254.1.1";
+
+export const MIN_NODES = 1;
+export const MAX_NODES = 50;
+
+/** The hosts on the external side of the router; only firewalled hosts have an allow-list. */
+export interface ExternalHost {
+  name: string;
+  ip: string;
+  /** The router's address on this host's subnet (the host's gateway). */
+  routerIp: string;
+  prefix: number;
+  port: number;
+  firewalled: boolean;
+}
+
+export const EXTERNAL_HOSTS: readonly ExternalHost[] = [
+  { name: "whoami", ip: "198.18.10.10", routerIp: "198.18.10.1", prefix: 24, port: 80, firewalled: false },
+  { name: "db", ip: "198.18.20.10", routerIp: "198.18.20.1", prefix: 24, port: 5432, firewalled: true },
+];
+
+export const externalHost = (name: string): ExternalHost | undefined => EXTERNAL_HOSTS.find((h) => h.name === name);
+
+export interface LabNode {
+  /** 1-based */
+  index: number;
+  /** The Node object's name, as pods use it in spec.nodeName. */
+  name: string;
+  netns: string;
+  underlayIp: string;
+  /** This node's pod block, e.g. 10.244.1.0/24. */
+  podCidr: string;
+}
+
+export interface LabTopology {
+  lab: string;
+  netns: Record<InfraRole, string>;
+  routerIp: string;
+  controlIp: string;
+  etcdClientUrl: string;
+  nodes: LabNode[];
+  externalHosts: readonly ExternalHost[];
+}
+
+export const nodeName = (index: number): string => `node-${index}`;
+
+/** The whole address plan for `nodes` nodes; an out-of-range node count is an error value. */
+export const planTopology = (lab: string, nodes: number): Result<LabTopology, string> => {
+  if (!Number.isInteger(nodes) || nodes < MIN_NODES || nodes > MAX_NODES) {
+    return err(`--nodes ${nodes} is out of range: use a whole number from ${MIN_NODES} to ${MAX_NODES}`);
+  }
+  const labNodes: LabNode[] = [];
+  for (let i = 1; i <= nodes; i++) {
+    labNodes.push({
+      index: i,
+      name: nodeName(i),
+      netns: nodeNetns(lab, i),
+      underlayIp: `172.30.0.${10 + i}`,
+      podCidr: `10.244.${i}.0/${POD_BLOCK_PREFIX}`,
+    });
+  }
+  return ok({
+    lab,
+    netns: {
+      ul: infraNetns(lab, "ul"),
+      ctl: infraNetns(lab, "ctl"),
+      rtr: infraNetns(lab, "rtr"),
+      ext: infraNetns(lab, "ext"),
+    },
+    routerIp: ROUTER_UNDERLAY_IP,
+    controlIp: CONTROL_UNDERLAY_IP,
+    etcdClientUrl: `http://${CONTROL_UNDERLAY_IP}:${ETCD_CLIENT_PORT}`,
+    nodes: labNodes,
+    externalHosts: EXTERNAL_HOSTS,
+  });
+};
+
+// --- IPv4 arithmetic for pod blocks (the lab is IPv4 only) ---
+
+export const ipv4ToInt = (ip: string): number | undefined => {
+  const parts = ip.split(".");
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n;
+};
+
+export const intToIpv4 = (n: number): string =>
+  [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+
+/** Parses `a.b.c.d/len` into the first address and size; undefined if malformed. */
+export const parseIpv4Cidr = (cidr: string): { base: number; size: number; prefix: number } | undefined => {
+  const [ip, len] = cidr.split("/");
+  const base = ip === undefined ? undefined : ipv4ToInt(ip);
+  const prefix = Number(len);
+  if (base === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
+  const size = 2 ** (32 - prefix);
+  return { base: base - (base % size), size, prefix };
+};
+
+export const ipv4InCidr = (ip: string, cidr: string): boolean => {
+  const n = ipv4ToInt(ip);
+  const c = parseIpv4Cidr(cidr);
+  return n !== undefined && c !== undefined && n >= c.base && n < c.base + c.size;
+};
+
+/**
+ * The lowest address of `block` not in `used`, skipping the network and broadcast addresses;
+ * undefined when the block is exhausted.
+ */
+export const lowestFreeIp = (block: string, used: ReadonlySet<string>): string | undefined => {
+  const c = parseIpv4Cidr(block);
+  if (c === undefined) return undefined;
+  const first = c.size > 2 ? c.base + 1 : c.base;
+  const last = c.size > 2 ? c.base + c.size - 2 : c.base + c.size - 1;
+  for (let n = first; n <= last; n++) {
+    const ip = intToIpv4(n);
+    if (!used.has(ip)) return ip;
+  }
+  return undefined;
+};
+
+/** Number of pod addresses a block offers (what lowestFreeIp can hand out). */
+export const blockCapacity = (block: string): number => {
+  const c = parseIpv4Cidr(block);
+  if (c === undefined) return 0;
+  return c.size > 2 ? c.size - 2 : c.size;
+};

@@ -1,0 +1,297 @@
+// `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
+// (etcd, etcd proxy, external hosts, firewall logger, runtime), records the cluster's Nodes, pod
+// IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
+// `egw down` can clean up whatever state a failed run leaves.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { Resource } from "../api/meta.js";
+import { LABEL_NAMESPACE_NAME } from "../api/well-known.js";
+import { openDatastore } from "../datastore/connect.js";
+import type { Datastore } from "../datastore/types.js";
+import { err, ok, type Result } from "../util/result.js";
+import { planBuild, type BuildStep } from "./build-plan.js";
+import { labDown } from "./down.js";
+import { inNetns } from "./exec.js";
+import { FIREWALL_LOG_GROUP } from "./firewall.js";
+import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
+import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
+import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
+import { labScriptArgv, startDetached, waitFor } from "./processes.js";
+import {
+  labPaths,
+  prepareStateDir,
+  readManifest,
+  registerLab,
+  writeManifest,
+  type Component,
+  type Env,
+  type LabManifest,
+} from "./state.js";
+import { labHealth } from "./status.js";
+import { planTopology, POD_BLOCK_PREFIX, POD_POOL_CIDR, type LabTopology } from "./topology.js";
+
+export interface UpOptions {
+  name: string;
+  nodes: number;
+  stateDir: string;
+  env: Env;
+  /** Progress lines ("creating namespaces…"). */
+  progress?: (line: string) => void;
+}
+
+export interface UpOutcome {
+  /** The lab was already running: nothing was changed. */
+  alreadyRunning: boolean;
+  manifest: LabManifest;
+  topology: LabTopology;
+}
+
+const STARTUP_TIMEOUT_MS = 30_000;
+/** Unix socket paths are limited to 108 bytes by the kernel. */
+const MAX_SOCKET_PATH = 107;
+
+export const POD_POOL_NAME = "default-ipv4-ippool";
+
+export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]>> => {
+  const progress = opts.progress ?? (() => undefined);
+  const name = validateLabName(opts.name);
+  if (!name.ok) return err([name.error]);
+  const topo = planTopology(opts.name, opts.nodes);
+  if (!topo.ok) return err([topo.error]);
+  const t = topo.value;
+
+  const existing = readManifest(opts.stateDir);
+  if (existing) {
+    const health = labHealth(existing);
+    if (health.healthy) {
+      const current = planTopology(existing.name, existing.nodes);
+      return ok({ alreadyRunning: true, manifest: existing, topology: current.ok ? current.value : t });
+    }
+    const broken = [
+      ...health.missingNetns.map((n) => `namespace ${n} is missing`),
+      ...health.processes.filter((p) => !p.alive).map((p) => `${p.component} is not running`),
+    ];
+    return err([
+      `lab "${opts.name}" exists in ${opts.stateDir} but is not healthy (${broken.join("; ") || existing.phase}); ` +
+        `run 'egw down --name ${opts.name}' and then 'egw up' again`,
+    ]);
+  }
+  const leftovers = listNetns().filter((n) => isLabNetns(opts.name, n));
+  if (leftovers.length > 0) {
+    return err([
+      `network namespaces of lab "${opts.name}" already exist (${leftovers.join(", ")}) without a lab in ${opts.stateDir}; ` +
+        `run 'egw down --name ${opts.name}' first`,
+    ]);
+  }
+
+  progress("checking prerequisites");
+  const problems = await checkPrerequisites(scratchNetns(opts.name));
+  if (problems.length > 0) return err(formatProblems(problems));
+  const pluginDir = ulogdPluginDir() ?? "";
+
+  const paths = labPaths(opts.stateDir);
+  if (Buffer.byteLength(paths.etcdSocket) > MAX_SOCKET_PATH) {
+    return err([`--state-dir ${opts.stateDir} is too long for a unix socket path; use a path shorter than ~80 characters`]);
+  }
+  const prepared = prepareStateDir(opts.stateDir);
+  if (!prepared.ok) return err([prepared.error]);
+
+  const manifest: LabManifest = {
+    name: opts.name,
+    nodes: opts.nodes,
+    stateDir: opts.stateDir,
+    phase: "building",
+    createdAt: new Date().toISOString(),
+    processes: {},
+  };
+  const built = await build(t, manifest, opts, pluginDir, progress);
+  if (!built.ok) {
+    progress("egw up failed; removing what it built");
+    await labDown({ name: opts.name, stateDir: opts.stateDir, env: opts.env });
+    return err(built.error);
+  }
+  return ok({ alreadyRunning: false, manifest, topology: t });
+};
+
+/** Builds everything, recording progress in the manifest; the caller cleans up on failure. */
+const build = async (
+  t: LabTopology,
+  manifest: LabManifest,
+  opts: UpOptions,
+  pluginDir: string,
+  progress: (line: string) => void,
+): Promise<Result<void, string[]>> => {
+  const paths = labPaths(opts.stateDir);
+  const save = (): Result<void, string[]> => {
+    const w = writeManifest(manifest);
+    return w.ok ? ok(undefined) : err([w.error]);
+  };
+  let r = save();
+  if (!r.ok) return r;
+  const reg = registerLab(opts.env, { name: t.lab, stateDir: opts.stateDir });
+  if (!reg.ok) return err([reg.error]);
+
+  progress(`building ${t.nodes.length} nodes, router, external hosts and control plane in network namespaces`);
+  for (const step of planBuild(t)) {
+    const s = await runStep(step);
+    if (!s.ok) return err([s.error]);
+  }
+
+  const start = (component: Component, argv: string[], netns?: string): Result<void, string[]> => {
+    const pid = startDetached(argv, { logFile: paths.log(component), cwd: opts.stateDir });
+    if (!pid.ok) return err([`${component}: ${pid.error}`]);
+    manifest.processes[component] = { pid: pid.value, ...(netns ? { netns } : {}), startedAt: new Date().toISOString() };
+    return save();
+  };
+  const waitForLog = async (component: Component, text: string): Promise<Result<void, string[]>> => {
+    const seen = await waitFor(() => logContains(paths.log(component), text), STARTUP_TIMEOUT_MS);
+    return seen ? ok(undefined) : err([`${component} did not start; see ${paths.log(component)} (egw logs ${component})`]);
+  };
+
+  progress("starting etcd in the control namespace");
+  r = start(
+    "etcd",
+    inNetns(t.netns.ctl, "etcd", [
+      "--name", `egw-${t.lab}`,
+      "--data-dir", paths.etcdData,
+      "--listen-client-urls", `${t.etcdClientUrl},${paths.etcdSocketUrl}`,
+      "--advertise-client-urls", t.etcdClientUrl,
+      "--listen-peer-urls", "http://127.0.0.1:2380",
+      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+      "--initial-cluster", `egw-${t.lab}=http://127.0.0.1:2380`,
+      "--logger", "zap",
+      "--log-level", "warn",
+    ]),
+    t.netns.ctl,
+  );
+  if (!r.ok) return r;
+  r = start("etcd-proxy", labScriptArgv("etcd-proxy", ["--socket", paths.etcdSocket, "--port-file", paths.proxyPort, "--state-dir", opts.stateDir]));
+  if (!r.ok) return r;
+  if (!(await waitFor(() => existsSync(paths.proxyPort), STARTUP_TIMEOUT_MS))) {
+    return err([`etcd-proxy did not start; see ${paths.log("etcd-proxy")}`]);
+  }
+  manifest.etcdEndpoint = `http://127.0.0.1:${readFileSync(paths.proxyPort, "utf8").trim()}`;
+  r = save();
+  if (!r.ok) return r;
+  const reg2 = registerLab(opts.env, { name: t.lab, stateDir: opts.stateDir, etcdEndpoint: manifest.etcdEndpoint });
+  if (!reg2.ok) return err([reg2.error]);
+
+  const store = openDatastore({ type: "etcd", etcdEndpoints: [manifest.etcdEndpoint], timeoutMs: 2000 });
+  if (!store.ok) return err([store.error.message]);
+  try {
+    const ready = await waitFor(async () => (await store.value.list("Node")).ok, STARTUP_TIMEOUT_MS, 200);
+    if (!ready) return err([`etcd did not become ready; see ${paths.log("etcd")} (egw logs etcd)`]);
+    progress("recording nodes, the pod IP pool and namespace default");
+    const seeded = await seed(store.value, t);
+    if (!seeded.ok) return err([seeded.error]);
+  } finally {
+    await store.value.close();
+  }
+
+  progress("starting the external hosts (whoami, db) and the firewall log");
+  const [whoami, db] = [t.externalHosts.find((h) => h.name === "whoami"), t.externalHosts.find((h) => h.name === "db")];
+  if (!whoami || !db) return err(["internal error: external hosts missing from the plan"]);
+  r = start(
+    "external",
+    inNetns(
+      t.netns.ext,
+      process.execPath,
+      labScriptArgv("external-servers", [
+        "--whoami", `${whoami.ip}:${whoami.port}`,
+        "--db", `${db.ip}:${db.port}`,
+        "--state-dir", opts.stateDir,
+      ]).slice(1),
+    ),
+    t.netns.ext,
+  );
+  if (!r.ok) return r;
+  writeFileSync(paths.ulogdConf, renderUlogdConf(pluginDir, paths.log("firewall"), paths.firewallLog));
+  r = start("firewall", inNetns(t.netns.rtr, "ulogd", ["-c", paths.ulogdConf]), t.netns.rtr);
+  if (!r.ok) return r;
+  progress("starting the lab runtime (pods)");
+  r = start("runtime", labScriptArgv("runtime-main", ["--name", t.lab, "--state-dir", opts.stateDir]));
+  if (!r.ok) return r;
+  for (const [component, text] of [
+    ["external", "ready"],
+    ["firewall", "initialization finished"],
+    ["runtime", "ready"],
+  ] as const) {
+    const w = await waitForLog(component, text);
+    if (!w.ok) return w;
+  }
+  manifest.phase = "ready";
+  return save();
+};
+
+const runStep = async (step: BuildStep): Promise<Result<void, string>> => {
+  switch (step.kind) {
+    case "netns":
+      return addNetns(step.names);
+    case "ip":
+      return ipBatch(step.netns, step.lines);
+    case "sysctl":
+      return setSysctls(step.netns, step.settings);
+    case "nft":
+      return nftApply(step.netns, step.text);
+  }
+};
+
+const logContains = (file: string, text: string): boolean => {
+  try {
+    return readFileSync(file, "utf8").includes(text);
+  } catch {
+    return false;
+  }
+};
+
+/** ulogd: NFLOG group → JSON lines in the state dir (the firewall log). */
+export const renderUlogdConf = (pluginDir: string, logFile: string, jsonFile: string): string =>
+  [
+    "[global]",
+    `logfile="${logFile}"`,
+    "loglevel=3",
+    ...["inppkt_NFLOG", "filter_IFINDEX", "filter_IP2STR", "filter_HWHDR", "raw2packet_BASE", "output_JSON"].map(
+      (p) => `plugin="${pluginDir}/ulogd_${p}.so"`,
+    ),
+    "stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,mac2str1:HWHDR,json1:JSON",
+    "[log1]",
+    `group=${FIREWALL_LOG_GROUP}`,
+    "[json1]",
+    "sync=1",
+    `file="${jsonFile}"`,
+    "",
+  ].join("\n");
+
+/** The objects a cluster provides: Nodes, the pod IPPool and namespace default (create or update). */
+export const labObjects = (t: LabTopology): Resource[] => [
+  ...t.nodes.map(
+    (n): Resource => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux" } },
+      spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+      status: { addresses: [{ type: "InternalIP", address: n.underlayIp }, { type: "Hostname", address: n.name }] },
+    }),
+  ),
+  {
+    apiVersion: "egw.dev/v1",
+    kind: "IPPool",
+    metadata: { name: POD_POOL_NAME },
+    spec: { cidr: POD_POOL_CIDR, blockSize: POD_BLOCK_PREFIX, natOutgoing: true, allowedUses: ["Workload"] },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "default", labels: { [LABEL_NAMESPACE_NAME]: "default" } },
+  },
+];
+
+const seed = async (store: Datastore, t: LabTopology): Promise<Result<void, string>> => {
+  for (const obj of labObjects(t)) {
+    const created = await store.create(obj);
+    if (created.ok) continue;
+    if (created.error.code !== "AlreadyExists") return err(`cannot record ${obj.kind} ${obj.metadata.name}: ${created.error.message}`);
+    const updated = await store.update(obj);
+    if (!updated.ok) return err(`cannot update ${obj.kind} ${obj.metadata.name}: ${updated.error.message}`);
+  }
+  return ok(undefined);
+};
