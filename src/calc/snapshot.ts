@@ -37,7 +37,7 @@ export class ClusterIndex {
   private readonly nodes = new Map<string, NodeInput>();
   private readonly namespaces = new Map<string, NamespaceInput>();
   private readonly pods = new Map<string, PodInput>();
-  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podsByNode = new Map<string, Map<string, PodInput>>();
   /** Gateway replica keys by namespace. */
   private readonly gatewaysByNamespace = new Map<string, Set<string>>();
   private readonly policies = new Map<string, Result<ParsedPolicy, string>>();
@@ -48,7 +48,7 @@ export class ClusterIndex {
   private readonly derived = new Map<string, unknown>();
   /** Bumped whenever `derived` is dropped; per-pod results remember the generation they saw. */
   private generation = 0;
-  private readonly perPod = new Map<string, { pod: PodInput; node: string; generation: number; value: unknown }>();
+  private readonly perPod = new WeakMap<PodInput, { node: string; generation: number; value: unknown }>();
   private workloadCidrsCache: string[] | undefined;
 
   static fromSnapshot(snapshot: Snapshot): ClusterIndex {
@@ -88,7 +88,11 @@ export class ClusterIndex {
     if (old !== undefined) this.unindexPod(key, old);
     this.pods.set(key, pod);
     const node = pod.spec?.nodeName;
-    if (node !== undefined && node !== "") addTo(this.podsByNode, node, key);
+    if (node !== undefined && node !== "") {
+      let onNode = this.podsByNode.get(node);
+      if (onNode === undefined) this.podsByNode.set(node, (onNode = new Map()));
+      onNode.set(key, pod);
+    }
     if (isGatewayPod(pod)) addTo(this.gatewaysByNamespace, namespaceOf(pod), key);
     if (isGatewayPod(pod) || (old !== undefined && isGatewayPod(old))) this.invalidateDerived();
   }
@@ -99,7 +103,6 @@ export class ClusterIndex {
     if (old === undefined) return;
     this.unindexPod(key, old);
     this.pods.delete(key);
-    this.perPod.delete(key);
     if (isGatewayPod(old)) this.invalidateDerived();
   }
 
@@ -162,11 +165,8 @@ export class ClusterIndex {
     return this.pods.get(podKey(namespace, name));
   }
 
-  *podsOnNode(node: string): Iterable<PodInput> {
-    for (const key of this.podsByNode.get(node) ?? EMPTY) {
-      const pod = this.pods.get(key);
-      if (pod !== undefined) yield pod;
-    }
+  podsOnNode(node: string): Iterable<PodInput> {
+    return this.podsByNode.get(node)?.values() ?? [];
   }
 
   /** Namespaces holding at least one gateway replica. */
@@ -232,14 +232,10 @@ export class ClusterIndex {
    * and nothing `memo` depends on has changed. Callers pass the same kind of value for every pod.
    */
   memoForPod<T>(pod: PodInput, node: string, compute: () => T): T {
-    const key = podKeyOf(pod);
-    const hit = this.perPod.get(key);
-    if (hit !== undefined && hit.pod === pod && hit.node === node && hit.generation === this.generation) {
-      return hit.value as T;
-    }
+    const hit = this.perPod.get(pod);
+    if (hit !== undefined && hit.node === node && hit.generation === this.generation) return hit.value as T;
     const value = compute();
-    // Only pods the index holds are cached (explain may ask about other objects).
-    if (this.pods.get(key) === pod) this.perPod.set(key, { pod, node, generation: this.generation, value });
+    this.perPod.set(pod, { node, generation: this.generation, value });
     return value;
   }
 
@@ -258,8 +254,8 @@ export class ClusterIndex {
 
   /** A canonical dump of the indexes (not caches), to compare two indexes in tests. */
   debugState(): unknown {
-    const sortedSets = (m: Map<string, Set<string>>): [string, string[]][] =>
-      [...m.entries()].map(([k, v]): [string, string[]] => [k, [...v].sort()]).sort(([a], [b]) => cmp(a, b));
+    const sortedSets = (m: Map<string, ReadonlySet<string> | ReadonlyMap<string, unknown>>): [string, string[]][] =>
+      [...m.entries()].map(([k, v]): [string, string[]] => [k, [...v.keys()].sort()]).sort(([a], [b]) => cmp(a, b));
     const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
     return {
       nodes: sortedKeys(this.nodes),
@@ -275,7 +271,11 @@ export class ClusterIndex {
 
   private unindexPod(key: string, pod: PodInput): void {
     const node = pod.spec?.nodeName;
-    if (node !== undefined) removeFrom(this.podsByNode, node, key);
+    const onNode = node === undefined ? undefined : this.podsByNode.get(node);
+    if (onNode !== undefined && node !== undefined) {
+      onNode.delete(key);
+      if (onNode.size === 0) this.podsByNode.delete(node);
+    }
     if (isGatewayPod(pod)) removeFrom(this.gatewaysByNamespace, namespaceOf(pod), key);
   }
 

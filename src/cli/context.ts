@@ -23,7 +23,7 @@ export interface CliIO {
 
 export type DatastoreOpener = (
   sel: DatastoreSelection & { timeoutMs: number },
-) => Result<Datastore, DatastoreError>;
+) => Promise<Result<Datastore, DatastoreError>>;
 
 /** How long one datastore call may take before the CLI reports the datastore unreachable. */
 export const DATASTORE_TIMEOUT_MS = 3000;

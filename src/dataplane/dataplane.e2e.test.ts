@@ -165,7 +165,10 @@ async function buildTopology(): Promise<void> {
     ip -n ${NS.node} route add default via 172.31.0.100`);
   // Strict reverse-path filtering on the node and gateways: the design must work with it.
   for (const ns of [NS.node, NS.gw1, NS.gw2])
-    await inNs(ns, "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1");
+    await inNs(
+      ns,
+      "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1",
+    );
   // External side: server plus a bridge the gateways' uplinks join; routes to the egress IPs as
   // the lab router would have. It also routes pod IPs back via the node, so failing open would work
   // and the leak counter below would see it.
@@ -179,19 +182,25 @@ async function buildTopology(): Promise<void> {
       ip -n ${g.ns} link set ext0 up; ip -n ${g.ns} addr add ${g.ext}/24 dev ext0
       ip -n ${NS.ext} route add ${g.egress}/32 via ${g.ext}`);
   }
-  await sh(`ip netns exec ${NS.ext} nft -f -`, `table inet egwtest {
+  await sh(
+    `ip netns exec ${NS.ext} nft -f -`,
+    `table inet egwtest {
   counter leak { }
   chain egwtest_in {
     type filter hook input priority filter; policy accept;
     ip saddr { 10.244.0.0/16, ${NODE_IP} } tcp dport ${PORT} counter name "leak"
   }
 }
-`);
+`,
+  );
   // Foreign objects egw must never touch.
   await sh(`ip -n ${NS.node} rule add from 10.99.0.0/16 lookup 100 priority 500
     ip -n ${NS.node} route add unreachable 10.99.0.0/16 table 100
     ip -n ${NS.node} nexthop add id 77 via 172.31.0.100 dev ul0`);
-  await sh(`ip netns exec ${NS.node} nft -f -`, "table inet foreign {\n  chain foreign_in {\n    type filter hook input priority 10; policy accept;\n  }\n}\n");
+  await sh(
+    `ip netns exec ${NS.node} nft -f -`,
+    "table inet foreign {\n  chain foreign_in {\n    type filter hook input priority 10; policy accept;\n  }\n}\n",
+  );
   const server = spawnInNs(NS.ext, SERVER_JS);
   await nextLine(server, "listening");
 }
@@ -216,7 +225,8 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   };
   const assertOnlyVia = async (allowed: string[], n = 4): Promise<string[]> => {
     const seen = await connections(n);
-    for (const s of seen) assert.ok(allowed.includes(s), `server saw ${s}, expected one of ${allowed.join(", ")}`);
+    for (const s of seen)
+      assert.ok(allowed.includes(s), `server saw ${s}, expected one of ${allowed.join(", ")}`);
     return seen;
   };
 
@@ -251,7 +261,10 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   it("drops traffic with a spoofed source address", async () => {
     await inNs(NS.pod, "ip addr add 10.244.1.99/24 dev eth0");
     const seen = await connections(2, "10.244.1.99");
-    assert.ok(seen.every((s) => s.startsWith("error:")), seen.join(" "));
+    assert.ok(
+      seen.every((s) => s.startsWith("error:")),
+      seen.join(" "),
+    );
   });
 
   it("a restarted dataplane adopts the kernel state: no changes, established flows survive", async () => {
@@ -268,8 +281,19 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     long.kill("SIGKILL");
   });
 
-  it("removing a gateway moves new connections to the other", async () => {
+  const groupOfDefault = async (): Promise<number | undefined> => {
+    const routes = JSON.parse(await inNs(NS.node, `ip -json route show table ${SET_TABLE}`)) as {
+      dst: string;
+      nhid?: number;
+    }[];
+    return routes.find((r) => r.dst === "default")?.nhid;
+  };
+
+  it("removing a gateway moves new connections to the other, in the same resilient group", async () => {
+    const group = await groupOfDefault();
+    assert.notEqual(group, undefined);
     await reconcileOk(viaGateways(GW[0]!));
+    assert.equal(await groupOfDefault(), group, "the group is updated in place, not re-created");
     await assertOnlyVia([GW[0]!.egress], 12);
     const nexthops = await inNs(NS.node, "ip -json nexthop show");
     assert.ok(!nexthops.includes(GW[1]!.ip), "the removed gateway's nexthop is deleted");
@@ -287,7 +311,10 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   });
 
   const hopId = async (ip: string): Promise<number | undefined> => {
-    const all = JSON.parse(await inNs(NS.node, "ip -json nexthop show")) as { id: number; gateway?: string }[];
+    const all = JSON.parse(await inNs(NS.node, "ip -json nexthop show")) as {
+      id: number;
+      gateway?: string;
+    }[];
     return all.find((n) => n.gateway === ip)?.id;
   };
   const drifts: [string, () => Promise<string>][] = [
@@ -308,12 +335,20 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
 
   it("fails closed when the set has no usable gateway: nothing reaches the outside", async () => {
     const before = await leakCount();
-    await reconcileOk(nodePlan([{ destination: "0.0.0.0/0", action: "unreachable", reason: "no ready gateway" }]));
+    await reconcileOk(
+      nodePlan([{ destination: "0.0.0.0/0", action: "unreachable", reason: "no ready gateway" }]),
+    );
     const seen = await connections(6);
-    assert.ok(seen.every((s) => s.startsWith("error:")), seen.join(" "));
+    assert.ok(
+      seen.every((s) => s.startsWith("error:")),
+      seen.join(" "),
+    );
     assert.equal(await leakCount(), before, "the external side saw packets from the pod or node IP");
     const nexthops = await inNs(NS.node, "ip -json nexthop show");
-    assert.ok(!nexthops.includes(GW[0]!.ip) && nexthops.includes('"id":77'), "our nexthops gone, foreign one kept");
+    assert.ok(
+      !nexthops.includes(GW[0]!.ip) && nexthops.includes('"id":77'),
+      "our nexthops gone, foreign one kept",
+    );
   });
 
   it("blocks a blocked workload's egress and counts it", async () => {
@@ -322,7 +357,10 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     const before = await leakCount();
     await reconcileOk(nodePlan([{ destination: "0.0.0.0/0", action: "gateways", hops: GW.map(hop) }], true));
     const seen = await connections(3);
-    assert.ok(seen.every((s) => s.startsWith("error:")), seen.join(" "));
+    assert.ok(
+      seen.every((s) => s.startsWith("error:")),
+      seen.join(" "),
+    );
     assert.equal(await leakCount(), before);
     const listing = await inNs(NS.node, "nft list chain inet egw egw_forward");
     assert.match(listing, /ip saddr @egw_blocked ct direction original counter packets [1-9]/);

@@ -31,7 +31,14 @@ const nexthopsJson = [
   { id: 77, gateway: "172.31.0.100", dev: "ul0", scope: "link", flags: [] },
 ];
 const routesJson = [
-  { dst: "default", nhid: NEXTHOP_ID_FIRST + 7, gateway: "10.244.9.1", dev: "egw.vxlan", table: String(T), flags: ["onlink"] },
+  {
+    dst: "default",
+    nhid: NEXTHOP_ID_FIRST + 7,
+    gateway: "10.244.9.1",
+    dev: "egw.vxlan",
+    table: String(T),
+    flags: ["onlink"],
+  },
   { type: "throw", dst: "198.18.30.0/24", table: String(T), flags: [] },
 ];
 const rulesJson = [
@@ -42,7 +49,11 @@ const rulesJson = [
 
 describe("diffRouting", () => {
   it("builds everything from scratch, adds before it removes, with ids from egw's band", () => {
-    const { changes, problems } = diffRouting(desired, { nexthops: parseNexthops([nexthopsJson[3]]), routes: [], rules: [] });
+    const { changes, problems } = diffRouting(desired, {
+      nexthops: parseNexthops([nexthopsJson[3]]),
+      routes: [],
+      rules: [],
+    });
     assert.deepEqual(problems, []);
     assert.deepEqual(changes.ipAdd, [
       `nexthop replace id ${NEXTHOP_ID_FIRST} via 10.244.9.1 dev egw.vxlan onlink`,
@@ -96,7 +107,11 @@ describe("diffRouting", () => {
   });
 
   it("switches a route to unreachable in place (fail closed without a gap)", () => {
-    const unreachable: RoutingDesired = { ...desired, groups: [], routes: [{ table: T, dst: "0.0.0.0/0", kind: "unreachable" }] };
+    const unreachable: RoutingDesired = {
+      ...desired,
+      groups: [],
+      routes: [{ table: T, dst: "0.0.0.0/0", kind: "unreachable" }],
+    };
     const { changes } = diffRouting(unreachable, {
       nexthops: parseNexthops(nexthopsJson),
       routes: parseRoutes(routesJson),
@@ -126,7 +141,9 @@ describe("diffPeers", () => {
       neighbours,
       fdb,
     );
-    assert.deepEqual(c.ipAdd, ["neigh replace 10.244.9.2 lladdr a2:2a:0a:f4:09:02 dev egw.vxlan nud permanent"]);
+    assert.deepEqual(c.ipAdd, [
+      "neigh replace 10.244.9.2 lladdr a2:2a:0a:f4:09:02 dev egw.vxlan nud permanent",
+    ]);
     assert.deepEqual(c.bridgeAdd, ["fdb replace a2:2a:0a:f4:09:02 dev egw.vxlan dst 172.30.0.2"]);
     assert.deepEqual(c.ipRemove, ["neigh del 10.244.9.5 dev egw.vxlan"]);
     assert.deepEqual(c.bridgeRemove, ["fdb del a2:2a:0a:f4:09:05 dev egw.vxlan dst 172.30.0.5"]);
@@ -139,11 +156,28 @@ describe("parseNft", () => {
       nftables: [
         { metainfo: { version: "1.0.6" } },
         { table: { family: "inet", name: "egw", handle: 2 } },
-        { set: { family: "inet", name: "egw_blocked", table: "egw", type: "ipv4_addr", elem: ["10.244.1.11"] } },
+        {
+          set: {
+            family: "inet",
+            name: "egw_blocked",
+            table: "egw",
+            type: "ipv4_addr",
+            elem: ["10.244.1.11"],
+          },
+        },
         { map: { family: "inet", name: "egw_pod_set", table: "egw", type: "ipv4_addr", map: "verdict" } },
         { chain: { family: "inet", table: "egw", name: "egw_version", handle: 1 } },
         { chain: { family: "inet", table: "egw", name: "egw_policy", handle: 3 } },
-        { rule: { family: "inet", table: "egw", chain: "egw_version", handle: 4, comment: "egw-plan abc", expr: [] } },
+        {
+          rule: {
+            family: "inet",
+            table: "egw",
+            chain: "egw_version",
+            handle: 4,
+            comment: "egw-plan abc",
+            expr: [],
+          },
+        },
       ],
     });
     assert.deepEqual(o, {

@@ -53,12 +53,14 @@ export function diffPeers(
     const entries = fdb.filter((f) => f.mac === mac);
     if (!entries.some((f) => f.dst === vtep)) c.bridgeAdd.push(`fdb replace ${mac} dev ${dev} dst ${vtep}`);
     for (const f of entries)
-      if (f.dst !== undefined && f.dst !== vtep) c.bridgeRemove.push(`fdb del ${mac} dev ${dev} dst ${f.dst}`);
+      if (f.dst !== undefined && f.dst !== vtep)
+        c.bridgeRemove.push(`fdb del ${mac} dev ${dev} dst ${f.dst}`);
   }
   for (const n of neighbours)
     if (n.permanent && !wantNeigh.has(n.ip)) c.ipRemove.push(`neigh del ${n.ip} dev ${dev}`);
   for (const f of fdb)
-    if (!wantFdb.has(f.mac)) c.bridgeRemove.push(`fdb del ${f.mac} dev ${dev}${f.dst ? ` dst ${f.dst}` : ""}`);
+    if (!wantFdb.has(f.mac))
+      c.bridgeRemove.push(`fdb del ${f.mac} dev ${dev}${f.dst ? ` dst ${f.dst}` : ""}`);
   return c;
 }
 
@@ -81,8 +83,13 @@ export interface RoutingObserved {
 }
 
 const routeKey = (table: number, dst: string): string => `${table} ${dst}`;
-const ruleKey = (r: { priority: number; from: string; mark?: number; mask?: number; table?: number }): string =>
-  `${r.priority} ${r.from} ${r.mark ?? "-"}/${r.mask ?? "-"} ${r.table ?? "-"}`;
+const ruleKey = (r: {
+  priority: number;
+  from: string;
+  mark?: number;
+  mask?: number;
+  table?: number;
+}): string => `${r.priority} ${r.from} ${r.mark ?? "-"}/${r.mask ?? "-"} ${r.table ?? "-"}`;
 
 function idAllocator(used: Iterable<number>): () => number | undefined {
   const taken = new Set(used);
@@ -110,7 +117,13 @@ export function diffRouting(d: RoutingDesired, o: RoutingObserved): { changes: C
   // Hops: one nexthop per gateway IP over the device.
   const hopId = new Map<string, number>();
   for (const n of ours)
-    if (n.group === undefined && n.gateway !== undefined && n.dev === d.device && n.onlink && !hopId.has(n.gateway))
+    if (
+      n.group === undefined &&
+      n.gateway !== undefined &&
+      n.dev === d.device &&
+      n.onlink &&
+      !hopId.has(n.gateway)
+    )
       hopId.set(n.gateway, n.id);
   const wantedHops = [...new Set(d.groups.flatMap((g) => g.hops))].sort();
   const usedIds = new Set<number>();
@@ -167,7 +180,8 @@ export function diffRouting(d: RoutingDesired, o: RoutingObserved): { changes: C
       const id = groupId.get(r.group);
       if (id === undefined) continue; // problem already reported; no route means lookup falls through
       wantedRoutes.add(key);
-      if (have?.type !== "unicast" || have.nhid !== id) c.ipAdd.push(`route replace table ${r.table} ${r.dst} nhid ${id}`);
+      if (have?.type !== "unicast" || have.nhid !== id)
+        c.ipAdd.push(`route replace table ${r.table} ${r.dst} nhid ${id}`);
     } else {
       wantedRoutes.add(key);
       if (have?.type !== r.kind) c.ipAdd.push(`route replace table ${r.table} ${r.kind} ${r.dst}`);
@@ -179,12 +193,17 @@ export function diffRouting(d: RoutingDesired, o: RoutingObserved): { changes: C
   const wantRules = new Set(d.rules.map(ruleKey));
   for (const r of d.rules)
     if (!haveRules.has(ruleKey(r)))
-      c.ipAdd.push(`rule add from ${r.from} fwmark ${hex(r.mark)}/${hex(r.mask)} lookup ${r.table} priority ${r.priority}`);
+      c.ipAdd.push(
+        `rule add from ${r.from} fwmark ${hex(r.mark)}/${hex(r.mask)} lookup ${r.table} priority ${r.priority}`,
+      );
 
   // Removals: rules, then routes, then groups, then hops (nothing removed is still referenced).
   for (const r of o.rules) {
     if (wantRules.has(ruleKey({ ...r, mark: r.fwmark, mask: r.fwmask }))) continue;
-    const mark = r.fwmark === undefined ? "" : ` fwmark ${hex(r.fwmark)}${r.fwmask === undefined ? "" : `/${hex(r.fwmask)}`}`;
+    const mark =
+      r.fwmark === undefined
+        ? ""
+        : ` fwmark ${hex(r.fwmark)}${r.fwmask === undefined ? "" : `/${hex(r.fwmask)}`}`;
     const table = r.table === undefined ? "" : ` lookup ${r.table}`;
     c.ipRemove.push(`rule del priority ${r.priority} from ${r.from}${mark}${table}`);
   }

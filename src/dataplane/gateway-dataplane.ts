@@ -48,7 +48,8 @@ export function diffEgressAddress(want: GatewayRender["address"], have: readonly
     c.ipAdd.push(`addr add ${want.ip}/32 dev ${want.dev}${want.label ? ` label ${want.label}` : ""}`);
   if (want.label !== undefined)
     for (const a of have)
-      if (a.label === want.label && a.ip !== want.ip) c.ipRemove.push(`addr del ${a.ip}/${a.prefix} dev ${want.dev}`);
+      if (a.label === want.label && a.ip !== want.ip)
+        c.ipRemove.push(`addr del ${a.ip}/${a.prefix} dev ${want.dev}`);
   return c;
 }
 
@@ -109,7 +110,10 @@ export class GatewayDataplane {
       diffEgressAddress(r.address, addrs.value),
     ].reduce(mergeChanges);
 
-    for (const [tool, lines] of [["bridge", c.bridgeAdd], ["ip", c.ipAdd]] as const) {
+    for (const [tool, lines] of [
+      ["bridge", c.bridgeAdd],
+      ["ip", c.ipAdd],
+    ] as const) {
       const applied = await runBatch(this.runner, tool, lines);
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));
@@ -121,7 +125,10 @@ export class GatewayDataplane {
       if (!loaded.ok) return loaded;
       actions.push(`nft -f (replace table inet ${GATEWAY_NFT_TABLE}, plan ${r.shape.hash})`);
     }
-    for (const [tool, lines] of [["ip", c.ipRemove], ["bridge", c.bridgeRemove]] as const) {
+    for (const [tool, lines] of [
+      ["ip", c.ipRemove],
+      ["bridge", c.bridgeRemove],
+    ] as const) {
       const applied = await runBatch(this.runner, tool, lines);
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));

@@ -2,9 +2,21 @@
 export * from "./config.js";
 export type * from "./model.js";
 export { localRunner, netnsRunner, type Runner, type RunResult } from "./runner.js";
-export { renderNode, nodeSysctls, type NodeRender, type NodeDesired, type PolicyHook, type DataplaneWorkload } from "./render-node.js";
+export {
+  renderNode,
+  nodeSysctls,
+  type NodeRender,
+  type NodeDesired,
+  type PolicyHook,
+  type DataplaneWorkload,
+} from "./render-node.js";
 export { renderGateway, type GatewayPlan, type GatewayNode, type GatewayRender } from "./render-gateway.js";
-export { NodeDataplane, planRoutingChanges, type NodeDataplanePort, type ReconcileReport } from "./node-dataplane.js";
+export {
+  NodeDataplane,
+  planRoutingChanges,
+  type NodeDataplanePort,
+  type ReconcileReport,
+} from "./node-dataplane.js";
 export { GatewayDataplane } from "./gateway-dataplane.js";
 export { FakeNodeDataplane } from "./fake.js";
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";

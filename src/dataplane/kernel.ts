@@ -38,18 +38,27 @@ async function readJson(runner: Runner, argv: string[]): Promise<Result<unknown,
 }
 
 /** Runs a batch (one process for all lines); an empty batch costs nothing. */
-export async function runBatch(runner: Runner, tool: "ip" | "bridge", lines: readonly string[]): Promise<Result<void, string>> {
+export async function runBatch(
+  runner: Runner,
+  tool: "ip" | "bridge",
+  lines: readonly string[],
+): Promise<Result<void, string>> {
   if (lines.length === 0) return ok(undefined);
   const argv = [tool, "-batch", "-"];
   const r = await runner.run(argv, lines.join("\n") + "\n");
   return r.code === 0 ? ok(undefined) : err(failure(runner, argv, r.stderr));
 }
 
-export async function readLink(runner: Runner, name: string): Promise<Result<ObservedLink | undefined, string>> {
+export async function readLink(
+  runner: Runner,
+  name: string,
+): Promise<Result<ObservedLink | undefined, string>> {
   const r = await runner.run(["ip", "-json", "-d", "link", "show", "dev", name]);
   if (r.code !== 0) {
     // iproute2 says `Device "x" does not exist.`: absence is a state, not an error.
-    return /does not exist/i.test(r.stderr) ? ok(undefined) : err(failure(runner, ["ip", "link", "show", name], r.stderr));
+    return /does not exist/i.test(r.stderr)
+      ? ok(undefined)
+      : err(failure(runner, ["ip", "link", "show", name], r.stderr));
   }
   return ok(parseLink(parseJson(r.stdout)));
 }
@@ -80,7 +89,9 @@ export async function ensureSysctls(runner: Runner, want: Sysctls): Promise<Resu
   if (changed.length === 0) return ok([]);
   const argv = ["sysctl", "-qw", ...changed.map((k) => `${k}=${want[k]}`)];
   const w = await runner.run(argv);
-  return w.code === 0 ? ok(changed.map((k) => `sysctl ${k}=${want[k]}`)) : err(failure(runner, argv, w.stderr));
+  return w.code === 0
+    ? ok(changed.map((k) => `sysctl ${k}=${want[k]}`))
+    : err(failure(runner, argv, w.stderr));
 }
 
 export async function readPeers(
@@ -106,7 +117,10 @@ export async function readBandRoutes(runner: Runner): Promise<Result<ObservedRou
 }
 
 /** Main-table routes through one device (the gateway's return routes). */
-export async function readDeviceRoutes(runner: Runner, dev: string): Promise<Result<ObservedRoute[], string>> {
+export async function readDeviceRoutes(
+  runner: Runner,
+  dev: string,
+): Promise<Result<ObservedRoute[], string>> {
   const r = await readJson(runner, ["ip", "-4", "-json", "route", "show", "table", "main", "dev", dev]);
   return r.ok ? ok(parseRoutes(r.value, 254).map((x) => ({ ...x, dev }))) : r;
 }

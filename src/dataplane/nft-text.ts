@@ -66,5 +66,8 @@ export function replaceTableText(name: string, body: TableBody): { text: string;
     `}`,
     ``,
   ].join("\n");
-  return { text, shape: { table: name, hash, chains: { ...body.chains, [VERSION_CHAIN]: 1 }, sets: body.sets } };
+  return {
+    text,
+    shape: { table: name, hash, chains: { ...body.chains, [VERSION_CHAIN]: 1 }, sets: body.sets },
+  };
 }

@@ -59,7 +59,12 @@ export async function planRoutingChanges(
     { nexthops: nexthops.value, routes: routes.value, rules: rules.value },
   );
   if (routing.problems.length > 0) return err(routing.problems.join("; "));
-  return ok(mergeChanges(diffPeers(VXLAN_DEVICE, r.desired.peers, peers.value.neighbours, peers.value.fdb), routing.changes));
+  return ok(
+    mergeChanges(
+      diffPeers(VXLAN_DEVICE, r.desired.peers, peers.value.neighbours, peers.value.fdb),
+      routing.changes,
+    ),
+  );
 }
 
 export class NodeDataplane implements NodeDataplanePort {
@@ -98,7 +103,10 @@ export class NodeDataplane implements NodeDataplanePort {
     const c = planned.value;
 
     // Add first: tables, routes and rules exist before any mark points at them.
-    for (const [tool, lines] of [["bridge", c.bridgeAdd], ["ip", c.ipAdd]] as const) {
+    for (const [tool, lines] of [
+      ["bridge", c.bridgeAdd],
+      ["ip", c.ipAdd],
+    ] as const) {
       const applied = await runBatch(this.runner, tool, lines);
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));
@@ -111,7 +119,10 @@ export class NodeDataplane implements NodeDataplanePort {
       if (!loaded.ok) return loaded;
       actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);
     }
-    for (const [tool, lines] of [["ip", c.ipRemove], ["bridge", c.bridgeRemove]] as const) {
+    for (const [tool, lines] of [
+      ["ip", c.ipRemove],
+      ["bridge", c.bridgeRemove],
+    ] as const) {
       const applied = await runBatch(this.runner, tool, lines);
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));
@@ -128,7 +139,11 @@ export class NodeDataplane implements NodeDataplanePort {
     const rules = await readBandRules(this.runner);
     if (!rules.ok) return rules;
     const none = { device: VXLAN_DEVICE, groups: [], routes: [], rules: [], buckets: 0, idleTimerSec: 0 };
-    const { changes } = diffRouting(none, { nexthops: nexthops.value, routes: routes.value, rules: rules.value });
+    const { changes } = diffRouting(none, {
+      nexthops: nexthops.value,
+      routes: routes.value,
+      rules: rules.value,
+    });
     const removed = await runBatch(this.runner, "ip", changes.ipRemove);
     if (!removed.ok) return removed;
     const nft = await deleteNftTable(this.runner, NODE_NFT_TABLE);
@@ -137,4 +152,3 @@ export class NodeDataplane implements NodeDataplanePort {
     return ok(undefined);
   }
 }
-

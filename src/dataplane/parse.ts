@@ -83,7 +83,9 @@ export const parseNexthops = (json: unknown): ObservedNexthop[] =>
         gateway: str(n.gateway),
         dev: str(n.dev),
         onlink: flags.includes("onlink"),
-        group: Array.isArray(n.group) ? asArray(n.group).flatMap((m) => (num(m.id) === undefined ? [] : [num(m.id) as number])) : undefined,
+        group: Array.isArray(n.group)
+          ? asArray(n.group).flatMap((m) => (num(m.id) === undefined ? [] : [num(m.id) as number]))
+          : undefined,
         resilient:
           n.type === "resilient" && res
             ? { buckets: num(res.buckets) ?? 0, idleTimer: num(res.idle_timer) ?? 0 }
@@ -101,7 +103,16 @@ export const parseRoutes = (json: unknown, fallbackTable = 254): ObservedRoute[]
     const dst = routeDst(str(r.dst));
     const table = r.table === undefined ? fallbackTable : tableNumber(r.table);
     if (dst === undefined || table === undefined) return [];
-    return [{ table, dst, type: str(r.type) ?? "unicast", nhid: num(r.nhid), gateway: str(r.gateway), dev: str(r.dev) }];
+    return [
+      {
+        table,
+        dst,
+        type: str(r.type) ?? "unicast",
+        nhid: num(r.nhid),
+        gateway: str(r.gateway),
+        dev: str(r.dev),
+      },
+    ];
   });
 
 const hexNumber = (v: unknown): number | undefined => {
@@ -115,7 +126,15 @@ export const parseRules = (json: unknown): ObservedRule[] =>
     if (priority === undefined) return [];
     const src = str(r.src);
     const from = src === undefined || src === "all" ? "0.0.0.0/0" : `${src}/${num(r.srclen) ?? 32}`;
-    return [{ priority, from, fwmark: hexNumber(r.fwmark), fwmask: hexNumber(r.fwmask), table: tableNumber(r.table) }];
+    return [
+      {
+        priority,
+        from,
+        fwmark: hexNumber(r.fwmark),
+        fwmask: hexNumber(r.fwmask),
+        table: tableNumber(r.table),
+      },
+    ];
   });
 
 /** `nft -j list table inet X`: chain rule counts, set element counts and the version marker. */
@@ -127,7 +146,8 @@ export function parseNft(json: unknown): ObservedNft {
     const chain = item.chain as Json | undefined;
     if (chain && typeof chain.name === "string") out.chains[chain.name] ??= 0;
     const set = (item.set ?? item.map) as Json | undefined;
-    if (set && typeof set.name === "string") out.sets[set.name] = Array.isArray(set.elem) ? set.elem.length : 0;
+    if (set && typeof set.name === "string")
+      out.sets[set.name] = Array.isArray(set.elem) ? set.elem.length : 0;
     const rule = item.rule as Json | undefined;
     if (rule && typeof rule.chain === "string") {
       out.chains[rule.chain] = (out.chains[rule.chain] ?? 0) + 1;

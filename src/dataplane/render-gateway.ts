@@ -60,9 +60,11 @@ function check(p: GatewayPlan): string[] {
     if (cidr4(c) === undefined) e.push(`${at}: workloadCidrs[${i}] "${c}" is not an IPv4 CIDR`);
   });
   p.nodes.forEach((n, i) => {
-    if (ipv4(n.underlayIP) === undefined) e.push(`${at}: nodes[${i}] (${n.name}).underlayIP "${n.underlayIP}" is not IPv4`);
+    if (ipv4(n.underlayIP) === undefined)
+      e.push(`${at}: nodes[${i}] (${n.name}).underlayIP "${n.underlayIP}" is not IPv4`);
     n.podCidrs.forEach((c, j) => {
-      if (cidr4(c) === undefined) e.push(`${at}: nodes[${i}] (${n.name}).podCidrs[${j}] "${c}" is not an IPv4 CIDR`);
+      if (cidr4(c) === undefined)
+        e.push(`${at}: nodes[${i}] (${n.name}).podCidrs[${j}] "${c}" is not an IPv4 CIDR`);
     });
   });
   return e;
@@ -70,7 +72,10 @@ function check(p: GatewayPlan): string[] {
 
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
-export function renderGateway(plan: GatewayPlan, options: Partial<DataplaneOptions> = {}): Result<GatewayRender, string[]> {
+export function renderGateway(
+  plan: GatewayPlan,
+  options: Partial<DataplaneOptions> = {},
+): Result<GatewayRender, string[]> {
   const o = withDefaults(options);
   const problems = check(plan);
   if (problems.length > 0) return err(problems);
@@ -111,7 +116,14 @@ export function renderGateway(plan: GatewayPlan, options: Partial<DataplaneOptio
   return ok({
     nft: text,
     shape,
-    link: { name: VXLAN_DEVICE, vni: o.vni, port: o.port, local: plan.podIP, mac: macForIp(plan.podIP) ?? "", mtu: o.mtu },
+    link: {
+      name: VXLAN_DEVICE,
+      vni: o.vni,
+      port: o.port,
+      local: plan.podIP,
+      mac: macForIp(plan.podIP) ?? "",
+      mtu: o.mtu,
+    },
     sysctls: {
       "net/ipv4/ip_forward": "1",
       // Decapsulated traffic must come from a pod the tunnel routes back to (strict reverse path).

@@ -14,6 +14,7 @@ import {
   withDefaults,
   type DataplaneOptions,
 } from "./config.js";
+import { diffPeers, diffRouting } from "./diff.js";
 import type {
   DesiredGroup,
   DesiredRule,
@@ -91,11 +92,14 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
     if (cidr4(c) === undefined) errors.push(`${at}: workloadCidrs[${i}] "${c}" is not an IPv4 CIDR`);
   });
   o.clusterCidrs.forEach((c, i) => {
-    if (cidr4(c) === undefined) errors.push(`dataplane options: clusterCidrs[${i}] "${c}" is not an IPv4 CIDR`);
+    if (cidr4(c) === undefined)
+      errors.push(`dataplane options: clusterCidrs[${i}] "${c}" is not an IPv4 CIDR`);
   });
   o.workloadInterfacePrefixes.forEach((p, i) => {
     if (!validIfnamePrefix(p))
-      errors.push(`dataplane options: workloadInterfacePrefixes[${i}] "${p}" must be 1-14 of [A-Za-z0-9_.:@+-]`);
+      errors.push(
+        `dataplane options: workloadInterfacePrefixes[${i}] "${p}" must be 1-14 of [A-Za-z0-9_.:@+-]`,
+      );
   });
   const setKeys = new Set(plan.gatewaySets.map((s) => s.key));
   const marks = new Map<number, string>();
@@ -144,7 +148,12 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
 
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
-function nodeTableBody(plan: NodePlan, workloads: DataplaneWorkload[], o: DataplaneOptions, policy?: PolicyHook): TableBody {
+function nodeTableBody(
+  plan: NodePlan,
+  workloads: DataplaneWorkload[],
+  o: DataplaneOptions,
+  policy?: PolicyHook,
+): TableBody {
   const setByKey = new Map(plan.gatewaySets.map((s) => [s.key, s]));
   const ifaces = sortedUnique(workloads.map((w) => `"${w.hostInterface}"`));
   const pairs = sortedUnique(
@@ -239,7 +248,8 @@ function nodeTableBody(plan: NodePlan, workloads: DataplaneWorkload[], o: Datapl
 function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
   const nodeMac = macForIp(plan.nodeIP) ?? "";
   const peersByIp = new Map<string, TunnelPeer>();
-  for (const h of plan.tunnelPeers) peersByIp.set(h.ip, { ip: h.ip, mac: canonicalMac(h.mac) ?? h.mac, vtep: h.vtep });
+  for (const h of plan.tunnelPeers)
+    peersByIp.set(h.ip, { ip: h.ip, mac: canonicalMac(h.mac) ?? h.mac, vtep: h.vtep });
   const groups: DesiredGroup[] = [];
   const routes: DesiredTableRoute[] = [];
   const rules: DesiredRule[] = [];
@@ -279,4 +289,30 @@ export function renderNode(
   if (errors.length > 0) return err(errors);
   const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, policy));
   return ok({ nft: text, shape, desired: nodeRouting(plan, o) });
+}
+
+/**
+ * The `ip -batch` and `bridge -batch` lines that build a render's routing objects on a kernel
+ * holding none of egw's objects yet (ids from the start of the band) — for benchmarks and dry runs.
+ * The VXLAN device itself is created first with `link add` (see kernel.ts ensureVxlan).
+ */
+export function batchesFromScratch(
+  r: NodeRender,
+  options: Partial<DataplaneOptions> = {},
+): { ip: string[]; bridge: string[] } {
+  const o = withDefaults(options);
+  const d = r.desired;
+  const peers = diffPeers(d.link.name, d.peers, [], []);
+  const routing = diffRouting(
+    {
+      device: d.link.name,
+      groups: d.groups,
+      routes: d.routes,
+      rules: d.rules,
+      buckets: o.resilientBuckets,
+      idleTimerSec: o.resilientIdleTimerSec,
+    },
+    { nexthops: [], routes: [], rules: [] },
+  );
+  return { ip: [...peers.ipAdd, ...routing.changes.ipAdd], bridge: peers.bridgeAdd };
 }

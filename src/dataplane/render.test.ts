@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { GatewayHop, NodePlan } from "../calc/plan.js";
 import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
 import { renderGateway, type GatewayPlan } from "./render-gateway.js";
-import { renderNode } from "./render-node.js";
+import { batchesFromScratch, renderNode } from "./render-node.js";
 
 const hop = (n: number): GatewayHop => ({
   replica: `egress/gw-${n}`,
@@ -19,7 +19,13 @@ const plan = (): NodePlan => ({
   workloadCidrs: ["10.244.0.0/16"],
   workloads: [
     { namespace: "a", name: "p1", ip: "10.244.1.10", hostInterface: "ew0001", gatewaySet: "s1" },
-    { namespace: "a", name: "p2", ip: "10.244.1.11", hostInterface: "ew0002", blocked: { reason: "bad selector" } },
+    {
+      namespace: "a",
+      name: "p2",
+      ip: "10.244.1.11",
+      hostInterface: "ew0002",
+      blocked: { reason: "bad selector" },
+    },
     { namespace: "b", name: "p3", ip: "10.244.1.12", hostInterface: "ew0003" },
   ],
   gatewaySets: [
@@ -32,7 +38,12 @@ const plan = (): NodePlan => ({
         { destination: "198.18.30.0/24", action: "throw" },
       ],
     },
-    { key: "s2", mark: 2 << 16, table: TABLE_FIRST + 1, routes: [{ destination: "0.0.0.0/0", action: "unreachable", reason: "none ready" }] },
+    {
+      key: "s2",
+      mark: 2 << 16,
+      table: TABLE_FIRST + 1,
+      routes: [{ destination: "0.0.0.0/0", action: "unreachable", reason: "none ready" }],
+    },
   ],
   tunnelPeers: [hop(1), hop(2)],
 });
@@ -44,14 +55,20 @@ describe("renderNode", () => {
     const nft = r.value.nft;
     assert.match(nft, /^table inet egw\ndelete table inet egw\ntable inet egw \{\n/);
     assert.match(nft, /"ew0001" \. 10\.244\.1\.10/);
-    assert.match(nft, /map egw_pod_set \{ type ipv4_addr : verdict; elements = \{ 10\.244\.1\.10 : jump egw_set_20001 \} \}/);
+    assert.match(
+      nft,
+      /map egw_pod_set \{ type ipv4_addr : verdict; elements = \{ 10\.244\.1\.10 : jump egw_set_20001 \} \}/,
+    );
     assert.match(nft, /set egw_blocked \{ type ipv4_addr; elements = \{ 10\.244\.1\.11 \} \}/);
     assert.match(nft, /iifname "ew\*" jump egw_from_workload/);
     assert.match(nft, /iifname != @egw_workload_ifaces counter drop/);
     assert.match(nft, /iifname \. ip saddr != @egw_workload_pairs counter drop/);
     assert.match(nft, /ct state new ip daddr != @egw_cluster_cidrs ip saddr vmap @egw_pod_set/);
     // Marks keep every bit outside egw's mask.
-    assert.match(nft, /meta mark set meta mark and 0xf000ffff or 0x00010000 ct mark set ct mark and 0xf000ffff or 0x00010000 accept/);
+    assert.match(
+      nft,
+      /meta mark set meta mark and 0xf000ffff or 0x00010000 ct mark set ct mark and 0xf000ffff or 0x00010000 accept/,
+    );
     assert.match(nft, /iifname "ew\*" jump egw_policy/);
     assert.doesNotMatch(nft, /10\.244\.1\.12 : jump/, "a workload without a set is not steered");
     assert.equal(r.value.shape.sets.egw_workload_pairs, 3);
@@ -64,15 +81,30 @@ describe("renderNode", () => {
     assert.equal(d.link.name, "egw.vxlan");
     assert.equal(d.link.mac, "a2:2a:ac:1e:00:0a");
     assert.deepEqual(d.rules, [
-      { priority: RULE_PRIORITY_FIRST, from: "10.244.0.0/16", mark: 1 << 16, mask: MARK_MASK, table: TABLE_FIRST },
-      { priority: RULE_PRIORITY_FIRST, from: "10.244.0.0/16", mark: 2 << 16, mask: MARK_MASK, table: TABLE_FIRST + 1 },
+      {
+        priority: RULE_PRIORITY_FIRST,
+        from: "10.244.0.0/16",
+        mark: 1 << 16,
+        mask: MARK_MASK,
+        table: TABLE_FIRST,
+      },
+      {
+        priority: RULE_PRIORITY_FIRST,
+        from: "10.244.0.0/16",
+        mark: 2 << 16,
+        mask: MARK_MASK,
+        table: TABLE_FIRST + 1,
+      },
     ]);
     assert.deepEqual(d.groups, [{ key: "20001 0.0.0.0/0", hops: ["10.244.9.1", "10.244.9.2"] }]);
     assert.deepEqual(
       d.routes.map((x) => `${x.table} ${x.dst} ${x.kind}`),
       ["20001 0.0.0.0/0 group", "20001 198.18.30.0/24 throw", "20002 0.0.0.0/0 unreachable"],
     );
-    assert.deepEqual(d.peers.map((p) => `${p.ip}>${p.vtep}`), ["10.244.9.1>172.30.0.1", "10.244.9.2>172.30.0.2"]);
+    assert.deepEqual(
+      d.peers.map((p) => `${p.ip}>${p.vtep}`),
+      ["10.244.9.1>172.30.0.1", "10.244.9.2>172.30.0.2"],
+    );
     assert.equal(d.sysctls["net/ipv4/fib_multipath_hash_policy"], "1");
   });
 
@@ -92,7 +124,10 @@ describe("renderNode", () => {
     const r = renderNode(p);
     assert.equal(r.ok, false);
     const errors = r.ok ? [] : r.error;
-    assert.ok(errors.some((e) => /gatewaySets\[0\] \(s1\): mark 0x00000001 must be non-zero and inside/.test(e)), errors.join("\n"));
+    assert.ok(
+      errors.some((e) => /gatewaySets\[0\] \(s1\): mark 0x00000001 must be non-zero and inside/.test(e)),
+      errors.join("\n"),
+    );
     assert.ok(errors.some((e) => /gatewaySets\[1\] \(s2\): table 254 is outside/.test(e)));
     assert.ok(errors.some((e) => /workloads\[0\] \(a\/p1\): hostInterface/.test(e)));
     assert.ok(errors.some((e) => /workloads\[1\] \(a\/p2\): ip "10\.244\.1"/.test(e)));
@@ -147,11 +182,31 @@ describe("renderGateway", () => {
   });
 
   it("reports bad input by field", () => {
-    const r = renderGateway({ ...gw, egressIP: "nope", nodes: [{ name: "n1", underlayIP: "x", podCidrs: ["10.0.0.1/8"] }] });
+    const r = renderGateway({
+      ...gw,
+      egressIP: "nope",
+      nodes: [{ name: "n1", underlayIP: "x", podCidrs: ["10.0.0.1/8"] }],
+    });
     assert.equal(r.ok, false);
     const errors = r.ok ? [] : r.error;
     assert.ok(errors.some((e) => /egressIP "nope"/.test(e)));
     assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.underlayIP "x"/.test(e)));
     assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.podCidrs\[0\]/.test(e)));
+  });
+});
+
+describe("batchesFromScratch", () => {
+  it("lists the ip and bridge lines that build a plan on an empty kernel", () => {
+    const r = renderNode(plan());
+    assert.ok(r.ok);
+    const b = batchesFromScratch(r.value);
+    assert.equal(b.bridge.length, 2);
+    assert.ok(
+      b.ip.some((l) =>
+        /^nexthop replace id \d+ group \d+\/\d+ type resilient buckets 128 idle_timer 60$/.test(l),
+      ),
+    );
+    assert.ok(b.ip.includes("route replace table 20002 unreachable 0.0.0.0/0"));
+    assert.equal(b.ip.filter((l) => l.startsWith("rule add")).length, 2);
   });
 });

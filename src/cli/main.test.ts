@@ -1,0 +1,135 @@
+// The CLI wired end to end in-process, against the in-memory datastore (the built binary against
+// a real etcd is covered by cli.e2e.test.ts).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Resource } from "../api/meta.js";
+import { MemoryStore } from "../datastore/memory.js";
+import type { Datastore } from "../datastore/types.js";
+import { ok } from "../util/result.js";
+import type { CliIO } from "./context.js";
+import { run } from "./main.js";
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const makeRunner = (client: () => Datastore) => {
+  return async (args: string[], stdin = ""): Promise<Captured> => {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIO = {
+      stdout: (s) => void (stdout += s),
+      stderr: (s) => void (stderr += s),
+      readStdin: () => Promise.resolve(stdin),
+      env: { EGW_CONFIG: "/nonexistent/egw-config.yaml" },
+      now: () => new Date(),
+    };
+    const code = await run(args, io, () => Promise.resolve(ok(client())));
+    return { code, stdout, stderr };
+  };
+};
+
+const gateway = (replicas: number): string => `apiVersion: egw.dev/v1
+kind: EgressGateway
+metadata: {name: gw, namespace: pay}
+spec: {replicas: ${replicas}, ipPools: [{name: p}]}
+`;
+
+describe("egw run()", () => {
+  it("applies from stdin and reads back with defaults", async () => {
+    const store = new MemoryStore();
+    const egw = makeRunner(() => store.client());
+    const applied = await egw(["apply", "-f", "-"], gateway(2));
+    assert.deepEqual(applied, { code: 0, stdout: "egressgateway.egw.dev/pay/gw created\n", stderr: "" });
+    const got = await egw(["get", "egw", "gw", "-n", "pay", "-o", "json"]);
+    assert.equal(got.code, 0);
+    const gw = JSON.parse(got.stdout) as Resource<{
+      template: { metadata: { labels: Record<string, string> } };
+    }>;
+    assert.deepEqual(gw.spec?.template.metadata.labels, { "egw.dev/gateway": "gw" });
+  });
+
+  it("retries when another writer changes the object between read and write", async () => {
+    const store = new MemoryStore();
+    const egw = makeRunner(() => store.client());
+    assert.equal((await egw(["apply", "-f", "-"], gateway(1))).code, 0);
+    // A client whose first update races with a real competing update of the same object.
+    let raced = false;
+    const racing = (): Datastore => {
+      const inner = store.client();
+      return Object.assign(Object.create(inner) as Datastore, {
+        update: async (obj: Resource) => {
+          if (!raced) {
+            raced = true;
+            const other = store.client();
+            const current = await other.get({
+              kind: obj.kind,
+              namespace: obj.metadata.namespace,
+              name: obj.metadata.name,
+            });
+            assert.ok(current.ok);
+            const bumped = {
+              ...current.value,
+              metadata: { ...current.value.metadata, labels: { touched: "yes" } },
+            };
+            assert.ok((await other.update(bumped)).ok);
+          }
+          return inner.update(obj);
+        },
+      });
+    };
+    const r = await makeRunner(racing)(["apply", "-f", "-"], gateway(3));
+    assert.deepEqual(r, { code: 0, stdout: "egressgateway.egw.dev/pay/gw configured\n", stderr: "" });
+    assert.ok(raced);
+    const got = JSON.parse((await egw(["get", "egw", "gw", "-n", "pay", "-o", "json"])).stdout) as Resource<{
+      replicas: number;
+    }>;
+    assert.equal(got.spec?.replicas, 3);
+  });
+
+  it("maps outcomes to exit codes 0, 1 and 2 with errors on stderr", async () => {
+    const egw = makeRunner(() => new MemoryStore().client());
+    const version = await egw(["version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^egw \d/);
+    const unknown = await egw(["nope"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: unknown command 'nope'/);
+    const badOutput = await egw(["get", "ipp", "-o", "xml"]);
+    assert.equal(badOutput.code, 2);
+    assert.match(badOutput.stderr, /error: option '-o, --output <format>' argument 'xml' is invalid/);
+    const both = await egw(["get", "egw", "-A", "-n", "x"]);
+    assert.equal(both.code, 2);
+    const missing = await egw(["get", "ippool", "nope"]);
+    assert.deepEqual(missing, { code: 1, stdout: "", stderr: 'error: ippool "nope" not found\n' });
+    const badSelector = await egw(["get", "pods", "-l", "a == "]);
+    assert.equal(badSelector.code, 1);
+    assert.match(badSelector.stderr, /^error: -l: selector "a == ": .* at column \d+$/m);
+  });
+
+  it("reports an unreachable datastore once, without trying every object", async () => {
+    const store = new MemoryStore();
+    const egw = makeRunner(() => {
+      const c = store.client();
+      c.disconnect();
+      return c;
+    });
+    const r = await egw(["apply", "-f", "-"], gateway(1));
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^error: datastore unavailable: /);
+    assert.equal(r.stderr.match(/^error: /gm)?.length, 1);
+  });
+
+  it("rejects namespace mismatches with an explicit -n", async () => {
+    const egw = makeRunner(() => new MemoryStore().client());
+    const r = await egw(["apply", "-n", "other", "-f", "-"], gateway(1));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /<stdin>:1: EgressGateway gw: metadata\.namespace "pay" does not match -n "other"/,
+    );
+  });
+});

@@ -1,0 +1,232 @@
+// End to end (root, real network namespaces): the lab through the egw CLI, as a user runs it.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { isLabNetns } from "./names.js";
+import { listNetns } from "./netns.js";
+import { sleep } from "./processes.js";
+
+const isRoot = process.getuid?.() === 0;
+// From dist/src/lab the repo root is three levels up; from src/lab (tsx) two.
+const repoRoot = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../.." : "../..", import.meta.url));
+const egwBin = join(repoRoot, "bin", "egw");
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const run = (env: NodeJS.ProcessEnv, args: string[], input = ""): Promise<Outcome> =>
+  new Promise((resolve) => {
+    const child = execFile(process.execPath, [egwBin, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+
+const ok = async (env: NodeJS.ProcessEnv, args: string[], input = ""): Promise<string> => {
+  const r = await run(env, args, input);
+  assert.equal(r.code, 0, `egw ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+};
+
+interface PodInfo {
+  name: string;
+  phase?: string;
+  podIP?: string;
+  nodeName?: string;
+  message?: string;
+}
+
+const pods = async (env: NodeJS.ProcessEnv, namespace: string): Promise<PodInfo[]> => {
+  const out = await ok(env, ["get", "pods", "-n", namespace, "-o", "json"]);
+  const doc = JSON.parse(out) as { items?: unknown[] };
+  const items = (doc.items ?? [doc]) as {
+    metadata: { name: string };
+    spec?: { nodeName?: string };
+    status?: { phase?: string; podIP?: string; message?: string };
+  }[];
+  return items.map((p) => ({
+    name: p.metadata.name,
+    ...(p.status?.phase ? { phase: p.status.phase } : {}),
+    ...(p.status?.podIP ? { podIP: p.status.podIP } : {}),
+    ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+    ...(p.status?.message ? { message: p.status.message } : {}),
+  }));
+};
+
+/** Polls until every named pod has left Pending; returns them by name. */
+const settledPods = async (env: NodeJS.ProcessEnv, namespace: string, names: string[]): Promise<Map<string, PodInfo>> => {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const list = await pods(env, namespace);
+    const byName = new Map(list.map((p) => [p.name, p]));
+    if (names.every((n) => ["Running", "Failed"].includes(byName.get(n)?.phase ?? ""))) return byName;
+    if (Date.now() > deadline) assert.fail(`pods ${names.join(", ")} did not settle: ${JSON.stringify(list)}`);
+    await sleep(300);
+  }
+};
+
+const randomSuffix = (): string => Math.random().toString(36).slice(2, 6).replace(/[^a-z0-9]/g, "x");
+
+const rootLinks = async (): Promise<string[]> =>
+  new Promise((resolve) => {
+    execFile("ip", ["-o", "link", "show"], (_e, stdout) =>
+      resolve(
+        String(stdout)
+          .split("\n")
+          .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
+          .filter((n) => n !== ""),
+      ),
+    );
+  });
+
+/** Processes whose command line mentions `marker` (the lab's state dir). */
+const processesMentioning = (marker: string): number[] =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, "utf8").includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+
+const assertGone = async (lab: string, stateDir: string, configPath: string, linksBefore: string[]): Promise<void> => {
+  assert.deepEqual(listNetns().filter((n) => isLabNetns(lab, n)), [], "lab namespaces left");
+  const links = await rootLinks();
+  assert.deepEqual(
+    links.filter((l) => !linksBefore.includes(l)),
+    [],
+    "links added to the root namespace",
+  );
+  assert.deepEqual(processesMentioning(stateDir), [], "lab processes left");
+  assert.equal(existsSync(stateDir), false, "state dir left");
+  assert.equal(existsSync(`/run/egw/labs/${lab}.json`), false, "registry entry left");
+  assert.equal(existsSync(configPath), false, "CLI config left");
+};
+
+describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", timeout: 300_000 }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "egw-lab-e2e-"));
+  const labA = `t${randomSuffix()}`;
+  const labB = `u${randomSuffix()}`;
+  const stateA = join(tmp, "state-a");
+  const stateB = join(tmp, "state-b");
+  const configA = join(tmp, "a", "config.yaml");
+  const configB = join(tmp, "b", "config.yaml");
+  const envA = { ...process.env, EGW_CONFIG: configA, EGW_LAB: "" };
+  const envB = { ...process.env, EGW_CONFIG: configB, EGW_LAB: "" };
+  let linksBefore: string[] = [];
+
+  before(async () => {
+    linksBefore = await rootLinks();
+  });
+
+  after(async () => {
+    await run(envA, ["down", "--name", labA, "--state-dir", stateA]);
+    await run(envB, ["down", "--name", labB, "--state-dir", stateB]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("runs a 3-node lab: pods across nodes, node SNAT to whoami, firewall-gated db, clean down; a second lab runs beside it", async () => {
+    const upA = await ok(envA, ["up", "--nodes", "3", "--name", labA, "--state-dir", stateA]);
+    assert.match(upA, new RegExp(`lab "${labA}" is up: 3 node\\(s\\)`));
+    const again = await ok(envA, ["up", "--nodes", "3", "--name", labA, "--state-dir", stateA]);
+    assert.match(again, /already running/);
+    const upB = await ok(envB, ["up", "--nodes", "1", "--name", labB, "--state-dir", stateB]);
+    assert.match(upB, new RegExp(`lab "${labB}" is up: 1 node\\(s\\)`));
+
+    await ok(
+      envA,
+      ["apply", "-f", "-"],
+      [
+        "apiVersion: v1",
+        "kind: Namespace",
+        "metadata: {name: e2e, labels: {kubernetes.io/metadata.name: e2e}}",
+        "---",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata: {name: client, namespace: e2e}",
+        "spec: {nodeName: node-1}",
+        "---",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata: {name: server, namespace: e2e}",
+        "spec: {nodeName: node-3}",
+        "---",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata: {name: lost, namespace: e2e}",
+        "spec: {nodeName: node-9}",
+        "",
+      ].join("\n"),
+    );
+    await ok(envB, ["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: solo, namespace: default}\n");
+
+    const a = await settledPods(envA, "e2e", ["client", "server", "lost"]);
+    const client = a.get("client");
+    const server = a.get("server");
+    assert.equal(client?.phase, "Running");
+    assert.equal(server?.phase, "Running");
+    assert.equal(client?.podIP, "10.244.1.1");
+    assert.equal(server?.podIP, "10.244.3.1");
+    assert.equal(a.get("lost")?.phase, "Failed");
+    assert.match(a.get("lost")?.message ?? "", /spec\.nodeName "node-9" is not a node of lab/);
+
+    // pod to pod across nodes
+    await ok(envA, ["exec", "-n", "e2e", "client", "--", "ping", "-c", "1", "-W", "2", server?.podIP ?? ""]);
+    // the default path: node SNAT, so whoami sees the node IP
+    assert.equal((await ok(envA, ["exec", "-n", "e2e", "client", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
+    assert.equal((await ok(envA, ["exec", "-n", "e2e", "server", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.13");
+
+    // exit codes pass through; a missing pod is a clear error
+    assert.equal((await run(envA, ["exec", "-n", "e2e", "client", "--", "sh", "-c", "exit 3"])).code, 3);
+    const missing = await run(envA, ["exec", "-n", "e2e", "nope", "--", "true"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /pod "nope" not found in namespace "e2e"/);
+
+    // db is closed until the firewall allows the node range
+    const dbArgs = ["exec", "-n", "e2e", "client", "--", "curl", "-s", "-m", "5", "telnet://198.18.20.10:5432"];
+    assert.notEqual((await run(envA, dbArgs)).code, 0, "db reachable before allow");
+    await ok(envA, ["lab", "firewall", "allow", "--host", "db", "172.30.0.0/24"]);
+    assert.match(await ok(envA, ["lab", "firewall", "list"]), /db\s+198\.18\.20\.10:5432\s+172\.30\.0\.0\/24/);
+    assert.equal((await ok(envA, dbArgs)).trim(), "db: hello 172.30.0.11");
+
+    // the firewall log shows the dropped and the accepted attempt with the node's source IP
+    const deadline = Date.now() + 20_000;
+    let log = "";
+    while (!(/DROP\s+172\.30\.0\.11:\d+ -> db/.test(log) && /ACCEPT\s+172\.30\.0\.11:\d+ -> db/.test(log))) {
+      assert.ok(Date.now() < deadline, `firewall log incomplete:\n${log}`);
+      await sleep(300);
+      log = await ok(envA, ["lab", "firewall", "log"]);
+    }
+
+    // lab B: its own pod, same addresses, its own firewall (db still closed there)
+    const b = await settledPods(envB, "default", ["solo"]);
+    assert.equal(b.get("solo")?.podIP, "10.244.1.1");
+    assert.equal((await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
+    assert.notEqual((await run(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "telnet://198.18.20.10:5432"])).code, 0);
+
+    const status = await ok(envA, ["status"]);
+    assert.match(status, /runtime\s+\d+\s+running/);
+    assert.match(status, /e2e\s+client\s+Running\s+10\.244\.1\.1\s+node-1/);
+
+    // down A leaves nothing and B untouched
+    assert.match(await ok(envA, ["down", "--name", labA]), new RegExp(`lab "${labA}" removed`));
+    await assertGone(labA, stateA, configA, linksBefore);
+    assert.match(await ok(envA, ["down", "--name", labA, "--state-dir", stateA]), /not running; nothing to remove/);
+    assert.equal((await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
+    await ok(envB, ["status"]);
+
+    await ok(envB, ["down"]);
+    await assertGone(labB, stateB, configB, linksBefore);
+  });
+});
