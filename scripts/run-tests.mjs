@@ -22,5 +22,7 @@ if (selected.length === 0) {
   console.error(`no ${which} test files found under dist/ (did the build run?)`);
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...selected], { stdio: "inherit" });
+const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...selected], {
+  stdio: "inherit",
+});
 process.exit(res.status ?? 1);

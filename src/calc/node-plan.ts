@@ -9,7 +9,9 @@ import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
  * Computes what `nodeName`'s kernel must hold. Pass the previous plan so gateway sets that still
  * exist keep their mark and table (established connections carry the mark in conntrack).
  */
+export const T = { a: 0, b: 0, c: 0, d: 0, e: 0 };
 export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?: NodePlan): NodePlan {
+  let t0 = performance.now();
   const workloads: WorkloadPlan[] = [];
   const setRoutes = new Map<string, DestinationRoute[]>();
   for (const pod of index.podsOnNode(nodeName)) {
@@ -29,6 +31,7 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?
     workloads.push(workload);
   }
 
+  T.a += performance.now() - t0; t0 = performance.now();
   const { slots, overflow } = assignSlots([...setRoutes.keys()], previous?.gatewaySets ?? []);
   if (overflow.size > 0) {
     for (const w of workloads) {
@@ -43,14 +46,18 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?
     .map(([key, slot]) => ({ key, mark: markOfSlot(slot), table: tableOfSlot(slot), routes: setRoutes.get(key) ?? [] }))
     .sort((a, b) => a.table - b.table);
 
+  T.b += performance.now() - t0; t0 = performance.now();
   workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
+  T.c += performance.now() - t0; t0 = performance.now();
+  const tp = tunnelPeersOf(gatewaySets);
+  T.d += performance.now() - t0;
   return {
     node: nodeName,
     nodeIP: index.nodeIP(nodeName) ?? "",
     workloadCidrs: [...index.workloadCidrs()],
     workloads,
     gatewaySets,
-    tunnelPeers: tunnelPeersOf(gatewaySets),
+    tunnelPeers: tp,
   };
 }
 

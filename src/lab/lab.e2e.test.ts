@@ -1,14 +1,15 @@
 // End to end (root, real network namespaces): the lab through the egw CLI, as a user runs it.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isLabNetns } from "./names.js";
-import { listNetns } from "./netns.js";
-import { sleep } from "./processes.js";
+import { addNetns, listNetns } from "./netns.js";
+import { isAlive, sleep } from "./processes.js";
+import { readManifest } from "./state.js";
 
 const isRoot = process.getuid?.() === 0;
 // From dist/src/lab the repo root is three levels up; from src/lab (tsx) two.
@@ -228,5 +229,55 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
 
     await ok(envB, ["down"]);
     await assertGone(labB, stateB, configB, linksBefore);
+  });
+
+  it("rejects bad input with a clear error and builds nothing", async () => {
+    const env = { ...process.env, EGW_CONFIG: join(tmp, "bad", "config.yaml") };
+    const badName = await run(env, ["up", "--name", "Bad_Name", "--state-dir", join(tmp, "bad")]);
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /lab name "Bad_Name" is not valid: use 1-12 lower-case letters/);
+    const badNodes = await run(env, ["up", "--nodes", "0", "--name", "x", "--state-dir", join(tmp, "bad")]);
+    assert.equal(badNodes.code, 1);
+    assert.match(badNodes.stderr, /--nodes 0 is out of range/);
+    assert.equal(existsSync(join(tmp, "bad")), false);
+  });
+
+  it("down cleans up after a crashed lab and after stray namespaces with processes in them", async () => {
+    const lab = `c${randomSuffix()}`;
+    const stateDir = join(tmp, "state-c");
+    const config = join(tmp, "c", "config.yaml");
+    const env = { ...process.env, EGW_CONFIG: config, EGW_LAB: "" };
+    try {
+      await ok(env, ["up", "--nodes", "1", "--name", lab, "--state-dir", stateDir]);
+      const m = readManifest(stateDir);
+      const victims = [m?.processes.runtime?.pid, m?.processes.etcd?.pid].filter((p): p is number => p !== undefined);
+      assert.equal(victims.length, 2);
+      for (const pid of victims) process.kill(pid, "SIGKILL");
+      const deadline = Date.now() + 10_000;
+      while (victims.some(isAlive)) {
+        assert.ok(Date.now() < deadline, "killed processes did not die");
+        await sleep(50);
+      }
+      const again = await run(env, ["up", "--nodes", "1", "--name", lab, "--state-dir", stateDir]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /is not healthy \(.*etcd is not running.*\); run 'egw down --name/);
+      const status = await run(env, ["status", "--name", lab]);
+      assert.equal(status.code, 1);
+      assert.match(status.stdout, /runtime\s+\d+\s+not running/);
+
+      // a half-built leftover: namespaces with a process inside and no state at all
+      await ok(env, ["down", "--name", lab]);
+      const made = await addNetns([`egw-${lab}-n1`, `egw-${lab}-p-0123456789ab`]);
+      assert.ok(made.ok);
+      const stray = spawn("ip", ["netns", "exec", `egw-${lab}-n1`, "sleep", "300"], { detached: true, stdio: "ignore" });
+      stray.unref();
+      await sleep(200);
+      assert.ok(stray.pid !== undefined && isAlive(stray.pid));
+      assert.match(await ok(env, ["down", "--name", lab, "--state-dir", stateDir]), /removed: 2 namespaces, 1 processes/);
+      assert.equal(isAlive(stray.pid ?? 0), false);
+      await assertGone(lab, stateDir, config, linksBefore);
+    } finally {
+      await run(env, ["down", "--name", lab, "--state-dir", stateDir]);
+    }
   });
 });
