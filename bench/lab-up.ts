@@ -30,12 +30,19 @@ export async function benchLabUp(): Promise<void> {
   const lab = `b${process.pid % 10000}`;
   const env = { ...process.env, EGW_CONFIG: join(tmp, "config.yaml"), EGW_LAB: "" };
   const stateDir = join(tmp, "state");
-  const times: Record<string, number[]> = { "up 1 node": [], "down 1 node": [], "up 3 nodes": [], "down 3 nodes": [] };
+  const times: Record<string, number[]> = {
+    "up 1 node": [],
+    "down 1 node": [],
+    "up 3 nodes": [],
+    "down 3 nodes": [],
+  };
   try {
     for (let i = 0; i < RUNS; i++) {
       for (const nodes of [1, 3]) {
         const suffix = nodes === 1 ? "1 node" : `${nodes} nodes`;
-        times[`up ${suffix}`]?.push(await egw(env, ["up", "--nodes", String(nodes), "--name", lab, "--state-dir", stateDir]));
+        times[`up ${suffix}`]?.push(
+          await egw(env, ["up", "--nodes", String(nodes), "--name", lab, "--state-dir", stateDir]),
+        );
         times[`down ${suffix}`]?.push(await egw(env, ["down", "--name", lab, "--state-dir", stateDir]));
       }
     }
@@ -44,9 +51,16 @@ export async function benchLabUp(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   const base = median(times["up 1 node"] ?? []);
-  const rows = Object.entries(times).map(([what, xs]) => [what, `${median(xs).toFixed(0)} ms`, `${(median(xs) / base).toFixed(2)}x`]);
+  const rows = Object.entries(times).map(([what, xs]) => [
+    what,
+    `${median(xs).toFixed(0)} ms`,
+    `${(median(xs) / base).toFixed(2)}x`,
+  ]);
   const header = ["operation (egw CLI, median of " + RUNS + ")", "time", "vs up 1 node"];
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  for (const r of all) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "));
+  for (const r of all)
+    console.log(
+      r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
+    );
 }

@@ -4,11 +4,15 @@ set -euo pipefail
 declare -A pkg_for=(
   [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [bridge]=iproute2
   [conntrack]=conntrack [ping]=iputils-ping [socat]=socat [iperf3]=iperf3 [curl]=curl
+  [ulogd]=ulogd2 [sysctl]=procps
 )
 missing=()
 for cmd in "${!pkg_for[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_for[$cmd]}")
 done
+# The lab firewall log needs ulogd's JSON output plugin (no command of its own).
+compgen -G "/usr/lib/*/ulogd/ulogd_output_JSON.so" >/dev/null || compgen -G "/usr/lib/ulogd/ulogd_output_JSON.so" >/dev/null ||
+  missing+=(ulogd2-json)
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "installing: ${missing[*]}"

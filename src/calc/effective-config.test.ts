@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { effectiveEgressConfig, parseMaxNextHops } from "./effective-config.js";
 import { policyAnnotations, selectorAnnotations } from "./fixtures.js";
 
-const exists = (...names: string[]) => (n: string) => names.includes(n);
+const exists =
+  (...names: string[]) =>
+  (n: string) =>
+    names.includes(n);
 
 describe("effectiveEgressConfig (Calico precedence)", () => {
   it("uses no gateway without annotations", () => {
@@ -26,7 +29,13 @@ describe("effectiveEgressConfig (Calico precedence)", () => {
     const ns = selectorAnnotations("app == 'ns'", { namespaceSelector: "team == 'x'", maxNextHops: 2 });
     const c = effectiveEgressConfig({}, ns, exists());
     assert.equal(c.kind, "selector");
-    assert.deepEqual(c, { kind: "selector", from: "namespace", selector: "app == 'ns'", namespaceSelector: "team == 'x'", maxNextHops: 2 });
+    assert.deepEqual(c, {
+      kind: "selector",
+      from: "namespace",
+      selector: "app == 'ns'",
+      namespaceSelector: "team == 'x'",
+      maxNextHops: 2,
+    });
   });
 
   it("lets a namespace policy beat a pod selector", () => {
@@ -35,7 +44,11 @@ describe("effectiveEgressConfig (Calico precedence)", () => {
   });
 
   it("lets the pod's policy beat the namespace's", () => {
-    const c = effectiveEgressConfig(policyAnnotations("pod-p"), policyAnnotations("ns-p"), exists("pod-p", "ns-p"));
+    const c = effectiveEgressConfig(
+      policyAnnotations("pod-p"),
+      policyAnnotations("ns-p"),
+      exists("pod-p", "ns-p"),
+    );
     assert.deepEqual(c, { kind: "policy", policy: "pod-p", from: "pod" });
   });
 
@@ -50,7 +63,11 @@ describe("effectiveEgressConfig (Calico precedence)", () => {
   });
 
   it("treats blank annotation values as unset, as Calico does", () => {
-    const c = effectiveEgressConfig({ "egress.egw.dev/selector": "  " }, selectorAnnotations("x == 'y'"), exists());
+    const c = effectiveEgressConfig(
+      { "egress.egw.dev/selector": "  " },
+      selectorAnnotations("x == 'y'"),
+      exists(),
+    );
     assert.equal(c.kind === "selector" && c.from, "namespace");
   });
 });

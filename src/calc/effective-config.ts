@@ -49,30 +49,36 @@ export function effectiveEgressConfig(
   namespaceAnnotations: Annotations,
   policyExists: (name: string) => boolean,
 ): EgressConfig {
-  const levels: [ConfigLevel, Annotations][] = [
-    ["pod", podAnnotations],
-    ["namespace", namespaceAnnotations],
-  ];
-  for (const [from, annotations] of levels) {
-    const policy = setValue(annotations, ANN_EGRESS_GATEWAY_POLICY);
-    if (policy !== undefined) {
-      return policyExists(policy) ? { kind: "policy", policy, from } : { kind: "missing-policy", policy, from };
-    }
-  }
-  for (const [from, annotations] of levels) {
-    const selector = setValue(annotations, ANN_EGRESS_SELECTOR);
-    if (selector === undefined) continue;
-    const max = parseMaxNextHops(annotations?.[ANN_EGRESS_MAX_NEXT_HOPS]);
-    return {
-      kind: "selector",
-      from,
-      selector,
-      namespaceSelector: setValue(annotations, ANN_EGRESS_NAMESPACE_SELECTOR),
-      maxNextHops: max.value,
-      ...(max.problem === undefined ? {} : { maxNextHopsProblem: max.problem }),
-    };
-  }
-  return { kind: "none" };
+  return (
+    policyAt("pod", podAnnotations, policyExists) ??
+    policyAt("namespace", namespaceAnnotations, policyExists) ??
+    selectorAt("pod", podAnnotations) ??
+    selectorAt("namespace", namespaceAnnotations) ?? { kind: "none" }
+  );
+}
+
+function policyAt(
+  from: ConfigLevel,
+  annotations: Annotations,
+  policyExists: (name: string) => boolean,
+): EgressConfig | undefined {
+  const policy = setValue(annotations, ANN_EGRESS_GATEWAY_POLICY);
+  if (policy === undefined) return undefined;
+  return policyExists(policy) ? { kind: "policy", policy, from } : { kind: "missing-policy", policy, from };
+}
+
+function selectorAt(from: ConfigLevel, annotations: Annotations): EgressConfig | undefined {
+  const selector = setValue(annotations, ANN_EGRESS_SELECTOR);
+  if (selector === undefined) return undefined;
+  const max = parseMaxNextHops(annotations?.[ANN_EGRESS_MAX_NEXT_HOPS]);
+  return {
+    kind: "selector",
+    from,
+    selector,
+    namespaceSelector: setValue(annotations, ANN_EGRESS_NAMESPACE_SELECTOR),
+    maxNextHops: max.value,
+    ...(max.problem === undefined ? {} : { maxNextHopsProblem: max.problem }),
+  };
 }
 
 /** "" or absent = 0 (all). Anything but a non-negative integer also becomes 0, with a note. */
@@ -86,4 +92,5 @@ export function parseMaxNextHops(raw: string | undefined): { value: number; prob
   };
 }
 
-export const describeLevel = (from: ConfigLevel): string => (from === "pod" ? "pod annotation" : "namespace annotation");
+export const describeLevel = (from: ConfigLevel): string =>
+  from === "pod" ? "pod annotation" : "namespace annotation";

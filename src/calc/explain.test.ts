@@ -15,18 +15,37 @@ import { ClusterIndex } from "./snapshot.js";
 function cluster(): ClusterIndex {
   return ClusterIndex.fromSnapshot({
     nodes: [makeNode("n1", "172.30.0.1"), makeNode("n2", "172.30.0.2")],
-    namespaces: [makeNamespace("egress"), makeNamespace("payments", { annotations: selectorAnnotations("egw.dev/gateway == 'pay'") })],
+    namespaces: [
+      makeNamespace("egress"),
+      makeNamespace("payments", { annotations: selectorAnnotations("egw.dev/gateway == 'pay'") }),
+    ],
     pods: [
-      makeGatewayPod("payments", "pay-0", { node: "n2", ip: "10.128.0.1", egressIP: "10.10.1.1", gateway: "pay" }),
+      makeGatewayPod("payments", "pay-0", {
+        node: "n2",
+        ip: "10.128.0.1",
+        egressIP: "10.10.1.1",
+        gateway: "pay",
+      }),
       makeGatewayPod("egress", "a-0", { node: "n2", ip: "10.128.0.2", egressIP: "10.10.2.1", gateway: "a" }),
       makeWorkload("payments", "api", { node: "n1", ip: "10.244.0.1" }),
-      makeWorkload("payments", "split", { node: "n1", ip: "10.244.0.2", annotations: policyAnnotations("split") }),
-      makeWorkload("payments", "typo", { node: "n1", ip: "10.244.0.3", annotations: policyAnnotations("nope") }),
+      makeWorkload("payments", "split", {
+        node: "n1",
+        ip: "10.244.0.2",
+        annotations: policyAnnotations("split"),
+      }),
+      makeWorkload("payments", "typo", {
+        node: "n1",
+        ip: "10.244.0.3",
+        annotations: policyAnnotations("nope"),
+      }),
       makeWorkload("egress", "plain", { node: "n1", ip: "10.244.0.4" }),
     ],
     egressGatewayPolicies: [
       makePolicy("split", [
-        { destination: { cidr: "198.18.20.0/24" }, gateway: { selector: "egw.dev/gateway == 'a'", namespaceSelector: "all()" } },
+        {
+          destination: { cidr: "198.18.20.0/24" },
+          gateway: { selector: "egw.dev/gateway == 'a'", namespaceSelector: "all()" },
+        },
         { destination: { cidr: "198.18.30.0/24" } },
       ]),
     ],
@@ -41,12 +60,23 @@ describe("explainWorkload", () => {
     assert.ok(e.ok);
     assert.equal(e.value.kind, "gateways");
     if (e.value.kind !== "gateways") return;
-    assert.match(e.value.source, /^namespace annotation egress\.egw\.dev\/selector "egw\.dev\/gateway == 'pay'" \(gateways in the pod's own namespace\)$/);
+    assert.match(
+      e.value.source,
+      /^namespace annotation egress\.egw\.dev\/selector "egw\.dev\/gateway == 'pay'" \(gateways in the pod's own namespace\)$/,
+    );
     assert.deepEqual(e.value.destinations, [
       {
         destination: "0.0.0.0/0",
         action: "gateways",
-        gateways: [{ replica: "payments/pay-0", node: "n2", podIP: "10.128.0.1", egressIP: "10.10.1.1", health: "ready" }],
+        gateways: [
+          {
+            replica: "payments/pay-0",
+            node: "n2",
+            podIP: "10.128.0.1",
+            egressIP: "10.10.1.1",
+            health: "ready",
+          },
+        ],
       },
     ]);
   });
@@ -69,7 +99,10 @@ describe("explainWorkload", () => {
     const index = cluster();
     const typo = explainWorkload(index, "payments", "typo");
     assert.ok(typo.ok && typo.value.kind === "blocked");
-    assert.match(formatExplanation(typo.value).join("\n"), /BLOCKED[\s\S]*EgressGatewayPolicy "nope", which does not exist/);
+    assert.match(
+      formatExplanation(typo.value).join("\n"),
+      /BLOCKED[\s\S]*EgressGatewayPolicy "nope", which does not exist/,
+    );
     const plain = explainWorkload(index, "egress", "plain");
     assert.ok(plain.ok);
     assert.match(formatExplanation(plain.value)[0] ?? "", /no gateway \(node SNAT\)/);

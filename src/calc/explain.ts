@@ -25,19 +25,35 @@ export type WorkloadExplanation =
   | { kind: "gateway-replica"; owner: string }
   | { kind: "no-gateway"; summary: string }
   | { kind: "blocked"; reason: string; source: string }
-  | { kind: "gateways"; source: string; gatewaySet: string; destinations: DestinationExplanation[]; notes: string[] };
+  | {
+      kind: "gateways";
+      source: string;
+      gatewaySet: string;
+      destinations: DestinationExplanation[];
+      notes: string[];
+    };
 
 /** Explains one pod's egress; an error value when the pod is unknown. */
-export function explainWorkload(index: ClusterIndex, namespace: string, name: string): Result<WorkloadExplanation, string> {
+export function explainWorkload(
+  index: ClusterIndex,
+  namespace: string,
+  name: string,
+): Result<WorkloadExplanation, string> {
   const pod = index.pod(namespace, name);
   if (pod === undefined) return err(`pod "${namespace}/${name}" not found`);
   if (isGatewayPod(pod)) {
-    return ok({ kind: "gateway-replica", owner: pod.metadata.annotations?.[ANN_GATEWAY_OWNER] ?? "(unknown)" });
+    return ok({
+      kind: "gateway-replica",
+      owner: pod.metadata.annotations?.[ANN_GATEWAY_OWNER] ?? "(unknown)",
+    });
   }
   const egress = resolveWorkloadEgress(index, pod, pod.spec?.nodeName ?? "");
   switch (egress.kind) {
     case "none":
-      return ok({ kind: "no-gateway", summary: "no gateway (node SNAT): no egress annotation on the pod or its namespace" });
+      return ok({
+        kind: "no-gateway",
+        summary: "no gateway (node SNAT): no egress annotation on the pod or its namespace",
+      });
     case "blocked":
       return ok({ kind: "blocked", reason: egress.reason, source: describeSource(egress.config) });
     case "gateways": {
@@ -57,7 +73,11 @@ export function explainWorkload(index: ClusterIndex, namespace: string, name: st
   }
 }
 
-function explainRoute(index: ClusterIndex, route: DestinationRoute, fromPolicy: ReadonlySet<string>): DestinationExplanation {
+function explainRoute(
+  index: ClusterIndex,
+  route: DestinationRoute,
+  fromPolicy: ReadonlySet<string>,
+): DestinationExplanation {
   switch (route.action) {
     case "throw":
       return {
@@ -120,11 +140,14 @@ export function formatExplanation(e: WorkloadExplanation): string[] {
       const lines = [`Egress: via gateways`, `  Source: ${e.source}`];
       for (const d of e.destinations) {
         if (d.action === "throw") lines.push(`  ${d.destination}: no gateway (${d.why})`);
-        else if (d.action === "unreachable") lines.push(`  ${d.destination}: UNREACHABLE (fail closed): ${d.reason}`);
+        else if (d.action === "unreachable")
+          lines.push(`  ${d.destination}: UNREACHABLE (fail closed): ${d.reason}`);
         else {
           lines.push(`  ${d.destination}: ${d.gateways.length} gateway(s)`);
           for (const g of d.gateways) {
-            lines.push(`    ${g.replica} on ${g.node}: egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`);
+            lines.push(
+              `    ${g.replica} on ${g.node}: egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`,
+            );
           }
         }
       }

@@ -34,7 +34,8 @@ export function seededRandom(seed: number): () => number {
 }
 
 const ipv4 = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
-const V4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+const V4 = (a: number, b: number, c: number, d: number): number =>
+  ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
 export function makeNode(name: string, ip: string): NodeInput {
   return { metadata: { name }, status: { addresses: [{ type: "InternalIP", address: ip }] } };
@@ -71,7 +72,11 @@ export function makeWorkload(namespace: string, name: string, opts: WorkloadOpti
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
     },
     spec: { nodeName: opts.node },
-    status: { phase: opts.phase ?? "Running", podIP: opts.ip, hostInterface: opts.hostInterface ?? `egw${name}`.slice(0, 15) },
+    status: {
+      phase: opts.phase ?? "Running",
+      podIP: opts.ip,
+      hostInterface: opts.hostInterface ?? `egw${name}`.slice(0, 15),
+    },
   };
 }
 
@@ -118,12 +123,16 @@ export function selectorAnnotations(
 ): Record<string, string> {
   return {
     [ANN_EGRESS_SELECTOR]: selector,
-    ...(opts.namespaceSelector !== undefined ? { [ANN_EGRESS_NAMESPACE_SELECTOR]: opts.namespaceSelector } : {}),
+    ...(opts.namespaceSelector !== undefined
+      ? { [ANN_EGRESS_NAMESPACE_SELECTOR]: opts.namespaceSelector }
+      : {}),
     ...(opts.maxNextHops !== undefined ? { [ANN_EGRESS_MAX_NEXT_HOPS]: String(opts.maxNextHops) } : {}),
   };
 }
 
-export const policyAnnotations = (policy: string): Record<string, string> => ({ [ANN_EGRESS_GATEWAY_POLICY]: policy });
+export const policyAnnotations = (policy: string): Record<string, string> => ({
+  [ANN_EGRESS_GATEWAY_POLICY]: policy,
+});
 
 export interface SyntheticClusterOptions {
   nodes: number;
@@ -145,7 +154,9 @@ export interface SyntheticClusterOptions {
  */
 export function syntheticCluster(o: SyntheticClusterOptions): Snapshot {
   const rand = seededRandom(o.seed);
-  const nodes = Array.from({ length: o.nodes }, (_, i) => makeNode(`node-${i}`, ipv4(V4(172, 16, 0, 0) + i + 1)));
+  const nodes = Array.from({ length: o.nodes }, (_, i) =>
+    makeNode(`node-${i}`, ipv4(V4(172, 16, 0, 0) + i + 1)),
+  );
   const namespaces: NamespaceInput[] = [];
   for (let i = 0; i < o.gateways; i++) {
     const name = `tenant-${i}`;
@@ -186,14 +197,23 @@ export function syntheticCluster(o: SyntheticClusterOptions): Snapshot {
     const big = j < o.podsOnBigNode;
     const tenant = big ? egressNamespaces[j % egressNamespaces.length]! : Math.floor(rand() * o.gateways);
     const node = big ? 0 : 1 + Math.floor(rand() * (o.nodes - 1));
-    pods.push(makeWorkload(`tenant-${tenant}`, `app-${j}`, { node: `node-${node}`, ip: ipv4(podIP++), labels: { app: `a${j % 50}` } }));
+    pods.push(
+      makeWorkload(`tenant-${tenant}`, `app-${j}`, {
+        node: `node-${node}`,
+        ip: ipv4(podIP++),
+        labels: { app: `a${j % 50}` },
+      }),
+    );
   }
   const policies = Array.from({ length: o.policies }, (_, k) =>
     makePolicy(`policy-${k}`, [
       { destination: { cidr: `10.${100 + (k % 100)}.0.0/16` } },
       {
         destination: { cidr: `198.18.${k % 256}.0/24` },
-        gateway: { selector: `${LABEL_GATEWAY} == 'gw-${k}'`, namespaceSelector: `${LABEL_NAMESPACE_NAME} == 'tenant-${k}'` },
+        gateway: {
+          selector: `${LABEL_GATEWAY} == 'gw-${k}'`,
+          namespaceSelector: `${LABEL_NAMESPACE_NAME} == 'tenant-${k}'`,
+        },
       },
       {
         gateway: {

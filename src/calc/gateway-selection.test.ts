@@ -30,20 +30,36 @@ function cluster(extra: { namespaces?: NamespaceInput[]; pods?: PodInput[] } = {
   );
   return ClusterIndex.fromSnapshot({
     nodes: [makeNode("n1", "172.30.0.1"), makeNode("n2", "172.30.0.2"), makeNode("n3", "172.30.0.3")],
-    namespaces: [makeNamespace("egress"), makeNamespace("payments"), makeNamespace("shop"), ...(extra.namespaces ?? [])],
+    namespaces: [
+      makeNamespace("egress"),
+      makeNamespace("payments"),
+      makeNamespace("shop"),
+      ...(extra.namespaces ?? []),
+    ],
     pods: [
       ...sharedReplicas,
-      makeGatewayPod("payments", "pay-0", { node: "n2", ip: "10.128.1.1", egressIP: "10.10.1.1", gateway: "pay" }),
+      makeGatewayPod("payments", "pay-0", {
+        node: "n2",
+        ip: "10.128.1.1",
+        egressIP: "10.10.1.1",
+        gateway: "pay",
+      }),
       ...(extra.pods ?? []),
     ],
     egressGatewayPolicies: [
       makePolicy("split", [
-        { destination: { cidr: "198.18.20.0/24" }, gateway: { selector: SHARED, namespaceSelector: IN_EGRESS } },
+        {
+          destination: { cidr: "198.18.20.0/24" },
+          gateway: { selector: SHARED, namespaceSelector: IN_EGRESS },
+        },
         { gateway: { selector: "egw.dev/gateway == 'pay'", namespaceSelector: "all()" } },
         { destination: { cidr: "198.18.30.0/24" }, description: "direct" },
       ]),
       makePolicy("partial", [
-        { destination: { cidr: "198.18.20.0/24" }, gateway: { selector: SHARED, namespaceSelector: IN_EGRESS } },
+        {
+          destination: { cidr: "198.18.20.0/24" },
+          gateway: { selector: SHARED, namespaceSelector: IN_EGRESS },
+        },
       ]),
       makePolicy("broken", [{ destination: { cidr: "198.18.20.1/24" } }]),
     ],
@@ -54,7 +70,11 @@ function cluster(extra: { namespaces?: NamespaceInput[]; pods?: PodInput[] } = {
 
 let nextIP = 1;
 const workload = (ns: string, name: string, annotations?: Record<string, string>): PodInput =>
-  makeWorkload(ns, name, { node: "n1", ip: `10.244.0.${nextIP++ % 250}`, ...(annotations ? { annotations } : {}) });
+  makeWorkload(ns, name, {
+    node: "n1",
+    ip: `10.244.0.${nextIP++ % 250}`,
+    ...(annotations ? { annotations } : {}),
+  });
 
 function resolve(index: ClusterIndex, ns: string, name: string): WorkloadEgress {
   const pod = index.pod(ns, name);
@@ -86,37 +106,67 @@ describe("gateway selection by annotations", () => {
 
   it("reaches gateways in other namespaces through namespaceSelector (shared gateway)", () => {
     const index = cluster({
-      namespaces: [makeNamespace("team-a", { annotations: selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS }) })],
+      namespaces: [
+        makeNamespace("team-a", {
+          annotations: selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS }),
+        }),
+      ],
       pods: [workload("team-a", "a")],
     });
     const [r] = routes(resolve(index, "team-a", "a"));
     assert.equal(r?.destination, "0.0.0.0/0");
-    assert.deepEqual(hopNames(r), ["egress/shared-0", "egress/shared-1", "egress/shared-2", "egress/shared-3"]);
+    assert.deepEqual(hopNames(r), [
+      "egress/shared-0",
+      "egress/shared-1",
+      "egress/shared-2",
+      "egress/shared-3",
+    ]);
     const hop = r?.action === "gateways" ? r.hops[0] : undefined;
-    assert.deepEqual(hop, { replica: "egress/shared-0", ip: "10.128.0.10", mac: "a2:2a:0a:80:00:0a", vtep: "172.30.0.2", egressIP: "10.10.0.10" });
+    assert.deepEqual(hop, {
+      replica: "egress/shared-0",
+      ip: "10.128.0.10",
+      mac: "a2:2a:0a:80:00:0a",
+      vtep: "172.30.0.2",
+      egressIP: "10.10.0.10",
+    });
   });
 
   it("blocks only the pod with a bad selector annotation, naming the annotation and column", () => {
     const index = cluster({
-      namespaces: [makeNamespace("mixed", { annotations: selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS }) })],
-      pods: [workload("mixed", "bad", selectorAnnotations("app == ")), workload("mixed", "good"), workload("shop", "plain")],
+      namespaces: [
+        makeNamespace("mixed", {
+          annotations: selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS }),
+        }),
+      ],
+      pods: [
+        workload("mixed", "bad", selectorAnnotations("app == ")),
+        workload("mixed", "good"),
+        workload("shop", "plain"),
+      ],
     });
     const bad = resolve(index, "mixed", "bad");
     assert.equal(bad.kind, "blocked");
-    assert.match(bad.kind === "blocked" ? bad.reason : "", /^pod annotation egress\.egw\.dev\/selector: selector "app ==": .* at column \d+$/);
+    assert.match(
+      bad.kind === "blocked" ? bad.reason : "",
+      /^pod annotation egress\.egw\.dev\/selector: selector "app ==": .* at column \d+$/,
+    );
     assert.equal(routes(resolve(index, "mixed", "good"))[0]?.action, "gateways");
     assert.deepEqual(resolve(index, "shop", "plain"), { kind: "none" });
   });
 
   it("blocks a pod whose namespaceSelector annotation does not parse", () => {
-    const index = cluster({ pods: [workload("shop", "x", selectorAnnotations(SHARED, { namespaceSelector: "(((" }))] });
+    const index = cluster({
+      pods: [workload("shop", "x", selectorAnnotations(SHARED, { namespaceSelector: "(((" }))],
+    });
     const e = resolve(index, "shop", "x");
     assert.equal(e.kind, "blocked");
     assert.match(e.kind === "blocked" ? e.reason : "", /namespaceSelector/);
   });
 
   it("fails closed with unreachable when the selector matches nothing", () => {
-    const index = cluster({ pods: [workload("shop", "x", selectorAnnotations("egw.dev/gateway == 'nope'"))] });
+    const index = cluster({
+      pods: [workload("shop", "x", selectorAnnotations("egw.dev/gateway == 'nope'"))],
+    });
     const [r] = routes(resolve(index, "shop", "x"));
     assert.equal(r?.action, "unreachable");
     assert.match(r?.action === "unreachable" ? r.reason : "", /no gateway replica matches selector/);
@@ -160,45 +210,82 @@ describe("EgressGatewayPolicy", () => {
   it("blocks pods naming an invalid policy, with the field path", () => {
     const index = cluster({ pods: [workload("shop", "p", policyAnnotations("broken"))] });
     const e = resolve(index, "shop", "p");
-    assert.match(e.kind === "blocked" ? e.reason : "", /EgressGatewayPolicy "broken": spec\.rules\[0\]\.destination\.cidr "198\.18\.20\.1\/24" has host bits set/);
+    assert.match(
+      e.kind === "blocked" ? e.reason : "",
+      /EgressGatewayPolicy "broken": spec\.rules\[0\]\.destination\.cidr "198\.18\.20\.1\/24" has host bits set/,
+    );
   });
 
   it("starts routing through the policy as soon as it is created", () => {
     const index = cluster({ pods: [workload("shop", "p", policyAnnotations("later"))] });
     assert.equal(resolve(index, "shop", "p").kind, "blocked");
-    index.upsertPolicy(makePolicy("later", [{ gateway: { selector: SHARED, namespaceSelector: IN_EGRESS } }]));
+    index.upsertPolicy(
+      makePolicy("later", [{ gateway: { selector: SHARED, namespaceSelector: IN_EGRESS } }]),
+    );
     assert.equal(routes(resolve(index, "shop", "p"))[0]?.action, "gateways");
   });
 
   it("prefers replicas on the client's node with PreferNodeLocal", () => {
     const index = cluster({
       pods: [
-        makeGatewayPod("egress", "shared-local", { node: "n1", ip: "10.128.0.99", egressIP: "10.10.0.99", gateway: "shared" }),
+        makeGatewayPod("egress", "shared-local", {
+          node: "n1",
+          ip: "10.128.0.99",
+          egressIP: "10.10.0.99",
+          gateway: "shared",
+        }),
         workload("shop", "p", policyAnnotations("local")),
       ],
     });
     index.upsertPolicy(
-      makePolicy("local", [{ gateway: { selector: SHARED, namespaceSelector: IN_EGRESS }, gatewayPreference: "PreferNodeLocal" }]),
+      makePolicy("local", [
+        { gateway: { selector: SHARED, namespaceSelector: IN_EGRESS }, gatewayPreference: "PreferNodeLocal" },
+      ]),
     );
     assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/shared-local"]);
     index.setGatewayHealth("egress/shared-local", false);
-    assert.equal(hopNames(routes(resolve(index, "shop", "p"))[0]).length, 4, "falls back to all healthy replicas");
+    assert.equal(
+      hopNames(routes(resolve(index, "shop", "p"))[0]).length,
+      4,
+      "falls back to all healthy replicas",
+    );
   });
 });
 
 describe("replica choice", () => {
-  const shared = (max: number) => selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS, maxNextHops: max });
+  const shared = (max: number) =>
+    selectorAnnotations(SHARED, { namespaceSelector: IN_EGRESS, maxNextHops: max });
 
   it("excludes unhealthy, terminating and not-running replicas; unpolled counts as healthy", () => {
     const index = cluster({ pods: [workload("shop", "p", shared(0))] });
     const before = resolve(index, "shop", "p");
     index.setGatewayHealth("egress/shared-0", false);
     index.setGatewayHealth("egress/shared-3", true);
-    index.upsertPod(makeGatewayPod("egress", "shared-1", { node: "n3", ip: "10.128.0.11", egressIP: "10.10.0.11", gateway: "shared", terminating: true }));
-    index.upsertPod(makeGatewayPod("egress", "shared-2", { node: "n2", ip: "10.128.0.12", egressIP: "10.10.0.12", gateway: "shared", phase: "Pending" }));
+    index.upsertPod(
+      makeGatewayPod("egress", "shared-1", {
+        node: "n3",
+        ip: "10.128.0.11",
+        egressIP: "10.10.0.11",
+        gateway: "shared",
+        terminating: true,
+      }),
+    );
+    index.upsertPod(
+      makeGatewayPod("egress", "shared-2", {
+        node: "n2",
+        ip: "10.128.0.12",
+        egressIP: "10.10.0.12",
+        gateway: "shared",
+        phase: "Pending",
+      }),
+    );
     const after = resolve(index, "shop", "p");
     assert.deepEqual(hopNames(routes(after)[0]), ["egress/shared-3"]);
-    assert.equal(after.kind === "gateways" && after.key, before.kind === "gateways" && before.key, "health does not change the set's key");
+    assert.equal(
+      after.kind === "gateways" && after.key,
+      before.kind === "gateways" && before.key,
+      "health does not change the set's key",
+    );
   });
 
   it("goes unreachable, with the reasons, when no replica is usable", () => {
@@ -206,7 +293,10 @@ describe("replica choice", () => {
     for (let i = 0; i < 4; i++) index.setGatewayHealth(`egress/shared-${i}`, false);
     const [r] = routes(resolve(index, "shop", "p"));
     assert.equal(r?.action, "unreachable");
-    assert.match(r?.action === "unreachable" ? r.reason : "", /none of the 4 gateway replicas .* is usable \(egress\/shared-0: failed readiness polling/);
+    assert.match(
+      r?.action === "unreachable" ? r.reason : "",
+      /none of the 4 gateway replicas .* is usable \(egress\/shared-0: failed readiness polling/,
+    );
   });
 
   it("picks maxNextHops replicas deterministically and spreads workloads across them", () => {
@@ -217,11 +307,16 @@ describe("replica choice", () => {
     for (let i = 0; i < 400; i++) {
       const hops = hopNames(routes(resolve(a, "shop", `w${i}`))[0]);
       assert.equal(hops.length, 1);
-      assert.deepEqual(hopNames(routes(resolve(b, "shop", `w${i}`))[0]), hops, "same choice from another index");
+      assert.deepEqual(
+        hopNames(routes(resolve(b, "shop", `w${i}`))[0]),
+        hops,
+        "same choice from another index",
+      );
       uses.set(hops[0]!, (uses.get(hops[0]!) ?? 0) + 1);
     }
     assert.equal(uses.size, 4);
-    for (const [replica, n] of uses) assert.ok(n > 50 && n < 150, `${replica} chosen by ${n} of 400 (expected about 100)`);
+    for (const [replica, n] of uses)
+      assert.ok(n > 50 && n < 150, `${replica} chosen by ${n} of 400 (expected about 100)`);
   });
 
   it("picks exactly maxNextHops distinct replicas when fewer than all", () => {

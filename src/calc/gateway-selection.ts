@@ -16,9 +16,15 @@
 // - An EgressGatewayPolicy that does not cover 0.0.0.0/0 sends uncovered destinations the normal
 //   way (as in Calico, where the table simply has no route for them); the plan makes that explicit
 //   with a `throw 0.0.0.0/0`, which is equivalent and visible in `ip route` and describe.
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_TERMINATING, LABEL_NAMESPACE_NAME } from "../api/well-known.js";
+import {
+  ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_NAMESPACE_SELECTOR,
+  ANN_EGRESS_SELECTOR,
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_TERMINATING,
+  LABEL_NAMESPACE_NAME,
+} from "../api/well-known.js";
 import { formatSelectorError, type Selector } from "../selector/index.js";
-import { ANN_EGRESS_NAMESPACE_SELECTOR, ANN_EGRESS_SELECTOR } from "../api/well-known.js";
 import { describeLevel, effectiveEgressConfig, type EgressConfig } from "./effective-config.js";
 import { rendezvousPick } from "./hash.js";
 import { podKeyOf, type PodInput } from "./inputs.js";
@@ -53,7 +59,11 @@ export type WorkloadEgress =
 const isUsable = (r: GatewayReplica): boolean => r.excluded === undefined && r.healthy !== false;
 
 /** Resolves a workload pod's egress on `clientNode` (the node whose plan is being computed). */
-export function resolveWorkloadEgress(index: ClusterIndex, pod: PodInput, clientNode: string): WorkloadEgress {
+export function resolveWorkloadEgress(
+  index: ClusterIndex,
+  pod: PodInput,
+  clientNode: string,
+): WorkloadEgress {
   return index.memoForPod(pod, clientNode, () => resolveUncached(index, pod, clientNode));
 }
 
@@ -68,68 +78,82 @@ function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string)
   if (config.kind === "missing-policy") {
     return blocked(
       config,
-      `${describeLevel(config.from)} egress.egw.dev/egressGatewayPolicy names EgressGatewayPolicy "${config.policy}", ` +
+      `${describeLevel(config.from)} ${ANN_EGRESS_GATEWAY_POLICY} names EgressGatewayPolicy "${config.policy}", ` +
         `which does not exist: egress is blocked until it is created or the annotation is changed`,
     );
   }
-  // Most results depend only on the config (shared by every workload with it); PreferNodeLocal
-  // makes them depend on the node, maxNextHops on the workload. The probe finds out which.
+  // Everything but the maxNextHops pick is shared by all workloads with this config, and by all
+  // nodes unless a rule prefers node-local gateways. A namespace-level selector config is a
+  // function of the namespace alone (a short key).
   const sharedKey =
     config.kind === "policy"
       ? `w\u0000p\u0000${config.policy}`
-      : `w\u0000s\u0000${config.from}\u0000${config.selector}\u0000${config.namespaceSelector ?? ""}\u0000` +
-        `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}`;
-  const compute = (forThisNodeOnly: boolean) => (): Shared => {
-    const probe: Probe = { dependsOnWorkload: false, dependsOnNode: false };
-    const value = resolveConfig(index, config, namespace, undefined, clientNode, probe);
-    const reusable = !probe.dependsOnWorkload && (forThisNodeOnly || !probe.dependsOnNode);
-    return { value: reusable ? value : undefined, dependsOnNode: probe.dependsOnNode };
+      : config.from === "namespace"
+        ? `w\u0000n\u0000${namespace}`
+        : `w\u0000s\u0000${config.selector}\u0000${config.namespaceSelector ?? ""}\u0000` +
+          `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}`;
+  const prepareHere = (): { prepared: Prepared; dependsOnNode: boolean } => {
+    const probe = { dependsOnNode: false };
+    return {
+      prepared: prepare(index, config, namespace, clientNode, probe),
+      dependsOnNode: probe.dependsOnNode,
+    };
   };
-  const shared = index.memo(sharedKey, compute(false));
-  if (shared.value !== undefined) return shared.value;
-  if (shared.dependsOnNode) {
-    const perNode = index.memo(`${sharedKey}\u0000${clientNode}`, compute(true));
-    if (perNode.value !== undefined) return perNode.value;
-  }
-  const probe: Probe = { dependsOnWorkload: false, dependsOnNode: false };
-  return resolveConfig(index, config, namespace, podKeyOf(pod), clientNode, probe);
+  let entry = index.memo(sharedKey, prepareHere);
+  if (entry.dependsOnNode) entry = index.memo(`${sharedKey}\u0000${clientNode}`, prepareHere);
+  return entry.prepared.kind === "done" ? entry.prepared.value : finish(entry.prepared, podKeyOf(pod));
 }
 
-interface Shared {
-  /** Set when the result holds for every workload with this config (on this node, for a per-node entry). */
-  value: WorkloadEgress | undefined;
-  dependsOnNode: boolean;
+/** A config resolved as far as possible without knowing which workload asks. */
+type Prepared =
+  | { kind: "done"; value: WorkloadEgress }
+  | { kind: "per-workload"; config: EgressConfig; notes: string[]; parts: PreparedPart[] };
+
+interface ResolvedPart {
+  destination: string;
+  keyPart: string;
+  route: DestinationRoute;
 }
 
-interface Probe {
-  dependsOnWorkload: boolean;
-  dependsOnNode: boolean;
+/** A destination whose replicas are picked per workload (maxNextHops smaller than the pool). */
+interface PickPart {
+  destination: string;
+  intent: string;
+  target: GatewayTarget;
+  matching: GatewayReplica[];
+  candidates: GatewayReplica[];
+  pool: GatewayReplica[];
 }
 
-function resolveConfig(
+type PreparedPart = { kind: "resolved"; part: ResolvedPart } | ({ kind: "pick" } & PickPart);
+
+function prepare(
   index: ClusterIndex,
   config: Exclude<EgressConfig, { kind: "none" } | { kind: "missing-policy" }>,
   namespace: string,
-  workloadKey: string | undefined,
   clientNode: string,
-  probe: Probe,
-): WorkloadEgress {
+  probe: { dependsOnNode: boolean },
+): Prepared {
   const notes: string[] = [];
-  const parts: { destination: string; keyPart: string; route: DestinationRoute }[] = [];
+  const parts: PreparedPart[] = [];
+  const throwPart = (destination: string): PreparedPart => ({
+    kind: "resolved",
+    part: { destination, keyPart: "throw", route: { destination, action: "throw" } },
+  });
 
   if (config.kind === "selector") {
     if (config.maxNextHopsProblem !== undefined) notes.push(config.maxNextHopsProblem);
     const selector = index.selector(config.selector);
     if (!selector.ok) {
-      return blocked(config, `${describeLevel(config.from)} ${ANN_EGRESS_SELECTOR}: ${formatSelectorError(selector.error)}`);
+      const where = `${describeLevel(config.from)} ${ANN_EGRESS_SELECTOR}`;
+      return { kind: "done", value: blocked(config, `${where}: ${formatSelectorError(selector.error)}`) };
     }
-    const nsSource = config.namespaceSelector ?? `${LABEL_NAMESPACE_NAME} == '${namespace}'`;
-    const nsSelector = index.selector(nsSource);
+    const nsSelector = index.selector(
+      config.namespaceSelector ?? `${LABEL_NAMESPACE_NAME} == '${namespace}'`,
+    );
     if (!nsSelector.ok) {
-      return blocked(
-        config,
-        `${describeLevel(config.from)} ${ANN_EGRESS_NAMESPACE_SELECTOR}: ${formatSelectorError(nsSelector.error)}`,
-      );
+      const where = `${describeLevel(config.from)} ${ANN_EGRESS_NAMESPACE_SELECTOR}`;
+      return { kind: "done", value: blocked(config, `${where}: ${formatSelectorError(nsSelector.error)}`) };
     }
     const target: GatewayTarget = {
       selector: selector.value,
@@ -137,43 +161,54 @@ function resolveConfig(
       maxNextHops: config.maxNextHops,
       preferNodeLocal: false,
     };
-    parts.push(resolveTarget(index, target, DEFAULT_DESTINATION, workloadKey, clientNode, probe));
+    parts.push(prepareTarget(index, target, DEFAULT_DESTINATION, clientNode, probe));
   } else {
     const policy = index.policy(config.policy);
-    if (policy === undefined) return blocked(config, `EgressGatewayPolicy "${config.policy}" does not exist`);
-    if (!policy.ok) return blocked(config, `${policy.error}; egress is blocked until the policy is fixed`);
+    if (policy === undefined) {
+      return {
+        kind: "done",
+        value: blocked(config, `EgressGatewayPolicy "${config.policy}" does not exist`),
+      };
+    }
+    if (!policy.ok) {
+      return {
+        kind: "done",
+        value: blocked(config, `${policy.error}; egress is blocked until the policy is fixed`),
+      };
+    }
     for (const rule of policy.value.routes) {
       parts.push(
         rule.target === undefined
-          ? { destination: rule.destination, keyPart: "throw", route: { destination: rule.destination, action: "throw" } }
-          : resolveTarget(index, rule.target, rule.destination, workloadKey, clientNode, probe),
+          ? throwPart(rule.destination)
+          : prepareTarget(index, rule.target, rule.destination, clientNode, probe),
       );
     }
     if (!policy.value.routes.some((r) => r.destination === DEFAULT_DESTINATION)) {
-      parts.push({
-        destination: DEFAULT_DESTINATION,
-        keyPart: "throw",
-        route: { destination: DEFAULT_DESTINATION, action: "throw" },
-      });
+      parts.push(throwPart(DEFAULT_DESTINATION));
     }
   }
+  const prepared: Prepared = { kind: "per-workload", config, notes, parts };
+  return parts.every((p) => p.kind === "resolved") ? { kind: "done", value: finish(prepared, "") } : prepared;
+}
+
+function finish(prepared: Extract<Prepared, { kind: "per-workload" }>, workloadKey: string): WorkloadEgress {
+  const parts = prepared.parts.map((p) => (p.kind === "resolved" ? p.part : finishPick(p, workloadKey)));
   return {
     kind: "gateways",
     key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
     routes: parts.map((p) => p.route),
-    config,
-    notes,
+    config: prepared.config,
+    notes: prepared.notes,
   };
 }
 
-function resolveTarget(
+function prepareTarget(
   index: ClusterIndex,
   target: GatewayTarget,
   destination: string,
-  workloadKey: string | undefined,
   clientNode: string,
-  probe: Probe,
-): { destination: string; keyPart: string; route: DestinationRoute } {
+  probe: { dependsOnNode: boolean },
+): PreparedPart {
   const matching = matchingReplicas(index, target.selector, target.namespaceSelector);
   const candidates = matching.filter((r) => r.excluded === undefined);
   if (target.preferNodeLocal) probe.dependsOnNode = true;
@@ -182,24 +217,29 @@ function resolveTarget(
   const intent =
     `sel=${target.selector.toString()};ns=${target.namespaceSelector.toString()};` +
     `max=${target.maxNextHops};local=${target.preferNodeLocal ? 1 : 0}`;
+  const part: PickPart = { destination, intent, target, matching, candidates, pool };
+  if (target.maxNextHops > 0 && target.maxNextHops < pool.length) return { kind: "pick", ...part };
+  return { kind: "resolved", part: routeThrough(part, pool, "*") };
+}
 
-  let picked = pool;
-  let pick = "*";
-  if (target.maxNextHops > 0 && target.maxNextHops < pool.length) {
-    probe.dependsOnWorkload = true;
-    picked = sortByKey(rendezvousPick(workloadKey ?? "", pool, (r) => r.key, target.maxNextHops));
-    pick = picked.map((r) => r.key).join(",");
-  }
-  const keyPart = `gw(${intent};pick=${pick})`;
+function finishPick(part: PickPart, workloadKey: string): ResolvedPart {
+  const picked = sortByKey(rendezvousPick(workloadKey, part.pool, (r) => r.key, part.target.maxNextHops));
+  return routeThrough(part, picked, picked.map((r) => r.key).join(","));
+}
 
+/** The route through the chosen replicas' healthy members (or a healthy fallback, or unreachable). */
+function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): ResolvedPart {
+  const { destination, target } = part;
+  const keyPart = `gw(${part.intent};pick=${pick})`;
   let hops = picked.filter(isUsable);
   if (hops.length === 0) {
     // The preferred replicas are all down: fall back to any healthy candidate.
-    const healthy = candidates.filter(isUsable);
+    const healthy = part.candidates.filter(isUsable);
     hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
   }
   if (hops.length === 0) {
-    return { destination, keyPart, route: { destination, action: "unreachable", reason: noGatewayReason(target, matching) } };
+    const reason = noGatewayReason(target, part.matching);
+    return { destination, keyPart, route: { destination, action: "unreachable", reason } };
   }
   return { destination, keyPart, route: { destination, action: "gateways", hops: hops.map((r) => r.hop) } };
 }
@@ -216,10 +256,18 @@ function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplic
 }
 
 /** Gateway replicas (usable or not) matching selector × namespaceSelector, sorted by key. */
-export function matchingReplicas(index: ClusterIndex, selector: Selector, nsSelector: Selector): GatewayReplica[] {
+export function matchingReplicas(
+  index: ClusterIndex,
+  selector: Selector,
+  nsSelector: Selector,
+): GatewayReplica[] {
   return index.memo(`m\u0000${selector.toString()}\u0000${nsSelector.toString()}`, () => {
     const out: GatewayReplica[] = [];
-    for (const ns of index.gatewayNamespaces()) {
+    // The default scope (one namespace by name) needs no scan of every gateway namespace.
+    const ast = nsSelector.ast;
+    const namespaces =
+      ast.kind === "eq" && ast.key === LABEL_NAMESPACE_NAME ? [ast.value] : index.gatewayNamespaces();
+    for (const ns of namespaces) {
       if (!nsSelector.matches(index.namespaceLabels(ns))) continue;
       for (const pod of index.gatewayPodsIn(ns)) {
         if (selector.matches(pod.metadata.labels ?? {})) out.push(replicaOf(index, pod));
@@ -238,13 +286,22 @@ export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
     const vtep = node === "" ? undefined : index.nodeIP(node);
     const mac = ip === "" ? undefined : macForIp(ip);
     const annotations = pod.metadata.annotations ?? {};
-    const hop: GatewayHop = { replica: key, ip, mac: mac ?? "", vtep: vtep ?? "", egressIP: annotations[ANN_GATEWAY_EGRESS_IP] ?? "" };
+    const hop: GatewayHop = {
+      replica: key,
+      ip,
+      mac: mac ?? "",
+      vtep: vtep ?? "",
+      egressIP: annotations[ANN_GATEWAY_EGRESS_IP] ?? "",
+    };
     const phase = pod.status?.phase ?? "Unknown";
     let excluded: string | undefined;
     if (phase !== "Running") excluded = `not running (phase ${phase})`;
     else if (ip === "") excluded = "has no pod IP yet";
     else if (mac === undefined) excluded = `pod IP "${ip}" is not a valid IP address`;
-    else if (pod.metadata.deletionTimestamp !== undefined || annotations[ANN_GATEWAY_TERMINATING] !== undefined) {
+    else if (
+      pod.metadata.deletionTimestamp !== undefined ||
+      annotations[ANN_GATEWAY_TERMINATING] !== undefined
+    ) {
       excluded = "terminating (draining)";
     } else if (node === "") excluded = "not scheduled to a node";
     else if (vtep === undefined) excluded = `node "${node}" has no InternalIP address`;

@@ -20,9 +20,18 @@ export function hash32(text: string): number {
  * items independently, so different seeds spread evenly, and removing one item only moves the
  * seeds that had chosen it. Deterministic; ties broken by id. Returns items in rank order.
  */
-export function rendezvousPick<T>(seed: string, items: readonly T[], idOf: (item: T) => string, count: number): T[] {
+export function rendezvousPick<T>(
+  seed: string,
+  items: readonly T[],
+  idOf: (item: T) => string,
+  count: number,
+): T[] {
   if (count >= items.length) return [...items];
-  const ranked = items.map((item) => ({ item, id: idOf(item), weight: hash32(`${seed}\u0000${idOf(item)}`) }));
+  const ranked = items.map((item) => ({
+    item,
+    id: idOf(item),
+    weight: hash32(`${seed}\u0000${idOf(item)}`),
+  }));
   ranked.sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return ranked.slice(0, count).map((r) => r.item);
 }

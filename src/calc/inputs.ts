@@ -28,7 +28,11 @@ export interface PodInput {
 export interface PolicyRuleInput {
   readonly description?: string;
   readonly destination?: { readonly cidr?: string };
-  readonly gateway?: { readonly selector?: string; readonly namespaceSelector?: string; readonly maxNextHops?: number };
+  readonly gateway?: {
+    readonly selector?: string;
+    readonly namespaceSelector?: string;
+    readonly maxNextHops?: number;
+  };
   readonly gatewayPreference?: string;
 }
 
@@ -44,4 +48,5 @@ export interface IPPoolInput {
 
 /** "<namespace>/<name>": the key of a namespaced object. */
 export const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
-export const podKeyOf = (pod: PodInput): string => podKey(pod.metadata.namespace ?? "default", pod.metadata.name);
+export const podKeyOf = (pod: PodInput): string =>
+  podKey(pod.metadata.namespace ?? "default", pod.metadata.name);

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MARK_MASK, markOfSlot, MAX_GATEWAY_SETS, slotOfMark, slotOfTable, TABLE_LAST, tableOfSlot } from "./band.js";
+import {
+  MARK_MASK,
+  markOfSlot,
+  MAX_GATEWAY_SETS,
+  slotOfMark,
+  slotOfTable,
+  TABLE_LAST,
+  tableOfSlot,
+} from "./band.js";
 import { macForIp } from "./mac.js";
 
 describe("macForIp", () => {

@@ -16,23 +16,49 @@ import { assignSlots, computeNodePlan } from "./node-plan.js";
 import type { NodePlan } from "./plan.js";
 import { ClusterIndex } from "./snapshot.js";
 
-const sel = (gateway: string) => selectorAnnotations(`egw.dev/gateway == '${gateway}'`, { namespaceSelector: "all()" });
+const sel = (gateway: string) =>
+  selectorAnnotations(`egw.dev/gateway == '${gateway}'`, { namespaceSelector: "all()" });
 
 function cluster(pods: PodInput[]): ClusterIndex {
   return ClusterIndex.fromSnapshot({
     nodes: [makeNode("n1", "172.30.0.1"), makeNode("n2", "172.30.0.2")],
     namespaces: [makeNamespace("egress"), makeNamespace("app")],
     pods: [
-      makeGatewayPod("egress", "red-0", { node: "n2", ip: "10.128.0.1", egressIP: "10.10.0.1", gateway: "red" }),
-      makeGatewayPod("egress", "red-1", { node: "n1", ip: "10.128.0.2", egressIP: "10.10.0.2", gateway: "red" }),
-      makeGatewayPod("egress", "blue-0", { node: "n2", ip: "10.128.0.3", egressIP: "10.10.0.3", gateway: "blue" }),
-      makeGatewayPod("egress", "green-0", { node: "n2", ip: "10.128.0.4", egressIP: "10.10.0.4", gateway: "green" }),
+      makeGatewayPod("egress", "red-0", {
+        node: "n2",
+        ip: "10.128.0.1",
+        egressIP: "10.10.0.1",
+        gateway: "red",
+      }),
+      makeGatewayPod("egress", "red-1", {
+        node: "n1",
+        ip: "10.128.0.2",
+        egressIP: "10.10.0.2",
+        gateway: "red",
+      }),
+      makeGatewayPod("egress", "blue-0", {
+        node: "n2",
+        ip: "10.128.0.3",
+        egressIP: "10.10.0.3",
+        gateway: "blue",
+      }),
+      makeGatewayPod("egress", "green-0", {
+        node: "n2",
+        ip: "10.128.0.4",
+        egressIP: "10.10.0.4",
+        gateway: "green",
+      }),
       ...pods,
     ],
     egressGatewayPolicies: [
-      makePolicy("red-only", [{ gateway: { selector: "egw.dev/gateway == 'red'", namespaceSelector: "all()" } }]),
+      makePolicy("red-only", [
+        { gateway: { selector: "egw.dev/gateway == 'red'", namespaceSelector: "all()" } },
+      ]),
     ],
-    ipPools: [makeWorkloadPool("pods", "10.244.0.0/16"), { metadata: { name: "egress" }, spec: { cidr: "10.10.0.0/16", allowedUses: ["EgressGateway"] } }],
+    ipPools: [
+      makeWorkloadPool("pods", "10.244.0.0/16"),
+      { metadata: { name: "egress" }, spec: { cidr: "10.10.0.0/16", allowedUses: ["EgressGateway"] } },
+    ],
     gatewayHealth: new Map(),
   });
 }
@@ -48,28 +74,56 @@ const setOf = (plan: NodePlan, name: string) => {
 
 describe("computeNodePlan", () => {
   it("lists the node's workloads (not gateway replicas, not pods without IP) with their sets", () => {
-    const noIP: PodInput = { metadata: { name: "pending", namespace: "app" }, spec: { nodeName: "n1" }, status: { phase: "Pending" } };
-    const plan = computeNodePlan(cluster([pod("a", sel("red")), pod("b"), pod("elsewhere", sel("red"), "n2"), noIP]), "n1");
+    const noIP: PodInput = {
+      metadata: { name: "pending", namespace: "app" },
+      spec: { nodeName: "n1" },
+      status: { phase: "Pending" },
+    };
+    const plan = computeNodePlan(
+      cluster([pod("a", sel("red")), pod("b"), pod("elsewhere", sel("red"), "n2"), noIP]),
+      "n1",
+    );
     assert.equal(plan.node, "n1");
     assert.equal(plan.nodeIP, "172.30.0.1");
     assert.deepEqual(plan.workloadCidrs, ["10.244.0.0/16"]);
-    assert.deepEqual(plan.workloads.map((w) => w.name), ["a", "b"]);
+    assert.deepEqual(
+      plan.workloads.map((w) => w.name),
+      ["a", "b"],
+    );
     assert.equal(plan.workloads[1]?.gatewaySet, undefined, "b uses no gateway");
     assert.equal(plan.gatewaySets.length, 1);
-    assert.deepEqual(plan.gatewaySets[0]?.routes.map((r) => r.destination), ["0.0.0.0/0"]);
-    assert.deepEqual(plan.tunnelPeers.map((h) => h.replica), ["egress/red-0", "egress/red-1"]);
+    assert.deepEqual(
+      plan.gatewaySets[0]?.routes.map((r) => r.destination),
+      ["0.0.0.0/0"],
+    );
+    assert.deepEqual(
+      plan.tunnelPeers.map((h) => h.replica),
+      ["egress/red-0", "egress/red-1"],
+    );
   });
 
   it("shares one set (one table, one rule) between workloads with the same behaviour", () => {
     const plan = computeNodePlan(
-      cluster([pod("a", sel("red")), pod("b", sel("red")), pod("c", policyAnnotations("red-only")), pod("d", sel("blue"))]),
+      cluster([
+        pod("a", sel("red")),
+        pod("b", sel("red")),
+        pod("c", policyAnnotations("red-only")),
+        pod("d", sel("blue")),
+      ]),
       "n1",
     );
-    assert.equal(plan.gatewaySets.length, 2, "a, b and c (a policy with the same single rule) share; d differs");
+    assert.equal(
+      plan.gatewaySets.length,
+      2,
+      "a, b and c (a policy with the same single rule) share; d differs",
+    );
     assert.equal(setOf(plan, "a"), setOf(plan, "b"));
     assert.equal(setOf(plan, "a"), setOf(plan, "c"));
     assert.notEqual(setOf(plan, "a"), setOf(plan, "d"));
-    assert.deepEqual(plan.tunnelPeers.map((h) => h.ip), ["10.128.0.1", "10.128.0.2", "10.128.0.3"]);
+    assert.deepEqual(
+      plan.tunnelPeers.map((h) => h.ip),
+      ["10.128.0.1", "10.128.0.2", "10.128.0.3"],
+    );
   });
 
   it("assigns marks and tables from egw's band, one slot per set", () => {
@@ -86,7 +140,8 @@ describe("computeNodePlan", () => {
   it("keeps marks and tables of surviving sets when sets appear and disappear", () => {
     const index = cluster([pod("r", sel("red")), pod("b", sel("blue")), pod("g", sel("green"))]);
     const first = computeNodePlan(index, "n1");
-    const tables = (p: NodePlan) => Object.fromEntries(p.workloads.map((w) => [w.name, setOf(p, w.name)?.table]));
+    const tables = (p: NodePlan) =>
+      Object.fromEntries(p.workloads.map((w) => [w.name, setOf(p, w.name)?.table]));
     const t1 = tables(first);
 
     index.deletePod("app", "b");
@@ -96,7 +151,12 @@ describe("computeNodePlan", () => {
     assert.equal(second.gatewaySets.length, 2);
 
     index.upsertPod(pod("x", policyAnnotations("missing-so-blocked")));
-    index.upsertPod(pod("y", selectorAnnotations("egw.dev/gateway == 'red'", { namespaceSelector: "all()", maxNextHops: 1 })));
+    index.upsertPod(
+      pod(
+        "y",
+        selectorAnnotations("egw.dev/gateway == 'red'", { namespaceSelector: "all()", maxNextHops: 1 }),
+      ),
+    );
     const third = computeNodePlan(index, "n1", second);
     assert.equal(tables(third)["r"], t1["r"]);
     assert.equal(tables(third)["g"], t1["g"]);

@@ -9,9 +9,7 @@ import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
  * Computes what `nodeName`'s kernel must hold. Pass the previous plan so gateway sets that still
  * exist keep their mark and table (established connections carry the mark in conntrack).
  */
-export const T = { a: 0, b: 0, c: 0, d: 0, e: 0 };
 export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?: NodePlan): NodePlan {
-  let t0 = performance.now();
   const workloads: WorkloadPlan[] = [];
   const setRoutes = new Map<string, DestinationRoute[]>();
   for (const pod of index.podsOnNode(nodeName)) {
@@ -21,7 +19,12 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?
     const phase = pod.status?.phase;
     // Without an IP and interface there is nothing to program (and unknown interfaces are dropped).
     if (!ip || !hostInterface || phase === "Succeeded" || phase === "Failed") continue;
-    const workload: WorkloadPlan = { namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name, ip, hostInterface };
+    const workload: WorkloadPlan = {
+      namespace: pod.metadata.namespace ?? "default",
+      name: pod.metadata.name,
+      ip,
+      hostInterface,
+    };
     const egress = resolveWorkloadEgress(index, pod, nodeName);
     if (egress.kind === "blocked") workload.blocked = { reason: egress.reason };
     else if (egress.kind === "gateways") {
@@ -31,7 +34,6 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?
     workloads.push(workload);
   }
 
-  T.a += performance.now() - t0; t0 = performance.now();
   const { slots, overflow } = assignSlots([...setRoutes.keys()], previous?.gatewaySets ?? []);
   if (overflow.size > 0) {
     for (const w of workloads) {
@@ -43,21 +45,22 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string, previous?
     }
   }
   const gatewaySets: GatewaySetPlan[] = [...slots]
-    .map(([key, slot]) => ({ key, mark: markOfSlot(slot), table: tableOfSlot(slot), routes: setRoutes.get(key) ?? [] }))
+    .map(([key, slot]) => ({
+      key,
+      mark: markOfSlot(slot),
+      table: tableOfSlot(slot),
+      routes: setRoutes.get(key) ?? [],
+    }))
     .sort((a, b) => a.table - b.table);
 
-  T.b += performance.now() - t0; t0 = performance.now();
   workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
-  T.c += performance.now() - t0; t0 = performance.now();
-  const tp = tunnelPeersOf(gatewaySets);
-  T.d += performance.now() - t0;
   return {
     node: nodeName,
     nodeIP: index.nodeIP(nodeName) ?? "",
     workloadCidrs: [...index.workloadCidrs()],
     workloads,
     gatewaySets,
-    tunnelPeers: tp,
+    tunnelPeers: tunnelPeersOf(gatewaySets),
   };
 }
 
@@ -96,13 +99,15 @@ export function assignSlots(
 
 /** Every hop any set routes to, once per IP, sorted by IP text. */
 function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
-  const byIP = new Map<string, GatewayHop>();
+  // Hop objects are shared between sets (one per replica), so identity dedupes most of them cheaply.
+  const seen = new Set<GatewayHop>();
   for (const set of sets) {
     for (const route of set.routes) {
-      if (route.action !== "gateways") continue;
-      for (const hop of route.hops) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
+      if (route.action === "gateways") for (const hop of route.hops) seen.add(hop);
     }
   }
+  const byIP = new Map<string, GatewayHop>();
+  for (const hop of seen) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
   return [...byIP.values()].sort((a, b) => compare(a.ip, b.ip));
 }
 

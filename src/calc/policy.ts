@@ -35,7 +35,10 @@ export interface ParsedPolicy {
 export const DEFAULT_DESTINATION = "0.0.0.0/0";
 
 /** Validates a policy; the error names the policy and the field path. */
-export function parsePolicy(policy: EgressGatewayPolicyInput, parse: ParseSelectorFn): Result<ParsedPolicy, string> {
+export function parsePolicy(
+  policy: EgressGatewayPolicyInput,
+  parse: ParseSelectorFn,
+): Result<ParsedPolicy, string> {
   const name = policy.metadata.name;
   const fail = (path: string, problem: string): Result<ParsedPolicy, string> =>
     err(`EgressGatewayPolicy "${name}": ${path} ${problem}`);
@@ -51,7 +54,10 @@ export function parsePolicy(policy: EgressGatewayPolicyInput, parse: ParseSelect
     if (!cidr.ok) return fail(`${at}.destination.cidr`, `"${cidrText}" ${cidr.error}`);
     const earlier = seen.get(cidr.value.text);
     if (earlier !== undefined) {
-      return fail(`${at}.destination.cidr`, `"${cidr.value.text}" repeats spec.rules[${earlier}]: each destination may appear once`);
+      return fail(
+        `${at}.destination.cidr`,
+        `"${cidr.value.text}" repeats spec.rules[${earlier}]: each destination may appear once`,
+      );
     }
     seen.set(cidr.value.text, i);
 
@@ -59,7 +65,11 @@ export function parsePolicy(policy: EgressGatewayPolicyInput, parse: ParseSelect
     if (preference !== "None" && preference !== "PreferNodeLocal") {
       return fail(`${at}.gatewayPreference`, `"${preference}" is not valid: use None or PreferNodeLocal`);
     }
-    const route: PolicyRoute = { destination: cidr.value.text, prefix: cidr.value.prefix, version: cidr.value.version };
+    const route: PolicyRoute = {
+      destination: cidr.value.text,
+      prefix: cidr.value.prefix,
+      version: cidr.value.version,
+    };
     const gw = rule.gateway;
     if (gw !== undefined) {
       const selector = parseRequired(gw.selector, parse);
@@ -68,7 +78,10 @@ export function parsePolicy(policy: EgressGatewayPolicyInput, parse: ParseSelect
       if (!namespaceSelector.ok) return fail(`${at}.gateway.namespaceSelector`, namespaceSelector.error);
       const max = gw.maxNextHops ?? 0;
       if (!Number.isInteger(max) || max < 0) {
-        return fail(`${at}.gateway.maxNextHops`, `${String(max)} is not valid: use an integer >= 0 (0 = all replicas)`);
+        return fail(
+          `${at}.gateway.maxNextHops`,
+          `${String(max)} is not valid: use an integer >= 0 (0 = all replicas)`,
+        );
       }
       route.target = {
         selector: selector.value,
@@ -89,6 +102,9 @@ function parseRequired(src: string | undefined, parse: ParseSelectorFn): Result<
   return parsed.ok ? parsed : err(`is not valid: ${formatSelectorError(parsed.error)}`);
 }
 
-export function byLongestPrefix(a: { prefix: number; destination: string }, b: { prefix: number; destination: string }): number {
+export function byLongestPrefix(
+  a: { prefix: number; destination: string },
+  b: { prefix: number; destination: string },
+): number {
   return b.prefix - a.prefix || (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0);
 }

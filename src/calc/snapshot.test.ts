@@ -36,7 +36,10 @@ function randomWorld(seed: number) {
     pick([
       undefined,
       selectorAnnotations(`egw.dev/gateway == '${pick(GATEWAYS)}'`),
-      selectorAnnotations(`egw.dev/gateway == '${pick(GATEWAYS)}'`, { namespaceSelector: "all()", maxNextHops: pick([0, 1, 2]) }),
+      selectorAnnotations(`egw.dev/gateway == '${pick(GATEWAYS)}'`, {
+        namespaceSelector: "all()",
+        maxNextHops: pick([0, 1, 2]),
+      }),
       selectorAnnotations(`egw.dev/gateway == '${pick(GATEWAYS)}'`, { namespaceSelector: "all()" }),
       selectorAnnotations("bad == "),
       policyAnnotations(pick(["p1", "p2", "p3"])),
@@ -58,7 +61,10 @@ function randomWorld(seed: number) {
     () => {
       const name = pick(NAMESPACES);
       const a = annotations();
-      const ns = makeNamespace(name, { labels: { tier: pick(["x", "y"]) }, ...(a ? { annotations: a } : {}) });
+      const ns = makeNamespace(name, {
+        labels: { tier: pick(["x", "y"]) },
+        ...(a ? { annotations: a } : {}),
+      });
       namespaces.set(name, ns);
       index.upsertNamespace(ns);
     },
@@ -103,7 +109,12 @@ function randomWorld(seed: number) {
       const name = pick(["p1", "p2", "p3"]);
       const p = makePolicy(name, [
         { destination: { cidr: "198.18.0.0/16" } },
-        { gateway: { selector: `egw.dev/gateway == '${pick(GATEWAYS)}'`, namespaceSelector: pick(["all()", "tier == 'x'"]) } },
+        {
+          gateway: {
+            selector: `egw.dev/gateway == '${pick(GATEWAYS)}'`,
+            namespaceSelector: pick(["all()", "tier == 'x'"]),
+          },
+        },
       ]);
       policies.set(name, p);
       index.upsertPolicy(p);
@@ -162,7 +173,11 @@ describe("ClusterIndex incremental updates", () => {
         if (i % 10 !== 9) continue;
         const full = world.rebuild();
         assert.deepEqual(world.index.debugState(), full.debugState(), `indexes differ after step ${i}`);
-        assert.deepEqual(incremental, NODES.map((node) => computeNodePlan(full, node)), `plans differ after step ${i}`);
+        assert.deepEqual(
+          incremental,
+          NODES.map((node) => computeNodePlan(full, node)),
+          `plans differ after step ${i}`,
+        );
         compared++;
       }
       assert.equal(compared, 30);

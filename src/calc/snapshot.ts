@@ -4,13 +4,7 @@
 import { ANN_GATEWAY_EGRESS_IP, LABEL_NAMESPACE_NAME } from "../api/well-known.js";
 import { parseSelector, type Selector, type SelectorError } from "../selector/index.js";
 import type { Result } from "../util/result.js";
-import type {
-  EgressGatewayPolicyInput,
-  IPPoolInput,
-  NamespaceInput,
-  NodeInput,
-  PodInput,
-} from "./inputs.js";
+import type { EgressGatewayPolicyInput, IPPoolInput, NamespaceInput, NodeInput, PodInput } from "./inputs.js";
 import { podKey, podKeyOf } from "./inputs.js";
 import { parsePolicy, type ParsedPolicy } from "./policy.js";
 
@@ -31,7 +25,8 @@ const SELECTOR_CACHE_MAX = 10_000;
 const EMPTY: ReadonlySet<string> = new Set();
 
 /** A replica of an EgressGateway: a pod the controller annotated with its egress IP. */
-export const isGatewayPod = (pod: PodInput): boolean => pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] !== undefined;
+export const isGatewayPod = (pod: PodInput): boolean =>
+  pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] !== undefined;
 
 export class ClusterIndex {
   private readonly nodes = new Map<string, NodeInput>();
@@ -82,6 +77,7 @@ export class ClusterIndex {
     if (this.namespaces.delete(name)) this.invalidateDerived();
   }
 
+  /** Resource objects are treated as immutable: pass a new object for a changed pod. */
   upsertPod(pod: PodInput): void {
     const key = podKeyOf(pod);
     const old = this.pods.get(key);
@@ -107,7 +103,10 @@ export class ClusterIndex {
   }
 
   upsertPolicy(policy: EgressGatewayPolicyInput): void {
-    this.policies.set(policy.metadata.name, parsePolicy(policy, (src) => this.selector(src)));
+    this.policies.set(
+      policy.metadata.name,
+      parsePolicy(policy, (src) => this.selector(src)),
+    );
     this.invalidateDerived();
   }
 
@@ -221,7 +220,8 @@ export class ClusterIndex {
    * every other input of `compute`.
    */
   memo<T>(key: string, compute: () => T): T {
-    if (this.derived.has(key)) return this.derived.get(key) as T;
+    const hit = this.derived.get(key);
+    if (hit !== undefined || this.derived.has(key)) return hit as T;
     const value = compute();
     this.derived.set(key, value);
     return value;
@@ -254,8 +254,12 @@ export class ClusterIndex {
 
   /** A canonical dump of the indexes (not caches), to compare two indexes in tests. */
   debugState(): unknown {
-    const sortedSets = (m: Map<string, ReadonlySet<string> | ReadonlyMap<string, unknown>>): [string, string[]][] =>
-      [...m.entries()].map(([k, v]): [string, string[]] => [k, [...v.keys()].sort()]).sort(([a], [b]) => cmp(a, b));
+    const sortedSets = (
+      m: Map<string, ReadonlySet<string> | ReadonlyMap<string, unknown>>,
+    ): [string, string[]][] =>
+      [...m.entries()]
+        .map(([k, v]): [string, string[]] => [k, [...v.keys()].sort()])
+        .sort(([a], [b]) => cmp(a, b));
     const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
     return {
       nodes: sortedKeys(this.nodes),

@@ -5,6 +5,7 @@ import * as crds from "./commands/crds.js";
 import * as del from "./commands/delete.js";
 import * as describe from "./commands/describe.js";
 import * as get from "./commands/get.js";
+import * as lab from "./commands/lab.js";
 import * as validate from "./commands/validate.js";
 import * as version from "./commands/version.js";
 import { DATASTORE_TYPES } from "./config.js";
@@ -25,7 +26,7 @@ const COMMANDS: readonly CommandModule[] = [
   validate,
   crds,
   version,
-  // lab: up, down, exec, status, logs, lab firewall
+  lab, // up, down, exec, status, logs, lab firewall
 ];
 
 export const buildProgram = (io: CliIO, opener?: DatastoreOpener): { program: Command; ctx: CliContext } => {

@@ -11,7 +11,14 @@ describe("lab build plan", () => {
   it("creates every namespace first, and only this lab's", () => {
     const first = steps[0];
     assert.ok(first && first.kind === "netns");
-    assert.deepEqual(first.names, ["egw-x-ul", "egw-x-ctl", "egw-x-rtr", "egw-x-ext", "egw-x-n1", "egw-x-n2"]);
+    assert.deepEqual(first.names, [
+      "egw-x-ul",
+      "egw-x-ctl",
+      "egw-x-rtr",
+      "egw-x-ext",
+      "egw-x-n1",
+      "egw-x-n2",
+    ]);
     assert.equal(steps.filter((s) => s.kind === "netns").length, 1);
   });
 
@@ -37,7 +44,10 @@ describe("lab build plan", () => {
   });
 
   it("SNATs pod traffic leaving a node for non-pod destinations", () => {
-    assert.match(renderNodeNat(), /oifname "ul0" ip saddr 10\.244\.0\.0\/16 ip daddr != 10\.244\.0\.0\/16 counter masquerade/);
+    assert.match(
+      renderNodeNat(),
+      /oifname "ul0" ip saddr 10\.244\.0\.0\/16 ip daddr != 10\.244\.0\.0\/16 counter masquerade/,
+    );
     assert.equal(steps.filter((s) => s.kind === "nft").length, 3); // router firewall + 2 nodes
   });
 });

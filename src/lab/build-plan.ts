@@ -40,7 +40,10 @@ export const planBuild = (t: LabTopology): BuildStep[] => {
     ...t.nodes.map((n) => ({ role: `n${n.index}`, netns: n.netns })),
   ];
   const steps: BuildStep[] = [];
-  steps.push({ kind: "netns", names: [t.netns.ul, t.netns.ctl, t.netns.rtr, t.netns.ext, ...t.nodes.map((n) => n.netns)] });
+  steps.push({
+    kind: "netns",
+    names: [t.netns.ul, t.netns.ctl, t.netns.rtr, t.netns.ext, ...t.nodes.map((n) => n.netns)],
+  });
 
   // The underlay switch: a bridge in its own namespace, so the router's firewall only ever sees
   // routed traffic. br_netfilter is switched off there: bridged frames skip nft entirely.

@@ -11,7 +11,11 @@ export interface RunOptions {
 const describe = (cmd: string, args: readonly string[]): string => [cmd, ...args].join(" ");
 
 /** Runs `cmd args`; ok(stdout) on exit status 0, otherwise err naming the command and its stderr. */
-export const runCommand = (cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<Result<string, string>> =>
+export const runCommand = (
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<Result<string, string>> =>
   new Promise((resolve) => {
     const child = execFile(
       cmd,

@@ -44,7 +44,11 @@ describe("lab firewall", () => {
     assert.deepEqual(r.value, { db: ["10.10.0.5/32"] });
     const missing = revoke(r.value, "db", ["192.0.2.0/24"]);
     assert.equal(missing.ok, false);
-    if (!missing.ok) assert.match(missing.error, /192\.0\.2\.0\/24 is not in the allow list of db \(current: 10\.10\.0\.5\/32\)/);
+    if (!missing.ok)
+      assert.match(
+        missing.error,
+        /192\.0\.2\.0\/24 is not in the allow list of db \(current: 10\.10\.0\.5\/32\)/,
+      );
   });
 
   it("drops covered CIDRs so the interval set never overlaps", () => {
@@ -57,8 +61,14 @@ describe("lab firewall", () => {
   it("renders a default-deny table with logged accept and drop for db", () => {
     const empty = renderFirewall();
     assert.match(empty, /set egw_allow_db \{ type ipv4_addr; flags interval; \}/);
-    assert.match(empty, /ip daddr 198\.18\.20\.10 tcp dport 5432 ip saddr @egw_allow_db counter log prefix "egw-fw accept db " group 7 accept/);
-    assert.match(empty, /ip daddr 198\.18\.20\.10 tcp dport 5432 counter log prefix "egw-fw drop db " group 7 reject with tcp reset/);
+    assert.match(
+      empty,
+      /ip daddr 198\.18\.20\.10 tcp dport 5432 ip saddr @egw_allow_db counter log prefix "egw-fw accept db " group 7 accept/,
+    );
+    assert.match(
+      empty,
+      /ip daddr 198\.18\.20\.10 tcp dport 5432 counter log prefix "egw-fw drop db " group 7 reject with tcp reset/,
+    );
     assert.match(empty, /^table inet egw_fw\ndelete table inet egw_fw\n/);
     const withList = renderFirewall({ db: ["172.30.0.0/24", "172.30.0.11/32"] });
     assert.match(withList, /elements = \{ 172\.30\.0\.0\/24 \};/);
@@ -84,7 +94,10 @@ describe("lab firewall", () => {
       dst: "198.18.20.10",
       dstPort: 5432,
     });
-    assert.equal(formatFirewallLogEntry(e!), "2023-11-14T22:13:20.250Z  DROP    172.30.0.11:40000 -> db 198.18.20.10:5432");
+    assert.equal(
+      formatFirewallLogEntry(e!),
+      "2023-11-14T22:13:20.250Z  DROP    172.30.0.11:40000 -> db 198.18.20.10:5432",
+    );
     assert.equal(parseFirewallLogLine("not json"), undefined);
     assert.equal(parseFirewallLogLine(JSON.stringify({ "oob.prefix": "other " })), undefined);
   });

@@ -21,8 +21,10 @@ export const firewalledHost = (name: string): Result<ExternalHost, string> => {
   const valid = firewalledHosts()
     .map((h) => h.name)
     .join(", ");
-  if (!host) return err(`--host "${name}" is not an external host of the lab; hosts behind the firewall: ${valid}`);
-  if (!host.firewalled) return err(`--host "${name}" is not behind the firewall (it is open to all); firewalled hosts: ${valid}`);
+  if (!host)
+    return err(`--host "${name}" is not an external host of the lab; hosts behind the firewall: ${valid}`);
+  if (!host.firewalled)
+    return err(`--host "${name}" is not behind the firewall (it is open to all); firewalled hosts: ${valid}`);
   return ok(host);
 };
 
@@ -30,7 +32,8 @@ export const firewalledHost = (name: string): Result<ExternalHost, string> => {
 export const normaliseSourceCidr = (raw: string): Result<string, string> => {
   const c = parseCidr(raw, { allowBareIp: true });
   if (!c.ok) return err(`source "${raw}" ${c.error}`);
-  if (c.value.version !== 4) return err(`source "${raw}" is IPv6; the lab firewall is IPv4 only (e.g. 172.30.0.0/24)`);
+  if (c.value.version !== 4)
+    return err(`source "${raw}" is IPv6; the lab firewall is IPv4 only (e.g. 172.30.0.0/24)`);
   return ok(c.value.text);
 };
 
@@ -45,7 +48,11 @@ const parseAll = (cidrs: readonly string[]): Result<string[], string> => {
 };
 
 /** Adds CIDRs to a host's allow list (idempotent); returns the new lists. */
-export const allow = (lists: AllowLists, host: string, cidrs: readonly string[]): Result<AllowLists, string> => {
+export const allow = (
+  lists: AllowLists,
+  host: string,
+  cidrs: readonly string[],
+): Result<AllowLists, string> => {
   const parsed = parseAll(cidrs);
   if (!parsed.ok) return parsed;
   const current = lists[host] ?? [];
@@ -54,7 +61,11 @@ export const allow = (lists: AllowLists, host: string, cidrs: readonly string[])
 };
 
 /** Removes CIDRs from a host's allow list; a CIDR that is not in the list is an error. */
-export const revoke = (lists: AllowLists, host: string, cidrs: readonly string[]): Result<AllowLists, string> => {
+export const revoke = (
+  lists: AllowLists,
+  host: string,
+  cidrs: readonly string[],
+): Result<AllowLists, string> => {
   const parsed = parseAll(cidrs);
   if (!parsed.ok) return parsed;
   const current = lists[host] ?? [];
@@ -84,7 +95,9 @@ export const nonOverlapping = (cidrs: readonly string[]): string[] => {
   return ranges
     .filter(
       ({ c, r }) =>
-        !ranges.some((o) => o.c !== c && o.r[0] <= r[0] && o.r[1] >= r[1] && (o.r[0] !== r[0] || o.r[1] !== r[1])),
+        !ranges.some(
+          (o) => o.c !== c && o.r[0] <= r[0] && o.r[1] >= r[1] && (o.r[0] !== r[0] || o.r[1] !== r[1]),
+        ),
     )
     .map(({ c }) => c)
     .filter((c, i, all) => all.indexOf(c) === i);
@@ -100,15 +113,22 @@ const elements = (cidrs: readonly string[]): string =>
  */
 export const renderFirewall = (allowLists: AllowLists = {}): string => {
   const hosts = firewalledHosts();
-  const lines = [`table inet ${FIREWALL_TABLE}`, `delete table inet ${FIREWALL_TABLE}`, `table inet ${FIREWALL_TABLE} {`];
+  const lines = [
+    `table inet ${FIREWALL_TABLE}`,
+    `delete table inet ${FIREWALL_TABLE}`,
+    `table inet ${FIREWALL_TABLE} {`,
+  ];
   for (const h of hosts) {
-    lines.push(`  set ${allowSetName(h)} { type ipv4_addr; flags interval;${elements(allowLists[h.name] ?? [])} }`);
+    lines.push(
+      `  set ${allowSetName(h)} { type ipv4_addr; flags interval;${elements(allowLists[h.name] ?? [])} }`,
+    );
   }
   lines.push(`  chain egw_forward {`, `    type filter hook forward priority filter; policy accept;`);
   lines.push(`    ct state established,related accept`);
   for (const h of hosts) {
     const match = `ip daddr ${h.ip} tcp dport ${h.port}`;
-    const log = (action: string): string => `log prefix "${LOG_PREFIX} ${action} ${h.name} " group ${FIREWALL_LOG_GROUP}`;
+    const log = (action: string): string =>
+      `log prefix "${LOG_PREFIX} ${action} ${h.name} " group ${FIREWALL_LOG_GROUP}`;
     lines.push(`    ${match} ip saddr @${allowSetName(h)} counter ${log("accept")} accept`);
     lines.push(`    ${match} counter ${log("drop")} reject with tcp reset`);
   }
@@ -137,7 +157,8 @@ export const parseFirewallLogLine = (line: string): FirewallLogEntry | undefined
   const prefix = rec["oob.prefix"];
   if (typeof prefix !== "string") return undefined;
   const [tag, action, host] = prefix.trim().split(/\s+/);
-  if (tag !== LOG_PREFIX || (action !== "accept" && action !== "drop") || host === undefined) return undefined;
+  if (tag !== LOG_PREFIX || (action !== "accept" && action !== "drop") || host === undefined)
+    return undefined;
   const src = rec["src_ip"];
   const dst = rec["dest_ip"];
   if (typeof src !== "string" || typeof dst !== "string") return undefined;

@@ -13,7 +13,9 @@ import { readManifest } from "./state.js";
 
 const isRoot = process.getuid?.() === 0;
 // From dist/src/lab the repo root is three levels up; from src/lab (tsx) two.
-const repoRoot = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../.." : "../..", import.meta.url));
+const repoRoot = fileURLToPath(
+  new URL(import.meta.url.includes("/dist/") ? "../../.." : "../..", import.meta.url),
+);
 const egwBin = join(repoRoot, "bin", "egw");
 
 interface Outcome {
@@ -24,10 +26,15 @@ interface Outcome {
 
 const run = (env: NodeJS.ProcessEnv, args: string[], input = ""): Promise<Outcome> =>
   new Promise((resolve) => {
-    const child = execFile(process.execPath, [egwBin, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [egwBin, ...args],
+      { env, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(input);
   });
 
@@ -63,18 +70,27 @@ const pods = async (env: NodeJS.ProcessEnv, namespace: string): Promise<PodInfo[
 };
 
 /** Polls until every named pod has left Pending; returns them by name. */
-const settledPods = async (env: NodeJS.ProcessEnv, namespace: string, names: string[]): Promise<Map<string, PodInfo>> => {
+const settledPods = async (
+  env: NodeJS.ProcessEnv,
+  namespace: string,
+  names: string[],
+): Promise<Map<string, PodInfo>> => {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const list = await pods(env, namespace);
     const byName = new Map(list.map((p) => [p.name, p]));
     if (names.every((n) => ["Running", "Failed"].includes(byName.get(n)?.phase ?? ""))) return byName;
-    if (Date.now() > deadline) assert.fail(`pods ${names.join(", ")} did not settle: ${JSON.stringify(list)}`);
+    if (Date.now() > deadline)
+      assert.fail(`pods ${names.join(", ")} did not settle: ${JSON.stringify(list)}`);
     await sleep(300);
   }
 };
 
-const randomSuffix = (): string => Math.random().toString(36).slice(2, 6).replace(/[^a-z0-9]/g, "x");
+const randomSuffix = (): string =>
+  Math.random()
+    .toString(36)
+    .slice(2, 6)
+    .replace(/[^a-z0-9]/g, "x");
 
 const rootLinks = async (): Promise<string[]> =>
   new Promise((resolve) => {
@@ -101,8 +117,17 @@ const processesMentioning = (marker: string): number[] =>
     })
     .map(Number);
 
-const assertGone = async (lab: string, stateDir: string, configPath: string, linksBefore: string[]): Promise<void> => {
-  assert.deepEqual(listNetns().filter((n) => isLabNetns(lab, n)), [], "lab namespaces left");
+const assertGone = async (
+  lab: string,
+  stateDir: string,
+  configPath: string,
+  linksBefore: string[],
+): Promise<void> => {
+  assert.deepEqual(
+    listNetns().filter((n) => isLabNetns(lab, n)),
+    [],
+    "lab namespaces left",
+  );
   const links = await rootLinks();
   assert.deepEqual(
     links.filter((l) => !linksBefore.includes(l)),
@@ -170,7 +195,11 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
         "",
       ].join("\n"),
     );
-    await ok(envB, ["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: solo, namespace: default}\n");
+    await ok(
+      envB,
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: solo, namespace: default}\n",
+    );
 
     const a = await settledPods(envA, "e2e", ["client", "server", "lost"]);
     const client = a.get("client");
@@ -185,8 +214,18 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
     // pod to pod across nodes
     await ok(envA, ["exec", "-n", "e2e", "client", "--", "ping", "-c", "1", "-W", "2", server?.podIP ?? ""]);
     // the default path: node SNAT, so whoami sees the node IP
-    assert.equal((await ok(envA, ["exec", "-n", "e2e", "client", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
-    assert.equal((await ok(envA, ["exec", "-n", "e2e", "server", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.13");
+    assert.equal(
+      (
+        await ok(envA, ["exec", "-n", "e2e", "client", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])
+      ).trim(),
+      "172.30.0.11",
+    );
+    assert.equal(
+      (
+        await ok(envA, ["exec", "-n", "e2e", "server", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])
+      ).trim(),
+      "172.30.0.13",
+    );
 
     // exit codes pass through; a missing pod is a clear error
     assert.equal((await run(envA, ["exec", "-n", "e2e", "client", "--", "sh", "-c", "exit 3"])).code, 3);
@@ -195,10 +234,24 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
     assert.match(missing.stderr, /pod "nope" not found in namespace "e2e"/);
 
     // db is closed until the firewall allows the node range
-    const dbArgs = ["exec", "-n", "e2e", "client", "--", "curl", "-s", "-m", "5", "telnet://198.18.20.10:5432"];
+    const dbArgs = [
+      "exec",
+      "-n",
+      "e2e",
+      "client",
+      "--",
+      "curl",
+      "-s",
+      "-m",
+      "5",
+      "telnet://198.18.20.10:5432",
+    ];
     assert.notEqual((await run(envA, dbArgs)).code, 0, "db reachable before allow");
     await ok(envA, ["lab", "firewall", "allow", "--host", "db", "172.30.0.0/24"]);
-    assert.match(await ok(envA, ["lab", "firewall", "list"]), /db\s+198\.18\.20\.10:5432\s+172\.30\.0\.0\/24/);
+    assert.match(
+      await ok(envA, ["lab", "firewall", "list"]),
+      /db\s+198\.18\.20\.10:5432\s+172\.30\.0\.0\/24/,
+    );
     assert.equal((await ok(envA, dbArgs)).trim(), "db: hello 172.30.0.11");
 
     // the firewall log shows the dropped and the accepted attempt with the node's source IP
@@ -213,8 +266,14 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
     // lab B: its own pod, same addresses, its own firewall (db still closed there)
     const b = await settledPods(envB, "default", ["solo"]);
     assert.equal(b.get("solo")?.podIP, "10.244.1.1");
-    assert.equal((await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
-    assert.notEqual((await run(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "telnet://198.18.20.10:5432"])).code, 0);
+    assert.equal(
+      (await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(),
+      "172.30.0.11",
+    );
+    assert.notEqual(
+      (await run(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "telnet://198.18.20.10:5432"])).code,
+      0,
+    );
 
     const status = await ok(envA, ["status"]);
     assert.match(status, /runtime\s+\d+\s+running/);
@@ -223,8 +282,14 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
     // down A leaves nothing and B untouched
     assert.match(await ok(envA, ["down", "--name", labA]), new RegExp(`lab "${labA}" removed`));
     await assertGone(labA, stateA, configA, linksBefore);
-    assert.match(await ok(envA, ["down", "--name", labA, "--state-dir", stateA]), /not running; nothing to remove/);
-    assert.equal((await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(), "172.30.0.11");
+    assert.match(
+      await ok(envA, ["down", "--name", labA, "--state-dir", stateA]),
+      /not running; nothing to remove/,
+    );
+    assert.equal(
+      (await ok(envB, ["exec", "solo", "--", "curl", "-s", "-m", "5", "http://198.18.10.10/"])).trim(),
+      "172.30.0.11",
+    );
     await ok(envB, ["status"]);
 
     await ok(envB, ["down"]);
@@ -250,7 +315,9 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
     try {
       await ok(env, ["up", "--nodes", "1", "--name", lab, "--state-dir", stateDir]);
       const m = readManifest(stateDir);
-      const victims = [m?.processes.runtime?.pid, m?.processes.etcd?.pid].filter((p): p is number => p !== undefined);
+      const victims = [m?.processes.runtime?.pid, m?.processes.etcd?.pid].filter(
+        (p): p is number => p !== undefined,
+      );
       assert.equal(victims.length, 2);
       for (const pid of victims) process.kill(pid, "SIGKILL");
       const deadline = Date.now() + 10_000;
@@ -269,11 +336,17 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
       await ok(env, ["down", "--name", lab]);
       const made = await addNetns([`egw-${lab}-n1`, `egw-${lab}-p-0123456789ab`]);
       assert.ok(made.ok);
-      const stray = spawn("ip", ["netns", "exec", `egw-${lab}-n1`, "sleep", "300"], { detached: true, stdio: "ignore" });
+      const stray = spawn("ip", ["netns", "exec", `egw-${lab}-n1`, "sleep", "300"], {
+        detached: true,
+        stdio: "ignore",
+      });
       stray.unref();
       await sleep(200);
       assert.ok(stray.pid !== undefined && isAlive(stray.pid));
-      assert.match(await ok(env, ["down", "--name", lab, "--state-dir", stateDir]), /removed: 2 namespaces, 1 processes/);
+      assert.match(
+        await ok(env, ["down", "--name", lab, "--state-dir", stateDir]),
+        /removed: 2 namespaces, 1 processes/,
+      );
       assert.equal(isAlive(stray.pid ?? 0), false);
       await assertGone(lab, stateDir, config, linksBefore);
     } finally {

@@ -13,7 +13,8 @@ import {
 
 describe("lab names", () => {
   it("accepts short lower-case names and rejects the rest with the rule", () => {
-    for (const ok of ["egw", "lab2", "t1a2", "a-b", "abcdefghijkl"]) assert.equal(validateLabName(ok).ok, true, ok);
+    for (const ok of ["egw", "lab2", "t1a2", "a-b", "abcdefghijkl"])
+      assert.equal(validateLabName(ok).ok, true, ok);
     for (const bad of ["", "Egw", "1lab", "lab-", "a_b", "abcdefghijklm", "a b", "a/b"]) {
       const r = validateLabName(bad);
       assert.equal(r.ok, false, bad);
@@ -48,7 +49,12 @@ describe("lab names", () => {
     assert.equal(isPodNetns("a", "egw-a-n1"), false);
     // lab "a-p", "a-n1" and "a-ctl" share the "egw-a-" prefix
     for (const other of ["a-p", "a-n1", "a-ctl", "a-p-0123456"]) {
-      for (const n of [infraNetns(other, "ctl"), nodeNetns(other, 1), podNetns(other, "x", "y"), infraNetns(other, "ul")]) {
+      for (const n of [
+        infraNetns(other, "ctl"),
+        nodeNetns(other, 1),
+        podNetns(other, "x", "y"),
+        infraNetns(other, "ul"),
+      ]) {
         assert.equal(isLabNetns("a", n), false, `${n} is not lab a's`);
       }
     }

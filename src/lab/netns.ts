@@ -29,16 +29,21 @@ export const deleteNetns = async (names: readonly string[]): Promise<Result<void
   const present = new Set(listNetns());
   const todo = names.filter((n) => present.has(n));
   if (todo.length === 0) return ok(undefined);
-  const r = await runCommand("ip", ["-force", "-batch", "-"], { input: todo.map((n) => `netns del ${n}\n`).join("") });
+  const r = await runCommand("ip", ["-force", "-batch", "-"], {
+    input: todo.map((n) => `netns del ${n}\n`).join(""),
+  });
   const left = todo.filter((n) => netnsExists(n));
-  if (left.length > 0) return err(`could not delete network namespace(s) ${left.join(", ")}${r.ok ? "" : `: ${r.error}`}`);
+  if (left.length > 0)
+    return err(`could not delete network namespace(s) ${left.join(", ")}${r.ok ? "" : `: ${r.error}`}`);
   return ok(undefined);
 };
 
 /** Runs `ip` commands (one per line, without the leading `ip`) inside `netns` as one batch. */
 export const ipBatch = async (netns: string, lines: readonly string[]): Promise<Result<void, string>> => {
   if (lines.length === 0) return ok(undefined);
-  const r = await runCommand("ip", ["-n", netns, "-batch", "-"], { input: lines.map((l) => `${l}\n`).join("") });
+  const r = await runCommand("ip", ["-n", netns, "-batch", "-"], {
+    input: lines.map((l) => `${l}\n`).join(""),
+  });
   return r.ok ? ok(undefined) : err(`in ${netns}: ${r.error}`);
 };
 
@@ -48,7 +53,10 @@ export const nftApply = async (netns: string, text: string): Promise<Result<void
   return r.ok ? ok(undefined) : err(`in ${netns}: ${r.error}`);
 };
 
-export const setSysctls = async (netns: string, settings: Record<string, string>): Promise<Result<void, string>> => {
+export const setSysctls = async (
+  netns: string,
+  settings: Record<string, string>,
+): Promise<Result<void, string>> => {
   const args = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
   if (args.length === 0) return ok(undefined);
   const r = await runInNetns(netns, "sysctl", ["-qw", ...args]);

@@ -12,16 +12,27 @@ const ns = new Set(["default", "shop"]);
 
 const pod = (name: string, extra: Partial<PodView> = {}): PodView => ({ namespace: "shop", name, ...extra });
 const running = (name: string, node: string, ip: string): PodView =>
-  pod(name, { nodeName: node, phase: "Running", podIP: ip, hostInterface: podHostInterface(lab, "shop", name) });
+  pod(name, {
+    nodeName: node,
+    phase: "Running",
+    podIP: ip,
+    hostInterface: podHostInterface(lab, "shop", name),
+  });
 const creates = (actions: PodAction[]) =>
-  actions.flatMap((a) => (a.kind === "create" ? [[a.pod.name, a.node.name, a.ip, a.scheduled, a.replaceExisting]] : []));
+  actions.flatMap((a) =>
+    a.kind === "create" ? [[a.pod.name, a.node.name, a.ip, a.scheduled, a.replaceExisting]] : [],
+  );
 
 describe("pod planning", () => {
   it("wires pods onto their node with the lowest free IPs", () => {
     const actions = planPods({
       lab,
       nodes,
-      pods: [pod("a", { nodeName: "node-1" }), pod("b", { nodeName: "node-2" }), pod("c", { nodeName: "node-1" })],
+      pods: [
+        pod("a", { nodeName: "node-1" }),
+        pod("b", { nodeName: "node-2" }),
+        pod("c", { nodeName: "node-1" }),
+      ],
       namespaces: ns,
       existingNetns: [],
     });
@@ -56,7 +67,12 @@ describe("pod planning", () => {
       nodes,
       pods: [running("a", "node-1", "10.244.1.1"), running("b", "node-2", "10.244.2.1")],
       namespaces: ns,
-      existingNetns: [podNetns(lab, "shop", "a"), podNetns(lab, "shop", "b"), "unrelated", "egw-other-p-0123456789ab"],
+      existingNetns: [
+        podNetns(lab, "shop", "a"),
+        podNetns(lab, "shop", "b"),
+        "unrelated",
+        "egw-other-p-0123456789ab",
+      ],
     });
     assert.deepEqual(actions, []);
   });
@@ -87,7 +103,13 @@ describe("pod planning", () => {
   });
 
   it("fails a pod on an unknown node with a clear message and creates nothing for it", () => {
-    const actions = planPods({ lab, nodes, pods: [pod("a", { nodeName: "node-9" })], namespaces: ns, existingNetns: [] });
+    const actions = planPods({
+      lab,
+      nodes,
+      pods: [pod("a", { nodeName: "node-9" })],
+      namespaces: ns,
+      existingNetns: [],
+    });
     assert.deepEqual(actions, [
       {
         kind: "fail",
@@ -122,12 +144,24 @@ describe("pod planning", () => {
     const existing = full.map((p) => podNetns(lab, p.namespace, p.name));
     const two = planPods({ lab, nodes, pods: [...full, pod("x")], namespaces: ns, existingNetns: existing });
     assert.deepEqual(creates(two), [["x", "node-2", "10.244.2.1", true, false]]);
-    const one = planPods({ lab, nodes: oneNode, pods: [...full, pod("x")], namespaces: ns, existingNetns: existing });
+    const one = planPods({
+      lab,
+      nodes: oneNode,
+      pods: [...full, pod("x")],
+      namespaces: ns,
+      existingNetns: existing,
+    });
     assert.equal(one[0]?.kind === "fail" && one[0].reason, "IPPoolExhausted");
   });
 
   it("keeps pods of a missing namespace pending, once", () => {
-    const first = planPods({ lab, nodes, pods: [{ namespace: "nope", name: "a" }], namespaces: ns, existingNetns: [] });
+    const first = planPods({
+      lab,
+      nodes,
+      pods: [{ namespace: "nope", name: "a" }],
+      namespaces: ns,
+      existingNetns: [],
+    });
     assert.equal(first.length, 1);
     const p = first[0];
     assert.ok(p && p.kind === "pending");
@@ -153,7 +187,11 @@ describe("pod planning", () => {
       nodes,
       pods: [pod("f", { phase: "Failed", nodeName: "node-1" })],
       namespaces: ns,
-      existingNetns: [podNetns(lab, "shop", "gone"), podNetns(lab, "shop", "f"), podNetns("other", "shop", "x")],
+      existingNetns: [
+        podNetns(lab, "shop", "gone"),
+        podNetns(lab, "shop", "f"),
+        podNetns("other", "shop", "x"),
+      ],
     });
     assert.deepEqual(
       actions.map((a) => a.kind === "remove" && a.netns).sort(),
@@ -169,14 +207,32 @@ describe("pod planning", () => {
       spec: { nodeName: "node-1" },
       status: { phase: "Running", podIP: "10.244.1.1", hostInterface: "ew1" },
     });
-    assert.deepEqual(v, { namespace: "shop", name: "a", nodeName: "node-1", phase: "Running", podIP: "10.244.1.1", hostInterface: "ew1" });
+    assert.deepEqual(v, {
+      namespace: "shop",
+      name: "a",
+      nodeName: "node-1",
+      phase: "Running",
+      podIP: "10.244.1.1",
+      hostInterface: "ew1",
+    });
   });
 
   it("renders the ip batches that wire a pod", () => {
-    const [a] = planPods({ lab, nodes, pods: [pod("a", { nodeName: "node-1" })], namespaces: ns, existingNetns: [] });
+    const [a] = planPods({
+      lab,
+      nodes,
+      pods: [pod("a", { nodeName: "node-1" })],
+      namespaces: ns,
+      existingNetns: [],
+    });
     assert.ok(a && a.kind === "create");
     const lines = podSetupLines(a);
-    assert.match(lines.node[0] ?? "", new RegExp(`^link add ${a.hostInterface} address ee:ee:ee:ee:ee:ee type veth peer name eth0 netns ${a.netns}$`));
+    assert.match(
+      lines.node[0] ?? "",
+      new RegExp(
+        `^link add ${a.hostInterface} address ee:ee:ee:ee:ee:ee type veth peer name eth0 netns ${a.netns}$`,
+      ),
+    );
     assert.ok(lines.node.includes(`route replace 10.244.1.1/32 dev ${a.hostInterface} scope link`));
     assert.ok(lines.pod.includes("addr add 10.244.1.1/32 dev eth0"));
     assert.ok(lines.pod.includes("route add default via 169.254.1.1 dev eth0"));

@@ -110,7 +110,12 @@ export const planPods = (input: PodPlanInput): PodAction[] => {
     const ref = { namespace: pod.namespace, name: pod.name };
     const identity = validatePodIdentity(pod.namespace, pod.name);
     if (!identity.ok) {
-      actions.push({ kind: "fail", pod: ref, reason: "InvalidName", message: `Pod ${key(ref)}: ${identity.error}` });
+      actions.push({
+        kind: "fail",
+        pod: ref,
+        reason: "InvalidName",
+        message: `Pod ${key(ref)}: ${identity.error}`,
+      });
       continue;
     }
     if (!input.namespaces.has(pod.namespace)) {
@@ -138,10 +143,14 @@ export const planPods = (input: PodPlanInput): PodAction[] => {
     }
     const taken = node ? (used.get(node.name) ?? new Set<string>()) : new Set<string>();
     const keepIp =
-      node && pod.podIP && ipv4InCidr(pod.podIP, node.podCidr) && !taken.has(pod.podIP) ? pod.podIP : undefined;
+      node && pod.podIP && ipv4InCidr(pod.podIP, node.podCidr) && !taken.has(pod.podIP)
+        ? pod.podIP
+        : undefined;
     const ip = node ? (keepIp ?? lowestFreeIp(node.podCidr, taken)) : undefined;
     if (!node || !ip) {
-      const where = pod.nodeName ? `node ${pod.nodeName}'s block ${node?.podCidr ?? ""}` : "every node's block";
+      const where = pod.nodeName
+        ? `node ${pod.nodeName}'s block ${node?.podCidr ?? ""}`
+        : "every node's block";
       actions.push({
         kind: "fail",
         pod: ref,
@@ -192,7 +201,9 @@ const leastLoaded = (
 export const HOST_VETH_MAC = "ee:ee:ee:ee:ee:ee";
 
 /** The `ip -batch` lines that wire a pod up: first in its node's namespace, then in its own. */
-export const podSetupLines = (a: Extract<PodAction, { kind: "create" }>): { node: string[]; pod: string[] } => ({
+export const podSetupLines = (
+  a: Extract<PodAction, { kind: "create" }>,
+): { node: string[]; pod: string[] } => ({
   node: [
     `link add ${a.hostInterface} address ${HOST_VETH_MAC} type veth peer name ${POD_INTERFACE} netns ${a.netns}`,
     `link set ${a.hostInterface} up`,

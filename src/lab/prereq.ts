@@ -59,7 +59,10 @@ export const checkPrerequisites = async (scratchNetns: string): Promise<Problem[
     }
   }
   if (findCommand("ulogd") && !ulogdPluginDir()) {
-    problems.push({ what: "ulogd's JSON output plugin is missing (firewall log)", fix: "apt-get install ulogd2-json" });
+    problems.push({
+      what: "ulogd's JSON output plugin is missing (firewall log)",
+      fix: "apt-get install ulogd2-json",
+    });
   }
   if (findCommand("ip")) {
     const vx = await kernelSupportsVxlan(scratchNetns);

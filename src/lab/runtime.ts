@@ -97,11 +97,15 @@ export class LabRuntime {
       }
       case "fail":
         log(`${a.reason}: ${a.message}`);
-        await this.writeStatus(a.pod, () => ({ status: { phase: "Failed", reason: a.reason, message: a.message } }));
+        await this.writeStatus(a.pod, () => ({
+          status: { phase: "Failed", reason: a.reason, message: a.message },
+        }));
         return;
       case "pending":
         log(`${a.reason}: ${a.message}`);
-        await this.writeStatus(a.pod, () => ({ status: { phase: "Pending", reason: a.reason, message: a.message } }));
+        await this.writeStatus(a.pod, () => ({
+          status: { phase: "Pending", reason: a.reason, message: a.message },
+        }));
         return;
       case "create":
         await this.create(a);
@@ -118,7 +122,9 @@ export class LabRuntime {
       await removePodNetns(a.netns);
       const message = `Pod ${name}: cannot set up its network on ${a.node.name}: ${wired.error}`;
       log(message);
-      await this.writeStatus(a.pod, () => ({ status: { phase: "Failed", reason: "NetworkSetupFailed", message } }));
+      await this.writeStatus(a.pod, () => ({
+        status: { phase: "Failed", reason: "NetworkSetupFailed", message },
+      }));
       return;
     }
     const written = await this.writeStatus(a.pod, (current) => ({
@@ -130,7 +136,9 @@ export class LabRuntime {
       await removePodNetns(a.netns);
       return;
     }
-    log(`pod ${name} running on ${a.node.name}: ${a.ip} (${a.hostInterface} in ${a.node.netns}, netns ${a.netns})`);
+    log(
+      `pod ${name} running on ${a.node.name}: ${a.ip} (${a.hostInterface} in ${a.node.netns}, netns ${a.netns})`,
+    );
   }
 
   private async wire(a: Extract<PodAction, { kind: "create" }>): Promise<Result<void, string>> {

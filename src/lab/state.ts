@@ -12,9 +12,20 @@ export const MANIFEST_FILE = "lab.json";
 
 export type Env = Record<string, string | undefined>;
 
-/** The processes a lab runs; each logs to logs/<component>.log. */
+/**
+ * The processes every lab runs; each logs to logs/<component>.log. Other components (agents,
+ * controller) can be added to a lab with startLabProcess under any other name.
+ */
 export const COMPONENTS = ["etcd", "etcd-proxy", "external", "firewall", "runtime"] as const;
-export type Component = (typeof COMPONENTS)[number];
+export type Component = string;
+
+/** The lab's components: the core ones, then any others it has recorded. */
+export const componentsOf = (m: LabManifest | undefined): string[] => [
+  ...COMPONENTS,
+  ...Object.keys(m?.processes ?? {})
+    .filter((c) => !(COMPONENTS as readonly string[]).includes(c))
+    .sort(),
+];
 
 export interface ProcessRecord {
   pid: number;
@@ -31,7 +42,7 @@ export interface LabManifest {
   createdAt: string;
   /** What the CLI and the runtime use, e.g. http://127.0.0.1:40123 (the etcd proxy). */
   etcdEndpoint?: string;
-  processes: Partial<Record<Component, ProcessRecord>>;
+  processes: Record<Component, ProcessRecord>;
 }
 
 export const labPaths = (stateDir: string) => ({
@@ -57,7 +68,9 @@ const writeJsonAtomic = (path: string, value: unknown): void => {
 export const readManifest = (stateDir: string): LabManifest | undefined => {
   try {
     const m = JSON.parse(readFileSync(labPaths(stateDir).manifest, "utf8")) as LabManifest;
-    return typeof m === "object" && m !== null && typeof m.name === "string" ? { ...m, processes: m.processes ?? {} } : undefined;
+    return typeof m === "object" && m !== null && typeof m.name === "string"
+      ? { ...m, processes: m.processes ?? {} }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -78,7 +91,9 @@ export const prepareStateDir = (stateDir: string): Result<void, string> => {
     mkdirSync(stateDir, { recursive: true });
     const entries = readdirSync(stateDir);
     if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
-      return err(`state dir ${stateDir} is not empty and holds no egw lab; give an empty or new directory with --state-dir`);
+      return err(
+        `state dir ${stateDir} is not empty and holds no egw lab; give an empty or new directory with --state-dir`,
+      );
     }
     mkdirSync(labPaths(stateDir).logs, { recursive: true });
     return ok(undefined);
@@ -165,7 +180,9 @@ export const listLabs = (env: Env): RegistryEntry[] => {
   } catch {
     return [];
   }
-  return files.map((f) => lookupLab(env, f.slice(0, -".json".length))).filter((e): e is RegistryEntry => e !== undefined);
+  return files
+    .map((f) => lookupLab(env, f.slice(0, -".json".length)))
+    .filter((e): e is RegistryEntry => e !== undefined);
 };
 
 /** Where lab `name` keeps its state: --state-dir > registry > $EGW_STATE_DIR/<name> > /var/lib/egw/labs/<name>. */
@@ -185,7 +202,9 @@ export const resolveLabName = (
   if (flag) return flag;
   if (env.EGW_LAB) return env.EGW_LAB;
   const labs = listLabs(env);
-  const byEndpoint = labs.find((l) => l.etcdEndpoint !== undefined && (configEndpoints ?? []).includes(l.etcdEndpoint));
+  const byEndpoint = labs.find(
+    (l) => l.etcdEndpoint !== undefined && (configEndpoints ?? []).includes(l.etcdEndpoint),
+  );
   if (byEndpoint) return byEndpoint.name;
   if (labs.length === 1 && labs[0]) return labs[0].name;
   return fallback;

@@ -5,7 +5,7 @@ import { isLabNetns } from "./names.js";
 import { listNetns } from "./netns.js";
 import { podView, type PodView } from "./pod-plan.js";
 import { isAlive, isOurs } from "./processes.js";
-import { COMPONENTS, type Component, type LabManifest } from "./state.js";
+import { componentsOf, type Component, type LabManifest } from "./state.js";
 import { planTopology, type LabNode } from "./topology.js";
 
 export interface ProcessHealth {
@@ -22,13 +22,15 @@ export interface LabHealth {
 
 /** Which recorded processes still run and which of the lab's fixed namespaces exist. */
 export const labHealth = (m: LabManifest): LabHealth => {
-  const processes = COMPONENTS.map((component): ProcessHealth => {
+  const processes = componentsOf(m).map((component): ProcessHealth => {
     const rec = m.processes[component];
     if (!rec) return { component, alive: false };
     return { component, pid: rec.pid, alive: isAlive(rec.pid) && isOurs(rec.pid, m.stateDir) };
   });
   const topo = planTopology(m.name, m.nodes);
-  const expected = topo.ok ? [...Object.values(topo.value.netns), ...topo.value.nodes.map((n) => n.netns)] : [];
+  const expected = topo.ok
+    ? [...Object.values(topo.value.netns), ...topo.value.nodes.map((n) => n.netns)]
+    : [];
   const present = new Set(listNetns().filter((n) => isLabNetns(m.name, n)));
   const missingNetns = expected.filter((n) => !present.has(n));
   return {
@@ -55,13 +57,22 @@ export const clusterView = async (m: LabManifest, store: Datastore): Promise<Clu
 const table = (rows: string[][]): string => {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 };
 
 /** The `egw status` text. */
 export const formatStatus = (m: LabManifest, health: LabHealth, cluster: ClusterView | string): string => {
   const out: string[] = [];
-  out.push(`lab ${m.name}: ${health.healthy ? "running" : m.phase === "building" ? "incomplete (egw up did not finish)" : "degraded"}`);
+  out.push(
+    `lab ${m.name}: ${health.healthy ? "running" : m.phase === "building" ? "incomplete (egw up did not finish)" : "degraded"}`,
+  );
   out.push(`state dir: ${m.stateDir}`);
   if (m.etcdEndpoint) out.push(`etcd: ${m.etcdEndpoint} (proxy to the control namespace)`);
   if (health.missingNetns.length > 0) out.push(`missing namespaces: ${health.missingNetns.join(", ")}`);
@@ -69,7 +80,11 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
   out.push(
     table([
       ["COMPONENT", "PID", "STATE"],
-      ...health.processes.map((p) => [p.component, p.pid === undefined ? "-" : String(p.pid), p.alive ? "running" : "not running"]),
+      ...health.processes.map((p) => [
+        p.component,
+        p.pid === undefined ? "-" : String(p.pid),
+        p.alive ? "running" : "not running",
+      ]),
     ]),
   );
   out.push("", "NODES");
@@ -77,7 +92,8 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
     out.push(`(cannot read the datastore: ${cluster})`);
     return `${out.join("\n")}\n`;
   }
-  const podsOn = (node: string): number => cluster.pods.filter((p) => p.nodeName === node && p.phase === "Running").length;
+  const podsOn = (node: string): number =>
+    cluster.pods.filter((p) => p.nodeName === node && p.phase === "Running").length;
   out.push(
     table([
       ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS"],

@@ -17,7 +17,12 @@ describe("lab topology", () => {
         ["node-3", "egw-egw-n3", "172.30.0.13", "10.244.3.0/24"],
       ],
     );
-    assert.deepEqual(t.netns, { ul: "egw-egw-ul", ctl: "egw-egw-ctl", rtr: "egw-egw-rtr", ext: "egw-egw-ext" });
+    assert.deepEqual(t.netns, {
+      ul: "egw-egw-ul",
+      ctl: "egw-egw-ctl",
+      rtr: "egw-egw-rtr",
+      ext: "egw-egw-ext",
+    });
     assert.deepEqual(
       t.externalHosts.map((h) => [h.name, h.ip, h.port, h.firewalled]),
       [

@@ -33,7 +33,8 @@ export const EXTERNAL_HOSTS: readonly ExternalHost[] = [
   { name: "db", ip: "198.18.20.10", routerIp: "198.18.20.1", prefix: 24, port: 5432, firewalled: true },
 ];
 
-export const externalHost = (name: string): ExternalHost | undefined => EXTERNAL_HOSTS.find((h) => h.name === name);
+export const externalHost = (name: string): ExternalHost | undefined =>
+  EXTERNAL_HOSTS.find((h) => h.name === name);
 
 export interface LabNode {
   /** 1-based */

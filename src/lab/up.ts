@@ -90,7 +90,9 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
 
   const paths = labPaths(opts.stateDir);
   if (Buffer.byteLength(paths.etcdSocket) > MAX_SOCKET_PATH) {
-    return err([`--state-dir ${opts.stateDir} is too long for a unix socket path; use a path shorter than ~80 characters`]);
+    return err([
+      `--state-dir ${opts.stateDir} is too long for a unix socket path; use a path shorter than ~80 characters`,
+    ]);
   }
   const prepared = prepareStateDir(opts.stateDir);
   if (!prepared.ok) return err([prepared.error]);
@@ -130,41 +132,62 @@ const build = async (
   const reg = registerLab(opts.env, { name: t.lab, stateDir: opts.stateDir });
   if (!reg.ok) return err([reg.error]);
 
-  progress(`building ${t.nodes.length} nodes, router, external hosts and control plane in network namespaces`);
+  progress(
+    `building ${t.nodes.length} nodes, router, external hosts and control plane in network namespaces`,
+  );
   for (const step of planBuild(t)) {
     const s = await runStep(step);
     if (!s.ok) return err([s.error]);
   }
 
   const start = (component: Component, argv: string[], netns?: string): Result<void, string[]> => {
-    const pid = startDetached(argv, { logFile: paths.log(component), cwd: opts.stateDir });
-    if (!pid.ok) return err([`${component}: ${pid.error}`]);
-    manifest.processes[component] = { pid: pid.value, ...(netns ? { netns } : {}), startedAt: new Date().toISOString() };
-    return save();
+    const r = startLabProcess(manifest, component, argv, netns);
+    return r.ok ? ok(undefined) : err([r.error]);
   };
   const waitForLog = async (component: Component, text: string): Promise<Result<void, string[]>> => {
     const seen = await waitFor(() => logContains(paths.log(component), text), STARTUP_TIMEOUT_MS);
-    return seen ? ok(undefined) : err([`${component} did not start; see ${paths.log(component)} (egw logs ${component})`]);
+    return seen
+      ? ok(undefined)
+      : err([`${component} did not start; see ${paths.log(component)} (egw logs ${component})`]);
   };
 
   progress("starting etcd in the control namespace");
   r = start(
     "etcd",
     inNetns(t.netns.ctl, "etcd", [
-      "--name", `egw-${t.lab}`,
-      "--data-dir", paths.etcdData,
-      "--listen-client-urls", `${t.etcdClientUrl},${paths.etcdSocketUrl}`,
-      "--advertise-client-urls", t.etcdClientUrl,
-      "--listen-peer-urls", "http://127.0.0.1:2380",
-      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-      "--initial-cluster", `egw-${t.lab}=http://127.0.0.1:2380`,
-      "--logger", "zap",
-      "--log-level", "warn",
+      "--name",
+      `egw-${t.lab}`,
+      "--data-dir",
+      paths.etcdData,
+      "--listen-client-urls",
+      `${t.etcdClientUrl},${paths.etcdSocketUrl}`,
+      "--advertise-client-urls",
+      t.etcdClientUrl,
+      "--listen-peer-urls",
+      "http://127.0.0.1:2380",
+      "--initial-advertise-peer-urls",
+      "http://127.0.0.1:2380",
+      "--initial-cluster",
+      `egw-${t.lab}=http://127.0.0.1:2380`,
+      "--logger",
+      "zap",
+      "--log-level",
+      "warn",
     ]),
     t.netns.ctl,
   );
   if (!r.ok) return r;
-  r = start("etcd-proxy", labScriptArgv("etcd-proxy", ["--socket", paths.etcdSocket, "--port-file", paths.proxyPort, "--state-dir", opts.stateDir]));
+  r = start(
+    "etcd-proxy",
+    labScriptArgv("etcd-proxy", [
+      "--socket",
+      paths.etcdSocket,
+      "--port-file",
+      paths.proxyPort,
+      "--state-dir",
+      opts.stateDir,
+    ]),
+  );
   if (!r.ok) return r;
   if (!(await waitFor(() => existsSync(paths.proxyPort), STARTUP_TIMEOUT_MS))) {
     return err([`etcd-proxy did not start; see ${paths.log("etcd-proxy")}`]);
@@ -172,7 +195,11 @@ const build = async (
   manifest.etcdEndpoint = `http://127.0.0.1:${readFileSync(paths.proxyPort, "utf8").trim()}`;
   r = save();
   if (!r.ok) return r;
-  const reg2 = registerLab(opts.env, { name: t.lab, stateDir: opts.stateDir, etcdEndpoint: manifest.etcdEndpoint });
+  const reg2 = registerLab(opts.env, {
+    name: t.lab,
+    stateDir: opts.stateDir,
+    etcdEndpoint: manifest.etcdEndpoint,
+  });
   if (!reg2.ok) return err([reg2.error]);
 
   const store = openDatastore({ type: "etcd", etcdEndpoints: [manifest.etcdEndpoint], timeoutMs: 2000 });
@@ -188,7 +215,10 @@ const build = async (
   }
 
   progress("starting the external hosts (whoami, db) and the firewall log");
-  const [whoami, db] = [t.externalHosts.find((h) => h.name === "whoami"), t.externalHosts.find((h) => h.name === "db")];
+  const [whoami, db] = [
+    t.externalHosts.find((h) => h.name === "whoami"),
+    t.externalHosts.find((h) => h.name === "db"),
+  ];
   if (!whoami || !db) return err(["internal error: external hosts missing from the plan"]);
   r = start(
     "external",
@@ -196,9 +226,12 @@ const build = async (
       t.netns.ext,
       process.execPath,
       labScriptArgv("external-servers", [
-        "--whoami", `${whoami.ip}:${whoami.port}`,
-        "--db", `${db.ip}:${db.port}`,
-        "--state-dir", opts.stateDir,
+        "--whoami",
+        `${whoami.ip}:${whoami.port}`,
+        "--db",
+        `${db.ip}:${db.port}`,
+        "--state-dir",
+        opts.stateDir,
       ]).slice(1),
     ),
     t.netns.ext,
@@ -220,6 +253,30 @@ const build = async (
   }
   manifest.phase = "ready";
   return save();
+};
+
+/**
+ * Starts a background process for the lab (argv as from inNetns() for one inside a namespace)
+ * with its output in logs/<component>.log, and records it in the manifest so `egw status` shows
+ * it and `egw down` stops it. The argv must mention the state dir (e.g. --state-dir DIR) when it
+ * runs in the root namespace: down only kills recorded pids whose command line still names it.
+ */
+export const startLabProcess = (
+  manifest: LabManifest,
+  component: Component,
+  argv: string[],
+  netns?: string,
+): Result<number, string> => {
+  const paths = labPaths(manifest.stateDir);
+  const pid = startDetached(argv, { logFile: paths.log(component), cwd: manifest.stateDir });
+  if (!pid.ok) return err(`${component}: ${pid.error}`);
+  manifest.processes[component] = {
+    pid: pid.value,
+    ...(netns ? { netns } : {}),
+    startedAt: new Date().toISOString(),
+  };
+  const saved = writeManifest(manifest);
+  return saved.ok ? ok(pid.value) : saved;
 };
 
 const runStep = async (step: BuildStep): Promise<Result<void, string>> => {
@@ -249,9 +306,14 @@ export const renderUlogdConf = (pluginDir: string, logFile: string, jsonFile: st
     "[global]",
     `logfile="${logFile}"`,
     "loglevel=3",
-    ...["inppkt_NFLOG", "filter_IFINDEX", "filter_IP2STR", "filter_HWHDR", "raw2packet_BASE", "output_JSON"].map(
-      (p) => `plugin="${pluginDir}/ulogd_${p}.so"`,
-    ),
+    ...[
+      "inppkt_NFLOG",
+      "filter_IFINDEX",
+      "filter_IP2STR",
+      "filter_HWHDR",
+      "raw2packet_BASE",
+      "output_JSON",
+    ].map((p) => `plugin="${pluginDir}/ulogd_${p}.so"`),
     "stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,mac2str1:HWHDR,json1:JSON",
     "[log1]",
     `group=${FIREWALL_LOG_GROUP}`,
@@ -263,15 +325,18 @@ export const renderUlogdConf = (pluginDir: string, logFile: string, jsonFile: st
 
 /** The objects a cluster provides: Nodes, the pod IPPool and namespace default (create or update). */
 export const labObjects = (t: LabTopology): Resource[] => [
-  ...t.nodes.map(
-    (n): Resource => ({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux" } },
-      spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
-      status: { addresses: [{ type: "InternalIP", address: n.underlayIp }, { type: "Hostname", address: n.name }] },
-    }),
-  ),
+  ...t.nodes.map((n): Resource => ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux" } },
+    spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: n.underlayIp },
+        { type: "Hostname", address: n.name },
+      ],
+    },
+  })),
   {
     apiVersion: "egw.dev/v1",
     kind: "IPPool",
@@ -289,7 +354,8 @@ const seed = async (store: Datastore, t: LabTopology): Promise<Result<void, stri
   for (const obj of labObjects(t)) {
     const created = await store.create(obj);
     if (created.ok) continue;
-    if (created.error.code !== "AlreadyExists") return err(`cannot record ${obj.kind} ${obj.metadata.name}: ${created.error.message}`);
+    if (created.error.code !== "AlreadyExists")
+      return err(`cannot record ${obj.kind} ${obj.metadata.name}: ${created.error.message}`);
     const updated = await store.update(obj);
     if (!updated.ok) return err(`cannot update ${obj.kind} ${obj.metadata.name}: ${updated.error.message}`);
   }

@@ -11,11 +11,16 @@ export const NamespaceSchema = Strict({
 
 export const PodSchema = Strict({
   ...header(CORE_API_VERSION, "Pod"),
+  // The Pod belongs to Kubernetes, not egw: fields egw does not read are accepted as they are, so
+  // a real manifest (restartPolicy, volumes, …) applies unchanged.
   spec: Type.Optional(
-    Strict({
-      nodeName: Type.Optional(Type.String()),
-      containers: Type.Optional(Type.Array(LooseObject("Not interpreted by egw"))),
-    }),
+    Type.Object(
+      {
+        nodeName: Type.Optional(Type.String()),
+        containers: Type.Optional(Type.Array(LooseObject("Not interpreted by egw"))),
+      },
+      { additionalProperties: true },
+    ),
   ),
   status: Type.Optional(
     Strict({
@@ -23,6 +28,19 @@ export const PodSchema = Strict({
       podIP: Type.Optional(Type.String()),
       hostIP: Type.Optional(Type.String()),
       hostInterface: Type.Optional(Type.String({ description: "Host side of the pod's veth" })),
+      reason: Type.Optional(Type.String({ description: "Why the pod is Pending or Failed" })),
+      message: Type.Optional(Type.String()),
+      conditions: Type.Optional(
+        Type.Array(
+          Strict({
+            type: Type.String(),
+            status: StringEnum(["True", "False", "Unknown"]),
+            reason: Type.Optional(Type.String()),
+            message: Type.Optional(Type.String()),
+            lastTransitionTime: Type.Optional(Type.String()),
+          }),
+        ),
+      ),
     }),
   ),
 });

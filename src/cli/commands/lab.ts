@@ -21,6 +21,7 @@ import { netnsExists, nftApply } from "../../lab/netns.js";
 import { podView } from "../../lab/pod-plan.js";
 import {
   COMPONENTS,
+  componentsOf,
   labPaths,
   listLabs,
   readAllowLists,
@@ -253,16 +254,17 @@ const registerStatusLogs = (program: Command, ctx: CliContext): void => {
 
   program
     .command("logs")
-    .description(`print a lab component's log (${COMPONENTS.join(", ")})`)
-    .argument("<component>", COMPONENTS.join(" | "))
+    .description(`print a lab component's log (${COMPONENTS.join(", ")}, …)`)
+    .argument("<component>", `${COMPONENTS.join(" | ")} | any other the lab runs`)
     .option("-f, --follow", "keep printing new lines")
     .option("--name <lab>", "lab name")
     .option("--state-dir <dir>", "state directory")
     .action(async (component: string, opts: LabFlags & { follow?: boolean }) => {
-      if (!(COMPONENTS as readonly string[]).includes(component)) {
-        throw new CliError(`unknown component "${component}"; valid: ${COMPONENTS.join(", ")}`, EXIT_USAGE);
-      }
       const m = runningLab(ctx, opts);
+      const known = componentsOf(m);
+      if (!known.includes(component)) {
+        throw new CliError(`unknown component "${component}"; valid: ${known.join(", ")}`, EXIT_USAGE);
+      }
       const file = labPaths(m.stateDir).log(component);
       if (!existsSync(file)) throw new CliError(`no log yet for ${component} (${file})`);
       await readLines(file, (lines) => ctx.io.stdout(lines.map((l) => `${l}\n`).join("")), {

@@ -1,0 +1,364 @@
+// The per-node agent: datastore → ClusterIndex (incremental) → NodePlan (calc, pure) → node
+// dataplane (one reconcile per change, coalesced), a periodic resync that repairs drift, and
+// client-side health polling of the gateway replicas this node's workloads use.
+import type { Resource } from "../api/meta.js";
+import { GATEWAY_HEALTH_PORT } from "../api/well-known.js";
+import { ClusterIndex, computeNodePlan, podKey } from "../calc/index.js";
+import type {
+  EgressGatewayPolicyInput,
+  IPPoolInput,
+  NamespaceInput,
+  NodeInput,
+  PodInput,
+} from "../calc/inputs.js";
+import type { NodePlan } from "../calc/plan.js";
+import type { NodeDataplanePort, ReconcileReport } from "../dataplane/node-dataplane.js";
+import type { Datastore } from "../datastore/types.js";
+import type { Result } from "../util/result.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+import { Coalescer } from "./coalescer.js";
+import { toDataplanePlan } from "./dataplane-plan.js";
+import { fetchGet, type HttpGet } from "./http-get.js";
+import { createLogger, type Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
+import { ResourceMirror } from "./mirror.js";
+import { GatewayPoller, readinessUrl } from "./poller.js";
+import type { Reply } from "./status-server.js";
+
+export interface PollSettings {
+  /** Default 10 000 ms (Calico's egressGatewayPollInterval); 0 disables polling. */
+  intervalMs: number;
+  /** Default 90 % of the interval. */
+  timeoutMs?: number;
+  /** Consecutive failures before a replica is down; default 3. */
+  failureThreshold: number;
+  /** The replicas' health port; default 8080. */
+  port: number;
+}
+
+export interface AgentOptions {
+  store: Datastore;
+  node: string;
+  dataplane: NodeDataplanePort;
+  log?: Logger;
+  clock?: Clock;
+  /** Full reconcile even without changes (drift repair); default 10 000 ms. */
+  resyncMs?: number;
+  /** Events within this window are coalesced into one reconcile; default 50 ms. */
+  debounceMs?: number;
+  /** First retry delay after a failed reconcile or datastore list (doubles up to resyncMs); default 1000 ms. */
+  retryMs?: number;
+  poll?: Partial<PollSettings>;
+  httpGet?: HttpGet;
+  random?: () => number;
+  /** Called after every reconcile attempt (tests, diagnostics). */
+  onReconcile?: (plan: NodePlan, result: Result<ReconcileReport, string>) => void;
+}
+
+export interface AgentStatus {
+  /** undefined until the first reconcile. */
+  lastReconcileOk: boolean | undefined;
+  lastError?: string;
+  lastSuccessAt?: number;
+  reconciles: number;
+  plan?: NodePlan;
+}
+
+const KINDS = ["Node", "Namespace", "IPPool", "EgressGatewayPolicy", "Pod"] as const;
+
+export class Agent {
+  readonly metrics = agentMetrics();
+  private readonly index = new ClusterIndex();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly resyncMs: number;
+  private readonly retryMs: number;
+  private readonly poll: PollSettings;
+  private readonly mirror: ResourceMirror;
+  private readonly poller: GatewayPoller;
+  private readonly coalescer: Coalescer;
+  /** Last computed plan: keeps gateway sets on their mark and table across recomputations. */
+  private previous: NodePlan | undefined;
+  /** Fingerprint of the last plan the dataplane accepted; undefined forces the next reconcile. */
+  private appliedFingerprint: string | undefined;
+  private forceReconcile = true;
+  private resyncTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private retryDelay: number;
+  private stopped = false;
+  private wakeSleeper: (() => void) | undefined;
+  private readonly state: AgentStatus = { lastReconcileOk: undefined, reconciles: 0 };
+
+  constructor(private readonly o: AgentOptions) {
+    this.log = o.log ?? createLogger("agent");
+    this.clock = o.clock ?? systemClock();
+    this.resyncMs = o.resyncMs ?? 10_000;
+    this.retryMs = Math.min(o.retryMs ?? 1000, this.resyncMs);
+    this.retryDelay = this.retryMs;
+    this.poll = {
+      intervalMs: o.poll?.intervalMs ?? 10_000,
+      failureThreshold: o.poll?.failureThreshold ?? 3,
+      port: o.poll?.port ?? GATEWAY_HEALTH_PORT,
+      ...(o.poll?.timeoutMs === undefined ? {} : { timeoutMs: o.poll.timeoutMs }),
+    };
+    this.coalescer = new Coalescer(this.clock, o.debounceMs ?? 50, () => this.sync(), (e) =>
+      this.log.error("sync failed unexpectedly", { error: e }),
+    );
+    this.mirror = new ResourceMirror(
+      o.store,
+      KINDS.map((kind) => ({ kind })),
+      {
+        upsert: (kind, obj) => this.upsert(kind, obj),
+        remove: (kind, obj) => this.remove(kind, obj),
+        changed: () => this.coalescer.trigger(),
+        skipped: (kind, problem) => {
+          this.metrics.inc("egw_agent_skipped_objects_total", { kind });
+          this.log.warn("skipping malformed object", { kind, problem });
+        },
+        resynced: (kind) => {
+          this.metrics.inc("egw_agent_watch_resyncs_total", { kind });
+          this.log.warn("watch restarted from a full list", { kind });
+        },
+      },
+    );
+    this.poller = new GatewayPoller({
+      clock: this.clock,
+      httpGet: o.httpGet ?? fetchGet,
+      intervalMs: this.poll.intervalMs,
+      failureThreshold: this.poll.failureThreshold,
+      ...(this.poll.timeoutMs === undefined ? {} : { timeoutMs: this.poll.timeoutMs }),
+      ...(o.random === undefined ? {} : { random: o.random }),
+      onChange: (key, health) => {
+        this.log.info("gateway replica health changed", {
+          replica: key,
+          health: health === undefined ? "unknown" : health ? "up" : "down",
+        });
+        this.index.setGatewayHealth(key, health);
+        this.coalescer.trigger();
+      },
+      onPoll: (_key, success) =>
+        this.metrics.inc("egw_agent_gateway_polls_total", { result: success ? "up" : "failed" }),
+    });
+  }
+
+  /**
+   * Loads every kind from the datastore (retrying while it is unreachable), starts the watches,
+   * reconciles once and arms the periodic resync. Resolves once the first list succeeded.
+   */
+  async start(): Promise<void> {
+    this.log.info("agent starting", { node: this.o.node, resyncMs: this.resyncMs, poll: this.poll });
+    for (let delay = this.retryMs; !this.stopped; delay = Math.min(delay * 2, this.resyncMs)) {
+      const started = await this.mirror.start();
+      if (started.ok) break;
+      this.log.error("cannot load cluster state; retrying", { error: started.error, retryInMs: delay });
+      await this.sleep(delay);
+    }
+    if (this.stopped) return;
+    const counts = this.index.counts();
+    this.log.info("cluster state loaded", counts);
+    this.armResync();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeSleeper?.();
+    this.clock.clearTimeout(this.resyncTimer);
+    this.clock.clearTimeout(this.retryTimer);
+    this.poller.stop();
+    await this.mirror.stop();
+    await this.coalescer.stop();
+    this.log.info("agent stopped", { node: this.o.node });
+  }
+
+  /** Waits `ms` on the agent's clock; stop() ends the wait early. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.clock.clearTimeout(timer);
+        this.wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = this.clock.setTimeout(wake, ms);
+      this.wakeSleeper = wake;
+    });
+  }
+
+  status(): Readonly<AgentStatus> {
+    return this.state;
+  }
+
+  /** `/healthz`: 200 while the last reconcile succeeded. */
+  healthz(): Reply {
+    if (this.state.lastReconcileOk === true) return { status: 200, body: "ok\n" };
+    const why = this.state.lastReconcileOk === undefined ? "not reconciled yet" : this.state.lastError;
+    return { status: 503, body: `not healthy: ${why ?? "unknown"}\n` };
+  }
+
+  metricsText(): Reply {
+    const c = this.poller.counts();
+    for (const [state, n] of Object.entries(c)) this.metrics.set("egw_agent_polled_gateways", n, { state });
+    return { status: 200, body: this.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+  }
+
+  // ---- datastore events → index ----------------------------------------------------------------
+
+  private upsert(kind: string, obj: Resource): void {
+    switch (kind) {
+      case "Node":
+        return this.index.upsertNode(obj as NodeInput);
+      case "Namespace":
+        return this.index.upsertNamespace(obj as NamespaceInput);
+      case "IPPool":
+        return this.index.upsertIPPool(obj as IPPoolInput);
+      case "EgressGatewayPolicy":
+        return this.index.upsertPolicy(obj as EgressGatewayPolicyInput);
+      case "Pod":
+        return this.index.upsertPod(obj as PodInput);
+    }
+  }
+
+  private remove(kind: string, obj: Resource): void {
+    const { name, namespace } = obj.metadata;
+    switch (kind) {
+      case "Node":
+        return this.index.deleteNode(name);
+      case "Namespace":
+        return this.index.deleteNamespace(name);
+      case "IPPool":
+        return this.index.deleteIPPool(name);
+      case "EgressGatewayPolicy":
+        return this.index.deletePolicy(name);
+      case "Pod":
+        return this.index.deletePod(namespace ?? "default", name);
+    }
+  }
+
+  // ---- the loop --------------------------------------------------------------------------------
+
+  private armResync(): void {
+    this.clock.clearTimeout(this.resyncTimer);
+    if (this.stopped) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      this.forceReconcile = true;
+      this.coalescer.trigger();
+      this.armResync();
+    }, this.resyncMs);
+  }
+
+  /** One pass: compute the plan, update polling, reconcile if anything changed (or forced). */
+  private async sync(): Promise<void> {
+    if (this.stopped) return;
+    let computed: NodePlan;
+    try {
+      computed = computeNodePlan(this.index, this.o.node, this.previous);
+    } catch (e) {
+      this.fail(`computing the plan failed: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.previous = computed;
+    this.updatePollTargets(computed);
+    const { plan, problems } = toDataplanePlan(computed, this.index, this.o.node);
+    for (const p of problems) this.log.warn("pod left out of the plan", { problem: p });
+    this.setPlanGauges(plan);
+
+    const fingerprint = JSON.stringify(plan);
+    if (!this.forceReconcile && fingerprint === this.appliedFingerprint) return;
+    this.forceReconcile = false;
+    const started = this.clock.now();
+    const result = await this.o.dataplane.reconcile(plan);
+    const seconds = (this.clock.now() - started) / 1000;
+    this.state.reconciles++;
+    this.state.plan = plan;
+    this.metrics.set("egw_agent_reconcile_duration_seconds", seconds);
+    if (result.ok) {
+      this.appliedFingerprint = fingerprint;
+      this.state.lastReconcileOk = true;
+      delete this.state.lastError;
+      this.state.lastSuccessAt = this.clock.now();
+      this.retryDelay = this.retryMs;
+      this.clock.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.metrics.inc("egw_agent_reconciles_total", { result: "ok" });
+      this.metrics.inc("egw_agent_kernel_changes_total", {}, result.value.changes);
+      this.metrics.set("egw_agent_last_reconcile_success", 1);
+      this.metrics.set("egw_agent_last_success_timestamp_seconds", this.clock.now() / 1000);
+      if (result.value.changes > 0) {
+        this.log.info("dataplane reconciled", {
+          changes: result.value.changes,
+          actions: result.value.actions.slice(0, 20),
+          seconds,
+          workloads: plan.workloads.length,
+          gatewaySets: plan.gatewaySets.length,
+        });
+      }
+    } else {
+      this.fail(result.error);
+    }
+    this.o.onReconcile?.(plan, result);
+  }
+
+  private fail(error: string): void {
+    this.appliedFingerprint = undefined;
+    this.state.lastReconcileOk = false;
+    this.state.lastError = error;
+    this.metrics.inc("egw_agent_reconciles_total", { result: "error" });
+    this.metrics.set("egw_agent_last_reconcile_success", 0);
+    this.log.error("reconcile failed; the kernel keeps its previous state", {
+      error,
+      retryInMs: this.retryDelay,
+    });
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.forceReconcile = true;
+      this.coalescer.trigger();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, this.resyncMs);
+  }
+
+  /**
+   * Polls every replica the plan routes to, and keeps polling replicas that are down while their
+   * pod still exists: they left the plan because of their health and must be able to come back.
+   */
+  private updatePollTargets(plan: NodePlan): void {
+    const targets = new Map<string, string>();
+    for (const hop of plan.tunnelPeers) targets.set(hop.replica, readinessUrl(hop.ip, this.poll.port));
+    for (const key of this.poller.targetKeys()) {
+      if (targets.has(key) || this.poller.health(key) !== false) continue;
+      const slash = key.indexOf("/");
+      const pod = this.index.pod(key.slice(0, slash), key.slice(slash + 1));
+      const ip = pod?.status?.podIP;
+      if (pod !== undefined && ip && podKey(pod.metadata.namespace ?? "default", pod.metadata.name) === key) {
+        targets.set(key, readinessUrl(ip, this.poll.port));
+      }
+    }
+    this.poller.setTargets(targets);
+  }
+
+  private setPlanGauges(plan: NodePlan): void {
+    this.metrics.set("egw_agent_workloads", plan.workloads.length);
+    this.metrics.set("egw_agent_blocked_workloads", plan.workloads.filter((w) => w.blocked).length);
+    this.metrics.set("egw_agent_gateway_sets", plan.gatewaySets.length);
+    this.metrics.set(
+      "egw_agent_unreachable_routes",
+      plan.gatewaySets.reduce((n, s) => n + s.routes.filter((r) => r.action === "unreachable").length, 0),
+    );
+  }
+}
+
+function agentMetrics(): Metrics {
+  return new Metrics()
+    .counter("egw_agent_reconciles_total", "Dataplane reconciles by result (ok, error)")
+    .counter("egw_agent_kernel_changes_total", "Kernel changes made by reconciles")
+    .gauge("egw_agent_last_reconcile_success", "1 if the last reconcile succeeded, else 0")
+    .gauge("egw_agent_last_success_timestamp_seconds", "Unix time of the last successful reconcile")
+    .gauge("egw_agent_reconcile_duration_seconds", "Duration of the last reconcile")
+    .gauge("egw_agent_workloads", "Workloads on this node in the plan")
+    .gauge("egw_agent_blocked_workloads", "Workloads whose egress is blocked (fail closed)")
+    .gauge("egw_agent_gateway_sets", "Gateway sets (routing tables) on this node")
+    .gauge("egw_agent_unreachable_routes", "Destinations routed 'unreachable' because no gateway is usable")
+    .counter("egw_agent_gateway_polls_total", "Readiness polls of gateway replicas by result (up, failed)")
+    .gauge("egw_agent_polled_gateways", "Polled gateway replicas by state (up, down, unknown)")
+    .counter("egw_agent_skipped_objects_total", "Malformed datastore objects skipped, by kind")
+    .counter("egw_agent_watch_resyncs_total", "Watches restarted from a full list, by kind");
+}

@@ -1,0 +1,53 @@
+// `egw controller [--resync SECONDS]`: runs the gateway controller until SIGTERM or SIGINT.
+import { InvalidArgumentError, type Command } from "commander";
+import { DEFAULT_RESYNC_MS, GatewayController } from "../../controller/controller.js";
+import { createLogger } from "../../controller/log.js";
+import type { CliContext } from "../context.js";
+
+/** A positive number of seconds (fractions allowed), for --resync. */
+export const parseSeconds = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`"${value}" is not a positive number of seconds, e.g. 30`);
+  return n;
+};
+
+const untilSignal = (): Promise<NodeJS.Signals> =>
+  new Promise((resolve) => {
+    const signals = ["SIGINT", "SIGTERM"] as const;
+    const handlers = signals.map((sig) => {
+      const h = (): void => {
+        signals.forEach((s, i) => process.removeListener(s, handlers[i] as () => void));
+        resolve(sig);
+      };
+      process.once(sig, h);
+      return h;
+    });
+  });
+
+export const register = (program: Command, ctx: CliContext): void => {
+  program
+    .command("controller")
+    .description(
+      "run the gateway controller: replica pods, egress IPs and status of every EgressGateway (until SIGTERM/SIGINT)",
+    )
+    .option(
+      "--resync <seconds>",
+      "reconcile every gateway and collect orphans this often",
+      parseSeconds,
+      DEFAULT_RESYNC_MS / 1000,
+    )
+    .action(async (opts: { resync: number }) => {
+      const stopped = untilSignal();
+      const store = await ctx.datastore();
+      const log = createLogger("controller", (level, line) =>
+        level === "info" ? ctx.io.stdout(`${line}\n`) : ctx.io.stderr(`${line}\n`),
+      );
+      const controller = new GatewayController({ store, log, resyncMs: Math.round(opts.resync * 1000) });
+      // start() retries until the datastore answers; a signal meanwhile still stops cleanly.
+      void controller.start();
+      const sig = await stopped;
+      log.info("shutting down", { signal: sig });
+      await controller.stop();
+    });
+};

@@ -1,0 +1,354 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import type { Resource } from "../api/meta.js";
+import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import { createMemoryDatastore, type MemoryDatastore } from "../datastore/memory.js";
+import { DatastoreError, type Datastore } from "../datastore/types.js";
+import { err } from "../util/result.js";
+import { GatewayController, type ControllerOptions } from "./controller.js";
+import { memoryLogger } from "./log.js";
+import {
+  allocations,
+  assertConsistent,
+  egressIPOf,
+  gatewayObj,
+  must,
+  nodeObj,
+  poolObj,
+  replicaPods,
+  statusOf,
+  waitFor,
+} from "./testing.js";
+
+const running: GatewayController[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop()));
+});
+
+const seed = async (ds: Datastore, cidr = "10.10.1.0/29"): Promise<void> => {
+  for (const n of ["node-1", "node-2", "node-3"]) await must(ds.create(nodeObj(n)));
+  await must(ds.create(poolObj("egress", cidr)));
+};
+
+const controller = (ds: Datastore, opts: Partial<ControllerOptions> = {}) => {
+  const log = memoryLogger("controller");
+  const c = new GatewayController({ store: ds, log, ...opts });
+  running.push(c);
+  return { c, log };
+};
+
+const noGrace = { template: { spec: { terminationGracePeriodSeconds: 0 } } };
+
+describe("GatewayController over the memory datastore", () => {
+  it("create gateway → replica pods with IPs, labels and placement; status lists them", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const { c, log } = controller(ds);
+    await c.start();
+    await must(
+      ds.create(
+        gatewayObj("gw", "payments", {
+          replicas: 2,
+          template: { metadata: { labels: { "egress-code": "red" } } },
+        }),
+      ),
+    );
+    await waitFor(
+      "2 replicas in status",
+      async () => (await statusOf(ds, "payments", "gw")).replicas?.length === 2,
+    );
+    const pods = await replicaPods(ds, "payments", "gw");
+    assert.deepEqual(
+      pods.map((p) => p.metadata.name),
+      ["gw-0", "gw-1"],
+    );
+    for (const p of pods) {
+      assert.deepEqual(p.metadata.labels, { "egress-code": "red" });
+      assert.match(egressIPOf(p) ?? "", /^10\.10\.1\.[1-6]$/);
+    }
+    const nodes = pods.map((p) => (p.spec as { nodeName?: string }).nodeName);
+    assert.equal(new Set(nodes).size, 2, "replicas on different nodes");
+    await assertConsistent(ds);
+    const st = await statusOf(ds, "payments", "gw");
+    assert.deepEqual(
+      st.replicas?.map((r) => r.egressIP),
+      pods.map(egressIPOf),
+    );
+    assert.equal(st.conditions?.find((x) => x.type === "Ready")?.status, "False", "pods not running yet");
+
+    // The runtime starts them: the status follows.
+    for (const p of pods) {
+      await must(
+        ds.update({ ...p, status: { phase: "Running", podIP: "10.244.1.5" }, metadata: { ...p.metadata } }),
+      );
+    }
+    await waitFor(
+      "Ready",
+      async () =>
+        (await statusOf(ds, "payments", "gw")).conditions?.find((x) => x.type === "Ready")?.status === "True",
+      () => statusOf(ds, "payments", "gw"),
+    );
+    assert.ok(log.records.some((r) => r.msg === "created replica" && r.replica === "gw-0"));
+  });
+
+  it("scale 3→1 releases 2 IPs; delete gateway → no pods, no allocations", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const { c } = controller(ds);
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 3, ...noGrace })));
+    await must(c.sync("payments/gw"));
+    assert.equal((await replicaPods(ds, "payments", "gw")).length, 3);
+    assert.equal((await allocations(ds)).length, 3);
+
+    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    await must(c.sync("payments/gw"));
+    assert.deepEqual(
+      (await replicaPods(ds, "payments", "gw")).map((p) => p.metadata.name),
+      ["gw-0"],
+    );
+    assert.equal((await allocations(ds)).length, 1);
+    await assertConsistent(ds);
+
+    await must(ds.delete({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await must(c.sync("payments/gw"));
+    assert.deepEqual(await replicaPods(ds, "payments", "gw"), []);
+    assert.deepEqual(await allocations(ds), []);
+  });
+
+  it("the same, driven by watch events only", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const { c } = controller(ds);
+    await c.start();
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 3, ...noGrace })));
+    await waitFor("3 allocations", async () => (await allocations(ds)).length === 3);
+    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    await waitFor("1 allocation", async () => (await allocations(ds)).length === 1);
+    await must(ds.delete({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await waitFor(
+      "no pods and no allocations",
+      async () =>
+        (await replicaPods(ds, "payments", "gw")).length === 0 && (await allocations(ds)).length === 0,
+    );
+  });
+
+  it("replicas > pool size: as many replicas as IPs, Degraded with a clear message, no pod without IP", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds, "10.10.1.0/30"); // 2 addresses
+    const { c } = controller(ds);
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 4 })));
+    await must(c.sync("payments/gw"));
+    const pods = await replicaPods(ds, "payments", "gw");
+    assert.equal(pods.length, 2);
+    await assertConsistent(ds);
+    const degraded = (await statusOf(ds, "payments", "gw")).conditions?.find((x) => x.type === "Degraded");
+    assert.equal(degraded?.status, "True");
+    assert.equal(degraded?.reason, "PoolExhausted");
+    assert.match(degraded?.message ?? "", /spec\.replicas is 4 but only 2 replicas can have an egress IP/);
+    assert.match(degraded?.message ?? "", /IPPool "egress" \(10\.10\.1\.0\/30, 2 addresses\)/);
+
+    // A second sync changes nothing (no churn, no duplicate writes).
+    const before = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await must(c.sync("payments/gw"));
+    const after = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
+  });
+
+  it("a missing pool: Degraded PoolNotFound and no pods", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const { c } = controller(ds);
+    await must(ds.create(gatewayObj("gw", "payments", { ipPools: [{ name: "nope" }] })));
+    await must(c.sync("payments/gw"));
+    assert.deepEqual(await replicaPods(ds, "payments", "gw"), []);
+    const degraded = (await statusOf(ds, "payments", "gw")).conditions?.find((x) => x.type === "Degraded");
+    assert.equal(degraded?.reason, "PoolNotFound");
+    assert.match(
+      degraded?.message ?? "",
+      /EgressGateway payments\/gw: spec\.ipPools\[0\]: IPPool "nope" does not exist/,
+    );
+  });
+
+  it("graceful drain: annotated with a deadline, deleted once it passed (clock survives restarts)", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    let now = Date.parse("2030-01-01T00:00:00Z");
+    const { c } = controller(ds, { now: () => now });
+    await must(
+      ds.create(
+        gatewayObj("gw", "payments", {
+          replicas: 2,
+          template: { spec: { terminationGracePeriodSeconds: 30 } },
+        }),
+      ),
+    );
+    await must(c.sync("payments/gw"));
+    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    const out = await must(c.sync("payments/gw"));
+    assert.equal(out.requeueAfterMs, 30_000);
+    const draining = (await replicaPods(ds, "payments", "gw")).find((p) => p.metadata.name === "gw-1");
+    assert.equal(draining?.metadata.annotations?.[ANN_GATEWAY_TERMINATING], "2030-01-01T00:00:30.000Z");
+    assert.equal(
+      (await statusOf(ds, "payments", "gw")).replicas?.find((r) => r.name === "gw-1")?.ready,
+      false,
+    );
+
+    // A new controller (restart) before the deadline keeps it; after the deadline deletes it.
+    now += 10_000;
+    const { c: c2 } = controller(ds, { now: () => now });
+    await must(c2.sync("payments/gw"));
+    assert.equal((await replicaPods(ds, "payments", "gw")).length, 2);
+    now += 20_000;
+    await must(c2.sync("payments/gw"));
+    assert.deepEqual(
+      (await replicaPods(ds, "payments", "gw")).map((p) => p.metadata.name),
+      ["gw-0"],
+    );
+    assert.equal((await allocations(ds)).length, 1);
+  });
+
+  it("a hand-deleted replica comes back with the same IP", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const { c } = controller(ds);
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 2 })));
+    await must(c.sync("payments/gw"));
+    const ips = (await replicaPods(ds, "payments", "gw")).map(egressIPOf);
+    await must(ds.delete({ kind: "Pod", namespace: "payments", name: "gw-1" }));
+    await must(c.sync("payments/gw"));
+    assert.deepEqual((await replicaPods(ds, "payments", "gw")).map(egressIPOf), ips);
+  });
+
+  it("garbage on start: orphan replica pods and allocations of missing gateways go", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const orphanPod: Resource = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "old-0",
+        namespace: "payments",
+        annotations: { [ANN_GATEWAY_OWNER]: "payments/old", [ANN_GATEWAY_EGRESS_IP]: "10.10.1.1" },
+      },
+      spec: { nodeName: "node-1" },
+    };
+    const workload: Resource = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "app", namespace: "payments" },
+    };
+    await must(ds.create(orphanPod));
+    await must(ds.create(workload));
+    await must(
+      ds.create({
+        apiVersion: "egw.dev/v1",
+        kind: "IPAllocation",
+        metadata: { name: "10-10-1-1" },
+        spec: {
+          ip: "10.10.1.1",
+          pool: "egress",
+          owner: { namespace: "payments", gateway: "old", replica: "old-0" },
+        },
+      }),
+    );
+    const { c } = controller(ds);
+    await c.start();
+    await waitFor("orphans collected", async () => (await allocations(ds)).length === 0);
+    await waitFor("orphan pod gone", async () => (await replicaPods(ds, "payments", "old")).length === 0);
+    assert.ok((await must(ds.get({ kind: "Pod", namespace: "payments", name: "app" }))).metadata.name);
+  });
+
+  it("bad data never crashes it: invalid gateway gets InvalidSpec status, others still reconcile", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    await must(ds.create({ ...gatewayObj("bad", "payments", {}), spec: { replicas: "many", ipPools: 7 } }));
+    await must(
+      ds.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: "weird",
+          namespace: "payments",
+          annotations: { [ANN_GATEWAY_OWNER]: "payments/gw" },
+        },
+        spec: 5,
+      }),
+    );
+    await must(
+      ds.create({ apiVersion: "egw.dev/v1", kind: "IPAllocation", metadata: { name: "junk" }, spec: "x" }),
+    );
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 1 })));
+    const { c, log } = controller(ds);
+    await c.start();
+    await waitFor(
+      "gw reconciled",
+      async () => (await statusOf(ds, "payments", "gw")).replicas?.length === 1,
+      () => statusOf(ds, "payments", "gw"),
+    );
+    await waitFor(
+      "bad has a status",
+      async () => (await statusOf(ds, "payments", "bad")).conditions !== undefined,
+    );
+    const degraded = (await statusOf(ds, "payments", "bad")).conditions?.find((x) => x.type === "Degraded");
+    assert.equal(degraded?.reason, "InvalidSpec");
+    assert.match(degraded?.message ?? "", /EgressGateway payments\/bad: spec\.replicas/);
+    assert.ok(log.records.some((r) => r.level === "warn" && r.msg.startsWith("invalid EgressGateway")));
+    // The stray pod claiming to be gw's replica without an IP was removed; gw-0 stands.
+    assert.deepEqual(
+      (await replicaPods(ds, "payments", "gw")).map((p) => p.metadata.name),
+      ["gw-0"],
+    );
+    await assertConsistent(ds);
+  });
+
+  it("status written with CAS survives a conflict; failed pod creation releases the IP", async () => {
+    const mem = createMemoryDatastore();
+    await seed(mem);
+    let conflicts = 1;
+    let podCreateFailures = 1;
+    const flaky: Datastore = wrap(mem, {
+      update: async (obj) => {
+        if (obj.kind === "EgressGateway" && conflicts > 0) {
+          conflicts -= 1;
+          // someone else writes in between: the CAS must fail and be retried
+          const cur = await must(mem.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+          await must(mem.update({ ...cur, metadata: { ...cur.metadata, labels: { touched: "yes" } } }));
+        }
+        return mem.update(obj);
+      },
+      create: async (obj) => {
+        if (obj.kind === "Pod" && podCreateFailures > 0) {
+          podCreateFailures -= 1;
+          return err(new DatastoreError("Unavailable", "injected failure"));
+        }
+        return mem.create(obj);
+      },
+    });
+    const { c, log } = controller(flaky);
+    await must(mem.create(gatewayObj("gw", "payments", { replicas: 1 })));
+    await must(c.sync("payments/gw"));
+    assert.ok(
+      log.records.some((r) => r.msg === "create failed" && String(r.error).includes("injected failure")),
+    );
+    // The next pass in the same sync created it; exactly one allocation, backed by the pod.
+    await assertConsistent(mem);
+    assert.equal((await allocations(mem)).length, 1);
+    const gw = await must(mem.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    assert.deepEqual(gw.metadata.labels, { touched: "yes" });
+    assert.equal((gw.status as { replicas?: unknown[] }).replicas?.length, 1);
+  });
+});
+
+const wrap = (ds: MemoryDatastore, over: Partial<Datastore>): Datastore => ({
+  get: (ref) => ds.get(ref),
+  list: (kind, opts) => ds.list(kind, opts),
+  create: (obj) => ds.create(obj),
+  update: (obj) => ds.update(obj),
+  delete: (ref, opts) => ds.delete(ref, opts),
+  watch: (opts, onEvent) => ds.watch(opts, onEvent),
+  close: () => ds.close(),
+  ...over,
+});

@@ -1,0 +1,446 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { EgressGateway, EgressGatewaySpec } from "../api/schemas/egress.js";
+import { validateResource } from "../api/validate.js";
+import type { IPPoolLike } from "../ipam/pools.js";
+import {
+  planGarbage,
+  planGateway,
+  replicaIndex,
+  type GatewayPlan,
+  type GatewayPlanInput,
+  type PlanAction,
+} from "./plan.js";
+import { gatewayStatus, invalidSpecStatus } from "./status.js";
+import type { AllocationView, NodeView, ReplicaView } from "./views.js";
+
+const NOW = Date.parse("2030-01-01T00:00:00.000Z");
+
+const gateway = (spec: Partial<EgressGatewaySpec> = {}, name = "gw"): EgressGateway => {
+  const v = validateResource({
+    apiVersion: "egw.dev/v1",
+    kind: "EgressGateway",
+    metadata: { name, namespace: "payments" },
+    spec: { replicas: 1, ipPools: [{ name: "egress" }], ...spec },
+  });
+  if (!v.ok) assert.fail(JSON.stringify(v.error));
+  return v.value as EgressGateway;
+};
+
+const pool = (name: string, cidr: string, uses = ["EgressGateway"]): IPPoolLike => ({
+  metadata: { name },
+  spec: { cidr, allowedUses: uses },
+});
+
+const nodes = (...names: string[]): NodeView[] => names.map((name) => ({ name, labels: {} }));
+
+const alloc = (replica: string, ip: string, opts: Partial<AllocationView> = {}): AllocationView => ({
+  name: ip.replaceAll(".", "-"),
+  ip,
+  pool: "egress",
+  owner: { namespace: "payments", gateway: "gw", replica },
+  resourceVersion: "1",
+  createdMs: NOW - 3_600_000,
+  ...opts,
+});
+
+const replica = (name: string, ip: string, node: string, extra: Partial<ReplicaView> = {}): ReplicaView => ({
+  name,
+  node,
+  egressIP: ip,
+  labels: { "egw.dev/gateway": "gw" },
+  annotations: { "egw.dev/gateway-owner": "payments/gw", "egw.dev/egress-ip": ip },
+  phase: "Running",
+  podIP: "10.244.0.9",
+  ...extra,
+});
+
+const input = (over: Partial<GatewayPlanInput>): GatewayPlanInput => ({
+  gateway: gateway(),
+  pools: [pool("egress", "10.10.1.0/29")],
+  nodes: nodes("node-1", "node-2", "node-3"),
+  replicas: [],
+  otherPodNames: new Set(),
+  allocations: [],
+  nowMs: NOW,
+  unbackedGraceMs: 60_000,
+  ...over,
+});
+
+const ofType = <T extends PlanAction["type"]>(plan: GatewayPlan, type: T) =>
+  plan.actions.filter((a): a is Extract<PlanAction, { type: T }> => a.type === type);
+
+/** Three running replicas gw-0..2 on node-1..3 with their allocations. */
+const threeReplicas = () => ({
+  replicas: [0, 1, 2].map((i) => replica(`gw-${i}`, `10.10.1.${i + 1}`, `node-${i + 1}`)),
+  allocations: [0, 1, 2].map((i) => alloc(`gw-${i}`, `10.10.1.${i + 1}`)),
+});
+
+describe("planGateway: scale up and placement", () => {
+  it("creates the missing replicas with stable names, labels and one per node", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({
+          replicas: 3,
+          template: { metadata: { labels: { "egress-code": "red" }, annotations: { team: "pay" } } },
+        }),
+      }),
+    );
+    const creates = ofType(plan, "create");
+    assert.deepEqual(
+      creates.map((c) => c.replica),
+      ["gw-0", "gw-1", "gw-2"],
+    );
+    assert.deepEqual(new Set(creates.map((c) => c.node)), new Set(["node-1", "node-2", "node-3"]));
+    for (const c of creates) {
+      assert.deepEqual(c.labels, { "egress-code": "red" });
+      assert.deepEqual(c.annotations, { team: "pay" });
+    }
+    assert.equal(plan.actions.length, 3);
+    assert.deepEqual(plan.problems, []);
+  });
+
+  it("uses the default label egw.dev/gateway: <name> without template labels", () => {
+    const [c] = ofType(planGateway(input({})), "create");
+    assert.deepEqual(c?.labels, { "egw.dev/gateway": "gw" });
+  });
+
+  it("spreads evenly, least-loaded first, and decides the same way every time", () => {
+    const inp = input({
+      gateway: gateway({ replicas: 4 }),
+      nodes: nodes("node-1", "node-2"),
+      replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+      allocations: [alloc("gw-0", "10.10.1.1")],
+    });
+    const plan = planGateway(inp);
+    const perNode = new Map<string, number>([["node-1", 1]]);
+    for (const c of ofType(plan, "create")) perNode.set(c.node, (perNode.get(c.node) ?? 0) + 1);
+    assert.deepEqual(Object.fromEntries(perNode), { "node-1": 2, "node-2": 2 });
+    assert.deepEqual(planGateway(inp), plan);
+  });
+
+  it("places only on nodes matching template.spec.nodeSelector", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 2, template: { spec: { nodeSelector: { egress: "yes" } } } }),
+        nodes: [
+          { name: "node-1", labels: {} },
+          { name: "node-2", labels: { egress: "yes" } },
+          { name: "node-3", labels: { egress: "no" } },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      ofType(plan, "create").map((c) => c.node),
+      ["node-2", "node-2"],
+    );
+  });
+
+  it("no node matching the nodeSelector: Degraded, nothing created", () => {
+    const plan = planGateway(
+      input({ gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }) }),
+    );
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.problems[0]?.reason, "NoMatchingNode");
+    assert.match(plan.problems[0]?.message ?? "", /spec\.template\.spec\.nodeSelector \{"egress":"yes"\}/);
+  });
+
+  it("skips names other pods of the namespace already use", () => {
+    const plan = planGateway(input({ otherPodNames: new Set(["gw-0"]) }));
+    assert.deepEqual(
+      ofType(plan, "create").map((c) => c.replica),
+      ["gw-1"],
+    );
+  });
+
+  it("a replica whose pod was deleted comes back under its name, keeping its IP", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 2 }),
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1"), alloc("gw-5", "10.10.1.6")],
+      }),
+    );
+    assert.deepEqual(
+      plan.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      [["create", "gw-5"]],
+    );
+  });
+});
+
+describe("planGateway: pools", () => {
+  it("replicas > free addresses: only as many replicas as IPs, Degraded PoolExhausted", () => {
+    const plan = planGateway(
+      input({ gateway: gateway({ replicas: 3 }), pools: [pool("egress", "10.10.1.0/30")] }),
+    );
+    assert.equal(ofType(plan, "create").length, 2);
+    assert.equal(plan.problems.length, 1);
+    assert.equal(plan.problems[0]?.reason, "PoolExhausted");
+    assert.match(plan.problems[0]?.message ?? "", /spec\.replicas is 3 but only 2 replicas/);
+    assert.match(plan.problems[0]?.message ?? "", /IPPool "egress" \(10\.10\.1\.0\/30, 2 addresses\)/);
+  });
+
+  it("counts other gateways' allocations as taken", () => {
+    const other = alloc("x-0", "10.10.1.1", { owner: { namespace: "b", gateway: "x", replica: "x-0" } });
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 2 }),
+        pools: [pool("egress", "10.10.1.0/30")],
+        allocations: [other],
+      }),
+    );
+    assert.equal(ofType(plan, "create").length, 1);
+    assert.equal(plan.problems[0]?.reason, "PoolExhausted");
+  });
+
+  it("a missing pool: Degraded PoolNotFound, nothing created, existing replicas kept", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 2, ipPools: [{ name: "gone" }] }),
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1")],
+      }),
+    );
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.problems[0]?.reason, "PoolNotFound");
+    assert.match(plan.problems[0]?.message ?? "", /spec\.ipPools\[0\]: IPPool "gone" does not exist/);
+  });
+
+  it("a pool that does not allow EgressGateway: Degraded PoolNotAllowed", () => {
+    const plan = planGateway(input({ pools: [pool("egress", "10.10.1.0/29", ["Workload"])] }));
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.problems[0]?.reason, "PoolNotAllowed");
+    assert.match(plan.problems[0]?.message ?? "", /allowedUses .* must include "EgressGateway"/);
+  });
+
+  it("a name/cidr pair naming different pools: Degraded PoolMismatch", () => {
+    const plan = planGateway(
+      input({ gateway: gateway({ ipPools: [{ name: "egress", cidr: "10.9.0.0/24" }] }) }),
+    );
+    assert.equal(plan.problems[0]?.reason, "PoolMismatch");
+  });
+
+  it("pool change: a replica whose IP left the pools is replaced (new replica, old one drains)", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ ipPools: [{ name: "b" }] }),
+        pools: [pool("egress", "10.10.1.0/29"), pool("b", "10.10.2.0/29")],
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1")],
+      }),
+    );
+    const [drain] = ofType(plan, "drain");
+    assert.equal(drain?.replica, "gw-0");
+    assert.match(drain?.reason ?? "", /no longer in the gateway's IP pools/);
+    assert.deepEqual(
+      ofType(plan, "create").map((c) => c.replica),
+      ["gw-1"],
+    );
+  });
+});
+
+describe("planGateway: scale down, drain, deletion", () => {
+  it("scale 3→1 with no grace period deletes the highest indices and releases their IPs", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
+        ...threeReplicas(),
+      }),
+    );
+    const deletes = ofType(plan, "delete");
+    assert.deepEqual(
+      deletes.map((d) => d.replica),
+      ["gw-2", "gw-1"],
+    );
+    assert.deepEqual(
+      deletes.map((d) => d.release.map((a) => a.ip)),
+      [["10.10.1.3"], ["10.10.1.2"]],
+    );
+    assert.equal(plan.actions.length, 2);
+  });
+
+  it("scale down with a grace period drains first, deadline in the annotation", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 30 } } }),
+        ...threeReplicas(),
+      }),
+    );
+    const drains = ofType(plan, "drain");
+    assert.deepEqual(
+      drains.map((d) => [d.replica, d.deadline]),
+      [
+        ["gw-2", "2030-01-01T00:00:30.000Z"],
+        ["gw-1", "2030-01-01T00:00:30.000Z"],
+      ],
+    );
+    assert.equal(plan.actions.length, 2);
+    assert.equal(plan.requeueAfterMs, 30_000);
+  });
+
+  it("a draining replica is deleted at its deadline, not before, and is not replaced meanwhile", () => {
+    const { replicas, allocations } = threeReplicas();
+    const draining = replicas.map((r, i) =>
+      i === 2 ? { ...r, terminating: "2030-01-01T00:00:30.000Z" } : r,
+    );
+    const gw = gateway({ replicas: 2, template: { spec: { terminationGracePeriodSeconds: 30 } } });
+    const before = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 10_000 }));
+    assert.deepEqual(before.actions, []);
+    assert.equal(before.requeueAfterMs, 20_000);
+    assert.equal(before.replicas.find((r) => r.name === "gw-2")?.ready, false);
+
+    const after = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 30_000 }));
+    assert.deepEqual(
+      after.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      [["delete", "gw-2"]],
+    );
+  });
+
+  it("an unreadable drain deadline is written again", () => {
+    const { replicas, allocations } = threeReplicas();
+    const odd = replicas.map((r, i) => (i === 2 ? { ...r, terminating: "true" } : r));
+    const plan = planGateway(input({ gateway: gateway({ replicas: 2 }), replicas: odd, allocations }));
+    assert.deepEqual(
+      ofType(plan, "drain").map((d) => d.deadline),
+      ["2030-01-01T00:00:30.000Z"],
+    );
+  });
+
+  it("a replica pod whose IP is not allocated to it is deleted at once", () => {
+    const plan = planGateway(input({ replicas: [replica("gw-0", "10.10.1.1", "node-1")], allocations: [] }));
+    assert.deepEqual(
+      plan.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      [
+        ["delete", "gw-0"],
+        ["create", "gw-1"],
+      ],
+    );
+  });
+
+  it("a replica on a node that no longer matches is replaced", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }),
+        nodes: [
+          { name: "node-1", labels: {} },
+          { name: "node-2", labels: { egress: "yes" } },
+        ],
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1")],
+      }),
+    );
+    assert.match(ofType(plan, "drain")[0]?.reason ?? "", /node node-1 no longer matches/);
+    assert.deepEqual(
+      ofType(plan, "create").map((c) => [c.replica, c.node]),
+      [["gw-1", "node-2"]],
+    );
+  });
+
+  it("allocations no replica uses are released after their grace period only", () => {
+    const fresh = alloc("gw-7", "10.10.1.5", { createdMs: NOW - 10_000 });
+    const old = alloc("gw-8", "10.10.1.6");
+    const plan = planGateway(
+      input({
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1"), fresh, old],
+      }),
+    );
+    assert.deepEqual(
+      ofType(plan, "release").map((a) => a.allocation.ip),
+      ["10.10.1.6"],
+    );
+    assert.equal(plan.actions.length, 1);
+    assert.equal(plan.requeueAfterMs, 50_000);
+  });
+
+  it("template label changes are applied to running replicas in place", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ template: { metadata: { labels: { "egress-code": "blue" } } } }),
+        replicas: [replica("gw-0", "10.10.1.1", "node-1")],
+        allocations: [alloc("gw-0", "10.10.1.1")],
+      }),
+    );
+    assert.deepEqual(
+      plan.actions.map((a) => [a.type, "labels" in a ? a.labels : {}]),
+      [["update-metadata", { "egress-code": "blue" }]],
+    );
+  });
+
+  it("scale to 0 then status Ready/ScaledToZero", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 0, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
+        ...threeReplicas(),
+      }),
+    );
+    assert.equal(ofType(plan, "delete").length, 3);
+    const st = gatewayStatus({ ...plan, replicas: [], live: 0, ready: 0 }, undefined, "t");
+    assert.equal(st.conditions?.[0]?.reason, "ScaledToZero");
+  });
+
+  it("garbage: replicas and allocations of deleted gateways", () => {
+    const g = planGarbage({
+      gateways: new Set(["payments/gw"]),
+      replicaPods: [
+        { namespace: "payments", name: "gw-0", owner: "payments/gw" },
+        { namespace: "payments", name: "old-0", owner: "payments/old" },
+        { namespace: "other", name: "x", owner: "payments/old" },
+      ],
+      allocations: [
+        alloc("gw-0", "10.10.1.1"),
+        alloc("old-0", "10.10.1.2", { owner: { namespace: "payments", gateway: "old", replica: "old-0" } }),
+      ],
+    });
+    assert.deepEqual(
+      g.pods.map((p) => p.name),
+      ["old-0"],
+    );
+    assert.deepEqual(
+      g.allocations.map((a) => a.ip),
+      ["10.10.1.2"],
+    );
+  });
+});
+
+describe("status", () => {
+  it("lists replicas and reports Ready and Degraded; transition times only move on change", () => {
+    const plan = planGateway(
+      input({
+        gateway: gateway({ replicas: 3 }),
+        pools: [pool("egress", "10.10.1.0/30")],
+        ...threeReplicas(),
+      }),
+    );
+    const s1 = gatewayStatus(plan, undefined, "2030-01-01T00:00:00Z");
+    assert.deepEqual(s1.replicas?.[0], { name: "gw-0", node: "node-1", egressIP: "10.10.1.1", ready: true });
+    assert.deepEqual(
+      s1.conditions?.map((c) => [c.type, c.status, c.reason]),
+      [
+        ["Ready", "True", "AllReplicasReady"],
+        ["Degraded", "False", "AsExpected"],
+      ],
+    );
+    const problems = [{ reason: "PoolExhausted" as const, message: "full" }];
+    const s2 = gatewayStatus({ ...plan, problems, ready: 2 }, s1, "2030-01-01T00:01:00Z");
+    assert.deepEqual(
+      s2.conditions?.map((c) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime]),
+      [
+        ["Ready", "False", "ReplicasNotReady", "2/3 replicas ready", "2030-01-01T00:01:00Z"],
+        ["Degraded", "True", "PoolExhausted", "full", "2030-01-01T00:01:00Z"],
+      ],
+    );
+    const s3 = gatewayStatus({ ...plan, problems, ready: 2 }, s2, "2030-01-01T00:02:00Z");
+    assert.deepEqual(s3, s2);
+    const bad = invalidSpecStatus(["EgressGateway payments/gw: spec.replicas: bad"], s3, "t");
+    assert.equal(bad.conditions?.[1]?.reason, "InvalidSpec");
+    assert.deepEqual(bad.replicas, s3.replicas);
+  });
+
+  it("replica names parse back to their index", () => {
+    assert.equal(replicaIndex("gw", "gw-12"), 12);
+    assert.equal(replicaIndex("gw", "gw-012"), undefined);
+    assert.equal(replicaIndex("gw", "gw-1-0"), undefined);
+    assert.equal(replicaIndex("gw-1", "gw-1-0"), 0);
+  });
+});

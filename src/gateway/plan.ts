@@ -1,0 +1,84 @@
+// What a gateway replica's netns must hold, from its own Pod, the Nodes and the IPPools (pure).
+// Bad pieces of other objects (a node without an address, a malformed CIDR) are left out with a
+// warning so one broken Node never takes every gateway down; problems with the replica's own Pod
+// make the plan fail (the replica is then not ready).
+import type { IPPoolInput, NodeInput, PodInput } from "../calc/inputs.js";
+import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
+import type { GatewayNode, GatewayPlan } from "../dataplane/render-gateway.js";
+import { cidr4, ipv4 } from "../dataplane/nft-text.js";
+import { err, ok, type Result } from "../util/result.js";
+
+/** NodeInput plus the pod CIDR fields of a Node's spec. */
+export type GatewayNodeInput = NodeInput & { readonly spec?: { readonly podCIDR?: string; readonly podCIDRs?: readonly string[] } };
+
+export interface GatewayPlanInputs {
+  replica: { namespace: string; name: string };
+  pod: PodInput | undefined;
+  nodes: Iterable<GatewayNodeInput>;
+  pools: Iterable<IPPoolInput>;
+  uplink: string;
+  healthPort: number;
+}
+
+export interface BuiltGatewayPlan {
+  plan: GatewayPlan;
+  /** Objects (or parts) left out, one line each. */
+  warnings: string[];
+}
+
+export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan, string> {
+  const who = `Pod ${i.replica.namespace}/${i.replica.name}`;
+  if (i.pod === undefined) return err(`${who} does not exist (yet)`);
+  const egressIP = i.pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP];
+  if (egressIP === undefined)
+    return err(`${who} has no annotation ${ANN_GATEWAY_EGRESS_IP}: it is not an egress gateway replica (yet)`);
+  if (ipv4(egressIP) === undefined)
+    return err(`${who}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" must be an IPv4 address`);
+  const podIP = i.pod.status?.podIP;
+  if (!podIP) return err(`${who} has no status.podIP yet`);
+  if (ipv4(podIP) === undefined) return err(`${who}: status.podIP "${podIP}" must be an IPv4 address`);
+
+  const warnings: string[] = [];
+  const nodes: GatewayNode[] = [];
+  for (const n of i.nodes) {
+    const name = n.metadata.name;
+    const underlayIP = n.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    if (underlayIP === undefined || ipv4(underlayIP) === undefined) {
+      warnings.push(`Node ${name}: status.addresses has no IPv4 InternalIP; tunnel traffic from it is not accepted`);
+      continue;
+    }
+    const declared = n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []);
+    const podCidrs: string[] = [];
+    for (const c of declared) {
+      if (cidr4(c) !== undefined) podCidrs.push(c);
+      else if (!c.includes(":")) warnings.push(`Node ${name}: spec.podCIDRs entry "${c}" is not an IPv4 CIDR; skipped`);
+    }
+    if (podCidrs.length === 0) warnings.push(`Node ${name}: no IPv4 spec.podCIDRs; replies cannot be routed back to its pods`);
+    nodes.push({ name, underlayIP, podCidrs });
+  }
+  nodes.sort((a, b) => cmp(a.name, b.name));
+
+  const workloadCidrs = new Set<string>();
+  for (const p of i.pools) {
+    const uses = p.spec?.allowedUses ?? ["Workload"];
+    const cidr = p.spec?.cidr;
+    if (!uses.includes("Workload") || cidr === undefined || cidr.includes(":")) continue;
+    if (cidr4(cidr) !== undefined) workloadCidrs.add(cidr);
+    else warnings.push(`IPPool ${p.metadata.name}: spec.cidr "${cidr}" is not an IPv4 CIDR; skipped`);
+  }
+
+  return ok({
+    plan: {
+      replica: `${i.replica.namespace}/${i.replica.name}`,
+      podIP,
+      egressIP,
+      uplink: i.uplink,
+      workloadCidrs: [...workloadCidrs].sort(),
+      nodes,
+      healthPort: i.healthPort,
+    },
+    warnings,
+  });
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
