@@ -1,8 +1,10 @@
 // `npm run bench -- NAME…`: runs the named benchmarks (all when none are named) and prints tables.
 // Benchmarks compare side by side in one run; absolute times on this shared machine mean little.
+import { benchCalc } from "./calc.js";
 import { benchLabUp } from "./lab-up.js";
 
 const BENCHES: Record<string, { needsRoot: boolean; run: () => Promise<void> }> = {
+  calc: { needsRoot: false, run: benchCalc },
   "lab-up": { needsRoot: true, run: benchLabUp },
 };
 

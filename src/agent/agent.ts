@@ -15,7 +15,7 @@ import type { NodePlan } from "../calc/plan.js";
 import type { NodeDataplanePort, ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { Datastore } from "../datastore/types.js";
 import type { Result } from "../util/result.js";
-import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+import { Sleeper, systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { Coalescer } from "./coalescer.js";
 import { toDataplanePlan } from "./dataplane-plan.js";
 import { fetchGet, type HttpGet } from "./http-get.js";
@@ -86,12 +86,13 @@ export class Agent {
   private retryTimer: TimerHandle | undefined;
   private retryDelay: number;
   private stopped = false;
-  private wakeSleeper: (() => void) | undefined;
+  private readonly sleeper: Sleeper;
   private readonly state: AgentStatus = { lastReconcileOk: undefined, reconciles: 0 };
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log ?? createLogger("agent");
     this.clock = o.clock ?? systemClock();
+    this.sleeper = new Sleeper(this.clock);
     this.resyncMs = o.resyncMs ?? 10_000;
     this.retryMs = Math.min(o.retryMs ?? 1000, this.resyncMs);
     this.retryDelay = this.retryMs;
@@ -151,7 +152,7 @@ export class Agent {
       const started = await this.mirror.start();
       if (started.ok) break;
       this.log.error("cannot load cluster state; retrying", { error: started.error, retryInMs: delay });
-      await this.sleep(delay);
+      await this.sleeper.sleep(delay);
     }
     if (this.stopped) return;
     const counts = this.index.counts();
@@ -161,26 +162,13 @@ export class Agent {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeSleeper?.();
+    this.sleeper.wake();
     this.clock.clearTimeout(this.resyncTimer);
     this.clock.clearTimeout(this.retryTimer);
     this.poller.stop();
     await this.mirror.stop();
     await this.coalescer.stop();
     this.log.info("agent stopped", { node: this.o.node });
-  }
-
-  /** Waits `ms` on the agent's clock; stop() ends the wait early. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = (): void => {
-        this.clock.clearTimeout(timer);
-        this.wakeSleeper = undefined;
-        resolve();
-      };
-      const timer = this.clock.setTimeout(wake, ms);
-      this.wakeSleeper = wake;
-    });
   }
 
   status(): Readonly<AgentStatus> {

@@ -37,3 +37,26 @@ export function systemClock(): Clock {
 /** `base` spread by ±fraction (e.g. 0.05 → 95–105 %), so many clients do not poll in lockstep. */
 export const jittered = (base: number, fraction: number, random: () => number = Math.random): number =>
   Math.max(1, Math.round(base * (1 - fraction + 2 * fraction * random())));
+
+/** Sleeps on a Clock; wake() ends the current sleep early (used on stop). */
+export class Sleeper {
+  private wakeCurrent: (() => void) | undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.clock.clearTimeout(timer);
+        if (this.wakeCurrent === wake) this.wakeCurrent = undefined;
+        resolve();
+      };
+      const timer = this.clock.setTimeout(wake, ms);
+      this.wakeCurrent = wake;
+    });
+  }
+
+  wake(): void {
+    this.wakeCurrent?.();
+  }
+}

@@ -1,7 +1,8 @@
 // The lab's external hosts, run inside the external namespace:
 //   whoami — HTTP; the body is the source IP the request came from (plain text);
 //   db     — TCP; writes "db: hello <source ip>\n" and closes.
-// Started by `egw up` as: node external-servers.js --whoami IP:PORT --db IP:PORT --state-dir DIR
+// Started by `egw up` as: node external-servers.js --whoami IP:PORT… --db IP:PORT… --state-dir DIR
+// (--whoami and --db may be repeated: one server per address).
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -48,25 +49,35 @@ const parseHostPort = (s: string | undefined): { host: string; port: number } | 
   return m && m[1] && m[2] ? { host: m[1], port: Number(m[2]) } : undefined;
 };
 
+/** Every value of a repeated option (`--whoami A --whoami B`). */
+const values = (argv: readonly string[], name: string): string[] =>
+  argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
+
 const main = async (argv: string[]): Promise<void> => {
-  const opt = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const whoami = parseHostPort(opt("--whoami"));
-  const db = parseHostPort(opt("--db"));
-  if (!whoami || !db) {
-    process.stderr.write("usage: external-servers --whoami IP:PORT --db IP:PORT [--state-dir DIR]\n");
+  const whoami = values(argv, "--whoami").map(parseHostPort);
+  const db = values(argv, "--db").map(parseHostPort);
+  const all = [...whoami, ...db];
+  if (all.length === 0 || all.some((x) => x === undefined)) {
+    process.stderr.write("usage: external-servers --whoami IP:PORT… --db IP:PORT… [--state-dir DIR]\n");
     process.exit(2);
   }
+  const listening: string[] = [];
   try {
-    await startWhoami(whoami.host, whoami.port);
-    await startDb(db.host, db.port);
+    for (const w of whoami) {
+      if (!w) continue;
+      await startWhoami(w.host, w.port);
+      listening.push(`whoami on ${w.host}:${w.port}`);
+    }
+    for (const d of db) {
+      if (!d) continue;
+      await startDb(d.host, d.port);
+      listening.push(`db on ${d.host}:${d.port}`);
+    }
   } catch (e) {
     log(`cannot listen: ${(e as Error).message}`);
     process.exit(1);
   }
-  log(`ready: whoami on ${whoami.host}:${whoami.port}, db on ${db.host}:${db.port}`);
+  log(`ready: ${listening.join(", ")}`);
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => process.exit(0));
 };
 

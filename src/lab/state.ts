@@ -85,6 +85,21 @@ export const writeManifest = (m: LabManifest): Result<void, string> => {
   }
 };
 
+/**
+ * Read-modify-write of the manifest on disk, for writers other than `egw up` (the runtime records
+ * the gateway processes it starts). Fails if there is no manifest (the lab is going away).
+ */
+export const updateManifest = (
+  stateDir: string,
+  change: (m: LabManifest) => void,
+): Result<LabManifest, string> => {
+  const m = readManifest(stateDir);
+  if (!m) return err(`no lab manifest in ${stateDir}`);
+  change(m);
+  const w = writeManifest(m);
+  return w.ok ? ok(m) : w;
+};
+
 /** Prepares an empty or existing-lab state dir; refuses a non-empty directory that is not a lab. */
 export const prepareStateDir = (stateDir: string): Result<void, string> => {
   try {

@@ -28,6 +28,7 @@ describe("lab topology", () => {
       [
         ["whoami", "198.18.10.10", 80, false],
         ["db", "198.18.20.10", 5432, true],
+        ["whoami-b", "198.18.30.10", 80, false],
       ],
     );
   });

@@ -20,6 +20,8 @@ export const MAX_NODES = 50;
 /** The hosts on the external side of the router; only firewalled hosts have an allow-list. */
 export interface ExternalHost {
   name: string;
+  /** whoami: HTTP, answers with the source IP; db: TCP, greets with the source IP. */
+  service: "whoami" | "db";
   ip: string;
   /** The router's address on this host's subnet (the host's gateway). */
   routerIp: string;
@@ -29,8 +31,35 @@ export interface ExternalHost {
 }
 
 export const EXTERNAL_HOSTS: readonly ExternalHost[] = [
-  { name: "whoami", ip: "198.18.10.10", routerIp: "198.18.10.1", prefix: 24, port: 80, firewalled: false },
-  { name: "db", ip: "198.18.20.10", routerIp: "198.18.20.1", prefix: 24, port: 5432, firewalled: true },
+  {
+    name: "whoami",
+    service: "whoami",
+    ip: "198.18.10.10",
+    routerIp: "198.18.10.1",
+    prefix: 24,
+    port: 80,
+    firewalled: false,
+  },
+  {
+    name: "db",
+    service: "db",
+    ip: "198.18.20.10",
+    routerIp: "198.18.20.1",
+    prefix: 24,
+    port: 5432,
+    firewalled: true,
+  },
+  // A second whoami on its own subnet, so per-destination routing (e.g. "198.18.30.0/24 without
+  // a gateway") can be told apart by the source IP each one sees.
+  {
+    name: "whoami-b",
+    service: "whoami",
+    ip: "198.18.30.10",
+    routerIp: "198.18.30.1",
+    prefix: 24,
+    port: 80,
+    firewalled: false,
+  },
 ];
 
 export const externalHost = (name: string): ExternalHost | undefined =>

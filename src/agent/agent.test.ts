@@ -1,0 +1,182 @@
+// The agent loop over the memory datastore, the fake dataplane and a fake clock.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Resource } from "../api/meta.js";
+import type { NodePlan } from "../calc/plan.js";
+import { FakeNodeDataplane } from "../dataplane/fake.js";
+import type { DataplaneWorkload } from "../dataplane/render-node.js";
+import { createMemoryDatastore } from "../datastore/memory.js";
+import type { Datastore } from "../datastore/types.js";
+import { Agent } from "./agent.js";
+import type { HttpGetResult } from "./http-get.js";
+import { memoryLogger } from "./log.js";
+import { readinessUrl } from "./poller.js";
+import { FakeClock } from "./testing/fake-clock.js";
+import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "./testing/objects.js";
+
+const GW_A = { namespace: "egress", name: "gw-a", node: "gwnode", ip: "10.244.2.10", gateway: "gw", egressIP: "10.10.0.1" };
+const GW_B = { namespace: "egress", name: "gw-b", node: "gwnode", ip: "10.244.2.11", gateway: "gw", egressIP: "10.10.0.2" };
+const CLIENT = {
+  namespace: "default",
+  name: "client",
+  node: "node1",
+  ip: "10.244.1.10",
+  hostInterface: "ewclient",
+  gateway: "gw",
+  gatewayNamespace: "egress",
+};
+
+async function must(store: Datastore, obj: Resource): Promise<void> {
+  const r = await store.create(obj);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+}
+
+async function setup() {
+  const store = createMemoryDatastore();
+  for (const obj of [
+    node("node1", "172.30.0.1", "10.244.1.0/24"),
+    node("gwnode", "172.30.0.2", "10.244.2.0/24"),
+    namespace("default"),
+    namespace("egress"),
+    ipPool("pods", "10.244.0.0/16"),
+    gatewayPod(GW_A),
+    gatewayPod(GW_B),
+    clientPod(CLIENT),
+  ])
+    await must(store, obj);
+  const clock = new FakeClock();
+  const dataplane = new FakeNodeDataplane();
+  const log = memoryLogger("agent");
+  const answers = new Map<string, HttpGetResult>();
+  const attempts: NodePlan[] = [];
+  const agent = new Agent({
+    store,
+    node: "node1",
+    dataplane,
+    clock,
+    log,
+    resyncMs: 10_000,
+    debounceMs: 50,
+    retryMs: 500,
+    random: () => 0.5,
+    poll: { intervalMs: 1000, failureThreshold: 2 },
+    httpGet: async (url) => answers.get(url) ?? { status: 200 },
+    onReconcile: (plan) => attempts.push(plan),
+  });
+  await agent.start();
+  await clock.advance(50);
+  return { store, clock, dataplane, log, answers, attempts, agent };
+}
+
+const routesOf = (plan: NodePlan | undefined, workload = "client") => {
+  const w = plan?.workloads.find((x) => x.name === workload);
+  return plan?.gatewaySets.find((s) => s.key === w?.gatewaySet)?.routes;
+};
+const hopsOf = (plan: NodePlan | undefined): string[] => {
+  const r = routesOf(plan)?.[0];
+  return r?.action === "gateways" ? r.hops.map((h) => h.replica) : [];
+};
+
+describe("Agent (memory datastore, fake dataplane)", () => {
+  it("programs the node's workloads through the selected gateway replicas", async () => {
+    const { dataplane, agent } = await setup();
+    const plan = dataplane.last;
+    assert.ok(plan);
+    assert.equal(plan.node, "node1");
+    assert.equal(plan.nodeIP, "172.30.0.1");
+    assert.deepEqual(plan.workloadCidrs, ["10.244.0.0/16"]);
+    assert.deepEqual(hopsOf(plan), ["egress/gw-a", "egress/gw-b"]);
+    assert.equal(agent.healthz().status, 200);
+    assert.match(agent.metricsText().body, /egw_agent_gateway_sets 1/);
+    await agent.stop();
+  });
+
+  it("follows changes incrementally, one reconcile per burst", async () => {
+    const { store, clock, dataplane, attempts, agent } = await setup();
+    const before = attempts.length;
+    for (let i = 0; i < 5; i++)
+      await must(store, clientPod({ ...CLIENT, name: `c${i}`, ip: `10.244.1.${20 + i}`, hostInterface: `ewc${i}` }));
+    await clock.advance(50);
+    assert.equal(attempts.length, before + 1, "five pod events, one reconcile");
+    assert.equal(dataplane.last?.workloads.length, 6);
+    assert.equal(dataplane.last?.gatewaySets.length, 1, "one gateway set for all six pods");
+    const del = await store.delete({ kind: "Pod", namespace: "egress", name: "gw-b" });
+    assert.ok(del.ok);
+    await clock.advance(50);
+    assert.deepEqual(hopsOf(dataplane.last), ["egress/gw-a"]);
+    await agent.stop();
+  });
+
+  it("takes a replica out after failed polls, fails closed when none is left, and brings it back", async () => {
+    const { clock, dataplane, answers, agent } = await setup();
+    await clock.advance(1000); // first polls (all up)
+    answers.set(readinessUrl(GW_A.ip, 8080), { status: 503 });
+    await clock.advance(2100);
+    assert.deepEqual(hopsOf(dataplane.last), ["egress/gw-b"]);
+    answers.set(readinessUrl(GW_B.ip, 8080), { error: "ECONNREFUSED" });
+    await clock.advance(2100);
+    const route = routesOf(dataplane.last)?.[0];
+    assert.equal(route?.action, "unreachable", "no healthy gateway: unreachable, never the node's path");
+    assert.equal(dataplane.last?.workloads.find((w) => w.name === "client")?.gatewaySet !== undefined, true);
+    assert.match(agent.metricsText().body, /egw_agent_unreachable_routes 1/);
+    answers.delete(readinessUrl(GW_A.ip, 8080));
+    await clock.advance(1100);
+    assert.deepEqual(hopsOf(dataplane.last), ["egress/gw-a"], "a down replica keeps being polled and comes back");
+    assert.match(agent.metricsText().body, /egw_agent_gateway_polls_total\{result="failed"\} [1-9]/);
+    await agent.stop();
+  });
+
+  it("reconciles periodically without changes (drift repair)", async () => {
+    const { clock, attempts, agent } = await setup();
+    const before = attempts.length;
+    await clock.advance(10_000);
+    assert.equal(attempts.length, before + 1);
+    await clock.advance(10_000);
+    assert.equal(attempts.length, before + 2);
+    await agent.stop();
+    await clock.advance(30_000);
+    assert.equal(attempts.length, before + 2, "nothing after stop");
+  });
+
+  it("reports a failed reconcile in /healthz and the log, retries, then recovers", async () => {
+    const { store, clock, dataplane, log, agent } = await setup();
+    dataplane.failNext = "nft -f: Error: something broke";
+    await must(store, clientPod({ ...CLIENT, name: "c9", ip: "10.244.1.99", hostInterface: "ewc9" }));
+    await clock.advance(50);
+    assert.equal(agent.healthz().status, 503);
+    assert.match(agent.healthz().body, /something broke/);
+    assert.ok(log.records.some((r) => r.level === "error" && String(r.error).includes("something broke")));
+    await clock.advance(500);
+    assert.equal(agent.healthz().status, 200, "the retry succeeded");
+    assert.ok(dataplane.last?.workloads.some((w) => w.name === "c9"));
+    await agent.stop();
+  });
+
+  it("skips malformed objects and keeps working", async () => {
+    const { store, clock, dataplane, log, agent } = await setup();
+    const bad = pod({ namespace: "default", name: "bad", node: "node1", ip: "10.244.1.50", hostInterface: "ewbad" });
+    (bad.metadata as unknown as Record<string, unknown>).labels = "not-a-map";
+    await must(store, bad);
+    const badIP = pod({ namespace: "default", name: "badip", node: "node1", ip: "10.244.1.500", hostInterface: "ewbadip" });
+    await must(store, badIP);
+    await must(store, clientPod({ ...CLIENT, name: "good", ip: "10.244.1.51", hostInterface: "ewgood" }));
+    await clock.advance(50);
+    const names = dataplane.last?.workloads.map((w) => w.name);
+    assert.ok(names?.includes("good"));
+    assert.ok(!names?.includes("bad") && !names?.includes("badip"));
+    assert.ok(log.records.some((r) => r.msg === "skipping malformed object" && String(r.problem).includes("metadata.labels")));
+    assert.ok(log.records.some((r) => String(r.problem).includes('"10.244.1.500" is not an IPv4 address')));
+    assert.equal(agent.healthz().status, 200);
+    await agent.stop();
+  });
+
+  it("lets a local gateway replica send from its egress IP", async () => {
+    const { store, clock, dataplane, agent } = await setup();
+    await must(store, gatewayPod({ ...GW_A, name: "gw-local", node: "node1", ip: "10.244.1.77", hostInterface: "ewgwl", egressIP: "10.10.0.9" }));
+    await clock.advance(50);
+    const w = dataplane.last?.workloads.find((x) => x.name === "gw-local") as DataplaneWorkload | undefined;
+    assert.deepEqual(w?.extraSourceIPs, ["10.10.0.9"]);
+    assert.equal(w?.gatewaySet, undefined);
+    await agent.stop();
+  });
+});

@@ -1,0 +1,302 @@
+// One egress gateway replica, running in its own netns: follows its Pod, the Nodes, the IPPools
+// and its EgressGateway; keeps the replica's dataplane (tunnel endpoint, SNAT to the egress IP,
+// anti-relay filter, return routes) applied, on change and periodically; runs the upstream
+// probes; serves /readiness and /metrics; publishes readiness in its Pod's status.
+import type { Resource } from "../api/meta.js";
+import { ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
+import type { IPPoolInput, PodInput } from "../calc/inputs.js";
+import type { ReconcileReport } from "../dataplane/node-dataplane.js";
+import type { GatewayPlan } from "../dataplane/render-gateway.js";
+import type { Runner } from "../dataplane/runner.js";
+import type { Datastore } from "../datastore/types.js";
+import { Sleeper, systemClock, type Clock, type TimerHandle } from "../agent/clock.js";
+import { Coalescer } from "../agent/coalescer.js";
+import { fetchGet, type HttpGet } from "../agent/http-get.js";
+import { createLogger, type Logger } from "../agent/log.js";
+import { Metrics } from "../agent/metrics.js";
+import { ResourceMirror } from "../agent/mirror.js";
+import type { Reply } from "../agent/status-server.js";
+import type { Result } from "../util/result.js";
+import { buildGatewayPlan, type GatewayNodeInput } from "./plan.js";
+import { publishReadiness } from "./pod-status.js";
+import { httpProbe, pingProbe, ProbeLoop } from "./probes.js";
+import { evaluateReadiness, probeSettings, type FailureDetectionInput, type Readiness } from "./readiness.js";
+
+export interface GatewayDataplanePort {
+  reconcile(plan: GatewayPlan): Promise<Result<ReconcileReport, string>>;
+}
+
+export interface GatewayOptions {
+  store: Datastore;
+  /** The replica's own Pod. */
+  pod: { namespace: string; name: string };
+  dataplane: GatewayDataplanePort;
+  /** Where `ping` runs (the replica's netns). */
+  runner: Runner;
+  /** Interface towards the outside world. */
+  uplink: string;
+  healthPort?: number;
+  /** Full reconcile even without changes (drift repair); default 10 000 ms. */
+  resyncMs?: number;
+  debounceMs?: number;
+  clock?: Clock;
+  log?: Logger;
+  /** For HTTP probes; default fetch. */
+  httpGet?: HttpGet;
+  random?: () => number;
+  /** Publish readiness into the Pod's status (default true). */
+  publishStatus?: boolean;
+  /** After every reconcile attempt (tests, diagnostics). */
+  onReconcile?: (plan: GatewayPlan, result: Result<ReconcileReport, string>) => void;
+}
+
+type Json = Record<string, unknown>;
+
+export class Gateway {
+  readonly metrics = gatewayMetrics();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly healthPort: number;
+  private readonly resyncMs: number;
+  private readonly mirror: ResourceMirror;
+  private readonly coalescer: Coalescer;
+  private pod: PodInput | undefined;
+  private readonly nodes = new Map<string, GatewayNodeInput>();
+  private readonly pools = new Map<string, IPPoolInput>();
+  private readonly gateways = new Map<string, Resource>();
+  private applied = false;
+  private applyError: string | undefined;
+  private appliedFingerprint: string | undefined;
+  private forceReconcile = true;
+  private lastWarnings = "";
+  private probes: ProbeLoop[] = [];
+  private probeFingerprint = "";
+  private terminating = false;
+  private published: string | undefined;
+  private lastReadiness: Readiness | undefined;
+  private resyncTimer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly sleeper: Sleeper;
+
+  constructor(private readonly o: GatewayOptions) {
+    this.log = o.log ?? createLogger("gateway");
+    this.clock = o.clock ?? systemClock();
+    this.sleeper = new Sleeper(this.clock);
+    this.healthPort = o.healthPort ?? GATEWAY_HEALTH_PORT;
+    this.resyncMs = o.resyncMs ?? 10_000;
+    this.coalescer = new Coalescer(this.clock, o.debounceMs ?? 50, () => this.sync(), (e) =>
+      this.log.error("sync failed unexpectedly", { error: e }),
+    );
+    this.mirror = new ResourceMirror(
+      o.store,
+      [{ kind: "Pod", namespace: o.pod.namespace }, { kind: "Node" }, { kind: "IPPool" }, { kind: "EgressGateway" }],
+      {
+        upsert: (kind, obj) => this.apply(kind, obj, true),
+        remove: (kind, obj) => this.apply(kind, obj, false),
+        changed: () => this.coalescer.trigger(),
+        skipped: (kind, problem) => this.log.warn("skipping malformed object", { kind, problem }),
+        resynced: (kind) => this.log.warn("watch restarted from a full list", { kind }),
+      },
+    );
+  }
+
+  /** Loads state (retrying while the datastore is unreachable), then follows changes. */
+  async start(): Promise<void> {
+    this.log.info("gateway starting", { pod: this.o.pod, uplink: this.o.uplink, healthPort: this.healthPort });
+    for (let delay = 1000; !this.stopped; delay = Math.min(delay * 2, this.resyncMs)) {
+      const started = await this.mirror.start();
+      if (started.ok) break;
+      this.log.error("cannot load cluster state; retrying", { error: started.error, retryInMs: delay });
+      await this.sleeper.sleep(delay);
+    }
+    this.armResync();
+  }
+
+  /**
+   * Graceful termination: report not ready at once (clients stop sending new flows) and stop
+   * following changes. The kernel state stays, so established flows keep working until the
+   * replica's netns is removed.
+   */
+  async drain(): Promise<void> {
+    this.terminating = true;
+    await this.refreshReadiness();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.sleeper.wake();
+    this.clock.clearTimeout(this.resyncTimer);
+    for (const p of this.probes) p.stop();
+    await this.mirror.stop();
+    await this.coalescer.stop();
+    this.log.info("gateway stopped", { pod: this.o.pod });
+  }
+
+  readiness(): Readiness {
+    return evaluateReadiness({
+      applied: this.applied,
+      ...(this.applyError === undefined ? {} : { applyError: this.applyError }),
+      draining: this.draining(),
+      probes: this.probes.map((p) => p.state),
+      now: this.clock.now(),
+    });
+  }
+
+  /** `/readiness`: 200 only when applied, probes pass and not draining. */
+  readinessReply(): Reply {
+    const r = this.readiness();
+    return { status: r.ready ? 200 : 503, body: `${r.ready ? "ready" : "not ready"}: ${r.reason}: ${r.message}\n` };
+  }
+
+  metricsText(): Reply {
+    const r = this.readiness();
+    this.metrics.set("egw_gateway_ready", r.ready ? 1 : 0);
+    this.metrics.set("egw_gateway_draining", this.draining() ? 1 : 0);
+    return { status: 200, body: this.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+  }
+
+  private draining(): boolean {
+    const meta = this.pod?.metadata;
+    return this.terminating || meta?.deletionTimestamp !== undefined || meta?.annotations?.[ANN_GATEWAY_TERMINATING] !== undefined;
+  }
+
+  private apply(kind: string, obj: Resource, present: boolean): void {
+    const name = obj.metadata.name;
+    switch (kind) {
+      case "Pod":
+        if (name === this.o.pod.name) this.pod = present ? (obj as PodInput) : undefined;
+        return;
+      case "Node":
+        if (present) this.nodes.set(name, obj as GatewayNodeInput);
+        else this.nodes.delete(name);
+        return;
+      case "IPPool":
+        if (present) this.pools.set(name, obj as IPPoolInput);
+        else this.pools.delete(name);
+        return;
+      case "EgressGateway": {
+        const key = `${obj.metadata.namespace ?? ""}/${name}`;
+        if (present) this.gateways.set(key, obj);
+        else this.gateways.delete(key);
+        return;
+      }
+    }
+  }
+
+  private armResync(): void {
+    if (this.stopped) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      this.forceReconcile = true;
+      this.coalescer.trigger();
+      this.armResync();
+    }, this.resyncMs);
+  }
+
+  private async sync(): Promise<void> {
+    if (this.stopped) return;
+    this.updateProbes();
+    const built = buildGatewayPlan({
+      replica: this.o.pod,
+      pod: this.pod,
+      nodes: this.nodes.values(),
+      pools: this.pools.values(),
+      uplink: this.o.uplink,
+      healthPort: this.healthPort,
+    });
+    if (!built.ok) {
+      // Keep whatever the kernel has (established flows), but do not claim readiness.
+      if (this.applyError !== built.error) this.log.warn("cannot build the gateway plan", { error: built.error });
+      this.applied = false;
+      this.applyError = built.error;
+      this.appliedFingerprint = undefined;
+      await this.refreshReadiness();
+      return;
+    }
+    const warnings = built.value.warnings.join("\n");
+    if (warnings !== this.lastWarnings && warnings !== "") this.log.warn("objects left out of the plan", { warnings: built.value.warnings });
+    this.lastWarnings = warnings;
+    const plan = built.value.plan;
+    this.metrics.set("egw_gateway_nodes", plan.nodes.length);
+    const fingerprint = JSON.stringify(plan);
+    if (this.forceReconcile || fingerprint !== this.appliedFingerprint) {
+      this.forceReconcile = false;
+      const result = await this.o.dataplane.reconcile(plan);
+      if (result.ok) {
+        if (result.value.changes > 0)
+          this.log.info("dataplane reconciled", { changes: result.value.changes, actions: result.value.actions.slice(0, 20) });
+        this.applied = true;
+        this.applyError = undefined;
+        this.appliedFingerprint = fingerprint;
+        this.metrics.inc("egw_gateway_reconciles_total", { result: "ok" });
+      } else {
+        this.log.error("reconcile failed; the kernel keeps its previous state", { error: result.error });
+        this.applied = false;
+        this.applyError = result.error;
+        this.appliedFingerprint = undefined;
+        this.metrics.inc("egw_gateway_reconciles_total", { result: "error" });
+      }
+      this.o.onReconcile?.(plan, result);
+    }
+    await this.refreshReadiness();
+  }
+
+  /** (Re)starts the probe loops when the owner's failureDetection changed. */
+  private updateProbes(): void {
+    const settings = probeSettings(this.failureDetection());
+    const fingerprint = JSON.stringify(settings);
+    if (fingerprint === this.probeFingerprint) return;
+    this.probeFingerprint = fingerprint;
+    for (const p of this.probes) p.stop();
+    this.log.info("upstream probes", { probes: settings });
+    const get = this.o.httpGet ?? fetchGet;
+    this.probes = settings.map(
+      (s) =>
+        new ProbeLoop({
+          clock: this.clock,
+          settings: s,
+          probe: s.kind === "icmp" ? pingProbe(this.o.runner) : httpProbe(get),
+          ...(this.o.random === undefined ? {} : { random: this.o.random }),
+          onRound: (kind, success) => {
+            this.metrics.inc("egw_gateway_probes_total", { kind, result: success ? "success" : "failure" });
+            void this.refreshReadiness();
+          },
+        }),
+    );
+    for (const p of this.probes) p.start();
+  }
+
+  /** The owning EgressGateway's spec.failureDetection (owner from the pod's annotation). */
+  private failureDetection(): FailureDetectionInput | undefined {
+    const owner = this.pod?.metadata.annotations?.[ANN_GATEWAY_OWNER];
+    if (owner === undefined) return undefined;
+    const spec = this.gateways.get(owner)?.spec as Json | undefined;
+    return spec?.failureDetection as FailureDetectionInput | undefined;
+  }
+
+  /** Logs readiness transitions and publishes them in the Pod's status. */
+  private async refreshReadiness(): Promise<void> {
+    const r = this.readiness();
+    // Published on transitions only: probe error texts must not cause a write per round.
+    const key = `${r.ready}|${r.reason}`;
+    if (this.lastReadiness === undefined || this.lastReadiness.ready !== r.ready || this.lastReadiness.reason !== r.reason) {
+      this.log.info(r.ready ? "replica ready" : "replica not ready", { reason: r.reason, message: r.message });
+    }
+    this.lastReadiness = r;
+    if (this.o.publishStatus === false || this.pod === undefined || key === this.published) return;
+    this.published = key;
+    const written = await publishReadiness(this.o.store, this.o.pod, r, () => new Date(this.clock.now()));
+    if (!written.ok) {
+      this.published = undefined; // retried on the next sync
+      this.log.warn("cannot publish readiness", { error: written.error });
+    }
+  }
+}
+
+function gatewayMetrics(): Metrics {
+  return new Metrics()
+    .gauge("egw_gateway_ready", "1 if the replica is ready (dataplane applied, probes pass, not draining)")
+    .gauge("egw_gateway_draining", "1 while the replica is terminating")
+    .gauge("egw_gateway_nodes", "Cluster nodes the replica accepts tunnel traffic from")
+    .counter("egw_gateway_reconciles_total", "Dataplane reconciles by result (ok, error)")
+    .counter("egw_gateway_probes_total", "Upstream probe rounds by kind (icmp, http) and result");
+}
