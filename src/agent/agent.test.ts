@@ -9,13 +9,27 @@ import { createMemoryDatastore } from "../datastore/memory.js";
 import type { Datastore } from "../datastore/types.js";
 import { Agent } from "./agent.js";
 import type { HttpGetResult } from "./http-get.js";
-import { memoryLogger } from "./log.js";
+import { memoryLogger } from "../util/log.js";
 import { readinessUrl } from "./poller.js";
 import { FakeClock } from "./testing/fake-clock.js";
 import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "./testing/objects.js";
 
-const GW_A = { namespace: "egress", name: "gw-a", node: "gwnode", ip: "10.244.2.10", gateway: "gw", egressIP: "10.10.0.1" };
-const GW_B = { namespace: "egress", name: "gw-b", node: "gwnode", ip: "10.244.2.11", gateway: "gw", egressIP: "10.10.0.2" };
+const GW_A = {
+  namespace: "egress",
+  name: "gw-a",
+  node: "gwnode",
+  ip: "10.244.2.10",
+  gateway: "gw",
+  egressIP: "10.10.0.1",
+};
+const GW_B = {
+  namespace: "egress",
+  name: "gw-b",
+  node: "gwnode",
+  ip: "10.244.2.11",
+  gateway: "gw",
+  egressIP: "10.10.0.2",
+};
 const CLIENT = {
   namespace: "default",
   name: "client",
@@ -95,7 +109,10 @@ describe("Agent (memory datastore, fake dataplane)", () => {
     const { store, clock, dataplane, attempts, agent } = await setup();
     const before = attempts.length;
     for (let i = 0; i < 5; i++)
-      await must(store, clientPod({ ...CLIENT, name: `c${i}`, ip: `10.244.1.${20 + i}`, hostInterface: `ewc${i}` }));
+      await must(
+        store,
+        clientPod({ ...CLIENT, name: `c${i}`, ip: `10.244.1.${20 + i}`, hostInterface: `ewc${i}` }),
+      );
     await clock.advance(50);
     assert.equal(attempts.length, before + 1, "five pod events, one reconcile");
     assert.equal(dataplane.last?.workloads.length, 6);
@@ -121,7 +138,11 @@ describe("Agent (memory datastore, fake dataplane)", () => {
     assert.match(agent.metricsText().body, /egw_agent_unreachable_routes 1/);
     answers.delete(readinessUrl(GW_A.ip, 8080));
     await clock.advance(1100);
-    assert.deepEqual(hopsOf(dataplane.last), ["egress/gw-a"], "a down replica keeps being polled and comes back");
+    assert.deepEqual(
+      hopsOf(dataplane.last),
+      ["egress/gw-a"],
+      "a down replica keeps being polled and comes back",
+    );
     assert.match(agent.metricsText().body, /egw_agent_gateway_polls_total\{result="failed"\} [1-9]/);
     await agent.stop();
   });
@@ -154,17 +175,33 @@ describe("Agent (memory datastore, fake dataplane)", () => {
 
   it("skips malformed objects and keeps working", async () => {
     const { store, clock, dataplane, log, agent } = await setup();
-    const bad = pod({ namespace: "default", name: "bad", node: "node1", ip: "10.244.1.50", hostInterface: "ewbad" });
+    const bad = pod({
+      namespace: "default",
+      name: "bad",
+      node: "node1",
+      ip: "10.244.1.50",
+      hostInterface: "ewbad",
+    });
     (bad.metadata as unknown as Record<string, unknown>).labels = "not-a-map";
     await must(store, bad);
-    const badIP = pod({ namespace: "default", name: "badip", node: "node1", ip: "10.244.1.500", hostInterface: "ewbadip" });
+    const badIP = pod({
+      namespace: "default",
+      name: "badip",
+      node: "node1",
+      ip: "10.244.1.500",
+      hostInterface: "ewbadip",
+    });
     await must(store, badIP);
     await must(store, clientPod({ ...CLIENT, name: "good", ip: "10.244.1.51", hostInterface: "ewgood" }));
     await clock.advance(50);
     const names = dataplane.last?.workloads.map((w) => w.name);
     assert.ok(names?.includes("good"));
     assert.ok(!names?.includes("bad") && !names?.includes("badip"));
-    assert.ok(log.records.some((r) => r.msg === "skipping malformed object" && String(r.problem).includes("metadata.labels")));
+    assert.ok(
+      log.records.some(
+        (r) => r.msg === "skipping malformed object" && String(r.problem).includes("metadata.labels"),
+      ),
+    );
     assert.ok(log.records.some((r) => String(r.problem).includes('"10.244.1.500" is not an IPv4 address')));
     assert.equal(agent.healthz().status, 200);
     await agent.stop();
@@ -172,11 +209,40 @@ describe("Agent (memory datastore, fake dataplane)", () => {
 
   it("lets a local gateway replica send from its egress IP", async () => {
     const { store, clock, dataplane, agent } = await setup();
-    await must(store, gatewayPod({ ...GW_A, name: "gw-local", node: "node1", ip: "10.244.1.77", hostInterface: "ewgwl", egressIP: "10.10.0.9" }));
+    await must(
+      store,
+      gatewayPod({
+        ...GW_A,
+        name: "gw-local",
+        node: "node1",
+        ip: "10.244.1.77",
+        hostInterface: "ewgwl",
+        egressIP: "10.10.0.9",
+      }),
+    );
     await clock.advance(50);
     const w = dataplane.last?.workloads.find((x) => x.name === "gw-local") as DataplaneWorkload | undefined;
     assert.deepEqual(w?.extraSourceIPs, ["10.10.0.9"]);
     assert.equal(w?.gatewaySet, undefined);
+    await agent.stop();
+  });
+});
+
+describe("Agent without its Node", () => {
+  it("reports the missing Node in /healthz and programs nothing until it appears", async () => {
+    const store = createMemoryDatastore();
+    const clock = new FakeClock();
+    const dataplane = new FakeNodeDataplane();
+    const agent = new Agent({ store, node: "ghost", dataplane, clock, log: memoryLogger(), retryMs: 100 });
+    await agent.start();
+    await clock.advance(50);
+    assert.equal(agent.healthz().status, 503);
+    assert.match(agent.healthz().body, /Node "ghost" is not in the datastore/);
+    assert.equal(dataplane.applied.length, 0);
+    await must(store, node("ghost", "172.30.0.9"));
+    await clock.advance(100);
+    assert.equal(agent.healthz().status, 200);
+    assert.equal(dataplane.last?.nodeIP, "172.30.0.9");
     await agent.stop();
   });
 });

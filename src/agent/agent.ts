@@ -3,7 +3,7 @@
 // client-side health polling of the gateway replicas this node's workloads use.
 import type { Resource } from "../api/meta.js";
 import { GATEWAY_HEALTH_PORT } from "../api/well-known.js";
-import { ClusterIndex, computeNodePlan, podKey } from "../calc/index.js";
+import { ClusterIndex, computeNodePlan } from "../calc/index.js";
 import type {
   EgressGatewayPolicyInput,
   IPPoolInput,
@@ -19,7 +19,7 @@ import { Sleeper, systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { Coalescer } from "./coalescer.js";
 import { toDataplanePlan } from "./dataplane-plan.js";
 import { fetchGet, type HttpGet } from "./http-get.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger, type Logger } from "../util/log.js";
 import { Metrics } from "./metrics.js";
 import { ResourceMirror } from "./mirror.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
@@ -102,8 +102,11 @@ export class Agent {
       port: o.poll?.port ?? GATEWAY_HEALTH_PORT,
       ...(o.poll?.timeoutMs === undefined ? {} : { timeoutMs: o.poll.timeoutMs }),
     };
-    this.coalescer = new Coalescer(this.clock, o.debounceMs ?? 50, () => this.sync(), (e) =>
-      this.log.error("sync failed unexpectedly", { error: e }),
+    this.coalescer = new Coalescer(
+      this.clock,
+      o.debounceMs ?? 50,
+      () => this.sync(),
+      (e) => this.log.error("sync failed unexpectedly", { error: e }),
     );
     this.mirror = new ResourceMirror(
       o.store,
@@ -185,7 +188,11 @@ export class Agent {
   metricsText(): Reply {
     const c = this.poller.counts();
     for (const [state, n] of Object.entries(c)) this.metrics.set("egw_agent_polled_gateways", n, { state });
-    return { status: 200, body: this.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+    return {
+      status: 200,
+      body: this.metrics.render(),
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+    };
   }
 
   // ---- datastore events → index ----------------------------------------------------------------
@@ -236,6 +243,11 @@ export class Agent {
   /** One pass: compute the plan, update polling, reconcile if anything changed (or forced). */
   private async sync(): Promise<void> {
     if (this.stopped) return;
+    const missing = this.nodeProblem();
+    if (missing !== undefined) {
+      this.fail(missing);
+      return;
+    }
     let computed: NodePlan;
     try {
       computed = computeNodePlan(this.index, this.o.node, this.previous);
@@ -285,6 +297,16 @@ export class Agent {
     this.o.onReconcile?.(plan, result);
   }
 
+  /** Without its own Node (and its underlay address) the agent cannot program anything. */
+  private nodeProblem(): string | undefined {
+    const name = this.o.node;
+    if (this.index.node(name) === undefined)
+      return `Node "${name}" is not in the datastore (yet); nothing is programmed`;
+    if (this.index.nodeIP(name) === undefined)
+      return `Node "${name}" has no InternalIP in status.addresses; the egress tunnel needs it`;
+    return undefined;
+  }
+
   private fail(error: string): void {
     this.appliedFingerprint = undefined;
     this.state.lastReconcileOk = false;
@@ -314,11 +336,8 @@ export class Agent {
     for (const key of this.poller.targetKeys()) {
       if (targets.has(key) || this.poller.health(key) !== false) continue;
       const slash = key.indexOf("/");
-      const pod = this.index.pod(key.slice(0, slash), key.slice(slash + 1));
-      const ip = pod?.status?.podIP;
-      if (pod !== undefined && ip && podKey(pod.metadata.namespace ?? "default", pod.metadata.name) === key) {
-        targets.set(key, readinessUrl(ip, this.poll.port));
-      }
+      const ip = this.index.pod(key.slice(0, slash), key.slice(slash + 1))?.status?.podIP;
+      if (ip) targets.set(key, readinessUrl(ip, this.poll.port));
     }
     this.poller.setTargets(targets);
   }

@@ -36,7 +36,15 @@ describe("toDataplanePlan", () => {
     const index = new ClusterIndex();
     const gw = { namespace: "egress", node: "n1", ip: "10.244.1.9", hostInterface: "ewgw", gateway: "g" };
     index.upsertPod(gatewayPod({ ...gw, name: "g-0", egressIP: "10.10.0.5" }) as PodInput);
-    index.upsertPod(gatewayPod({ ...gw, name: "g-1", ip: "10.244.1.10", hostInterface: "ewgw1", egressIP: "nope" }) as PodInput);
+    index.upsertPod(
+      gatewayPod({
+        ...gw,
+        name: "g-1",
+        ip: "10.244.1.10",
+        hostInterface: "ewgw1",
+        egressIP: "nope",
+      }) as PodInput,
+    );
     index.upsertPod(gatewayPod({ ...gw, name: "g-2", node: "n2", egressIP: "10.10.0.6" }) as PodInput);
     const { plan, problems } = toDataplanePlan({ ...base, workloads: [] }, index, "n1");
     const ws = plan.workloads as DataplaneWorkload[];

@@ -33,11 +33,19 @@ export function toDataplanePlan(plan: NodePlan, index: ClusterIndex, node: strin
     const ip = pod.status?.podIP;
     const hostInterface = pod.status?.hostInterface;
     if (!ip || !hostInterface || pod.status?.phase !== "Running") continue;
-    const w: DataplaneWorkload = { namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name, ip, hostInterface };
+    const w: DataplaneWorkload = {
+      namespace: pod.metadata.namespace ?? "default",
+      name: pod.metadata.name,
+      ip,
+      hostInterface,
+    };
     if (!usable(w)) continue;
     const egressIP = pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] ?? "";
     if (ipv4(egressIP) !== undefined) w.extraSourceIPs = [egressIP];
-    else problems.push(`Pod ${w.namespace}/${w.name}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" is not an IPv4 address`);
+    else
+      problems.push(
+        `Pod ${w.namespace}/${w.name}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" is not an IPv4 address`,
+      );
     workloads.push(w);
   }
   workloads.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));

@@ -27,9 +27,18 @@ describe("HealthTracker", () => {
 
 describe("jittered", () => {
   it("stays within ±fraction", () => {
-    assert.equal(jittered(1000, 0.05, () => 0), 950);
-    assert.equal(jittered(1000, 0.05, () => 1), 1050);
-    assert.equal(jittered(1000, 0.05, () => 0.5), 1000);
+    assert.equal(
+      jittered(1000, 0.05, () => 0),
+      950,
+    );
+    assert.equal(
+      jittered(1000, 0.05, () => 1),
+      1050,
+    );
+    assert.equal(
+      jittered(1000, 0.05, () => 0.5),
+      1000,
+    );
   });
 });
 

@@ -6,7 +6,8 @@ import type { Resource } from "../api/meta.js";
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const isStringMap = (v: unknown): boolean => isObject(v) && Object.values(v).every((x) => typeof x === "string");
+const isStringMap = (v: unknown): boolean =>
+  isObject(v) && Object.values(v).every((x) => typeof x === "string");
 const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === "string");
 
 type Check = (v: unknown) => boolean;

@@ -14,7 +14,8 @@ const labelKey = (labels: Labels): string =>
     .map((k) => `${k}="${escapeLabel(labels[k] ?? "")}"`)
     .join(",");
 
-const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const escapeLabel = (v: string): string =>
+  v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
@@ -49,7 +50,8 @@ export class Metrics {
     const out: string[] = [];
     for (const [name, f] of this.families) {
       out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      for (const [key, s] of f.series) out.push(`${name}${key === "" ? "" : `{${key}}`} ${formatValue(s.value)}`);
+      for (const [key, s] of f.series)
+        out.push(`${name}${key === "" ? "" : `{${key}}`} ${formatValue(s.value)}`);
     }
     return out.join("\n") + "\n";
   }
@@ -61,4 +63,5 @@ export class Metrics {
   }
 }
 
-const formatValue = (v: number): string => (Number.isFinite(v) ? String(v) : v > 0 ? "+Inf" : v < 0 ? "-Inf" : "NaN");
+const formatValue = (v: number): string =>
+  Number.isFinite(v) ? String(v) : v > 0 ? "+Inf" : v < 0 ? "-Inf" : "NaN";

@@ -18,10 +18,16 @@ describe("malformed", () => {
     const p = pod({ namespace: "a", name: "b", node: "n1", ip: "10.0.0.1" });
     (p.status as Record<string, unknown>).podIP = 17;
     assert.equal(malformed("Pod", p), "Pod a/b: status.podIP must be a string");
-    assert.equal(malformed("Node", { metadata: {} }), "Node (no name): metadata.name must be a non-empty string");
+    assert.equal(
+      malformed("Node", { metadata: {} }),
+      "Node (no name): metadata.name must be a non-empty string",
+    );
     assert.equal(malformed("Pod", null), "Pod: not an object");
     assert.match(
-      malformed("EgressGatewayPolicy", { metadata: { name: "p" }, spec: { rules: [{ gateway: { maxNextHops: "2" } }] } }) ?? "",
+      malformed("EgressGatewayPolicy", {
+        metadata: { name: "p" },
+        spec: { rules: [{ gateway: { maxNextHops: "2" } }] },
+      }) ?? "",
       /EgressGatewayPolicy p: spec.rules must be a list of rules/,
     );
     assert.equal(describeObject("Pod", { metadata: { name: "x", namespace: "y" } }), "Pod y/x");
@@ -33,12 +39,16 @@ describe("ResourceMirror", () => {
     const server = new MemoryStore({ historyLimit: 1000 });
     const writer = server.client();
     const reader = server.client();
-    for (const o of [node("a", "172.30.0.1"), node("b", "172.30.0.2")]) assert.ok((await writer.create(o)).ok);
+    for (const o of [node("a", "172.30.0.1"), node("b", "172.30.0.2")])
+      assert.ok((await writer.create(o)).ok);
     const seen = new Map<string, Resource>();
     const log: string[] = [];
     const mirror = new ResourceMirror(reader, [{ kind: "Node" }], {
       upsert: (_k, o) => void seen.set(o.metadata.name, o),
-      remove: (_k, o) => void seen.delete(o.metadata.name) ?? log.push(`remove ${o.metadata.name}`),
+      remove: (_k, o) => {
+        seen.delete(o.metadata.name);
+        log.push(`remove ${o.metadata.name}`);
+      },
       changed: () => log.push("changed"),
       skipped: (_k, p) => log.push(`skipped ${p}`),
       resynced: (k) => log.push(`resync ${k}`),
@@ -54,7 +64,15 @@ describe("ResourceMirror", () => {
     reader.disconnect();
     assert.ok((await writer.delete({ kind: "Node", name: "a" })).ok);
     assert.ok((await writer.create(node("d", "172.30.0.4"))).ok);
-    assert.ok((await writer.create({ apiVersion: "v1", kind: "Node", metadata: { name: "e", labels: "x" } } as unknown as Resource)).ok);
+    assert.ok(
+      (
+        await writer.create({
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name: "e", labels: "x" },
+        } as unknown as Resource)
+      ).ok,
+    );
     server.compact();
     reader.reconnect();
     await settle(10);

@@ -40,7 +40,10 @@ export class ResourceMirror {
   async start(): Promise<Result<void, string>> {
     const revisions: string[] = [];
     for (const s of this.sources) {
-      const listed = await this.store.list(s.kind, s.namespace === undefined ? {} : { namespace: s.namespace });
+      const listed = await this.store.list(
+        s.kind,
+        s.namespace === undefined ? {} : { namespace: s.namespace },
+      );
       if (!listed.ok) return err(`cannot list ${s.kind}: ${listed.error.message}`);
       this.replaceAll(s.kind, listed.value.items);
       revisions.push(listed.value.revision);
@@ -48,7 +51,11 @@ export class ResourceMirror {
     this.h.changed();
     if (this.stopped) return ok(undefined);
     this.sources.forEach((s, i) => {
-      const opts = { kind: s.kind, afterRevision: revisions[i], ...(s.namespace === undefined ? {} : { namespace: s.namespace }) };
+      const opts = {
+        kind: s.kind,
+        afterRevision: revisions[i],
+        ...(s.namespace === undefined ? {} : { namespace: s.namespace }),
+      };
       this.watches.push(this.store.watch(opts, (ev) => this.onEvent(s.kind, ev)));
     });
     return ok(undefined);

@@ -1,5 +1,7 @@
 // Waiting for the signal that ends a daemon (SIGTERM from the kubelet or the lab, SIGINT from a terminal).
-export function waitForSignal(signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"]): Promise<NodeJS.Signals> {
+export function waitForSignal(
+  signals: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT"],
+): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const handlers = signals.map((sig) => {
       const h = (): void => {

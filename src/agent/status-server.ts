@@ -24,13 +24,18 @@ export interface StatusServer {
 
 export const describeListen = (l: Listen): string => ("path" in l ? l.path : `${l.host}:${l.port}`);
 
-export async function startStatusServer(listen: Listen, routes: Routes): Promise<Result<StatusServer, string>> {
+export async function startStatusServer(
+  listen: Listen,
+  routes: Routes,
+): Promise<Result<StatusServer, string>> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const handler = req.method === "GET" || req.method === "HEAD" ? routes[path] : undefined;
     let reply: Reply;
     try {
-      reply = handler ? handler() : { status: 404, body: `not found; try ${Object.keys(routes).join(", ")}\n` };
+      reply = handler
+        ? handler()
+        : { status: 404, body: `not found; try ${Object.keys(routes).join(", ")}\n` };
     } catch (e) {
       reply = { status: 500, body: `internal error: ${e instanceof Error ? e.message : String(e)}\n` };
     }
@@ -40,7 +45,8 @@ export async function startStatusServer(listen: Listen, routes: Routes): Promise
   // Polls are short: do not let idle keep-alive sockets hold close() up.
   server.keepAliveTimeout = 1000;
   return new Promise((resolve) => {
-    const onError = (e: Error): void => resolve(err(`cannot listen on ${describeListen(listen)}: ${e.message}`));
+    const onError = (e: Error): void =>
+      resolve(err(`cannot listen on ${describeListen(listen)}: ${e.message}`));
     server.once("error", onError);
     const onListening = (): void => {
       server.off("error", onError);

@@ -126,7 +126,7 @@ describe("gateway selection by annotations", () => {
       replica: "egress/shared-0",
       ip: "10.128.0.10",
       mac: "a2:2a:0a:80:00:0a",
-      vtep: "172.30.0.2",
+      vtep: "10.128.0.10",
       egressIP: "10.10.0.10",
     });
   });

@@ -3,8 +3,8 @@
 // Decisions (see DESIGN §3 and the Calico notes):
 // - Replicas are gateway pods (annotated with an egress IP) matching the selector, in namespaces
 //   matching the namespaceSelector (annotations: default is the workload's own namespace).
-// - A replica is a candidate while Running, with a valid pod IP, not terminating, on a node with a
-//   known InternalIP. Candidates are chosen from by maxNextHops first, then health filters them:
+// - A replica is a candidate while Running, with a valid pod IP (its VXLAN endpoint), not
+//   terminating, scheduled to a node. Candidates are chosen from by maxNextHops first, then health filters them:
 //   so a health flap changes the hops of a set but not its key (its table and mark stay, and a
 //   resilient nexthop group keeps flows on the survivors where they are).
 // - Health not polled yet counts as healthy (as Calico does): otherwise every restart would
@@ -283,14 +283,14 @@ export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
   return index.memo(`r\u0000${key}`, () => {
     const node = pod.spec?.nodeName ?? "";
     const ip = pod.status?.podIP ?? "";
-    const vtep = node === "" ? undefined : index.nodeIP(node);
     const mac = ip === "" ? undefined : macForIp(ip);
     const annotations = pod.metadata.annotations ?? {};
     const hop: GatewayHop = {
       replica: key,
       ip,
       mac: mac ?? "",
-      vtep: vtep ?? "",
+      // The replica's VXLAN device lives in its own netns with the pod IP as local address.
+      vtep: ip,
       egressIP: annotations[ANN_GATEWAY_EGRESS_IP] ?? "",
     };
     const phase = pod.status?.phase ?? "Unknown";
@@ -304,7 +304,6 @@ export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
     ) {
       excluded = "terminating (draining)";
     } else if (node === "") excluded = "not scheduled to a node";
-    else if (vtep === undefined) excluded = `node "${node}" has no InternalIP address`;
     const replica: GatewayReplica = { key, node, hop, healthy: index.gatewayHealth(key) };
     if (excluded !== undefined) replica.excluded = excluded;
     return replica;

@@ -9,7 +9,10 @@ export interface GatewayHop {
   ip: string;
   /** Deterministic MAC derived from ip (no discovery protocol). */
   mac: string;
-  /** Underlay IP of the node hosting the replica: the VXLAN outer destination. */
+  /**
+   * VXLAN outer destination: the replica's pod IP (its tunnel endpoint lives in the gateway pod's
+   * own netns and is reached through the pod network), not the underlay IP of its node.
+   */
   vtep: string;
   /** The replica's egress IP (what the outside world sees). */
   egressIP: string;

@@ -7,6 +7,14 @@ import type { Result } from "../util/result.js";
 import type { EgressGatewayPolicyInput, IPPoolInput, NamespaceInput, NodeInput, PodInput } from "./inputs.js";
 import { podKey, podKeyOf } from "./inputs.js";
 import { parsePolicy, type ParsedPolicy } from "./policy.js";
+import {
+  accessPolicyKey,
+  type AccessPolicyKind,
+  type GlobalNetworkSetInput,
+  type NetworkPolicyInput,
+  type TierInput,
+} from "./access/inputs.js";
+import { parseAccessPolicy, type ParsedAccessPolicy } from "./access/parse.js";
 
 /** Everything one computation needs, as plain resource objects. */
 export interface Snapshot {
@@ -17,6 +25,11 @@ export interface Snapshot {
   readonly ipPools: readonly IPPoolInput[];
   /** Readiness of gateway replicas as polled by the agent, by "<namespace>/<pod>". Absent = not polled yet. */
   readonly gatewayHealth: ReadonlyMap<string, boolean>;
+  /** Egress access policy (issue 5); absent = none. */
+  readonly tiers?: readonly TierInput[];
+  readonly networkPolicies?: readonly NetworkPolicyInput[];
+  readonly globalNetworkPolicies?: readonly NetworkPolicyInput[];
+  readonly globalNetworkSets?: readonly GlobalNetworkSetInput[];
 }
 
 /** Parsed selectors are cached by source text; the cache is dropped when it grows past this. */
@@ -45,6 +58,12 @@ export class ClusterIndex {
   private generation = 0;
   private readonly perPod = new WeakMap<PodInput, { node: string; generation: number; value: unknown }>();
   private workloadCidrsCache: string[] | undefined;
+  // Access policy (calc/access). Gateway selection does not read these, so they do not
+  // invalidate `derived`; access plans are computed from them (and the pods) on demand.
+  private readonly tiers = new Map<string, TierInput>();
+  /** By accessPolicyKey (`np:<ns>/<name>`, `gnp:<name>`). */
+  private readonly accessPolicies = new Map<string, Result<ParsedAccessPolicy, string>>();
+  private readonly networkSets = new Map<string, GlobalNetworkSetInput>();
 
   static fromSnapshot(snapshot: Snapshot): ClusterIndex {
     const index = new ClusterIndex();
@@ -54,6 +73,10 @@ export class ClusterIndex {
     for (const p of snapshot.egressGatewayPolicies) index.upsertPolicy(p);
     for (const p of snapshot.pods) index.upsertPod(p);
     for (const [key, healthy] of snapshot.gatewayHealth) index.setGatewayHealth(key, healthy);
+    for (const t of snapshot.tiers ?? []) index.upsertTier(t);
+    for (const p of snapshot.networkPolicies ?? []) index.upsertNetworkPolicy(p);
+    for (const p of snapshot.globalNetworkPolicies ?? []) index.upsertGlobalNetworkPolicy(p);
+    for (const s of snapshot.globalNetworkSets ?? []) index.upsertGlobalNetworkSet(s);
     return index;
   }
 
@@ -126,6 +149,38 @@ export class ClusterIndex {
     this.invalidateDerived();
   }
 
+  upsertTier(tier: TierInput): void {
+    this.tiers.set(tier.metadata.name, tier);
+  }
+
+  deleteTier(name: string): void {
+    this.tiers.delete(name);
+  }
+
+  upsertNetworkPolicy(policy: NetworkPolicyInput): void {
+    this.upsertAccessPolicy("NetworkPolicy", policy);
+  }
+
+  deleteNetworkPolicy(namespace: string, name: string): void {
+    this.accessPolicies.delete(accessPolicyKey("NetworkPolicy", namespace, name));
+  }
+
+  upsertGlobalNetworkPolicy(policy: NetworkPolicyInput): void {
+    this.upsertAccessPolicy("GlobalNetworkPolicy", policy);
+  }
+
+  deleteGlobalNetworkPolicy(name: string): void {
+    this.accessPolicies.delete(accessPolicyKey("GlobalNetworkPolicy", undefined, name));
+  }
+
+  upsertGlobalNetworkSet(set: GlobalNetworkSetInput): void {
+    this.networkSets.set(set.metadata.name, set);
+  }
+
+  deleteGlobalNetworkSet(name: string): void {
+    this.networkSets.delete(name);
+  }
+
   /** Records a replica's polled readiness; undefined forgets it (back to "not polled yet"). */
   setGatewayHealth(replicaKey: string, healthy: boolean | undefined): void {
     if (this.health.get(replicaKey) === healthy) return;
@@ -183,6 +238,28 @@ export class ClusterIndex {
   /** The parsed policy, its validation error, or undefined when no such policy exists. */
   policy(name: string): Result<ParsedPolicy, string> | undefined {
     return this.policies.get(name);
+  }
+
+  tier(name: string): TierInput | undefined {
+    return this.tiers.get(name);
+  }
+
+  /** Every NetworkPolicy and GlobalNetworkPolicy, parsed (or its validation error), by key. */
+  accessPolicyEntries(): Iterable<[string, Result<ParsedAccessPolicy, string>]> {
+    return this.accessPolicies.entries();
+  }
+
+  hasAccessPolicies(): boolean {
+    return this.accessPolicies.size > 0;
+  }
+
+  globalNetworkSets(): Iterable<GlobalNetworkSetInput> {
+    return this.networkSets.values();
+  }
+
+  /** Every pod of the cluster (destination selectors resolve to their IPs). */
+  allPods(): Iterable<PodInput> {
+    return this.pods.values();
   }
 
   /** Polled readiness of a replica; undefined = not polled yet. */
@@ -270,7 +347,15 @@ export class ClusterIndex {
       policies: sortedKeys(this.policies),
       ipPools: sortedKeys(this.ipPools),
       health: [...this.health.entries()].sort(([a], [b]) => cmp(a, b)),
+      tiers: sortedKeys(this.tiers),
+      accessPolicies: sortedKeys(this.accessPolicies),
+      globalNetworkSets: sortedKeys(this.networkSets),
     };
+  }
+
+  private upsertAccessPolicy(kind: AccessPolicyKind, policy: NetworkPolicyInput): void {
+    const parsed = parseAccessPolicy(kind, policy, (src) => this.selector(src));
+    this.accessPolicies.set(accessPolicyKey(kind, policy.metadata.namespace, policy.metadata.name), parsed);
   }
 
   private unindexPod(key: string, pod: PodInput): void {

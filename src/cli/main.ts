@@ -1,9 +1,12 @@
 // The egw CLI: builds the commander program from the command modules and maps outcomes to exit codes.
 import { Command, CommanderError, Option } from "commander";
+import * as agent from "./commands/agent.js";
 import * as apply from "./commands/apply.js";
+import * as controller from "./commands/controller.js";
 import * as crds from "./commands/crds.js";
 import * as del from "./commands/delete.js";
 import * as describe from "./commands/describe.js";
+import * as gateway from "./commands/gateway.js";
 import * as get from "./commands/get.js";
 import * as lab from "./commands/lab.js";
 import * as validate from "./commands/validate.js";
@@ -27,6 +30,9 @@ const COMMANDS: readonly CommandModule[] = [
   crds,
   version,
   lab, // up, down, exec, status, logs, lab firewall
+  controller,
+  agent,
+  gateway,
 ];
 
 export const buildProgram = (io: CliIO, opener?: DatastoreOpener): { program: Command; ctx: CliContext } => {

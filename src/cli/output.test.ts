@@ -86,8 +86,44 @@ describe("renderResources", () => {
       now,
     });
     const [header, row] = out.split("\n");
-    assert.match(header!, /^NAMESPACE\s+NAME\s+READY\s+IPPOOLS\s+AGE$/);
-    assert.match(row!, /^payments\s+gw\s+1\/2\s+a,10\.10\.0\.0\/24\s+<none>$/);
+    assert.match(header!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+EGRESS-IPS\s+NODES\s+IPPOOLS\s+AGE$/);
+    assert.match(row!, /^payments\s+gw\s+1\/2\s+<none>\s+10\.10\.0\.1\s+n1\s+a,10\.10\.0\.0\/24\s+<none>$/);
+  });
+
+  it("shows an EgressGateway's replicas, egress IPs, nodes and state (wide: each replica)", () => {
+    const two: Resource = {
+      ...gw,
+      status: {
+        replicas: [
+          { name: "gw-0", node: "n1", egressIP: "10.10.0.1", ready: true },
+          { name: "gw-1", node: "n1", egressIP: "10.10.0.2", ready: false },
+        ],
+        conditions: [
+          { type: "Ready", status: "False", reason: "ReplicasNotReady" },
+          { type: "Degraded", status: "False", reason: "AsExpected" },
+        ],
+      },
+    };
+    const opts = { kind: "EgressGateway", allNamespaces: false, single: false, now };
+    const [, row] = renderResources([two], { ...opts, format: "table" }).split("\n");
+    assert.match(row!, /^gw\s+1\/2\s+ReplicasNotReady\s+10\.10\.0\.1,10\.10\.0\.2\s+n1\s+/);
+    const [wideHeader, wideRow] = renderResources([two], { ...opts, format: "wide" }).split("\n");
+    assert.match(wideHeader!, /IPPOOLS\s+REPLICAS\s+TEMPLATE-LABELS/);
+    assert.match(wideRow!, /gw-0:n1:10\.10\.0\.1:ready,gw-1:n1:10\.10\.0\.2:not-ready/);
+
+    const missingPool: Resource = {
+      ...gw,
+      spec: { ipPools: [{ name: "nope" }] },
+      status: {
+        replicas: [],
+        conditions: [
+          { type: "Ready", status: "False", reason: "ReplicasMissing" },
+          { type: "Degraded", status: "True", reason: "PoolInvalid", message: 'IPPool "nope" not found' },
+        ],
+      },
+    };
+    const [, bad] = renderResources([missingPool], { ...opts, format: "table" }).split("\n");
+    assert.match(bad!, /^gw\s+0\/1\s+PoolInvalid\s+<none>\s+<none>\s+nope\s+/);
   });
 
   it("prints one object as itself and several as a List, in YAML and JSON", () => {

@@ -87,14 +87,68 @@ const policyColumns: KindColumns = {
   wide: [at("TYPES", "spec.types"), count("EGRESS-RULES", "spec.egress")],
 };
 
-/** `ready/desired` replicas of an EgressGateway, from its status. */
+const statusReplicas = (r: Resource): unknown[] => {
+  const v = field(r, "status.replicas");
+  return Array.isArray(v) ? v : [];
+};
+
+/** `ready/desired` replicas of an EgressGateway (desired defaults to 1, as the controller does). */
 const readyReplicas: Column = {
   header: "READY",
   value: (r) => {
-    const replicas = field(r, "status.replicas");
-    const ready = Array.isArray(replicas) ? replicas.filter((x) => field(x, "ready") === true).length : 0;
-    return `${ready}/${cell(field(r, "spec.replicas"))}`;
+    const ready = statusReplicas(r).filter((x) => field(x, "ready") === true).length;
+    const desired = field(r, "spec.replicas");
+    return `${ready}/${typeof desired === "number" ? desired : 1}`;
   },
+};
+
+const conditionOf = (r: Resource, type: string): unknown => {
+  const conditions = field(r, "status.conditions");
+  return Array.isArray(conditions) ? conditions.find((c) => field(c, "type") === type) : undefined;
+};
+
+/**
+ * One word for an EgressGateway's state: the reason it is degraded (PoolInvalid, PoolExhausted,
+ * NoMatchingNode, …), else Ready, else why it is not ready yet; <none> before the controller ran.
+ */
+const gatewayState: Column = {
+  header: "STATUS",
+  value: (r) => {
+    const degraded = conditionOf(r, "Degraded");
+    if (field(degraded, "status") === "True") return cell(field(degraded, "reason") ?? "Degraded");
+    const ready = conditionOf(r, "Ready");
+    if (ready === undefined) return NONE;
+    return field(ready, "status") === "True" ? "Ready" : cell(field(ready, "reason") ?? "NotReady");
+  },
+};
+
+/** Distinct values of one replica field, in replica order. */
+const replicaValues = (header: string, path: string): Column => ({
+  header,
+  value: (r) =>
+    cell([
+      ...new Set(
+        statusReplicas(r)
+          .map((x) => field(x, path))
+          .filter((x) => typeof x === "string"),
+      ),
+    ]),
+});
+
+/** Every replica as name:node:egressIP:ready|not-ready (wide). */
+const replicaDetails: Column = {
+  header: "REPLICAS",
+  value: (r) =>
+    cell(
+      statusReplicas(r).map((x) =>
+        [
+          cell(field(x, "name")),
+          cell(field(x, "node")),
+          cell(field(x, "egressIP")),
+          field(x, "ready") === true ? "ready" : "not-ready",
+        ].join(":"),
+      ),
+    ),
 };
 
 /** Key spec fields per kind; kinds not listed show NAME and AGE only. */
@@ -112,9 +166,15 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     ],
   },
   EgressGateway: {
-    normal: [readyReplicas, mapItems("IPPOOLS", "spec.ipPools", "")],
+    normal: [
+      readyReplicas,
+      gatewayState,
+      replicaValues("EGRESS-IPS", "egressIP"),
+      replicaValues("NODES", "node"),
+      mapItems("IPPOOLS", "spec.ipPools", ""),
+    ],
     wide: [
-      mapItems("EGRESS-IPS", "status.replicas", "egressIP"),
+      replicaDetails,
       at("TEMPLATE-LABELS", "spec.template.metadata.labels"),
       at("NODESELECTOR", "spec.template.spec.nodeSelector"),
     ],

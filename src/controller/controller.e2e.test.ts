@@ -5,7 +5,7 @@ import { EtcdDatastore } from "../datastore/etcd.js";
 import { startEtcd, type EtcdServer } from "../datastore/testing/etcd-server.js";
 import type { Datastore } from "../datastore/types.js";
 import { GatewayController } from "./controller.js";
-import { memoryLogger } from "./log.js";
+import { memoryLogger } from "../util/log.js";
 import {
   allocations,
   assertConsistent,
@@ -15,6 +15,7 @@ import {
   nodeObj,
   poolObj,
   replicaPods,
+  setReplicas,
   statusOf,
   waitFor,
 } from "./testing.js";
@@ -54,16 +55,6 @@ const run = async (ds: Datastore, resyncMs = 30_000): Promise<GatewayController>
 const seed = async (ds: Datastore, cidr: string): Promise<void> => {
   for (const n of ["node-1", "node-2", "node-3"]) await must(ds.create(nodeObj(n)));
   await must(ds.create(poolObj("egress", cidr)));
-};
-
-const setReplicas = async (
-  ds: Datastore,
-  namespace: string,
-  name: string,
-  replicas: number,
-): Promise<void> => {
-  const gw = await must(ds.get({ kind: "EgressGateway", namespace, name }));
-  await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas } }));
 };
 
 const noGrace = { template: { spec: { terminationGracePeriodSeconds: 0 } } };

@@ -6,7 +6,7 @@ import { createMemoryDatastore, type MemoryDatastore } from "../datastore/memory
 import { DatastoreError, type Datastore } from "../datastore/types.js";
 import { err } from "../util/result.js";
 import { GatewayController, type ControllerOptions } from "./controller.js";
-import { memoryLogger } from "./log.js";
+import { memoryLogger } from "../util/log.js";
 import {
   allocations,
   assertConsistent,
@@ -16,6 +16,7 @@ import {
   nodeObj,
   poolObj,
   replicaPods,
+  setReplicas,
   statusOf,
   waitFor,
 } from "./testing.js";
@@ -79,7 +80,15 @@ describe("GatewayController over the memory datastore", () => {
     // The runtime starts them: the status follows.
     for (const p of pods) {
       await must(
-        ds.update({ ...p, status: { phase: "Running", podIP: "10.244.1.5" }, metadata: { ...p.metadata } }),
+        ds.update({
+          ...p,
+          status: {
+            phase: "Running",
+            podIP: "10.244.1.5",
+            conditions: [{ type: "Ready", status: "True" }],
+          },
+          metadata: { ...p.metadata },
+        }),
       );
     }
     await waitFor(
@@ -100,8 +109,7 @@ describe("GatewayController over the memory datastore", () => {
     assert.equal((await replicaPods(ds, "payments", "gw")).length, 3);
     assert.equal((await allocations(ds)).length, 3);
 
-    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
-    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    await setReplicas(ds, "payments", "gw", 1);
     await must(c.sync("payments/gw"));
     assert.deepEqual(
       (await replicaPods(ds, "payments", "gw")).map((p) => p.metadata.name),
@@ -123,8 +131,7 @@ describe("GatewayController over the memory datastore", () => {
     await c.start();
     await must(ds.create(gatewayObj("gw", "payments", { replicas: 3, ...noGrace })));
     await waitFor("3 allocations", async () => (await allocations(ds)).length === 3);
-    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
-    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    await setReplicas(ds, "payments", "gw", 1);
     await waitFor("1 allocation", async () => (await allocations(ds)).length === 1);
     await must(ds.delete({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
     await waitFor(
@@ -185,8 +192,7 @@ describe("GatewayController over the memory datastore", () => {
       ),
     );
     await must(c.sync("payments/gw"));
-    const gw = await must(ds.get({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
-    await must(ds.update({ ...gw, spec: { ...(gw.spec as object), replicas: 1 } }));
+    await setReplicas(ds, "payments", "gw", 1);
     const out = await must(c.sync("payments/gw"));
     assert.equal(out.requeueAfterMs, 30_000);
     const draining = (await replicaPods(ds, "payments", "gw")).find((p) => p.metadata.name === "gw-1");

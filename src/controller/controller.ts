@@ -12,7 +12,7 @@ import type { Datastore, DatastoreError, WatchEvent, WatchHandle } from "../data
 import { allocateEgressIP, IP_ALLOCATION_KIND, releaseAll, releaseEgressIP } from "../ipam/allocator.js";
 import type { IPPoolLike } from "../ipam/pools.js";
 import { err, ok, type Result } from "../util/result.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger, type Logger } from "../util/log.js";
 import {
   planGarbage,
   planGateway,
@@ -50,7 +50,8 @@ export const DEFAULT_RESYNC_MS = 30_000;
 const DEFAULT_UNBACKED_GRACE_MS = 60_000;
 /** Plan → act rounds per sync before the status is written regardless. */
 const MAX_PASSES = 4;
-const MAX_STATUS_ATTEMPTS = 5;
+/** Read-modify-write attempts (status, pod annotations) before giving up until the next pass. */
+const MAX_CAS_ATTEMPTS = 5;
 const GC_KEY = "\u0000garbage";
 const WATCHED_KINDS = ["EgressGateway", "IPPool", "Pod", "Node", IP_ALLOCATION_KIND] as const;
 
@@ -469,7 +470,7 @@ export class GatewayController {
     name: string,
     change: (pod: Resource) => void,
   ): Promise<Result<void, string>> {
-    for (let attempt = 0; attempt < MAX_STATUS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const got = await this.store.get({ kind: "Pod", namespace, name });
       if (!got.ok)
         return got.error.code === "NotFound" ? ok(undefined) : err(describe("reading", name, got.error));
@@ -480,7 +481,7 @@ export class GatewayController {
       if (put.ok || put.error.code === "NotFound") return ok(undefined);
       if (put.error.code !== "Conflict") return err(describe("updating", name, put.error));
     }
-    return err(`updating pod ${namespace}/${name}: modified concurrently ${MAX_STATUS_ATTEMPTS} times`);
+    return err(`updating pod ${namespace}/${name}: modified concurrently ${MAX_CAS_ATTEMPTS} times`);
   }
 
   private async releaseAllocation(a: AllocationView): Promise<Result<void, string>> {
@@ -499,7 +500,7 @@ export class GatewayController {
     compute: (prev: EgressGatewayStatus | undefined) => EgressGatewayStatus,
   ): Promise<Result<void, string>> {
     let current = first;
-    for (let attempt = 0; attempt < MAX_STATUS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const prev = current.status as EgressGatewayStatus | undefined;
       const next = compute(prev);
       if (sameStatus(prev, next)) return ok(undefined);
@@ -518,7 +519,7 @@ export class GatewayController {
           : err(`writing status: ${again.error.message}`);
       current = again.value;
     }
-    return err(`writing status: modified concurrently ${MAX_STATUS_ATTEMPTS} times`);
+    return err(`writing status: modified concurrently ${MAX_CAS_ATTEMPTS} times`);
   }
 
   /** The gateway is gone: its replica pods go at once and every IP it held is released. */

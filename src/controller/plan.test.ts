@@ -52,6 +52,7 @@ const replica = (name: string, ip: string, node: string, extra: Partial<ReplicaV
   annotations: { "egw.dev/gateway-owner": "payments/gw", "egw.dev/egress-ip": ip },
   phase: "Running",
   podIP: "10.244.0.9",
+  podReady: true,
   ...extra,
 });
 

@@ -103,8 +103,9 @@ export interface GatewayPlan {
  * A replica is ready when its pod runs and has its IP. The Pod schema carries no Ready condition;
  * the agents probe the gateway's /readiness themselves, so this is the scheduling view of readiness.
  */
+/** Serving traffic: running, addressed, not draining, and its gateway process reports Ready. */
 export const replicaReady = (r: ReplicaView): boolean =>
-  r.phase === "Running" && r.podIP !== undefined && r.terminating === undefined;
+  r.phase === "Running" && r.podIP !== undefined && r.terminating === undefined && r.podReady === true;
 
 /** `<gateway>-<n>` → n (decimal, no leading zeros); undefined for any other name. */
 export const replicaIndex = (gateway: string, pod: string): number | undefined => {

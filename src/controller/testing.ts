@@ -99,3 +99,18 @@ export const assertConsistent = async (ds: Datastore): Promise<void> => {
     );
   }
 };
+
+/** As a user would (egw apply): read, change, write with CAS, again if the controller wrote meanwhile. */
+export const setReplicas = async (
+  ds: Datastore,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> => {
+  for (;;) {
+    const gw = await must(ds.get({ kind: "EgressGateway", namespace, name }));
+    const put = await ds.update({ ...gw, spec: { ...(gw.spec as object), replicas } });
+    if (put.ok) return;
+    if (put.error.code !== "Conflict") assert.fail(put.error.message);
+  }
+};

@@ -13,6 +13,8 @@ export interface ReplicaView {
   annotations: Record<string, string>;
   phase?: string;
   podIP?: string;
+  /** The pod's Ready condition, which the gateway process writes from its own readiness. */
+  podReady?: boolean;
   /** The egw.dev/terminating annotation (a drain deadline), if present. */
   terminating?: string;
   resourceVersion?: string;
@@ -75,6 +77,9 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
   if (egressIP !== undefined) view.egressIP = egressIP;
   if (phase !== undefined) view.phase = phase;
   if (podIP !== undefined) view.podIP = podIP;
+  const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
+  const readyCondition = conditions.find((c) => isObject(c) && c.type === "Ready");
+  if (isObject(readyCondition)) view.podReady = readyCondition.status === "True";
   if (terminating !== undefined) view.terminating = terminating;
   if (pod.metadata.resourceVersion !== undefined) view.resourceVersion = pod.metadata.resourceVersion;
   return view;

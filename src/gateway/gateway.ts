@@ -12,7 +12,7 @@ import type { Datastore } from "../datastore/types.js";
 import { Sleeper, systemClock, type Clock, type TimerHandle } from "../agent/clock.js";
 import { Coalescer } from "../agent/coalescer.js";
 import { fetchGet, type HttpGet } from "../agent/http-get.js";
-import { createLogger, type Logger } from "../agent/log.js";
+import { createLogger, type Logger } from "../util/log.js";
 import { Metrics } from "../agent/metrics.js";
 import { ResourceMirror } from "../agent/mirror.js";
 import type { Reply } from "../agent/status-server.js";
@@ -84,12 +84,20 @@ export class Gateway {
     this.sleeper = new Sleeper(this.clock);
     this.healthPort = o.healthPort ?? GATEWAY_HEALTH_PORT;
     this.resyncMs = o.resyncMs ?? 10_000;
-    this.coalescer = new Coalescer(this.clock, o.debounceMs ?? 50, () => this.sync(), (e) =>
-      this.log.error("sync failed unexpectedly", { error: e }),
+    this.coalescer = new Coalescer(
+      this.clock,
+      o.debounceMs ?? 50,
+      () => this.sync(),
+      (e) => this.log.error("sync failed unexpectedly", { error: e }),
     );
     this.mirror = new ResourceMirror(
       o.store,
-      [{ kind: "Pod", namespace: o.pod.namespace }, { kind: "Node" }, { kind: "IPPool" }, { kind: "EgressGateway" }],
+      [
+        { kind: "Pod", namespace: o.pod.namespace },
+        { kind: "Node" },
+        { kind: "IPPool" },
+        { kind: "EgressGateway" },
+      ],
       {
         upsert: (kind, obj) => this.apply(kind, obj, true),
         remove: (kind, obj) => this.apply(kind, obj, false),
@@ -102,7 +110,11 @@ export class Gateway {
 
   /** Loads state (retrying while the datastore is unreachable), then follows changes. */
   async start(): Promise<void> {
-    this.log.info("gateway starting", { pod: this.o.pod, uplink: this.o.uplink, healthPort: this.healthPort });
+    this.log.info("gateway starting", {
+      pod: this.o.pod,
+      uplink: this.o.uplink,
+      healthPort: this.healthPort,
+    });
     for (let delay = 1000; !this.stopped; delay = Math.min(delay * 2, this.resyncMs)) {
       const started = await this.mirror.start();
       if (started.ok) break;
@@ -145,19 +157,30 @@ export class Gateway {
   /** `/readiness`: 200 only when applied, probes pass and not draining. */
   readinessReply(): Reply {
     const r = this.readiness();
-    return { status: r.ready ? 200 : 503, body: `${r.ready ? "ready" : "not ready"}: ${r.reason}: ${r.message}\n` };
+    return {
+      status: r.ready ? 200 : 503,
+      body: `${r.ready ? "ready" : "not ready"}: ${r.reason}: ${r.message}\n`,
+    };
   }
 
   metricsText(): Reply {
     const r = this.readiness();
     this.metrics.set("egw_gateway_ready", r.ready ? 1 : 0);
     this.metrics.set("egw_gateway_draining", this.draining() ? 1 : 0);
-    return { status: 200, body: this.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+    return {
+      status: 200,
+      body: this.metrics.render(),
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+    };
   }
 
   private draining(): boolean {
     const meta = this.pod?.metadata;
-    return this.terminating || meta?.deletionTimestamp !== undefined || meta?.annotations?.[ANN_GATEWAY_TERMINATING] !== undefined;
+    return (
+      this.terminating ||
+      meta?.deletionTimestamp !== undefined ||
+      meta?.annotations?.[ANN_GATEWAY_TERMINATING] !== undefined
+    );
   }
 
   private apply(kind: string, obj: Resource, present: boolean): void {
@@ -205,7 +228,8 @@ export class Gateway {
     });
     if (!built.ok) {
       // Keep whatever the kernel has (established flows), but do not claim readiness.
-      if (this.applyError !== built.error) this.log.warn("cannot build the gateway plan", { error: built.error });
+      if (this.applyError !== built.error)
+        this.log.warn("cannot build the gateway plan", { error: built.error });
       this.applied = false;
       this.applyError = built.error;
       this.appliedFingerprint = undefined;
@@ -213,7 +237,8 @@ export class Gateway {
       return;
     }
     const warnings = built.value.warnings.join("\n");
-    if (warnings !== this.lastWarnings && warnings !== "") this.log.warn("objects left out of the plan", { warnings: built.value.warnings });
+    if (warnings !== this.lastWarnings && warnings !== "")
+      this.log.warn("objects left out of the plan", { warnings: built.value.warnings });
     this.lastWarnings = warnings;
     const plan = built.value.plan;
     this.metrics.set("egw_gateway_nodes", plan.nodes.length);
@@ -223,7 +248,10 @@ export class Gateway {
       const result = await this.o.dataplane.reconcile(plan);
       if (result.ok) {
         if (result.value.changes > 0)
-          this.log.info("dataplane reconciled", { changes: result.value.changes, actions: result.value.actions.slice(0, 20) });
+          this.log.info("dataplane reconciled", {
+            changes: result.value.changes,
+            actions: result.value.actions.slice(0, 20),
+          });
         this.applied = true;
         this.applyError = undefined;
         this.appliedFingerprint = fingerprint;
@@ -278,8 +306,15 @@ export class Gateway {
     const r = this.readiness();
     // Published on transitions only: probe error texts must not cause a write per round.
     const key = `${r.ready}|${r.reason}`;
-    if (this.lastReadiness === undefined || this.lastReadiness.ready !== r.ready || this.lastReadiness.reason !== r.reason) {
-      this.log.info(r.ready ? "replica ready" : "replica not ready", { reason: r.reason, message: r.message });
+    if (
+      this.lastReadiness === undefined ||
+      this.lastReadiness.ready !== r.ready ||
+      this.lastReadiness.reason !== r.reason
+    ) {
+      this.log.info(r.ready ? "replica ready" : "replica not ready", {
+        reason: r.reason,
+        message: r.message,
+      });
     }
     this.lastReadiness = r;
     if (this.o.publishStatus === false || this.pod === undefined || key === this.published) return;

@@ -9,7 +9,9 @@ import { cidr4, ipv4 } from "../dataplane/nft-text.js";
 import { err, ok, type Result } from "../util/result.js";
 
 /** NodeInput plus the pod CIDR fields of a Node's spec. */
-export type GatewayNodeInput = NodeInput & { readonly spec?: { readonly podCIDR?: string; readonly podCIDRs?: readonly string[] } };
+export type GatewayNodeInput = NodeInput & {
+  readonly spec?: { readonly podCIDR?: string; readonly podCIDRs?: readonly string[] };
+};
 
 export interface GatewayPlanInputs {
   replica: { namespace: string; name: string };
@@ -31,7 +33,9 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
   if (i.pod === undefined) return err(`${who} does not exist (yet)`);
   const egressIP = i.pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP];
   if (egressIP === undefined)
-    return err(`${who} has no annotation ${ANN_GATEWAY_EGRESS_IP}: it is not an egress gateway replica (yet)`);
+    return err(
+      `${who} has no annotation ${ANN_GATEWAY_EGRESS_IP}: it is not an egress gateway replica (yet)`,
+    );
   if (ipv4(egressIP) === undefined)
     return err(`${who}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" must be an IPv4 address`);
   const podIP = i.pod.status?.podIP;
@@ -44,16 +48,20 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     const name = n.metadata.name;
     const underlayIP = n.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
     if (underlayIP === undefined || ipv4(underlayIP) === undefined) {
-      warnings.push(`Node ${name}: status.addresses has no IPv4 InternalIP; tunnel traffic from it is not accepted`);
+      warnings.push(
+        `Node ${name}: status.addresses has no IPv4 InternalIP; tunnel traffic from it is not accepted`,
+      );
       continue;
     }
     const declared = n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []);
     const podCidrs: string[] = [];
     for (const c of declared) {
       if (cidr4(c) !== undefined) podCidrs.push(c);
-      else if (!c.includes(":")) warnings.push(`Node ${name}: spec.podCIDRs entry "${c}" is not an IPv4 CIDR; skipped`);
+      else if (!c.includes(":"))
+        warnings.push(`Node ${name}: spec.podCIDRs entry "${c}" is not an IPv4 CIDR; skipped`);
     }
-    if (podCidrs.length === 0) warnings.push(`Node ${name}: no IPv4 spec.podCIDRs; replies cannot be routed back to its pods`);
+    if (podCidrs.length === 0)
+      warnings.push(`Node ${name}: no IPv4 spec.podCIDRs; replies cannot be routed back to its pods`);
     nodes.push({ name, underlayIP, podCidrs });
   }
   nodes.sort((a, b) => cmp(a.name, b.name));

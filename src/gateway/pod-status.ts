@@ -22,7 +22,10 @@ export const readyConditionOf = (pod: { status?: unknown }): PodCondition | unde
   ((pod.status as PodStatus | undefined)?.conditions ?? []).find((c) => c?.type === "Ready");
 
 const sameCondition = (c: PodCondition | undefined, r: Readiness): boolean =>
-  c !== undefined && c.status === (r.ready ? "True" : "False") && c.reason === r.reason && c.message === r.message;
+  c !== undefined &&
+  c.status === (r.ready ? "True" : "False") &&
+  c.reason === r.reason &&
+  c.message === r.message;
 
 /** The pod with its Ready condition set to `r` (other conditions and status fields kept). */
 export function withReadyCondition(pod: Resource, r: Readiness, now: Date): Resource {
@@ -34,7 +37,8 @@ export function withReadyCondition(pod: Resource, r: Readiness, now: Date): Reso
     status: r.ready ? "True" : "False",
     reason: r.reason,
     message: r.message,
-    lastTransitionTime: changedStatus || old?.lastTransitionTime === undefined ? now.toISOString() : old.lastTransitionTime,
+    lastTransitionTime:
+      changedStatus || old?.lastTransitionTime === undefined ? now.toISOString() : old.lastTransitionTime,
   };
   status.conditions = [...(status.conditions ?? []).filter((c) => c?.type !== "Ready"), condition];
   return { ...pod, status };
@@ -55,7 +59,8 @@ export async function publishReadiness(
     if (sameCondition(readyConditionOf(got.value), r)) return ok("unchanged");
     const updated = await store.update(withReadyCondition(got.value, r, now()));
     if (updated.ok) return ok("written");
-    if (updated.error.code !== "Conflict") return err(`cannot update ${what} status: ${updated.error.message}`);
+    if (updated.error.code !== "Conflict")
+      return err(`cannot update ${what} status: ${updated.error.message}`);
   }
   return err(`cannot update ${what} status: it kept changing (${attempts} conflicts)`);
 }

@@ -4,8 +4,16 @@
 
 /** The EgressGateway's spec.failureDetection, as the gateway reads it. */
 export interface FailureDetectionInput {
-  readonly icmpProbe?: { readonly ips?: readonly string[]; readonly intervalMs?: number; readonly timeoutMs?: number };
-  readonly httpProbe?: { readonly urls?: readonly string[]; readonly intervalMs?: number; readonly timeoutMs?: number };
+  readonly icmpProbe?: {
+    readonly ips?: readonly string[];
+    readonly intervalMs?: number;
+    readonly timeoutMs?: number;
+  };
+  readonly httpProbe?: {
+    readonly urls?: readonly string[];
+    readonly intervalMs?: number;
+    readonly timeoutMs?: number;
+  };
 }
 
 export type ProbeKind = "icmp" | "http";
@@ -28,7 +36,11 @@ const positive = (v: number | undefined, fallback: number): number =>
 
 export function probeSettings(fd: FailureDetectionInput | undefined): ProbeSettings[] {
   const out: ProbeSettings[] = [];
-  const add = (kind: ProbeKind, p: { intervalMs?: number; timeoutMs?: number } | undefined, targets: readonly string[] | undefined): void => {
+  const add = (
+    kind: ProbeKind,
+    p: { intervalMs?: number; timeoutMs?: number } | undefined,
+    targets: readonly string[] | undefined,
+  ): void => {
     if (p === undefined || targets === undefined || targets.length === 0) return;
     const intervalMs = positive(p.intervalMs, DEFAULTS[kind].intervalMs);
     const timeoutMs = Math.max(positive(p.timeoutMs, DEFAULTS[kind].timeoutMs), intervalMs);
@@ -64,15 +76,28 @@ export interface Readiness {
 }
 
 export function evaluateReadiness(i: ReadinessInput): Readiness {
-  if (i.draining) return { ready: false, reason: "Draining", message: "the replica is terminating; no new flows" };
+  if (i.draining)
+    return { ready: false, reason: "Draining", message: "the replica is terminating; no new flows" };
   if (!i.applied)
-    return { ready: false, reason: "DataplaneNotApplied", message: i.applyError ?? "the dataplane is not applied yet" };
+    return {
+      ready: false,
+      reason: "DataplaneNotApplied",
+      message: i.applyError ?? "the dataplane is not applied yet",
+    };
   for (const p of i.probes) {
     if (p.lastSuccessAt !== undefined && i.now - p.lastSuccessAt <= p.timeoutMs) continue;
     const since = p.lastSuccessAt === undefined ? "yet" : `in the last ${p.timeoutMs} ms`;
     const last = p.lastError === undefined ? "" : ` (last error: ${p.lastError})`;
-    return { ready: false, reason: "ProbeFailed", message: `no ${p.kind.toUpperCase()} probe succeeded ${since}${last}` };
+    return {
+      ready: false,
+      reason: "ProbeFailed",
+      message: `no ${p.kind.toUpperCase()} probe succeeded ${since}${last}`,
+    };
   }
   const probed = i.probes.map((p) => p.kind.toUpperCase()).join(" and ");
-  return { ready: true, reason: "Ready", message: probed === "" ? "dataplane applied" : `dataplane applied, ${probed} probes pass` };
+  return {
+    ready: true,
+    reason: "Ready",
+    message: probed === "" ? "dataplane applied" : `dataplane applied, ${probed} probes pass`,
+  };
 }

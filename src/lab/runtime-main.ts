@@ -2,6 +2,7 @@
 //   node runtime-main.js --name LAB --state-dir DIR
 import { fileURLToPath } from "node:url";
 import { openDatastore } from "../datastore/connect.js";
+import { GATEWAY_COMPONENT_PREFIX, gatewayArgv, gatewayComponent } from "./components.js";
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
 import { planTopology } from "./topology.js";
@@ -32,7 +33,18 @@ const main = async (argv: string[]): Promise<void> => {
     log(`cannot open the datastore: ${store.error.message}`);
     process.exit(1);
   }
-  const runtime = new LabRuntime({ store: store.value, topology: topology.value, log });
+  const t = topology.value;
+  const runtime = new LabRuntime({
+    store: store.value,
+    topology: t,
+    log,
+    gateways: {
+      stateDir,
+      component: gatewayComponent,
+      owns: (c) => c.startsWith(GATEWAY_COMPONENT_PREFIX),
+      argv: (pod) => gatewayArgv(stateDir, t, pod),
+    },
+  });
   // etcd may still be settling: retry the first pass instead of dying.
   for (;;) {
     const started = await runtime.start();

@@ -4,17 +4,31 @@
 import type { Resource } from "../api/meta.js";
 import type { Datastore, WatchHandle } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
+import { runCommand } from "./exec.js";
+import { EGRESS_ROUTE_PROTO, planGateways, type GatewayPodView, type ObservedEgressRoute } from "./gateway-plan.js";
 import { POD_INTERFACE } from "./names.js";
 import { addNetns, deleteNetns, ipBatch, listNetns, netnsPids } from "./netns.js";
 import { planPods, podSetupLines, podView, type PodAction, type PodRef } from "./pod-plan.js";
-import { stopProcesses } from "./processes.js";
+import { isAlive, isOurs, startDetached, stopProcesses } from "./processes.js";
+import { labPaths, readManifest, updateManifest } from "./state.js";
 import type { LabTopology } from "./topology.js";
+
+/** How the runtime runs `egw gateway` for gateway replica pods (omitted: pods only). */
+export interface GatewaySupervision {
+  stateDir: string;
+  /** Manifest component (and log name) of a replica's gateway process. */
+  component: (namespace: string, pod: string) => string;
+  /** True for components this supervision owns (to find them in the manifest). */
+  owns: (component: string) => boolean;
+  argv: (pod: GatewayPodView) => string[];
+}
 
 export interface RuntimeOptions {
   store: Datastore;
   topology: LabTopology;
   log: (line: string) => void;
   resyncMs?: number;
+  gateways?: GatewaySupervision;
 }
 
 const describePod = (p: PodRef): string => `${p.namespace}/${p.name}`;
@@ -25,6 +39,28 @@ export const removePodNetns = async (netns: string): Promise<Result<void, string
   if (pids.length > 0) await stopProcesses(pids, 1000);
   await ipBatch(netns, [`link del ${POD_INTERFACE}`]);
   return deleteNetns([netns]);
+};
+
+/** The lab's egress-IP routes in `netns` (empty when it cannot be read). */
+const egressRoutes = async (netns: string): Promise<ObservedEgressRoute[]> => {
+  const r = await runCommand("ip", ["-n", netns, "-j", "-4", "route", "show", "proto", String(EGRESS_ROUTE_PROTO)]);
+  if (!r.ok) return [];
+  try {
+    const rows = JSON.parse(r.value || "[]") as { dst?: unknown; dev?: unknown; gateway?: unknown }[];
+    return rows.flatMap((row) =>
+      typeof row.dst === "string"
+        ? [
+            {
+              dst: row.dst,
+              ...(typeof row.dev === "string" ? { dev: row.dev } : {}),
+              ...(typeof row.gateway === "string" ? { gateway: row.gateway } : {}),
+            },
+          ]
+        : [],
+    );
+  } catch {
+    return [];
+  }
 };
 
 export class LabRuntime {
@@ -84,7 +120,73 @@ export class LabRuntime {
       existingNetns: listNetns(),
     });
     for (const a of actions) await this.apply(a);
-    return ok(undefined);
+    if (!this.opts.gateways) return ok(undefined);
+    // Pods just wired have their status now: read again so their gateways start in this pass.
+    const current = actions.length === 0 ? pods : await store.list("Pod");
+    if (!current.ok) return err(`cannot list pods: ${current.error.message}`);
+    return this.reconcileGateways(current.value.items, this.opts.gateways);
+  }
+
+  /** Egress-IP routes and `egw gateway` processes of the gateway replica pods. */
+  private async reconcileGateways(pods: readonly Resource[], sup: GatewaySupervision): Promise<Result<void, string>> {
+    const { topology, log } = this.opts;
+    const manifest = readManifest(sup.stateDir);
+    if (!manifest) return err(`no lab manifest in ${sup.stateDir}`);
+    const processes = new Map(
+      Object.entries(manifest.processes)
+        .filter(([c]) => sup.owns(c))
+        .map(([c, rec]) => [c, isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)] as const),
+    );
+    const nodeRoutes = new Map<string, ObservedEgressRoute[]>();
+    for (const n of topology.nodes) nodeRoutes.set(n.netns, await egressRoutes(n.netns));
+    const plan = planGateways({
+      lab: topology.lab,
+      nodes: topology.nodes,
+      pods,
+      existingNetns: new Set(listNetns()),
+      routerRoutes: await egressRoutes(topology.netns.rtr),
+      nodeRoutes,
+      processes,
+      component: sup.component,
+    });
+    for (const p of plan.problems) log(p);
+    const problems: string[] = [];
+    for (const [netns, lines] of plan.nodes) {
+      const r = await ipBatch(netns, lines);
+      if (!r.ok) problems.push(r.error);
+      else log(`egress routes on ${netns}: ${lines.join("; ")}`);
+    }
+    if (plan.router.length > 0) {
+      const r = await ipBatch(topology.netns.rtr, plan.router);
+      if (!r.ok) problems.push(r.error);
+      else log(`egress routes on the router: ${plan.router.join("; ")}`);
+    }
+    for (const a of plan.processes) {
+      if (a.kind === "start") {
+        const pid = startDetached(sup.argv(a.pod), {
+          logFile: labPaths(sup.stateDir).log(a.component),
+          cwd: sup.stateDir,
+        });
+        if (!pid.ok) {
+          problems.push(`${a.component}: ${pid.error}`);
+          continue;
+        }
+        const rec = { pid: pid.value, netns: a.pod.netns, startedAt: new Date().toISOString() };
+        const saved = updateManifest(sup.stateDir, (m) => (m.processes[a.component] = rec));
+        if (!saved.ok) problems.push(saved.error);
+        log(
+          `${a.restart ? "restarted" : "started"} gateway ${a.pod.namespace}/${a.pod.name} ` +
+            `(egress IP ${a.pod.egressIP} on ${a.pod.node.name}, pid ${pid.value}, egw logs ${a.component})`,
+        );
+      } else {
+        const rec = manifest.processes[a.component];
+        if (rec && isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)) await stopProcesses([rec.pid], 2000);
+        const saved = updateManifest(sup.stateDir, (m) => delete m.processes[a.component]);
+        if (!saved.ok) problems.push(saved.error);
+        log(`stopped ${a.component} (its pod is gone or no longer a gateway replica)`);
+      }
+    }
+    return problems.length === 0 ? ok(undefined) : err(problems.join("; "));
   }
 
   private async apply(a: PodAction): Promise<void> {

@@ -1,5 +1,5 @@
 // `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
-// (etcd, etcd proxy, external hosts, firewall logger, runtime), records the cluster's Nodes, pod
+// (etcd, etcd proxy, external hosts, firewall logger, controller, one agent per node, runtime), records the cluster's Nodes, pod
 // IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,7 +15,8 @@ import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
-import { labScriptArgv, startDetached, waitFor } from "./processes.js";
+import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
+import { isAlive, labScriptArgv, sleep, startDetached, waitFor } from "./processes.js";
 import {
   labPaths,
   prepareStateDir,
@@ -46,6 +47,8 @@ export interface UpOutcome {
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
+/** How long started components must stay up before `egw up` calls the lab ready. */
+const COMPONENT_SETTLE_MS = 1000;
 /** Unix socket paths are limited to 108 bytes by the kernel. */
 const MAX_SOCKET_PATH = 107;
 
@@ -124,6 +127,8 @@ const build = async (
 ): Promise<Result<void, string[]>> => {
   const paths = labPaths(opts.stateDir);
   const save = (): Result<void, string[]> => {
+    // The runtime records the gateway processes it starts in the same file: keep them.
+    manifest.processes = { ...readManifest(opts.stateDir)?.processes, ...manifest.processes };
     const w = writeManifest(manifest);
     return w.ok ? ok(undefined) : err([w.error]);
   };
@@ -215,21 +220,13 @@ const build = async (
   }
 
   progress("starting the external hosts (whoami, db) and the firewall log");
-  const [whoami, db] = [
-    t.externalHosts.find((h) => h.name === "whoami"),
-    t.externalHosts.find((h) => h.name === "db"),
-  ];
-  if (!whoami || !db) return err(["internal error: external hosts missing from the plan"]);
   r = start(
     "external",
     inNetns(
       t.netns.ext,
       process.execPath,
       labScriptArgv("external-servers", [
-        "--whoami",
-        `${whoami.ip}:${whoami.port}`,
-        "--db",
-        `${db.ip}:${db.port}`,
+        ...t.externalHosts.flatMap((h) => [`--${h.service}`, `${h.ip}:${h.port}`]),
         "--state-dir",
         opts.stateDir,
       ]).slice(1),
@@ -240,7 +237,14 @@ const build = async (
   writeFileSync(paths.ulogdConf, renderUlogdConf(pluginDir, paths.log("firewall"), paths.firewallLog));
   r = start("firewall", inNetns(t.netns.rtr, "ulogd", ["-c", paths.ulogdConf]), t.netns.rtr);
   if (!r.ok) return r;
-  progress("starting the lab runtime (pods)");
+  progress("starting the gateway controller and one agent per node");
+  r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
+  if (!r.ok) return r;
+  for (const node of t.nodes) {
+    r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node), node.netns);
+    if (!r.ok) return r;
+  }
+  progress("starting the lab runtime (pods, gateway replicas)");
   r = start("runtime", labScriptArgv("runtime-main", ["--name", t.lab, "--state-dir", opts.stateDir]));
   if (!r.ok) return r;
   for (const [component, text] of [
@@ -251,6 +255,14 @@ const build = async (
     const w = await waitForLog(component, text);
     if (!w.ok) return w;
   }
+  // Started components must still run (a bad flag or a missing command exits at once).
+  await sleep(COMPONENT_SETTLE_MS);
+  const dead = [CONTROLLER_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter((c) => {
+    const rec = manifest.processes[c];
+    return !rec || !isAlive(rec.pid);
+  });
+  if (dead.length > 0)
+    return err(dead.map((c) => `${c} exited at start; see ${paths.log(c)} (egw logs ${c})`));
   manifest.phase = "ready";
   return save();
 };

@@ -2,7 +2,7 @@
 // hostNetwork DaemonSet would). Runs until SIGTERM/SIGINT.
 import type { Command } from "commander";
 import { Agent } from "../../agent/agent.js";
-import { createLogger } from "../../agent/log.js";
+import { createLogger } from "../../util/log.js";
 import { waitForSignal } from "../../agent/signals.js";
 import { startStatusServer } from "../../agent/status-server.js";
 import { NodeDataplane } from "../../dataplane/node-dataplane.js";
@@ -20,13 +20,18 @@ interface AgentFlags {
   pollInterval: string;
   pollFailures: string;
   gatewayHealthPort: string;
+  mtu?: string;
+  resilientIdleTimer: string;
 }
 
 /** A number flag within [min, max], or a usage error naming the flag and the valid range. */
 export const numberFlag = (flag: string, text: string, min: number, max: number, integer = true): number => {
   const n = Number(text);
   if (text.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
-    throw new CliError(`${flag} "${text}": expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`, EXIT_USAGE);
+    throw new CliError(
+      `${flag} "${text}": expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+      EXIT_USAGE,
+    );
   return n;
 };
 
@@ -37,12 +42,26 @@ export const register = (program: Command, ctx: CliContext): void => {
     .option("--node <name>", "this node's name (default: EGW_NODE_NAME or NODE_NAME)")
     .option("--resync <seconds>", "full reconcile interval (drift repair)", "10")
     .option("--health-port <port>", "port of /healthz and /metrics", "9099")
-    .option("--health-address <ip>", "address of /healthz and /metrics (the node's IP to expose them)", "127.0.0.1")
+    .option(
+      "--health-address <ip>",
+      "address of /healthz and /metrics (the node's IP to expose them)",
+      "127.0.0.1",
+    )
     .option("--interface-prefix <prefix...>", "host-side interface name prefixes of workloads", ["ew"])
-    .option("--cluster-cidr <cidr...>", "destinations never sent to gateways besides the pod CIDRs (node, service CIDRs)", [])
+    .option(
+      "--cluster-cidr <cidr...>",
+      "destinations never sent to gateways besides the pod CIDRs (node, service CIDRs)",
+      [],
+    )
     .option("--poll-interval <seconds>", "readiness polling interval of gateway replicas (0 disables)", "10")
     .option("--poll-failures <n>", "consecutive failed polls before a replica is down", "3")
     .option("--gateway-health-port <port>", "health port of gateway replicas", "8080")
+    .option("--mtu <bytes>", "MTU of the tunnel device (underlay MTU - 50)")
+    .option(
+      "--resilient-idle-timer <seconds>",
+      "a replica added to a gateway set only takes over buckets idle this long (lower: new replicas take load sooner)",
+      "60",
+    )
     .action(async (flags: AgentFlags) => {
       const node = flags.node ?? (ctx.io.env.EGW_NODE_NAME || ctx.io.env.NODE_NAME || undefined);
       if (node === undefined) throw new CliError("--node is required (or set EGW_NODE_NAME)", EXIT_USAGE);
@@ -51,6 +70,8 @@ export const register = (program: Command, ctx: CliContext): void => {
       const pollIntervalMs = numberFlag("--poll-interval", flags.pollInterval, 0, 3600, false) * 1000;
       const failureThreshold = numberFlag("--poll-failures", flags.pollFailures, 1, 100);
       const gatewayPort = numberFlag("--gateway-health-port", flags.gatewayHealthPort, 1, 65_535);
+      const mtu = flags.mtu === undefined ? undefined : numberFlag("--mtu", flags.mtu, 576, 9000);
+      const resilientIdleTimerSec = numberFlag("--resilient-idle-timer", flags.resilientIdleTimer, 0, 3600);
 
       const log = createLogger("agent");
       const store = await ctx.datastore();
@@ -58,6 +79,8 @@ export const register = (program: Command, ctx: CliContext): void => {
         workloadInterfacePrefixes: flags.interfacePrefix,
         clusterCidrs: flags.clusterCidr,
         healthPort: gatewayPort,
+        resilientIdleTimerSec,
+        ...(mtu === undefined ? {} : { mtu }),
       });
       const agent = new Agent({
         store,

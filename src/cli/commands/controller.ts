@@ -1,7 +1,7 @@
 // `egw controller [--resync SECONDS]`: runs the gateway controller until SIGTERM or SIGINT.
 import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_RESYNC_MS, GatewayController } from "../../controller/controller.js";
-import { createLogger } from "../../controller/log.js";
+import { createLogger } from "../../util/log.js";
 import type { CliContext } from "../context.js";
 
 /** A positive number of seconds (fractions allowed), for --resync. */

@@ -1,8 +1,10 @@
-// `egw describe KIND NAME [-n NS]`: one object, human-readable.
+// `egw describe KIND NAME [-n NS]`: one object, human-readable. For a Pod it adds how its egress
+// leaves: the gateway set per destination with egress IPs, or why it is blocked (calc's explain).
 import type { Command } from "commander";
 import { orFail, type CliContext } from "../context.js";
 import { CliError } from "../exit.js";
 import { notFoundText } from "../kinds.js";
+import { describePodEgress, readSnapshot } from "../egress-view.js";
 import { renderDescription } from "../output.js";
 import { kindOrFail, refFor, targetNamespace } from "./get.js";
 
@@ -19,6 +21,12 @@ export const register = (program: Command, ctx: CliContext): void => {
       const store = await ctx.datastore();
       const r = await store.get(ref);
       if (!r.ok && r.error.code === "NotFound") throw new CliError(notFoundText(ref));
-      ctx.io.stdout(renderDescription(orFail(ctx, r), ctx.io.now()));
+      const obj = orFail(ctx, r);
+      ctx.io.stdout(renderDescription(obj, ctx.io.now()));
+      if (obj.kind === "Pod") {
+        const snapshot = orFail(ctx, await readSnapshot(store), "reading the cluster for the egress view");
+        const lines = describePodEgress(snapshot, obj.metadata.namespace ?? "default", obj.metadata.name);
+        ctx.io.stdout(`${lines.join("\n")}\n`);
+      }
     });
 };

@@ -1,7 +1,7 @@
 // `egw gateway --pod NS/NAME`: one egress gateway replica, run inside the replica's network
 // namespace. Runs until SIGTERM/SIGINT; on SIGTERM it reports not ready first (drain).
 import type { Command } from "commander";
-import { createLogger } from "../../agent/log.js";
+import { createLogger } from "../../util/log.js";
 import { waitForSignal } from "../../agent/signals.js";
 import { startStatusServer } from "../../agent/status-server.js";
 import { GatewayDataplane } from "../../dataplane/gateway-dataplane.js";
@@ -32,7 +32,9 @@ export const register = (program: Command, ctx: CliContext): void => {
     .action(async (flags: GatewayFlags) => {
       const env = ctx.io.env;
       const podText =
-        flags.pod ?? (env.EGW_POD || (env.POD_NAMESPACE && env.POD_NAME ? `${env.POD_NAMESPACE}/${env.POD_NAME}` : undefined));
+        flags.pod ??
+        (env.EGW_POD ||
+          (env.POD_NAMESPACE && env.POD_NAME ? `${env.POD_NAMESPACE}/${env.POD_NAME}` : undefined));
       const [namespace, name, extra] = (podText ?? "").split("/");
       if (!namespace || !name || extra !== undefined)
         throw new CliError(`--pod "${podText ?? ""}": expected NAMESPACE/NAME (or set EGW_POD)`, EXIT_USAGE);

@@ -100,7 +100,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
       h.name,
       t.netns.ext,
       `${h.ip}:${h.port}`,
-      h.name === "whoami"
+      h.service === "whoami"
         ? "HTTP: answers with the source IP it sees"
         : "TCP: behind the firewall, nothing allowed yet",
     ]),
@@ -110,10 +110,12 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
+    `  components: controller (control namespace), agent-<node> in each node, gateway.<ns>.<pod> per replica`,
     `  CLI datastore: ${m.etcdEndpoint ?? "-"} (proxy to etcd's unix socket), written to ${configPath}`,
     ``,
     `next:`,
     `  egw apply -f pod.yaml            # a Pod (spec.nodeName optional) gets a netns, IP and routes`,
+    `  egw apply -f examples/quickstart.yaml   # an EgressGateway and pods that use it (docs/gateways.md)`,
     `  egw exec POD -- curl -s http://198.18.10.10/`,
     `  egw lab firewall allow --host db 172.30.0.0/24`,
     `  egw status · egw logs runtime · egw down${m.name === DEFAULT_LAB_NAME ? "" : ` --name ${m.name}`}`,

@@ -1,0 +1,313 @@
+// End to end (root): a real etcd, one client node with a pod, two gateway replicas and an external
+// HTTP server that answers with the source address it sees, all in scratch network namespaces.
+// The agent and the gateways run in this process (so they reach etcd on loopback) and drive their
+// namespaces through `ip netns exec` runners; each gateway's /readiness is bridged into its netns
+// with socat. Everything is removed in after(), also when a test fails.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Resource } from "../api/meta.js";
+import type { NodePlan } from "../calc/plan.js";
+import { GatewayDataplane } from "../dataplane/gateway-dataplane.js";
+import { NodeDataplane } from "../dataplane/node-dataplane.js";
+import { netnsRunner } from "../dataplane/runner.js";
+import { openDatastore } from "../datastore/connect.js";
+import { startEtcd, type EtcdServer } from "../datastore/testing/etcd-server.js";
+import type { Datastore } from "../datastore/types.js";
+import { Gateway } from "../gateway/gateway.js";
+import { readyConditionOf } from "../gateway/pod-status.js";
+import { Agent } from "./agent.js";
+import { curlGet } from "./http-get.js";
+import { createLogger } from "../util/log.js";
+import { startStatusServer, type StatusServer } from "./status-server.js";
+import { inNs, Processes, sh, waitFor } from "./testing/netns.js";
+import { clientPod, egressGateway, gatewayPod, ipPool, namespace, node } from "./testing/objects.js";
+
+const P = `egwag${randomBytes(3).toString("hex")}-`;
+const NS = { ul: `${P}ul`, node: `${P}node`, pod: `${P}pod`, gw1: `${P}gw1`, gw2: `${P}gw2`, ext: `${P}ext` };
+const NODE_IP = "172.31.0.10";
+const POD_IP = "10.244.1.10";
+const SERVER = "198.18.0.100";
+const PORT = 8000;
+const GW = [
+  { ns: NS.gw1, name: "gw-1", ip: "172.31.0.21", ext: "198.18.0.1", egress: "10.10.0.1" },
+  { ns: NS.gw2, name: "gw-2", ip: "172.31.0.22", ext: "198.18.0.2", egress: "10.10.0.2" },
+] as const;
+type Gw = (typeof GW)[number];
+
+const processes = new Processes();
+const quiet = createLogger("e2e", () => undefined);
+
+const SERVER_JS = `require("http").createServer((q, s) => s.end(q.socket.remoteAddress.replace(/^::ffff:/, "")))
+  .listen(${PORT}, "${SERVER}", () => console.log("listening"));`;
+
+/** n fresh connections from the pod; each line is the source IP the server saw, or "error". */
+async function connections(n: number): Promise<string[]> {
+  const out = await inNs(
+    NS.pod,
+    `for i in $(seq ${n}); do curl -s -m 1 http://${SERVER}:${PORT}/ || printf error; echo; done`,
+  );
+  return out.trim().split("\n");
+}
+
+async function leakCount(): Promise<number> {
+  const out = await inNs(NS.ext, "nft -j list counter inet egwtest leak");
+  const json = JSON.parse(out) as { nftables: { counter?: { packets: number } }[] };
+  return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
+}
+
+async function buildTopology(): Promise<void> {
+  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
+  await sh(`ip -n ${NS.ul} link add br0 type bridge; ip -n ${NS.ul} link set br0 up`);
+  const attach = (ns: string, port: string, addr: string): Promise<string> =>
+    sh(`ip link add ${port} netns ${NS.ul} type veth peer name ul0 netns ${ns}
+      ip -n ${NS.ul} link set ${port} master br0 up; ip -n ${ns} link set ul0 up; ip -n ${ns} addr add ${addr}/24 dev ul0`);
+  await attach(NS.node, "ul-node", NODE_IP);
+  await attach(NS.ext, "ul-ext", "172.31.0.100");
+  await sh(`ip link add ewpod1 netns ${NS.node} type veth peer name eth0 netns ${NS.pod}
+    ip -n ${NS.pod} link set eth0 up; ip -n ${NS.pod} addr add ${POD_IP}/24 dev eth0
+    ip -n ${NS.pod} route add default via 10.244.1.1
+    ip -n ${NS.node} link set ewpod1 up; ip -n ${NS.node} addr add 10.244.1.1/24 dev ewpod1
+    ip -n ${NS.node} route add default via 172.31.0.100`);
+  for (const ns of [NS.node, NS.gw1, NS.gw2])
+    await inNs(
+      ns,
+      "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1",
+    );
+  // The external side routes pod IPs back via the node, so a fail-open path would work and the
+  // leak counter would see it.
+  await sh(`ip -n ${NS.ext} link add br-ext type bridge; ip -n ${NS.ext} link set br-ext up
+    ip -n ${NS.ext} addr add ${SERVER}/24 dev br-ext
+    ip -n ${NS.ext} route add 10.244.0.0/16 via ${NODE_IP}`);
+  for (const [i, g] of GW.entries()) {
+    await attach(g.ns, `ul-gw${i + 1}`, g.ip);
+    await sh(`ip link add ext-gw${i + 1} netns ${NS.ext} type veth peer name ext0 netns ${g.ns}
+      ip -n ${NS.ext} link set ext-gw${i + 1} master br-ext up
+      ip -n ${g.ns} link set ext0 up; ip -n ${g.ns} addr add ${g.ext}/24 dev ext0
+      ip -n ${NS.ext} route add ${g.egress}/32 via ${g.ext}`);
+  }
+  await sh(
+    `ip netns exec ${NS.ext} nft -f -`,
+    `table inet egwtest {
+  counter leak { }
+  chain egwtest_in {
+    type filter hook input priority filter; policy accept;
+    ip saddr { 10.244.0.0/16, ${NODE_IP} } tcp dport ${PORT} counter name "leak"
+  }
+}
+`,
+  );
+  const server = processes.start(NS.ext, ["node", "-e", SERVER_JS]);
+  await waitFor(
+    "the external server",
+    () => new Promise<true>((r) => server.stdout.once("data", () => r(true))),
+  );
+}
+
+/** What the controller and the lab runtime would have written. Gateways act as their own nodes (hostNetwork-like). */
+const clusterObjects = (): Resource[] => [
+  node("node1", NODE_IP, "10.244.1.0/24"),
+  ...GW.map((g) => node(`gwnode-${g.name}`, g.ip)),
+  namespace("default"),
+  namespace("egress"),
+  ipPool("pods", "10.244.0.0/16"),
+  ipPool("egress", "10.10.0.0/24", ["EgressGateway"]),
+  egressGateway("egress", "gw", { icmpProbe: { ips: [SERVER], intervalMs: 500, timeoutMs: 2000 } }),
+  ...GW.map((g) =>
+    gatewayPod({
+      namespace: "egress",
+      name: g.name,
+      node: `gwnode-${g.name}`,
+      ip: g.ip,
+      gateway: "gw",
+      egressIP: g.egress,
+    }),
+  ),
+  clientPod({
+    namespace: "default",
+    name: "client",
+    node: "node1",
+    ip: POD_IP,
+    hostInterface: "ewpod1",
+    gateway: "gw",
+    gatewayNamespace: "egress",
+  }),
+];
+
+interface RunningGateway {
+  gateway: Gateway;
+  server: StatusServer;
+}
+
+describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, () => {
+  let etcd: EtcdServer | undefined;
+  let store: Datastore | undefined;
+  let agent: Agent | undefined;
+  let agentServer: StatusServer | undefined;
+  let tmp = "";
+  const gateways = new Map<string, RunningGateway>();
+  let lastPlan: NodePlan | undefined;
+
+  const startGateway = async (g: Gw): Promise<void> => {
+    assert.ok(store);
+    const socket = join(tmp, `${g.name}.sock`);
+    rmSync(socket, { force: true });
+    const runner = netnsRunner(g.ns);
+    const gateway = new Gateway({
+      store,
+      pod: { namespace: "egress", name: g.name },
+      dataplane: new GatewayDataplane(runner),
+      runner,
+      uplink: "ext0",
+      resyncMs: 2000,
+      debounceMs: 20,
+      log: quiet,
+    });
+    const server = await startStatusServer(
+      { path: socket },
+      { "/readiness": () => gateway.readinessReply() },
+    );
+    assert.ok(server.ok, server.ok ? "" : server.error);
+    gateways.set(g.name, { gateway, server: server.value });
+    await gateway.start();
+  };
+
+  const stopGateway = async (g: Gw): Promise<void> => {
+    const running = gateways.get(g.name);
+    gateways.delete(g.name);
+    await running?.gateway.stop();
+    await running?.server.close();
+  };
+
+  const hops = (): string[] | undefined => {
+    const set = lastPlan?.gatewaySets[0];
+    const route = set?.routes.find((r) => r.destination === "0.0.0.0/0");
+    if (route === undefined) return undefined;
+    return route.action === "gateways" ? route.hops.map((h) => h.replica) : [route.action];
+  };
+  const waitForHops = (want: string[]): Promise<true> =>
+    waitFor(`the agent to route via ${want.join(", ")} (now ${hops()?.join(", ")})`, () =>
+      JSON.stringify(hops()) === JSON.stringify(want) && agent?.status().lastReconcileOk ? true : undefined,
+    );
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "egwag-"));
+    await buildTopology();
+    etcd = await startEtcd();
+    const opened = openDatastore({ type: "etcd", etcdEndpoints: etcd.endpoints });
+    assert.ok(opened.ok);
+    store = opened.value;
+    for (const obj of clusterObjects()) {
+      const r = await store.create(obj);
+      assert.ok(r.ok, r.ok ? "" : r.error.message);
+    }
+    // /readiness of each replica, reachable on <replica IP>:8080 inside its netns.
+    for (const g of GW)
+      processes.start(g.ns, [
+        "socat",
+        `TCP-LISTEN:8080,bind=${g.ip},fork,reuseaddr`,
+        `UNIX-CONNECT:${join(tmp, `${g.name}.sock`)}`,
+      ]);
+    for (const g of GW) await startGateway(g);
+    const nodeRunner = netnsRunner(NS.node);
+    agent = new Agent({
+      store,
+      node: "node1",
+      dataplane: new NodeDataplane(nodeRunner),
+      httpGet: curlGet(nodeRunner),
+      resyncMs: 2000,
+      debounceMs: 20,
+      poll: { intervalMs: 400, failureThreshold: 2 },
+      log: quiet,
+      onReconcile: (plan, r) => {
+        if (r.ok) lastPlan = plan;
+      },
+    });
+    const a = agent;
+    const server = await startStatusServer(
+      { host: "127.0.0.1", port: 0 },
+      { "/healthz": () => a.healthz(), "/metrics": () => a.metricsText() },
+    );
+    assert.ok(server.ok);
+    agentServer = server.value;
+    await agent.start();
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await agentServer?.close();
+    for (const g of GW) await stopGateway(g);
+    await store?.close();
+    await etcd?.stop();
+    processes.killAll();
+    for (const ns of Object.values(NS)) await sh(`ip netns del ${ns} 2>/dev/null || true`);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("gateways become ready (ICMP probe passes) and publish it in their pods' status", async () => {
+    assert.ok(store);
+    const s = store;
+    for (const g of GW) {
+      const condition = await waitFor(`${g.name} Ready=True`, async () => {
+        const p = await s.get({ kind: "Pod", namespace: "egress", name: g.name });
+        const c = p.ok ? readyConditionOf(p.value) : undefined;
+        return c?.status === "True" ? c : undefined;
+      });
+      assert.equal(condition.reason, "Ready");
+      const polled = await inNs(
+        NS.node,
+        `curl -s -o /dev/null -w %{http_code} http://${g.ip}:8080/readiness`,
+      );
+      assert.equal(polled, "200");
+    }
+  });
+
+  it("connections from the pod leave with the gateways' egress IPs, over both replicas", async () => {
+    await waitForHops(["egress/gw-1", "egress/gw-2"]);
+    const seen = await connections(24);
+    const egress = new Set<string>(GW.map((g) => g.egress));
+    for (const s of seen)
+      assert.ok(egress.has(s), `server saw ${s}; expected one of ${[...egress].join(", ")}`);
+    assert.deepEqual(new Set(seen), egress, `24 connections should use both replicas: ${seen.join(" ")}`);
+  });
+
+  it("serves /healthz and /metrics", async () => {
+    assert.ok(agentServer?.port);
+    const health = await fetch(`http://127.0.0.1:${agentServer.port}/healthz`);
+    assert.equal(health.status, 200);
+    const url = `http://127.0.0.1:${agentServer.port}/metrics`;
+    // Both replicas answered at least one poll (health is "unknown" before that).
+    const metrics = await waitFor("both replicas polled up", async () => {
+      const text = await (await fetch(url)).text();
+      return /egw_agent_polled_gateways\{state="up"\} 2/.test(text) ? text : undefined;
+    });
+    assert.match(metrics, /egw_agent_reconciles_total\{result="ok"\} [1-9]/);
+    assert.match(metrics, /egw_agent_gateway_polls_total\{result="up"\} [1-9]/);
+  });
+
+  it("fails over to the other replica when one stops answering /readiness", async () => {
+    await stopGateway(GW[0]);
+    await waitForHops(["egress/gw-2"]);
+    const seen = await connections(12);
+    assert.deepEqual(new Set(seen), new Set([GW[1].egress]), seen.join(" "));
+  });
+
+  it("fails closed when no replica is ready: connections fail, nothing leaves with the pod or node IP", async () => {
+    const before = await leakCount();
+    await stopGateway(GW[1]);
+    await waitForHops(["unreachable"]);
+    const seen = await connections(4);
+    assert.deepEqual(new Set(seen), new Set(["error"]), seen.join(" "));
+    assert.equal(await leakCount(), before, "the external side saw packets from the pod or node IP");
+  });
+
+  it("a replica that answers again takes traffic again", async () => {
+    await startGateway(GW[0]);
+    await waitForHops(["egress/gw-1"]);
+    const seen = await connections(6);
+    assert.deepEqual(new Set(seen), new Set([GW[0].egress]), seen.join(" "));
+  });
+});

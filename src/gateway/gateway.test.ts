@@ -1,0 +1,161 @@
+// The gateway loop over the memory datastore, a recording dataplane, a fake ping and a fake clock.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Resource } from "../api/meta.js";
+import { ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import { memoryLogger } from "../util/log.js";
+import { FakeClock } from "../agent/testing/fake-clock.js";
+import { egressGateway, gatewayPod, ipPool, namespace, node } from "../agent/testing/objects.js";
+import type { GatewayPlan } from "../dataplane/render-gateway.js";
+import type { Runner } from "../dataplane/runner.js";
+import { createMemoryDatastore } from "../datastore/memory.js";
+import type { Datastore } from "../datastore/types.js";
+import { err, ok } from "../util/result.js";
+import { Gateway } from "./gateway.js";
+import { readyConditionOf } from "./pod-status.js";
+
+const REPLICA = { namespace: "egress", name: "gw-0" };
+
+async function must(store: Datastore, obj: Resource): Promise<Resource> {
+  const r = await store.create(obj);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  return r.value;
+}
+
+async function setup(failureDetection?: unknown) {
+  const store = createMemoryDatastore();
+  for (const obj of [
+    node("n1", "172.30.0.1", "10.244.1.0/24"),
+    namespace("egress"),
+    ipPool("pods", "10.244.0.0/16"),
+    egressGateway("egress", "gw", failureDetection),
+    gatewayPod({ ...REPLICA, node: "n1", ip: "10.244.1.5", gateway: "gw", egressIP: "10.10.0.1" }),
+  ])
+    await must(store, obj);
+  const clock = new FakeClock();
+  const applied: GatewayPlan[] = [];
+  const dp = { failNext: undefined as string | undefined };
+  let pingOk = true;
+  const pings: string[] = [];
+  const runner: Runner = {
+    where: "fake",
+    run: async (argv) => {
+      pings.push(argv.join(" "));
+      return { code: pingOk ? 0 : 1, stdout: "", stderr: "" };
+    },
+  };
+  const gateway = new Gateway({
+    store,
+    pod: REPLICA,
+    runner,
+    uplink: "eth0",
+    clock,
+    log: memoryLogger("gateway"),
+    random: () => 0.5,
+    resyncMs: 10_000,
+    dataplane: {
+      reconcile: async (plan) => {
+        if (dp.failNext !== undefined) {
+          const e = dp.failNext;
+          dp.failNext = undefined;
+          return err(e);
+        }
+        applied.push(plan);
+        return ok({ changes: 1, actions: ["x"] });
+      },
+    },
+  });
+  await gateway.start();
+  await clock.advance(50);
+  const condition = async () => {
+    const p = await store.get({ kind: "Pod", ...REPLICA });
+    assert.ok(p.ok);
+    return readyConditionOf(p.value);
+  };
+  return { store, clock, applied, dp, gateway, condition, setPing: (v: boolean) => (pingOk = v), pings };
+}
+
+describe("Gateway (memory datastore, fake dataplane)", () => {
+  it("applies its plan, is ready, and publishes Ready in its pod's status", async () => {
+    const { applied, gateway, condition } = await setup();
+    assert.equal(applied.length, 1);
+    assert.equal(applied[0]?.egressIP, "10.10.0.1");
+    assert.deepEqual(applied[0]?.nodes, [
+      { name: "n1", underlayIP: "172.30.0.1", podCidrs: ["10.244.1.0/24"] },
+    ]);
+    assert.equal(gateway.readinessReply().status, 200);
+    const c = await condition();
+    assert.equal(c?.status, "True");
+    assert.equal(c?.reason, "Ready");
+    assert.match(gateway.metricsText().body, /egw_gateway_ready 1/);
+    await gateway.stop();
+  });
+
+  it("re-applies on changes and on every resync", async () => {
+    const { store, clock, applied, gateway } = await setup();
+    await must(store, node("n2", "172.30.0.2", "10.244.2.0/24"));
+    await clock.advance(50);
+    assert.equal(applied.length, 2);
+    assert.equal(applied[1]?.nodes.length, 2);
+    await clock.advance(10_000);
+    assert.equal(applied.length, 3, "periodic drift repair");
+    await gateway.stop();
+  });
+
+  it("is ready only while an ICMP probe succeeded within its timeout", async () => {
+    const { clock, gateway, setPing, pings, condition } = await setup({
+      icmpProbe: { ips: ["198.18.0.1"], intervalMs: 1000, timeoutMs: 3000 },
+    });
+    assert.equal(gateway.readinessReply().status, 200, "the first ping round succeeded");
+    assert.match(pings[0] ?? "", /^ping -n -q -c 1 -W 1 198\.18\.0\.1$/);
+    setPing(false);
+    await clock.advance(2000);
+    assert.equal(gateway.readinessReply().status, 200, "still within the timeout");
+    await clock.advance(2000);
+    const reply = gateway.readinessReply();
+    assert.equal(reply.status, 503);
+    assert.match(reply.body, /ProbeFailed: no ICMP probe succeeded in the last 3000 ms/);
+    assert.equal((await condition())?.reason, "ProbeFailed");
+    setPing(true);
+    await clock.advance(1100);
+    assert.equal(gateway.readinessReply().status, 200);
+    await gateway.stop();
+  });
+
+  it("reports 503 while draining (terminating annotation or drain())", async () => {
+    const { store, clock, gateway, condition } = await setup();
+    const got = await store.get({ kind: "Pod", ...REPLICA });
+    assert.ok(got.ok);
+    const p = got.value;
+    const updated = await store.update({
+      ...p,
+      metadata: {
+        ...p.metadata,
+        annotations: { ...p.metadata.annotations, [ANN_GATEWAY_TERMINATING]: "true" },
+      },
+    });
+    assert.ok(updated.ok);
+    await clock.advance(50);
+    assert.equal(gateway.readinessReply().status, 503);
+    assert.match(gateway.readinessReply().body, /Draining/);
+    assert.equal((await condition())?.status, "False");
+    await gateway.stop();
+
+    const other = await setup();
+    await other.gateway.drain();
+    assert.equal(other.gateway.readinessReply().status, 503);
+    await other.gateway.stop();
+  });
+
+  it("is not ready while its dataplane fails, and recovers on the next resync", async () => {
+    const { store, clock, dp, gateway } = await setup();
+    dp.failNext = "nft -f -: syntax error";
+    await must(store, node("n2", "172.30.0.2", "10.244.2.0/24"));
+    await clock.advance(50);
+    assert.equal(gateway.readinessReply().status, 503);
+    assert.match(gateway.readinessReply().body, /DataplaneNotApplied: nft -f -: syntax error/);
+    await clock.advance(10_000);
+    assert.equal(gateway.readinessReply().status, 200);
+    await gateway.stop();
+  });
+});

@@ -1,0 +1,319 @@
+// End to end (root): egress gateways in a 3-node lab, driven through the egw CLI with the YAML in
+// examples/. One lab serves every scenario (bringing one up is the slow part); each scenario
+// checks the source IP the external hosts see: whoami (198.18.10.10, 198.18.30.10) and db.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { infraNetns } from "./names.js";
+import { egwOk, eventually, randomSuffix, repoRoot, runCmd, runEgw } from "./testing/lab-cli.js";
+
+const isRoot = process.getuid?.() === 0;
+
+const WHOAMI = "http://198.18.10.10/";
+const WHOAMI_B = "http://198.18.30.10/";
+const DB = "telnet://198.18.20.10:5432";
+const NODE_IP: Record<string, string> = { "node-1": "172.30.0.11", "node-2": "172.30.0.12", "node-3": "172.30.0.13" };
+
+interface PodJson {
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: { nodeName?: string };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+interface GatewayJson {
+  status?: {
+    replicas?: { name: string; node?: string; egressIP?: string; ready: boolean }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", timeout: 900_000 }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "egw-gw-e2e-"));
+  const lab = `g${randomSuffix()}`;
+  const stateDir = join(tmp, "state");
+  const env = {
+    ...process.env,
+    EGW_CONFIG: join(tmp, "config.yaml"),
+    EGW_RUN_DIR: join(tmp, "run"),
+    EGW_LAB: lab,
+  };
+  const egw = (...args: string[]): Promise<string> => egwOk(env, args);
+  const example = (file: string): string => join(repoRoot, "examples", file);
+  const rtr = infraNetns(lab, "rtr");
+
+  /** What whoami (or db) answers from inside a pod; undefined when the connection fails. */
+  const sourceSeen = async (ns: string, pod: string, url: string): Promise<string | undefined> => {
+    const r = await runEgw(env, ["exec", "-n", ns, pod, "--", "curl", "-s", "-m", "3", url]);
+    return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : undefined;
+  };
+
+  /** `count` new connections from one pod, in one shell; the answers in order ("" = failed). */
+  const manyConnections = async (ns: string, pod: string, url: string, count: number): Promise<string[]> => {
+    const script = `for i in $(seq ${count}); do curl -s -m 3 ${url} || true; echo; done`;
+    const out = await egw("exec", "-n", ns, pod, "--", "sh", "-c", script);
+    return out
+      .split("\n")
+      .map((l) => l.trim())
+      .slice(0, count);
+  };
+
+  const getPod = async (ns: string, name: string): Promise<PodJson | undefined> => {
+    const r = await runEgw(env, ["get", "pod", "-n", ns, name, "-o", "json"]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as PodJson) : undefined;
+  };
+
+  const runningPod = (ns: string, name: string): Promise<PodJson> =>
+    eventually(`pod ${ns}/${name} running`, async () => {
+      const p = await getPod(ns, name);
+      return p?.status?.phase === "Running" && p.status.podIP ? p : undefined;
+    });
+
+  /** Egress IPs of a gateway once `replicas` replicas are ready and their gateways report Ready. */
+  const readyGateway = async (ns: string, name: string, replicas: number): Promise<string[]> => {
+    let last = "";
+    return eventually(
+      `EgressGateway ${ns}/${name} with ${replicas} ready replica(s)`,
+      async () => {
+        const gw = JSON.parse(await egw("get", "egw", "-n", ns, name, "-o", "json")) as GatewayJson;
+        last = JSON.stringify(gw.status);
+        const ready = (gw.status?.replicas ?? []).filter((r) => r.ready && r.egressIP);
+        if (ready.length !== replicas) return undefined;
+        for (const r of ready) {
+          const pod = await getPod(ns, r.name);
+          if (pod?.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True") return undefined;
+        }
+        return ready.map((r) => r.egressIP ?? "").sort();
+      },
+      { describeLast: () => last },
+    );
+  };
+
+  /** Waits until the pod's whoami answer is one of `expected` (agents and routes converge). */
+  const leavesAs = (ns: string, pod: string, expected: readonly string[], url = WHOAMI): Promise<string> => {
+    let last: string | undefined;
+    return eventually(
+      `${ns}/${pod} to reach ${url} from one of ${expected.join(", ")}`,
+      async () => {
+        last = await sourceSeen(ns, pod, url);
+        return last !== undefined && expected.includes(last) ? last : undefined;
+      },
+      { describeLast: () => `last answer: ${last ?? "(connection failed)"}` },
+    );
+  };
+
+  before(async () => {
+    const up = await egw("up", "--nodes", "3", "--name", lab, "--state-dir", stateDir);
+    assert.match(up, new RegExp(`lab "${lab}" is up: 3 node\\(s\\)`));
+  });
+
+  after(async () => {
+    await runEgw(env, ["down", "--name", lab, "--state-dir", stateDir]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("egw up runs the controller and one agent per node, reported by egw status", async () => {
+    const status = await egw("status");
+    for (const c of ["controller", "agent-node-1", "agent-node-2", "agent-node-3"])
+      assert.match(status, new RegExp(`${c}\\s+\\d+\\s+running`));
+  });
+
+  it("shared gateway: pods in two namespaces leave only with that gateway's egress IPs", async () => {
+    await egw("apply", "-f", example("shared-gateway.yaml"));
+    const ips = await readyGateway("egress", "shared", 2);
+    assert.equal(ips.length, 2);
+    for (const ip of ips) assert.match(ip, /^10\.10\.0\.[0-7]$/);
+    for (const ns of ["team-a", "team-b"]) {
+      await leavesAs(ns, "app", ips);
+      const seen = await manyConnections(ns, "app", WHOAMI, 10);
+      assert.deepEqual(
+        seen.filter((s) => !ips.includes(s)),
+        [],
+        `${ns}/app left with another IP: ${seen.join(" ")}`,
+      );
+    }
+    // The gateway's replicas and their nodes, and the pod's view of its gateways.
+    const row = (await egw("get", "egressgateways", "-n", "egress")).split("\n")[1] ?? "";
+    assert.match(row, /^shared\s+2\/2\s+Ready\s+/);
+    for (const ip of ips) assert.ok(row.includes(ip), `${ip} missing from: ${row}`);
+    const described = await egw("describe", "pod", "-n", "team-a", "app");
+    assert.match(described, /Egress: via gateways/);
+    for (const ip of ips) assert.match(described, new RegExp(`egress IP ${ip.replace(/\./g, "\\.")}`));
+  });
+
+  it("gateway per namespace: payments leaves from its own pool, and only payments passes the db firewall", async () => {
+    await egw("apply", "-f", example("per-namespace.yaml"));
+    const [ip] = await readyGateway("payments", "payments", 1);
+    assert.match(ip ?? "", /^10\.10\.1\.[0-7]$/);
+    await leavesAs("payments", "api", [ip ?? ""]);
+    // A pod of another namespace on the same node: default node SNAT.
+    await egwOk(
+      env,
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: neighbour, namespace: default}\nspec: {nodeName: node-1}\n",
+    );
+    const api = await runningPod("payments", "api");
+    const neighbour = await runningPod("default", "neighbour");
+    assert.equal(api.spec?.nodeName, neighbour.spec?.nodeName, "both pods on the same node");
+    await leavesAs("default", "neighbour", [NODE_IP[neighbour.spec?.nodeName ?? ""] ?? ""]);
+
+    await egw("lab", "firewall", "allow", "--host", "db", "10.10.1.0/29");
+    assert.equal(await sourceSeen("payments", "api", DB), `db: hello ${ip}`);
+    assert.equal(await sourceSeen("default", "neighbour", DB), undefined, "the neighbour must not reach db");
+    const log = await eventually("the firewall log to show both attempts", async () => {
+      const text = await egw("lab", "firewall", "log");
+      return text.includes(`ACCEPT  ${ip}:`) && /DROP\s+172\.30\.0\.11:/.test(text) ? text : undefined;
+    });
+    assert.match(log, /ACCEPT/);
+    await egw("lab", "firewall", "revoke", "--host", "db", "10.10.1.0/29");
+  });
+
+  it("gateway per deployment: two pods of one namespace leave with different egress IPs", async () => {
+    await egw("apply", "-f", example("per-deployment.yaml"));
+    const [frontend] = await readyGateway("shop", "frontend", 1);
+    const [checkout] = await readyGateway("shop", "checkout", 1);
+    assert.ok(frontend && checkout);
+    assert.notEqual(frontend, checkout);
+    assert.equal(await leavesAs("shop", "frontend-1", [frontend]), frontend);
+    assert.equal(await leavesAs("shop", "checkout-1", [checkout]), checkout);
+    for (const [pod, ip] of [
+      ["frontend-1", frontend],
+      ["checkout-1", checkout],
+    ] as const) {
+      const seen = await manyConnections("shop", pod, WHOAMI, 5);
+      assert.deepEqual(new Set(seen), new Set([ip]), `${pod}: ${seen.join(" ")}`);
+    }
+  });
+
+  it("per destination: one policy sends db through gateway A, the default route through B, 198.18.30.0/24 through none", async () => {
+    await egw("apply", "-f", example("per-destination.yaml"));
+    const [a] = await readyGateway("routing", "db-egress", 1);
+    const [b] = await readyGateway("routing", "internet", 1);
+    assert.ok(a && b && a !== b);
+    const client = await runningPod("routing", "client");
+    const nodeIP = NODE_IP[client.spec?.nodeName ?? ""] ?? "";
+
+    await leavesAs("routing", "client", [b], WHOAMI);
+    await leavesAs("routing", "client", [nodeIP], WHOAMI_B);
+    await egw("lab", "firewall", "allow", "--host", "db", `${a}/32`);
+    await leavesAs("routing", "client", [`db: hello ${a}`], DB);
+    await egw("lab", "firewall", "revoke", "--host", "db", `${a}/32`);
+
+    const described = await egw("describe", "pod", "-n", "routing", "client");
+    assert.match(described, /EgressGatewayPolicy "by-destination"/);
+    assert.match(described, /198\.18\.20\.0\/24: 1 gateway\(s\)/);
+    assert.match(described, /198\.18\.30\.0\/24: no gateway/);
+  });
+
+  it("fail closed: once a pod's gateway is deleted its connections fail and nothing leaves from its node or pod IP", async () => {
+    const pod = await runningPod("shop", "frontend-1");
+    const nodeIP = NODE_IP[pod.spec?.nodeName ?? ""] ?? "";
+    const table = `egwt_${lab.replace(/-/g, "_")}`;
+    const counted = await runCmd(
+      "ip",
+      ["netns", "exec", rtr, "nft", "-f", "-"],
+      [
+        `table inet ${table} {`,
+        `  counter egwt_leak { }`,
+        `  chain egwt_forward {`,
+        `    type filter hook forward priority filter - 10; policy accept;`,
+        `    ip saddr { ${nodeIP}, ${pod.status?.podIP ?? ""} } counter name "egwt_leak"`,
+        `  }`,
+        `}`,
+        ``,
+      ].join("\n"),
+    );
+    assert.equal(counted.code, 0, counted.stderr);
+    const leaked = async (): Promise<number> => {
+      const r = await runCmd("ip", ["netns", "exec", rtr, "nft", "-j", "list", "counter", "inet", table, "egwt_leak"]);
+      const json = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
+      return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
+    };
+    assert.equal(await leaked(), 0);
+
+    await egw("delete", "egressgateway", "-n", "shop", "frontend");
+    await eventually("frontend-1's connections to fail", async () =>
+      (await sourceSeen("shop", "frontend-1", WHOAMI)) === undefined ? true : undefined,
+    );
+    const attempts = await manyConnections("shop", "frontend-1", WHOAMI, 10);
+    assert.deepEqual(attempts, Array<string>(10).fill(""), `connections got through: ${attempts.join(" ")}`);
+    assert.equal(await leaked(), 0, "the router saw packets from the pod's node or pod IP");
+    // The other deployment keeps its gateway.
+    const [checkout] = await readyGateway("shop", "checkout", 1);
+    assert.equal(await sourceSeen("shop", "checkout-1", WHOAMI), checkout);
+    assert.match(await egw("describe", "pod", "-n", "shop", "frontend-1"), /UNREACHABLE \(fail closed\)/);
+    await runCmd("ip", ["netns", "exec", rtr, "nft", "delete", "table", "inet", table]);
+  });
+
+  it("load balancing: 40 connections from one pod use both replicas' egress IPs", async () => {
+    await egw("apply", "-f", example("load-balancing.yaml"));
+    const ips = await readyGateway("balanced", "balanced", 2);
+    await leavesAs("balanced", "client", ips);
+    // Both replicas in the pod's gateway set (the agents polled them ready).
+    await eventually("describe to list both replicas", async () => {
+      const d = await egw("describe", "pod", "-n", "balanced", "client");
+      return ips.every((ip) => d.includes(`egress IP ${ip} `)) ? true : undefined;
+    });
+    const seen = await manyConnections("balanced", "client", WHOAMI, 40);
+    assert.deepEqual(
+      seen.filter((s) => !ips.includes(s)),
+      [],
+      `unexpected answers: ${seen.join(" ")}`,
+    );
+    assert.deepEqual(new Set(seen), new Set(ips), `40 connections used only ${[...new Set(seen)].join(", ")}`);
+  });
+
+  it("bad input: a pod with a bad selector is blocked (and says why), others are not; a gateway on a missing pool gets a clear status and no replica", async () => {
+    await egwOk(
+      env,
+      ["apply", "-f", "-"],
+      [
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: bad-selector",
+        "  namespace: default",
+        "  annotations: {egress.egw.dev/selector: \"egw.dev/gateway == \"}",
+        "spec: {nodeName: node-2}",
+        "---",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata: {name: fine, namespace: default}",
+        "spec: {nodeName: node-2}",
+        "---",
+        "apiVersion: egw.dev/v1",
+        "kind: EgressGateway",
+        "metadata: {name: nopool, namespace: default}",
+        "spec:",
+        "  ipPools: [{name: missing-pool}]",
+        "",
+      ].join("\n"),
+    );
+    await runningPod("default", "bad-selector");
+    await leavesAs("default", "fine", [NODE_IP["node-2"] ?? ""]);
+    await eventually("the badly annotated pod to be blocked", async () =>
+      (await sourceSeen("default", "bad-selector", WHOAMI)) === undefined ? true : undefined,
+    );
+    const attempts = await manyConnections("default", "bad-selector", WHOAMI, 3);
+    assert.deepEqual(attempts, ["", "", ""]);
+    const described = await egw("describe", "pod", "-n", "default", "bad-selector");
+    assert.match(described, /Egress: BLOCKED \(fail closed\)/);
+    assert.match(described, /egress\.egw\.dev\/selector/);
+    assert.equal(await sourceSeen("default", "fine", WHOAMI), NODE_IP["node-2"]);
+
+    const gw = await eventually("a Degraded status on EgressGateway nopool", async () => {
+      const g = JSON.parse(await egw("get", "egw", "-n", "default", "nopool", "-o", "json")) as GatewayJson;
+      const degraded = g.status?.conditions?.find((c) => c.type === "Degraded");
+      return degraded?.status === "True" ? { g, degraded } : undefined;
+    });
+    assert.equal(gw.degraded.reason, "PoolNotFound");
+    assert.match(gw.degraded.message ?? "", /IPPool "missing-pool" does not exist/);
+    assert.deepEqual(gw.g.status?.replicas ?? [], []);
+    const listed = JSON.parse(await egw("get", "pods", "-n", "default", "-o", "json")) as { items: PodJson[] };
+    assert.deepEqual(
+      listed.items.filter((p) => p.metadata.annotations?.["egw.dev/gateway-owner"] === "default/nopool"),
+      [],
+    );
+    assert.match(await egw("get", "egw", "-n", "default"), /nopool\s+0\/1\s+PoolNotFound/);
+  });
+});

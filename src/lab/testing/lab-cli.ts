@@ -1,0 +1,75 @@
+// Helpers for end-to-end tests that drive a lab through the egw CLI, as a user would: run
+// commands, apply YAML, poll with a generous deadline (never a timed assertion).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sleep } from "../processes.js";
+
+// From dist/src/lab/testing the repo root is four levels up; from src/lab/testing (tsx) three.
+export const repoRoot = fileURLToPath(
+  new URL(import.meta.url.includes("/dist/") ? "../../../.." : "../../..", import.meta.url),
+);
+const egwBin = join(repoRoot, "bin", "egw");
+
+export interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `egw args` (the built CLI) with `input` on stdin. */
+export const runEgw = (env: NodeJS.ProcessEnv, args: readonly string[], input = ""): Promise<Outcome> =>
+  new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [egwBin, ...args],
+      { env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(input);
+  });
+
+/** Runs `egw args` and fails the test unless it exits 0; returns stdout. */
+export const egwOk = async (env: NodeJS.ProcessEnv, args: readonly string[], input = ""): Promise<string> => {
+  const r = await runEgw(env, args, input);
+  assert.equal(r.code, 0, `egw ${args.join(" ")} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+};
+
+/** Runs a command (not egw) and returns its outcome. */
+export const runCmd = (cmd: string, args: readonly string[], input = ""): Promise<Outcome> =>
+  new Promise((resolve) => {
+    const child = execFile(cmd, [...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+
+/**
+ * Polls `probe` until it returns a value other than undefined, or fails the test after
+ * `timeoutMs` with `what` and the last value `describeLast` reports.
+ */
+export const eventually = async <T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: { timeoutMs?: number; intervalMs?: number; describeLast?: () => string } = {},
+): Promise<T> => {
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${opts.describeLast ? `: ${opts.describeLast()}` : ""}`);
+    await sleep(opts.intervalMs ?? 500);
+  }
+};
+
+export const randomSuffix = (): string =>
+  Math.random()
+    .toString(36)
+    .slice(2, 6)
+    .replace(/[^a-z0-9]/g, "x");
