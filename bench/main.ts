@@ -1,11 +1,15 @@
 // `npm run bench -- NAME…`: runs the named benchmarks (all when none are named) and prints tables.
 // Benchmarks compare side by side in one run; absolute times on this shared machine mean little.
 import { benchCalc } from "./calc.js";
+import { benchDataplane } from "./dataplane.js";
 import { benchLabUp } from "./lab-up.js";
+import { benchPolicy } from "./policy.js";
 
 const BENCHES: Record<string, { needsRoot: boolean; run: () => Promise<void> }> = {
   calc: { needsRoot: false, run: benchCalc },
   "lab-up": { needsRoot: true, run: benchLabUp },
+  dataplane: { needsRoot: true, run: benchDataplane },
+  policy: { needsRoot: true, run: benchPolicy },
 };
 
 const main = async (): Promise<void> => {

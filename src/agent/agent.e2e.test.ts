@@ -3,6 +3,7 @@
 // The agent and the gateways run in this process (so they reach etcd on loopback) and drive their
 // namespaces through `ip netns exec` runners; each gateway's /readiness is bridged into its netns
 // with socat. Everything is removed in after(), also when a test fails.
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
 import type { NodePlan } from "../calc/plan.js";
+import { NODE_NFT_TABLE } from "../dataplane/config.js";
+import { FakeNodeDataplane } from "../dataplane/fake.js";
 import { GatewayDataplane } from "../dataplane/gateway-dataplane.js";
+import { readWorkloadSlots } from "../dataplane/kernel.js";
 import { NodeDataplane } from "../dataplane/node-dataplane.js";
 import { netnsRunner } from "../dataplane/runner.js";
 import { openDatastore } from "../datastore/connect.js";
@@ -43,6 +47,43 @@ const quiet = createLogger("e2e", () => undefined);
 
 const SERVER_JS = `require("http").createServer((q, s) => s.end(q.socket.remoteAddress.replace(/^::ffff:/, "")))
   .listen(${PORT}, "${SERVER}", () => console.log("listening"));`;
+
+const ECHO_PORT = 9000;
+/** Echoes each line prefixed with the source address it sees (the egress IP of that connection). */
+const ECHO_JS = `const net = require("net");
+net.createServer((s) => { s.on("error", () => {}); s.setEncoding("utf8"); let b = "";
+  s.on("data", (d) => { b += d; let i; while ((i = b.indexOf("\\n")) >= 0) {
+    s.write(s.remoteAddress.replace(/^::ffff:/, "") + " " + b.slice(0, i) + "\\n"); b = b.slice(i + 1); } });
+}).listen(${ECHO_PORT}, "${SERVER}", () => console.log("listening"));`;
+/** One long-lived connection from the pod: stdin lines go out, echoes come back on stdout. */
+const LONG_JS = `const s = require("net").connect({ host: "${SERVER}", port: ${ECHO_PORT} });
+s.setEncoding("utf8"); s.on("connect", () => console.log("connected"));
+s.on("data", (d) => process.stdout.write(d));
+s.on("error", (e) => { console.log("error:" + e.code); process.exit(1); });
+process.stdin.on("data", (d) => s.write(d));`;
+
+/** Resolves with the first stdout line of `child` that satisfies `match` (guarded by waitFor's limit). */
+function lineFrom(child: ChildProcessWithoutNullStreams, match: (line: string) => boolean): Promise<string> {
+  let buf = "";
+  let found: string | undefined;
+  const onData = (b: Buffer): void => {
+    buf += b.toString();
+    found ??= buf.split("\n").find((l) => match(l) || l.startsWith("error:"));
+  };
+  child.stdout.on("data", onData);
+  return waitFor(`a line from the pod's connection (so far: ${buf})`, () => found).finally(() =>
+    child.stdout.off("data", onData),
+  );
+}
+
+/** Sends `word` over the long-lived connection; returns the source IP the server saw. */
+async function echo(child: ChildProcessWithoutNullStreams, word: string): Promise<string> {
+  const line = lineFrom(child, (l) => l.endsWith(` ${word}`));
+  child.stdin.write(`${word}\n`);
+  const got = await line;
+  assert.ok(got.endsWith(` ${word}`), `echo of "${word}" failed: ${got}`);
+  return got.slice(0, -word.length - 1);
+}
 
 /** n fresh connections from the pod; each line is the source IP the server saw, or "error". */
 async function connections(n: number): Promise<string[]> {
@@ -182,8 +223,12 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     await running?.server.close();
   };
 
+  const clientSet = (plan = lastPlan) => {
+    const key = plan?.workloads.find((w) => w.name === "client")?.gatewaySet;
+    return plan?.gatewaySets.find((s) => s.key === key);
+  };
   const hops = (): string[] | undefined => {
-    const set = lastPlan?.gatewaySets[0];
+    const set = clientSet();
     const route = set?.routes.find((r) => r.destination === "0.0.0.0/0");
     if (route === undefined) return undefined;
     return route.action === "gateways" ? route.hops.map((h) => h.replica) : [route.action];
@@ -192,6 +237,27 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     waitFor(`the agent to route via ${want.join(", ")} (now ${hops()?.join(", ")})`, () =>
       JSON.stringify(hops()) === JSON.stringify(want) && agent?.status().lastReconcileOk ? true : undefined,
     );
+
+  /** A new agent process for node1 (its in-memory state starts empty, as after a restart). */
+  const startAgent = async (): Promise<Agent> => {
+    assert.ok(store);
+    const nodeRunner = netnsRunner(NS.node);
+    const started = new Agent({
+      store,
+      node: "node1",
+      dataplane: new NodeDataplane(nodeRunner),
+      httpGet: curlGet(nodeRunner),
+      resyncMs: 2000,
+      debounceMs: 20,
+      poll: { intervalMs: 400, failureThreshold: 2 },
+      log: quiet,
+      onReconcile: (plan, r) => {
+        if (r.ok) lastPlan = plan;
+      },
+    });
+    await started.start();
+    return started;
+  };
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "egwag-"));
@@ -212,20 +278,7 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
         `UNIX-CONNECT:${join(tmp, `${g.name}.sock`)}`,
       ]);
     for (const g of GW) await startGateway(g);
-    const nodeRunner = netnsRunner(NS.node);
-    agent = new Agent({
-      store,
-      node: "node1",
-      dataplane: new NodeDataplane(nodeRunner),
-      httpGet: curlGet(nodeRunner),
-      resyncMs: 2000,
-      debounceMs: 20,
-      poll: { intervalMs: 400, failureThreshold: 2 },
-      log: quiet,
-      onReconcile: (plan, r) => {
-        if (r.ok) lastPlan = plan;
-      },
-    });
+    agent = await startAgent();
     const a = agent;
     const server = await startStatusServer(
       { host: "127.0.0.1", port: 0 },
@@ -233,7 +286,6 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     );
     assert.ok(server.ok);
     agentServer = server.value;
-    await agent.start();
   });
 
   after(async () => {
@@ -309,5 +361,76 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     await waitForHops(["egress/gw-1"]);
     const seen = await connections(6);
     assert.deepEqual(new Set(seen), new Set([GW[0].egress]), seen.join(" "));
+  });
+
+  it("a restarted agent adopts the kernel's slots: a long-lived connection survives a new set that sorts first", async () => {
+    assert.ok(store);
+    const s = store;
+    const echoServer = processes.start(NS.ext, ["node", "-e", ECHO_JS]);
+    await lineFrom(echoServer, (l) => l === "listening");
+    const long = processes.start(NS.pod, ["node", "-e", LONG_JS]);
+    long.stdin.on("error", () => undefined);
+    await lineFrom(long, (l) => l === "connected");
+    assert.equal(await echo(long, "before"), GW[0].egress);
+    const nodeRunner = netnsRunner(NS.node);
+    const slotBefore = await readWorkloadSlots(nodeRunner, NODE_NFT_TABLE);
+    assert.ok(slotBefore.ok, slotBefore.ok ? "" : slotBefore.error);
+    const podSlot = slotBefore.value.get(POD_IP);
+    assert.equal(podSlot, 1);
+    const tableBefore = clientSet()?.table;
+
+    // Stop the agent, then add a gateway set whose key sorts before the client's (gateway "alt"
+    // < "gw"; no replica matches it, so it is an unreachable set) on the same node.
+    console.log("DEBUG nh-before", await inNs(NS.node, "ip -d nexthop show; conntrack -L -p tcp --dport 9000 2>/dev/null"));
+    await agent?.stop();
+    agent = undefined;
+    const created = await s.create(
+      clientPod({
+        namespace: "default",
+        name: "client0",
+        node: "node1",
+        ip: "10.244.1.11",
+        hostInterface: "ewpod0",
+        gateway: "alt",
+        gatewayNamespace: "egress",
+      }),
+    );
+    assert.ok(created.ok, created.ok ? "" : created.error.message);
+
+    // Premise: an agent that did not read the kernel would move the client's set to another slot.
+    const fake = new FakeNodeDataplane();
+    const fresh = new Agent({
+      store: s,
+      node: "node1",
+      dataplane: fake,
+      poll: { intervalMs: 0 },
+      log: quiet,
+    });
+    await fresh.start();
+    const freshPlan = await waitFor("a fresh plan with both sets", () =>
+      fake.last?.gatewaySets.length === 2 ? fake.last : undefined,
+    );
+    await fresh.stop();
+    assert.notEqual(
+      clientSet(freshPlan)?.table,
+      tableBefore,
+      "a fresh assignment would keep the slot anyway",
+    );
+
+    agent = await startAgent();
+    const adopted = await waitFor("the restarted agent to program both sets", () =>
+      agent?.status().lastReconcileOk && lastPlan?.gatewaySets.length === 2 ? lastPlan : undefined,
+    );
+    assert.equal(clientSet(adopted)?.table, tableBefore, "the client's set kept its table");
+    console.log("DEBUG hops", JSON.stringify(clientSet(adopted)?.routes));
+    console.log("DEBUG nh", await inNs(NS.node, "ip -d nexthop show; ip nexthop bucket show | sort | uniq -c | sort -rn | head -3; conntrack -L -p tcp --dport 9000 2>/dev/null"));
+    assert.equal(await echo(long, "after"), GW[0].egress, "the connection kept its gateway");
+    const slotAfter = await readWorkloadSlots(nodeRunner, NODE_NFT_TABLE);
+    assert.ok(slotAfter.ok, slotAfter.ok ? "" : slotAfter.error);
+    assert.equal(slotAfter.value.get(POD_IP), podSlot, "the kernel steers the pod with the same slot");
+    assert.notEqual(slotAfter.value.get("10.244.1.11"), podSlot);
+    await waitForHops(["egress/gw-1"]);
+    assert.deepEqual(new Set(await connections(3)), new Set([GW[0].egress]));
+    assert.equal(await echo(long, "still"), GW[0].egress);
   });
 });

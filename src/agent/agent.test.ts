@@ -45,7 +45,8 @@ async function must(store: Datastore, obj: Resource): Promise<void> {
   assert.ok(r.ok, r.ok ? "" : r.error.message);
 }
 
-async function setup() {
+/** `kernelSlots`: what the fake kernel already steers workloads with (an agent restart). */
+async function setup(kernelSlots?: Map<string, number>) {
   const store = createMemoryDatastore();
   for (const obj of [
     node("node1", "172.30.0.1", "10.244.1.0/24"),
@@ -60,6 +61,7 @@ async function setup() {
     await must(store, obj);
   const clock = new FakeClock();
   const dataplane = new FakeNodeDataplane();
+  if (kernelSlots) dataplane.kernelSlots = kernelSlots;
   const log = memoryLogger("agent");
   const answers = new Map<string, HttpGetResult>();
   const attempts: NodePlan[] = [];
@@ -102,6 +104,27 @@ describe("Agent (memory datastore, fake dataplane)", () => {
     assert.deepEqual(hopsOf(plan), ["egress/gw-a", "egress/gw-b"]);
     assert.equal(agent.healthz().status, 200);
     assert.match(agent.metricsText().body, /egw_agent_gateway_sets 1/);
+    await agent.stop();
+  });
+
+  it("on start adopts the slot the kernel already uses for a workload's gateway set", async () => {
+    const fresh = await setup();
+    assert.equal(fresh.dataplane.last?.gatewaySets[0]?.table, 20001);
+    await fresh.agent.stop();
+
+    const { dataplane, agent, store, clock } = await setup(new Map([[CLIENT.ip, 5]]));
+    const set = dataplane.last?.gatewaySets[0];
+    assert.equal(set?.table, 20005);
+    assert.equal(set?.mark, 5 << 16);
+    // Later plans keep it (the previous plan wins from then on); a new set takes the lowest free slot.
+    await must(
+      store,
+      clientPod({ ...CLIENT, name: "other", ip: "10.244.1.11", hostInterface: "ewother", gateway: "other" }),
+    );
+    await clock.advance(50);
+    const tables = dataplane.last?.gatewaySets.map((s) => s.table);
+    assert.deepEqual(tables, [20001, 20005]);
+    assert.equal(routesOf(dataplane.last)?.[0]?.action, "gateways");
     await agent.stop();
   });
 

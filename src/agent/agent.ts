@@ -248,9 +248,16 @@ export class Agent {
       this.fail(missing);
       return;
     }
+    // The first plan of this process adopts the slots the kernel already uses (a restart), so
+    // established connections' conntrack marks keep naming their gateway set's table.
+    let kernelSlots: ReadonlyMap<string, number> | undefined;
+    if (this.previous === undefined) {
+      kernelSlots = await this.readKernelSlots();
+      if (kernelSlots === undefined || this.stopped) return;
+    }
     let computed: NodePlan;
     try {
-      computed = computeNodePlan(this.index, this.o.node, this.previous);
+      computed = computeNodePlan(this.index, this.o.node, this.previous, kernelSlots);
     } catch (e) {
       this.fail(`computing the plan failed: ${e instanceof Error ? e.message : String(e)}`);
       return;
@@ -295,6 +302,20 @@ export class Agent {
       this.fail(result.error);
     }
     this.o.onReconcile?.(plan, result);
+  }
+
+  /** The kernel's workload → slot map; undefined (after fail()) when it cannot be read. */
+  private async readKernelSlots(): Promise<ReadonlyMap<string, number> | undefined> {
+    const read = await this.o.dataplane.readWorkloadSlots?.();
+    if (read === undefined) return new Map();
+    if (!read.ok) {
+      // Guessing fresh slots could move established connections to another set's table: retry.
+      this.fail(`reading the gateway-set slots the kernel uses failed: ${read.error}`);
+      return undefined;
+    }
+    if (read.value.size > 0)
+      this.log.info("adopting the kernel's gateway-set slots", { workloads: read.value.size });
+    return read.value;
   }
 
   /** Without its own Node (and its underlay address) the agent cannot program anything. */

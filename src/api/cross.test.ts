@@ -79,3 +79,38 @@ describe("validateAgainst", () => {
     );
   });
 });
+
+describe("validateAgainst: policy tiers", () => {
+  const gnp = (tier?: string): Resource => ({
+    apiVersion: "egw.dev/v1",
+    kind: "GlobalNetworkPolicy",
+    metadata: { name: "p" },
+    spec: tier === undefined ? { selector: "all()" } : { tier, selector: "all()" },
+  });
+  const tier = (name: string): Resource => ({
+    apiVersion: "egw.dev/v1",
+    kind: "Tier",
+    metadata: { name },
+    spec: { order: 10 },
+  });
+
+  it("rejects a policy naming an unknown tier, with the field path and the known tiers", () => {
+    const issues = validateAgainst([gnp("security")], []);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]?.path, "spec.tier");
+    assert.match(issues[0]?.message ?? "", /"security" is not valid.*known tiers: default/);
+  });
+
+  it("accepts the default tier, a stored tier, and a tier applied in the same batch", () => {
+    assert.deepEqual(
+      validateAgainst([gnp("default"), gnp(undefined)], []).filter((i) => i.path === "spec.tier"),
+      [],
+    );
+    assert.deepEqual(validateAgainst([gnp("security")], [tier("security")]), []);
+    assert.deepEqual(validateAgainst([tier("security"), gnp("security")], []), []);
+  });
+
+  it("skips the reference check offline", () => {
+    assert.deepEqual(validateAgainst([gnp("security")], [], { references: false }), []);
+  });
+});

@@ -28,10 +28,16 @@ const issuesFor = (r: Resource): IssueList =>
 /**
  * Cross-object checks of a batch `objs` (already valid one by one) against each other and the
  * stored `existing` objects: the same object twice in the batch, IPPools overlapping a pool of
- * another name, and changes to an IPPool's immutable cidr/blockSize.
+ * another name, changes to an IPPool's immutable cidr/blockSize and, unless `references` is false
+ * (offline checks, where the store is unknown), policies naming a Tier that does not exist.
  */
-export function validateAgainst(objs: readonly Resource[], existing: readonly Resource[]): ValidationIssue[] {
+export function validateAgainst(
+  objs: readonly Resource[],
+  existing: readonly Resource[],
+  opts: { references?: boolean } = {},
+): ValidationIssue[] {
   const out: ValidationIssue[] = [];
+  if (opts.references !== false) out.push(...unknownTiers(objs, existing));
   const firstIndex = new Map<string, number>();
   objs.forEach((o, i) => {
     const key = refKey(o);
@@ -82,5 +88,29 @@ export function validateAgainst(objs: readonly Resource[], existing: readonly Re
     }
     out.push(...issues.issues);
   });
+  return out;
+}
+
+/** The tier every policy without `spec.tier` belongs to; it exists without a Tier object. */
+export const DEFAULT_TIER = "default";
+
+const POLICY_KINDS = new Set(["NetworkPolicy", "GlobalNetworkPolicy"]);
+
+/** Policies must name a Tier that is stored or applied in the same batch. */
+function unknownTiers(objs: readonly Resource[], existing: readonly Resource[]): ValidationIssue[] {
+  const tiers = new Set([DEFAULT_TIER]);
+  for (const r of [...existing, ...objs]) if (r.kind === "Tier") tiers.add(r.metadata.name);
+  const out: ValidationIssue[] = [];
+  for (const r of objs) {
+    if (!POLICY_KINDS.has(r.kind)) continue;
+    const tier = (r.spec as { tier?: unknown } | undefined)?.tier;
+    if (typeof tier !== "string" || tiers.has(tier)) continue;
+    const issues = issuesFor(r);
+    issues.add(
+      ["spec", "tier"],
+      `"${tier}" is not valid: no Tier of that name exists; known tiers: ${[...tiers].sort().join(", ")} (apply the Tier first or in the same file)`,
+    );
+    out.push(...issues.issues);
+  }
   return out;
 }

@@ -15,3 +15,4 @@ export { assignSlots, computeNodePlan } from "./node-plan.js";
 export type * from "./plan.js";
 export { parsePolicy, type ParsedPolicy } from "./policy.js";
 export { ClusterIndex, isGatewayPod, type Snapshot } from "./snapshot.js";
+export * from "./access/index.js";

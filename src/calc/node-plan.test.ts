@@ -12,7 +12,7 @@ import {
   selectorAnnotations,
 } from "./fixtures.js";
 import type { PodInput } from "./inputs.js";
-import { assignSlots, computeNodePlan } from "./node-plan.js";
+import { assignSlots, computeNodePlan, preferredSlots } from "./node-plan.js";
 import type { NodePlan } from "./plan.js";
 import { ClusterIndex } from "./snapshot.js";
 
@@ -179,6 +179,70 @@ describe("computeNodePlan", () => {
   });
 });
 
+describe("computeNodePlan after a restart (slots read back from the kernel)", () => {
+  it("keeps each set on the slot its workloads use in the kernel, where a fresh order would differ", () => {
+    // Before the restart only "red" existed, on slot 1; "blue" appeared while the agent was down.
+    const red = pod("red-client", sel("red"));
+    const blue = pod("blue-client", sel("blue"));
+    const index = cluster([red, blue]);
+    const fresh = computeNodePlan(index, "n1");
+    assert.equal(slotOfTable(setOf(fresh, "blue-client")?.table ?? 0), 1, "fresh order puts blue first");
+    assert.equal(slotOfTable(setOf(fresh, "red-client")?.table ?? 0), 2);
+
+    const kernel = new Map([[red.status?.podIP ?? "", 1]]);
+    const adopted = computeNodePlan(index, "n1", undefined, kernel);
+    const redSet = setOf(adopted, "red-client");
+    assert.equal(redSet?.table, TABLE_FIRST);
+    assert.equal(slotOfMark(redSet?.mark ?? 0), 1);
+    assert.equal(slotOfTable(setOf(adopted, "blue-client")?.table ?? 0), 2, "the new set takes a free slot");
+  });
+
+  it("a valid previous plan wins over the kernel hint; foreign or out-of-band slots are ignored", () => {
+    const red = pod("red-prev", sel("red"));
+    const blue = pod("blue-prev", sel("blue"));
+    const index = cluster([red, blue]);
+    const previous = computeNodePlan(index, "n1", undefined, new Map([[red.status?.podIP ?? "", 7]]));
+    assert.equal(slotOfTable(setOf(previous, "red-prev")?.table ?? 0), 7);
+    const next = computeNodePlan(index, "n1", previous, new Map([[red.status?.podIP ?? "", 3]]));
+    assert.equal(slotOfTable(setOf(next, "red-prev")?.table ?? 0), 7);
+    const bad = computeNodePlan(
+      index,
+      "n1",
+      undefined,
+      new Map([
+        [red.status?.podIP ?? "", 0],
+        [blue.status?.podIP ?? "", MAX_GATEWAY_SETS + 1],
+      ]),
+    );
+    assert.deepEqual(bad.gatewaySets.map((s) => slotOfTable(s.table)).sort(), [1, 2]);
+  });
+});
+
+describe("preferredSlots", () => {
+  it("takes the slot most of a set's workloads use, and gives a contested slot to the larger set", () => {
+    const workloads = [
+      { ip: "10.0.0.1", gatewaySet: "a" },
+      { ip: "10.0.0.2", gatewaySet: "a" },
+      { ip: "10.0.0.3", gatewaySet: "a" },
+      { ip: "10.0.0.4", gatewaySet: "b" },
+      { ip: "10.0.0.5", gatewaySet: "b" },
+      { ip: "10.0.0.6", gatewaySet: "c" },
+      { ip: "10.0.0.7" }, // no gateway set: its kernel slot is irrelevant
+    ];
+    const kernel = new Map([
+      ["10.0.0.1", 4],
+      ["10.0.0.2", 4],
+      ["10.0.0.3", 9],
+      ["10.0.0.4", 9],
+      ["10.0.0.5", 9],
+      ["10.0.0.6", 4],
+      ["10.0.0.7", 5],
+    ]);
+    // a: 2× slot 4; b: 2× slot 9 (a's one vote for 9 loses); c's vote for 4 loses to a's two.
+    assert.deepEqual(Object.fromEntries(preferredSlots(workloads, kernel)), { a: 4, b: 9 });
+  });
+});
+
 describe("assignSlots", () => {
   it("reuses valid previous slots, ignores foreign or inconsistent ones, fills the lowest free", () => {
     const { slots } = assignSlots(
@@ -191,6 +255,20 @@ describe("assignSlots", () => {
       ],
     );
     assert.deepEqual(Object.fromEntries(slots), { a: 3, b: 1, c: 2, d: 4 });
+  });
+
+  it("honours preferred slots for keys without a previous slot, when valid and still free", () => {
+    const { slots } = assignSlots(
+      ["a", "b", "c", "d"],
+      [{ key: "a", mark: 0x20000, table: 20002 }],
+      new Map([
+        ["a", 5], // a keeps its previous slot 2
+        ["b", 2], // taken by a: b gets the lowest free one
+        ["c", 3],
+        ["d", MAX_GATEWAY_SETS + 1], // outside the band
+      ]),
+    );
+    assert.deepEqual(Object.fromEntries(slots), { a: 2, b: 1, c: 3, d: 4 });
   });
 
   it("reports keys beyond the band as overflow", () => {

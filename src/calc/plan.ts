@@ -1,5 +1,6 @@
 // NodePlan: everything the kernel of one node must hold for egress, as plain data.
 // calc/ produces it (pure), dataplane/ renders and applies it. No I/O types here.
+import type { AccessPlan } from "./access/plan.js";
 
 /** One gateway replica as a next hop: reached over the egress VXLAN device. */
 export interface GatewayHop {
@@ -59,4 +60,7 @@ export interface NodePlan {
   gatewaySets: GatewaySetPlan[];
   /** Every gateway replica any set uses: permanent neighbour + FDB entries on the VXLAN device. */
   tunnelPeers: GatewayHop[];
+  /** Egress access policy of the workloads (present when the cluster has any NetworkPolicy or
+   * GlobalNetworkPolicy); the dataplane compiles it into the egw_policy chain. */
+  access?: AccessPlan;
 }

@@ -149,8 +149,9 @@ describe("egw CLI against a real etcd", () => {
 
   it("gets tables, wide tables, YAML and JSON with defaults visible", () => {
     const table = ok(["get", "egressgateways", "-n", ns]).split("\n");
-    assert.match(table[0]!, /^NAME\s+READY\s+IPPOOLS\s+AGE$/);
-    assert.match(table[1]!, new RegExp(`^gw\\s+0/3\\s+${pool}\\s+\\d+s$`));
+    assert.match(table[0]!, /^NAME\s+READY\s+STATUS\s+EGRESS-IPS\s+NODES\s+IPPOOLS\s+AGE$/);
+    // No controller runs here: no status, so no state, IPs or nodes yet.
+    assert.match(table[1]!, new RegExp(`^gw\\s+0/3\\s+<none>\\s+<none>\\s+<none>\\s+${pool}\\s+\\d+s$`));
 
     const all = ok(["get", "EGW", "-A"]);
     assert.match(all, new RegExp(`^NAMESPACE\\s+NAME.*\\n${ns}\\s+gw\\s`, "m"));

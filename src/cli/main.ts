@@ -6,6 +6,7 @@ import * as controller from "./commands/controller.js";
 import * as crds from "./commands/crds.js";
 import * as del from "./commands/delete.js";
 import * as describe from "./commands/describe.js";
+import * as explain from "./commands/explain.js";
 import * as gateway from "./commands/gateway.js";
 import * as get from "./commands/get.js";
 import * as lab from "./commands/lab.js";
@@ -25,6 +26,7 @@ const COMMANDS: readonly CommandModule[] = [
   apply,
   get,
   describe,
+  explain,
   del,
   validate,
   crds,

@@ -23,7 +23,13 @@ const describeResource = (r: Resource): string =>
  */
 export const validateDocuments = (
   docs: readonly InputDocument[],
-  opts: { namespace: string; explicitNamespace: boolean; existing: readonly Resource[] },
+  opts: {
+    namespace: string;
+    explicitNamespace: boolean;
+    existing: readonly Resource[];
+    /** false offline: references to stored objects (tiers) cannot be checked. */
+    references?: boolean;
+  },
 ): Result<ValidatedDocument[], string[]> => {
   const problems: string[] = [];
   const valid: ValidatedDocument[] = [];
@@ -61,6 +67,7 @@ export const validateDocuments = (
   const cross = validateAgainst(
     valid.map((v) => v.resource),
     opts.existing,
+    opts.references === false ? { references: false } : {},
   );
   if (cross.length > 0) return err(cross.map((i) => formatIssue(i)));
   return ok(valid);

@@ -10,6 +10,8 @@ export class FakeNodeDataplane implements NodeDataplanePort {
   /** Every plan accepted, in order. */
   readonly applied: NodePlan[] = [];
   private lastHash: string | undefined;
+  /** What readWorkloadSlots reports (the kernel state a restarted agent would find). */
+  kernelSlots = new Map<string, number>();
   /** When set, the next reconcile fails with this message (to test the agent's error path). */
   failNext: string | undefined;
 
@@ -28,6 +30,10 @@ export class FakeNodeDataplane implements NodeDataplanePort {
     const changed = fingerprint !== this.lastHash;
     this.lastHash = fingerprint;
     return ok({ changes: changed ? 1 : 0, actions: changed ? ["render"] : [] });
+  }
+
+  readWorkloadSlots(): Promise<Result<Map<string, number>, string>> {
+    return Promise.resolve(ok(new Map(this.kernelSlots)));
   }
 
   get last(): NodePlan | undefined {

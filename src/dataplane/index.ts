@@ -20,3 +20,20 @@ export {
 export { GatewayDataplane } from "./gateway-dataplane.js";
 export { FakeNodeDataplane } from "./fake.js";
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";
+export {
+  renderAccessPlan,
+  nflogPrefix,
+  counterRef,
+  ruleComment,
+  tierDefaultComment,
+  POLICY_NFLOG_GROUP,
+  NFLOG_PREFIX_MAX,
+  type PolicyRenderOptions,
+} from "./render-policy.js";
+export {
+  parsePolicyCounters,
+  sumCounters,
+  countersOfPolicy,
+  readPolicyCounters,
+  type RuleCounter,
+} from "./policy-counters.js";

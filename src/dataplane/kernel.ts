@@ -24,6 +24,7 @@ import {
   parseNft,
   parseRoutes,
   parseRules,
+  parseWorkloadSlots,
 } from "./parse.js";
 import type { Runner } from "./runner.js";
 
@@ -141,6 +142,26 @@ export async function readNft(runner: Runner, table: string): Promise<Result<Obs
   }
   const json = parseJson(r.stdout);
   return json === undefined ? err(`${argv.join(" ")} printed invalid JSON`) : ok(parseNft(json));
+}
+
+/**
+ * Workload IP → gateway-set slot, as the node's nft table steers it today (empty when egw has no
+ * table yet). A restarted agent feeds this to calc so sets keep the slots their connections'
+ * conntrack marks name.
+ */
+export async function readWorkloadSlots(
+  runner: Runner,
+  table: string,
+): Promise<Result<Map<string, number>, string>> {
+  const argv = ["nft", "-j", "list", "table", "inet", table];
+  const r = await runner.run(argv);
+  if (r.code !== 0) {
+    return /No such file or directory|does not exist/i.test(r.stderr)
+      ? ok(new Map())
+      : err(failure(runner, argv, r.stderr));
+  }
+  const json = parseJson(r.stdout);
+  return json === undefined ? err(`${argv.join(" ")} printed invalid JSON`) : ok(parseWorkloadSlots(json));
 }
 
 /** True when the kernel's table is exactly the rendered one (version marker and outline). */

@@ -16,6 +16,7 @@ import {
   readNexthops,
   readNft,
   readPeers,
+  readWorkloadSlots,
   runBatch,
 } from "./kernel.js";
 import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
@@ -31,6 +32,8 @@ export interface ReconcileReport {
 /** The agent-facing port; the fake in fake.ts implements it for unit tests. */
 export interface NodeDataplanePort {
   reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
+  /** Workload IP → gateway-set slot the kernel uses now (read once by a starting agent to adopt it). */
+  readWorkloadSlots?(): Promise<Result<Map<string, number>, string>>;
 }
 
 /** Works out the routing changes for a render against the kernel (used by reconcile and dry runs). */
@@ -76,6 +79,10 @@ export class NodeDataplane implements NodeDataplanePort {
     options: Partial<DataplaneOptions> = {},
   ) {
     this.options = withDefaults(options);
+  }
+
+  readWorkloadSlots(): Promise<Result<Map<string, number>, string>> {
+    return readWorkloadSlots(this.runner, NODE_NFT_TABLE);
   }
 
   /** Serialised: a watch event and the periodic resync never interleave their batches. */

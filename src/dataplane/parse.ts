@@ -1,5 +1,6 @@
 // Pure parsers of `ip -json`, `bridge -json` and `nft -j` output into the dataplane's model.
 // Unknown shapes are skipped rather than trusted: a read-back never throws.
+import { markOfSlot, slotOfTable } from "../calc/band.js";
 import { hashFromComment, VERSION_CHAIN, cidr4 } from "./nft-text.js";
 import type {
   ObservedFdb,
@@ -156,4 +157,43 @@ export function parseNft(json: unknown): ObservedNft {
     }
   }
   return out;
+}
+
+/** `egw_set_<table>` / `egw_restore_<table>` (render-node.ts) → table, else undefined. */
+const tableOfChain = (target: unknown, prefix: string): number | undefined => {
+  if (typeof target !== "string" || !target.startsWith(prefix)) return undefined;
+  const rest = target.slice(prefix.length);
+  return /^[0-9]+$/.test(rest) ? Number(rest) : undefined;
+};
+
+const jumpTarget = (verdict: unknown): unknown =>
+  ((verdict as Json | undefined)?.jump as Json | undefined)?.target;
+
+/**
+ * `nft -j list table inet egw` on a client node → workload IP → the gateway-set slot the kernel
+ * steers its new connections with (map `egw_pod_set`: ip → jump egw_set_<table>). A slot counts
+ * only when `egw_mark_restore` maps that slot's mark to the same table, i.e. established
+ * connections carrying the mark are routed by it; anything else was not written by this design.
+ */
+export function parseWorkloadSlots(json: unknown): Map<string, number> {
+  const elems = new Map<string, unknown[][]>();
+  for (const item of asArray((json as Json | undefined)?.nftables)) {
+    const map = item.map as Json | undefined;
+    if (map && typeof map.name === "string" && Array.isArray(map.elem))
+      elems.set(
+        map.name,
+        map.elem.filter((e): e is unknown[] => Array.isArray(e)),
+      );
+  }
+  const restored = new Set<number>();
+  for (const [mark, verdict] of elems.get("egw_mark_restore") ?? []) {
+    const slot = slotOfTable(tableOfChain(jumpTarget(verdict), "egw_restore_") ?? 0);
+    if (slot !== undefined && hexNumber(mark) === markOfSlot(slot)) restored.add(slot);
+  }
+  const slots = new Map<string, number>();
+  for (const [ip, verdict] of elems.get("egw_pod_set") ?? []) {
+    const slot = slotOfTable(tableOfChain(jumpTarget(verdict), "egw_set_") ?? 0);
+    if (typeof ip === "string" && slot !== undefined && restored.has(slot)) slots.set(ip, slot);
+  }
+  return slots;
 }

@@ -15,6 +15,7 @@ import {
   type DataplaneOptions,
 } from "./config.js";
 import { diffPeers, diffRouting } from "./diff.js";
+import { renderAccessPlan } from "./render-policy.js";
 import type {
   DesiredGroup,
   DesiredRule,
@@ -278,7 +279,10 @@ function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
   };
 }
 
-/** Renders a client node's NodePlan. Bad input is an error listing every problem by field path. */
+/**
+ * Renders a client node's NodePlan. Bad input is an error listing every problem by field path.
+ * The egress access policy comes from `policy` when given, else from the plan's `access`.
+ */
 export function renderNode(
   plan: NodePlan,
   options: Partial<DataplaneOptions> = {},
@@ -287,7 +291,8 @@ export function renderNode(
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
-  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, policy));
+  const hook = policy ?? (plan.access !== undefined ? renderAccessPlan(plan.access) : undefined);
+  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook));
   return ok({ nft: text, shape, desired: nodeRouting(plan, o) });
 }
 

@@ -35,7 +35,11 @@ export const controllerArgv = (stateDir: string, t: LabTopology): string[] =>
   );
 
 /** An agent runs in its node's namespace, as a hostNetwork DaemonSet pod would. */
-export const agentArgv = (stateDir: string, t: LabTopology, node: { name: string; netns: string }): string[] =>
+export const agentArgv = (
+  stateDir: string,
+  t: LabTopology,
+  node: { name: string; netns: string },
+): string[] =>
   inNetns(
     node.netns,
     process.execPath,

@@ -33,7 +33,11 @@ const plainPod: Resource = {
 };
 
 const input = (over: Partial<GatewayPlanInput> = {}): GatewayPlanInput => {
-  const pods = over.pods ?? [gatewayPod("gw-a", "node-1", "10.10.1.1"), gatewayPod("gw-b", "node-2", "10.10.1.2"), plainPod];
+  const pods = over.pods ?? [
+    gatewayPod("gw-a", "node-1", "10.10.1.1"),
+    gatewayPod("gw-b", "node-2", "10.10.1.2"),
+    plainPod,
+  ];
   return {
     lab: "t",
     nodes: t.nodes,
@@ -134,6 +138,9 @@ describe("planGateways", () => {
     );
     assert.equal(p.problems.length, 2);
     assert.match(p.problems[0] ?? "", /gw-b: egress IP 10\.10\.1\.1 is already routed to another replica/);
-    assert.match(p.problems[1] ?? "", /gw-c: annotation egw\.dev\/egress-ip "not-an-ip" is not an IPv4 address/);
+    assert.match(
+      p.problems[1] ?? "",
+      /gw-c: annotation egw\.dev\/egress-ip "not-an-ip" is not an IPv4 address/,
+    );
   });
 });

@@ -66,7 +66,9 @@ export const gatewayPods = (
   const out: GatewayPodView[] = [];
   const claimed = new Set<string>();
   const sorted = [...input.pods].sort((a, b) =>
-    `${a.metadata.namespace ?? ""}/${a.metadata.name}` < `${b.metadata.namespace ?? ""}/${b.metadata.name}` ? -1 : 1,
+    `${a.metadata.namespace ?? ""}/${a.metadata.name}` < `${b.metadata.namespace ?? ""}/${b.metadata.name}`
+      ? -1
+      : 1,
   );
   for (const pod of sorted) {
     const egressIP = pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP];
@@ -77,7 +79,9 @@ export const gatewayPods = (
     if (v.phase !== "Running" || !node || !v.hostInterface || !input.existingNetns.has(netns)) continue;
     const what = `gateway pod ${v.namespace}/${v.name}`;
     if (ipv4ToInt(egressIP) === undefined) {
-      problems.push(`${what}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" is not an IPv4 address; not routed`);
+      problems.push(
+        `${what}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" is not an IPv4 address; not routed`,
+      );
       continue;
     }
     if (claimed.has(egressIP)) {
@@ -112,7 +116,9 @@ export const planGateways = (input: GatewayPlanInput): GatewayPlan => {
   // Nodes: egressIP/32 dev <the replica's host veth>, only on the replica's node.
   const nodes = new Map<string, string[]>();
   for (const n of input.nodes) {
-    const want = new Map(gateways.filter((g) => g.node.name === n.name).map((g) => [g.egressIP, g.hostInterface]));
+    const want = new Map(
+      gateways.filter((g) => g.node.name === n.name).map((g) => [g.egressIP, g.hostInterface]),
+    );
     const have = input.nodeRoutes.get(n.netns) ?? [];
     const lines: string[] = [];
     for (const [ip, dev] of want) {

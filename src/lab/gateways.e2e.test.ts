@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { infraNetns } from "./names.js";
+import { openDatastore } from "../datastore/connect.js";
+import { infraNetns, nodeNetns } from "./names.js";
+import { readManifest } from "./state.js";
 import { egwOk, eventually, randomSuffix, repoRoot, runCmd, runEgw } from "./testing/lab-cli.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -14,7 +16,11 @@ const isRoot = process.getuid?.() === 0;
 const WHOAMI = "http://198.18.10.10/";
 const WHOAMI_B = "http://198.18.30.10/";
 const DB = "telnet://198.18.20.10:5432";
-const NODE_IP: Record<string, string> = { "node-1": "172.30.0.11", "node-2": "172.30.0.12", "node-3": "172.30.0.13" };
+const NODE_IP: Record<string, string> = {
+  "node-1": "172.30.0.11",
+  "node-2": "172.30.0.12",
+  "node-3": "172.30.0.13",
+};
 
 interface PodJson {
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
@@ -50,7 +56,7 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
 
   /** `count` new connections from one pod, in one shell; the answers in order ("" = failed). */
   const manyConnections = async (ns: string, pod: string, url: string, count: number): Promise<string[]> => {
-    const script = `for i in $(seq ${count}); do curl -s -m 3 ${url} || true; echo; done`;
+    const script = `for i in $(seq ${count}); do r=$(curl -s -m 3 ${url}); echo "$r"; done`;
     const out = await egw("exec", "-n", ns, pod, "--", "sh", "-c", script);
     return out
       .split("\n")
@@ -225,7 +231,18 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
     );
     assert.equal(counted.code, 0, counted.stderr);
     const leaked = async (): Promise<number> => {
-      const r = await runCmd("ip", ["netns", "exec", rtr, "nft", "-j", "list", "counter", "inet", table, "egwt_leak"]);
+      const r = await runCmd("ip", [
+        "netns",
+        "exec",
+        rtr,
+        "nft",
+        "-j",
+        "list",
+        "counter",
+        "inet",
+        table,
+        "egwt_leak",
+      ]);
       const json = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
       return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
     };
@@ -238,6 +255,20 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
     const attempts = await manyConnections("shop", "frontend-1", WHOAMI, 10);
     assert.deepEqual(attempts, Array<string>(10).fill(""), `connections got through: ${attempts.join(" ")}`);
     assert.equal(await leaked(), 0, "the router saw packets from the pod's node or pod IP");
+    // Control: the counter does count what the node itself sends out.
+    const nodeIndex = Number((pod.spec?.nodeName ?? "").replace("node-", ""));
+    const direct = await runCmd("ip", [
+      "netns",
+      "exec",
+      nodeNetns(lab, nodeIndex),
+      "curl",
+      "-s",
+      "-m",
+      "3",
+      WHOAMI,
+    ]);
+    assert.equal(direct.stdout.trim(), nodeIP);
+    assert.ok((await leaked()) > 0, "the leak counter counts nothing at all");
     // The other deployment keeps its gateway.
     const [checkout] = await readyGateway("shop", "checkout", 1);
     assert.equal(await sourceSeen("shop", "checkout-1", WHOAMI), checkout);
@@ -260,22 +291,38 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
       [],
       `unexpected answers: ${seen.join(" ")}`,
     );
-    assert.deepEqual(new Set(seen), new Set(ips), `40 connections used only ${[...new Set(seen)].join(", ")}`);
+    assert.deepEqual(
+      new Set(seen),
+      new Set(ips),
+      `40 connections used only ${[...new Set(seen)].join(", ")}`,
+    );
   });
 
   it("bad input: a pod with a bad selector is blocked (and says why), others are not; a gateway on a missing pool gets a clear status and no replica", async () => {
+    // egw apply rejects the annotation; a Kubernetes API server would not (it does not know
+    // egw's annotations), so the pod is written to the datastore directly, as kubectl would.
+    const manifest = readManifest(stateDir);
+    const store = openDatastore({ type: "etcd", etcdEndpoints: [manifest?.etcdEndpoint ?? ""] });
+    assert.ok(store.ok);
+    try {
+      const created = await store.value.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: "bad-selector",
+          namespace: "default",
+          annotations: { "egress.egw.dev/selector": "egw.dev/gateway == " },
+        },
+        spec: { nodeName: "node-2" },
+      });
+      assert.ok(created.ok, created.ok ? "" : created.error.message);
+    } finally {
+      await store.value.close();
+    }
     await egwOk(
       env,
       ["apply", "-f", "-"],
       [
-        "apiVersion: v1",
-        "kind: Pod",
-        "metadata:",
-        "  name: bad-selector",
-        "  namespace: default",
-        "  annotations: {egress.egw.dev/selector: \"egw.dev/gateway == \"}",
-        "spec: {nodeName: node-2}",
-        "---",
         "apiVersion: v1",
         "kind: Pod",
         "metadata: {name: fine, namespace: default}",
@@ -309,7 +356,9 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
     assert.equal(gw.degraded.reason, "PoolNotFound");
     assert.match(gw.degraded.message ?? "", /IPPool "missing-pool" does not exist/);
     assert.deepEqual(gw.g.status?.replicas ?? [], []);
-    const listed = JSON.parse(await egw("get", "pods", "-n", "default", "-o", "json")) as { items: PodJson[] };
+    const listed = JSON.parse(await egw("get", "pods", "-n", "default", "-o", "json")) as {
+      items: PodJson[];
+    };
     assert.deepEqual(
       listed.items.filter((p) => p.metadata.annotations?.["egw.dev/gateway-owner"] === "default/nopool"),
       [],

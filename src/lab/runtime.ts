@@ -5,7 +5,12 @@ import type { Resource } from "../api/meta.js";
 import type { Datastore, WatchHandle } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
 import { runCommand } from "./exec.js";
-import { EGRESS_ROUTE_PROTO, planGateways, type GatewayPodView, type ObservedEgressRoute } from "./gateway-plan.js";
+import {
+  EGRESS_ROUTE_PROTO,
+  planGateways,
+  type GatewayPodView,
+  type ObservedEgressRoute,
+} from "./gateway-plan.js";
 import { POD_INTERFACE } from "./names.js";
 import { addNetns, deleteNetns, ipBatch, listNetns, netnsPids } from "./netns.js";
 import { planPods, podSetupLines, podView, type PodAction, type PodRef } from "./pod-plan.js";
@@ -43,7 +48,16 @@ export const removePodNetns = async (netns: string): Promise<Result<void, string
 
 /** The lab's egress-IP routes in `netns` (empty when it cannot be read). */
 const egressRoutes = async (netns: string): Promise<ObservedEgressRoute[]> => {
-  const r = await runCommand("ip", ["-n", netns, "-j", "-4", "route", "show", "proto", String(EGRESS_ROUTE_PROTO)]);
+  const r = await runCommand("ip", [
+    "-n",
+    netns,
+    "-j",
+    "-4",
+    "route",
+    "show",
+    "proto",
+    String(EGRESS_ROUTE_PROTO),
+  ]);
   if (!r.ok) return [];
   try {
     const rows = JSON.parse(r.value || "[]") as { dst?: unknown; dev?: unknown; gateway?: unknown }[];
@@ -128,7 +142,10 @@ export class LabRuntime {
   }
 
   /** Egress-IP routes and `egw gateway` processes of the gateway replica pods. */
-  private async reconcileGateways(pods: readonly Resource[], sup: GatewaySupervision): Promise<Result<void, string>> {
+  private async reconcileGateways(
+    pods: readonly Resource[],
+    sup: GatewaySupervision,
+  ): Promise<Result<void, string>> {
     const { topology, log } = this.opts;
     const manifest = readManifest(sup.stateDir);
     if (!manifest) return err(`no lab manifest in ${sup.stateDir}`);

@@ -52,5 +52,8 @@ export interface GlobalNetworkSetInput {
 export type AccessPolicyKind = "NetworkPolicy" | "GlobalNetworkPolicy";
 
 /** Stable short identity of a policy: `np:<namespace>/<name>` or `gnp:<name>` (counters, logs). */
-export const accessPolicyKey = (kind: AccessPolicyKind, namespace: string | undefined, name: string): string =>
-  kind === "NetworkPolicy" ? `np:${namespace ?? "default"}/${name}` : `gnp:${name}`;
+export const accessPolicyKey = (
+  kind: AccessPolicyKind,
+  namespace: string | undefined,
+  name: string,
+): string => (kind === "NetworkPolicy" ? `np:${namespace ?? "default"}/${name}` : `gnp:${name}`);

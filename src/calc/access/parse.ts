@@ -130,7 +130,9 @@ function parseRule(
     if (p === undefined) continue;
     const n = protocolNumber(p);
     if (n === undefined)
-      return err(`${at}.${field} "${String(p)}" is not valid: use TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255`);
+      return err(
+        `${at}.${field} "${String(p)}" is not valid: use TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255`,
+      );
     out[field] = n;
   }
   if (rule.ipVersion !== undefined) {
@@ -170,6 +172,12 @@ function parseRule(
     }
     out[field] = ranges;
   }
+  if (
+    (out.ports ?? out.notPorts) !== undefined &&
+    out.protocol !== undefined &&
+    !PORT_PROTOCOLS.includes(out.protocol)
+  )
+    nevers.push(`ports with protocol ${out.protocol} (ports need TCP, UDP, SCTP or UDPLite)`);
   if (d.domains !== undefined && d.domains.length > 0)
     nevers.push("domains (DNS policy is not supported yet: the rule matches nothing)");
   if (nevers.length > 0) out.never = nevers.join("; ");
@@ -184,11 +192,11 @@ export function parseAccessPolicy(
 ): Result<ParsedAccessPolicy, string> {
   const name = policy.metadata.name;
   const namespace = kind === "NetworkPolicy" ? (policy.metadata.namespace ?? "default") : undefined;
-  const what = kind === "NetworkPolicy" ? `NetworkPolicy "${namespace}/${name}"` : `GlobalNetworkPolicy "${name}"`;
+  const what =
+    kind === "NetworkPolicy" ? `NetworkPolicy "${namespace}/${name}"` : `GlobalNetworkPolicy "${name}"`;
   const spec = policy.spec ?? {};
   const selector = parse(spec.selector ?? "all()");
-  if (!selector.ok)
-    return err(`${what}: spec.selector is not valid: ${formatSelectorError(selector.error)}`);
+  if (!selector.ok) return err(`${what}: spec.selector is not valid: ${formatSelectorError(selector.error)}`);
   let namespaceSelector: Selector | undefined;
   if (kind === "GlobalNetworkPolicy" && spec.namespaceSelector !== undefined) {
     const s = parse(spec.namespaceSelector);

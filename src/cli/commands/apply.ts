@@ -10,8 +10,8 @@ import { qualifiedName } from "../kinds.js";
 import { validateDocuments } from "../validate-input.js";
 import { readDocuments } from "../yaml-input.js";
 
-/** Kinds whose stored objects validateAgainst reads (pool overlap, immutable pool fields). */
-export const CROSS_CHECK_KINDS = ["IPPool"] as const;
+/** Kinds whose stored objects validateAgainst reads (pool overlap, immutable pool fields, tiers). */
+export const CROSS_CHECK_KINDS = ["IPPool", "Tier"] as const;
 
 /** Attempts per object when someone else updates it between our read and our write. */
 const MAX_ATTEMPTS = 3;

@@ -19,6 +19,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         namespace: ctx.namespace(opts.namespace),
         explicitNamespace: opts.namespace !== undefined,
         existing: [],
+        references: false,
       });
       if (!valid.ok) throw new CliError([...valid.error, `${valid.error.length} problem(s) found`]);
       const n = valid.value.length;

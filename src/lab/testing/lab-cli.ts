@@ -63,7 +63,8 @@ export const eventually = async <T>(
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${opts.describeLast ? `: ${opts.describeLast()}` : ""}`);
+    if (Date.now() > deadline)
+      assert.fail(`timed out waiting for ${what}${opts.describeLast ? `: ${opts.describeLast()}` : ""}`);
     await sleep(opts.intervalMs ?? 500);
   }
 };

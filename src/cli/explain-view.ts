@@ -1,0 +1,148 @@
+// `egw explain`'s pure part: parse the --to target, run calc's evaluator (the code the agents
+// compile to nft) and calc's egress explanation for that destination, and format the answer.
+import type { Resource } from "../api/meta.js";
+import { parseCidr, parseIp } from "../api/ip.js";
+import {
+  ClusterIndex,
+  describeVerdict,
+  evaluateEgress,
+  explainWorkload,
+  type Connection,
+  type DestinationExplanation,
+  type RuleRef,
+  type Snapshot,
+  type Verdict,
+} from "../calc/index.js";
+import type { GlobalNetworkSetInput, NetworkPolicyInput, TierInput } from "../calc/access/inputs.js";
+import { err, ok, type Result } from "../util/result.js";
+
+export const ACCESS_KINDS = ["Tier", "NetworkPolicy", "GlobalNetworkPolicy", "GlobalNetworkSet"] as const;
+
+/** Adds the access-policy objects to a snapshot (pure). */
+export const withAccessPolicy = (
+  snapshot: Snapshot,
+  lists: Readonly<Record<(typeof ACCESS_KINDS)[number], readonly Resource[]>>,
+): Snapshot => ({
+  ...snapshot,
+  tiers: lists.Tier as readonly TierInput[],
+  networkPolicies: lists.NetworkPolicy as readonly NetworkPolicyInput[],
+  globalNetworkPolicies: lists.GlobalNetworkPolicy as readonly NetworkPolicyInput[],
+  globalNetworkSets: lists.GlobalNetworkSet as readonly GlobalNetworkSetInput[],
+});
+
+const PROTOCOLS = ["tcp", "udp", "icmp", "sctp", "udplite"];
+
+/** `IP:PORT[/tcp|udp|sctp|udplite]` or `IP[/icmp]`; tcp when no protocol is given. */
+export function parseTarget(text: string): Result<Connection, string> {
+  const bad = (why: string): Result<Connection, string> =>
+    err(
+      `--to "${text}" is not valid: ${why} (e.g. 198.18.0.10:443/tcp, 198.18.0.10:53/udp, 198.18.0.10/icmp)`,
+    );
+  const slash = text.lastIndexOf("/");
+  const protocol = slash < 0 ? "tcp" : text.slice(slash + 1).toLowerCase();
+  const hostPort = slash < 0 ? text : text.slice(0, slash);
+  if (!PROTOCOLS.includes(protocol))
+    return bad(`unknown protocol "${protocol}": use ${PROTOCOLS.join(", ")}`);
+  const colon = hostPort.lastIndexOf(":");
+  const ip = colon < 0 ? hostPort : hostPort.slice(0, colon);
+  if (parseIp(ip)?.version !== 4) return bad(`"${ip}" is not an IPv4 address`);
+  if (protocol === "icmp") {
+    if (colon >= 0) return bad("icmp has no port");
+    return ok({ ip, protocol });
+  }
+  const portText = colon < 0 ? "" : hostPort.slice(colon + 1);
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)
+    return bad(`${protocol} needs a port 1-65535`);
+  return ok({ ip, port: Number(portText), protocol });
+}
+
+/** `np:ns/name` → `NetworkPolicy ns/name`, `gnp:name` → `GlobalNetworkPolicy name`. */
+export const describePolicyKey = (key: string): string =>
+  key.startsWith("np:")
+    ? `NetworkPolicy ${key.slice(3)}`
+    : key.startsWith("gnp:")
+      ? `GlobalNetworkPolicy ${key.slice(4)}`
+      : key;
+
+const describeRef = (r: RuleRef): string =>
+  `tier "${r.tier}", ${describePolicyKey(r.policy)}, egress rule ${r.rule} (${r.action})`;
+
+/** The explanation route that carries `ip`: the longest matching destination prefix. */
+function routeFor(
+  destinations: readonly DestinationExplanation[],
+  ip: string,
+): DestinationExplanation | undefined {
+  const addr = parseIp(ip);
+  let best: { d: DestinationExplanation; prefix: number } | undefined;
+  for (const d of destinations) {
+    const c = parseCidr(d.destination);
+    if (!c.ok || addr === undefined || c.value.version !== addr.version) continue;
+    const shift = BigInt((c.value.version === 4 ? 32 : 128) - c.value.prefix);
+    if (addr.value >> shift !== c.value.base >> shift) continue;
+    if (best === undefined || c.value.prefix > best.prefix) best = { d, prefix: c.value.prefix };
+  }
+  return best?.d;
+}
+
+export interface ConnectionExplanation {
+  pod: string;
+  to: Connection;
+  verdict: Verdict;
+  summary: string;
+  /** How an allowed connection leaves (gateway set and egress IPs, or node SNAT). */
+  egress: string[];
+}
+
+export function explainConnection(
+  snapshot: Snapshot,
+  namespace: string,
+  pod: string,
+  to: Connection,
+): Result<ConnectionExplanation, string> {
+  const index = ClusterIndex.fromSnapshot(snapshot);
+  const verdict = evaluateEgress(index, namespace, pod, to);
+  if (!verdict.ok) return verdict;
+  const egress: string[] = [];
+  if (verdict.value.verdict === "Deny") egress.push("none: the connection is denied before gateway steering");
+  else {
+    const w = explainWorkload(index, namespace, pod);
+    if (!w.ok) return w;
+    const e = w.value;
+    if (e.kind === "gateway-replica") egress.push(`the pod is a replica of EgressGateway ${e.owner}`);
+    else if (e.kind === "no-gateway") egress.push(e.summary);
+    else if (e.kind === "blocked") egress.push(`BLOCKED (fail closed): ${e.reason}`, `source: ${e.source}`);
+    else {
+      egress.push(`gateway set ${e.gatewaySet} (${e.source})`);
+      const route = routeFor(e.destinations, to.ip);
+      if (route === undefined) egress.push("no route of the set covers the destination: normal path");
+      else if (route.action === "throw") egress.push(`${route.destination}: no gateway (${route.why})`);
+      else if (route.action === "unreachable")
+        egress.push(`${route.destination}: UNREACHABLE (fail closed): ${route.reason}`);
+      else {
+        egress.push(`${route.destination}: ${route.gateways.length} gateway(s), one per connection`);
+        for (const g of route.gateways)
+          egress.push(`  ${g.replica} on ${g.node}: egress IP ${g.egressIP} (${g.health})`);
+      }
+    }
+  }
+  return ok({
+    pod: `${namespace}/${pod}`,
+    to,
+    verdict: verdict.value,
+    summary: describeVerdict(verdict.value),
+    egress,
+  });
+}
+
+export function formatConnectionExplanation(x: ConnectionExplanation): string[] {
+  const target = `${x.to.ip}${x.to.port !== undefined ? `:${x.to.port}` : ""}/${String(x.to.protocol)}`;
+  const lines = [`Pod:      ${x.pod}`, `To:       ${target}`, `Verdict:  ${x.verdict.verdict.toUpperCase()}`];
+  const d = x.verdict.decision;
+  if (d.kind === "rule") lines.push(`Decided:  ${describeRef(d.ref)}`);
+  else lines.push(`Decided:  ${x.summary.slice(x.summary.indexOf(":") + 2)}`);
+  for (const p of x.verdict.passed)
+    lines.push(`Passed:   ${"policy" in p ? describeRef(p) : `tier "${p.tier}" default action (Pass)`}`);
+  for (const l of x.verdict.logged) lines.push(`Logged:   ${describeRef(l)} (NFLOG)`);
+  lines.push(`Egress:   ${x.egress[0] ?? ""}`, ...x.egress.slice(1).map((l) => `          ${l}`));
+  return lines;
+}

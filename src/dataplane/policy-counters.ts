@@ -1,0 +1,95 @@
+// Per-rule packet/byte counters of the compiled egress policy, read back from
+// `nft -j list table inet egw` (each policy rule carries a counter and a comment naming it), and
+// summed over nodes for `egw describe networkpolicy`. Parsing and aggregation are pure.
+import { err, ok, type Result } from "../util/result.js";
+import { NODE_NFT_TABLE } from "./config.js";
+import { parseJson } from "./parse.js";
+import { counterRef } from "./render-policy.js";
+import type { Runner } from "./runner.js";
+
+export interface RuleCounter {
+  /** counterRef of the policy key (`np:<ns>/<name>`, `gnp:<name>`) or, for "default", of the tier. */
+  ref: string;
+  /** Index in the policy's spec.egress, or "default" for a tier's default action. */
+  rule: number | "default";
+  packets: number;
+  bytes: number;
+}
+
+type Json = Record<string, unknown>;
+const RULE = /^egw-rule (\S+) ([0-9]+)$/;
+const DEFAULT = /^egw-default (\S+)$/;
+
+/** Counters of the policy rules in `nft -j list table inet egw` output; other rules are ignored. */
+export function parsePolicyCounters(json: unknown): RuleCounter[] {
+  const items = (json as Json | undefined)?.nftables;
+  if (!Array.isArray(items)) return [];
+  const out: RuleCounter[] = [];
+  for (const item of items as unknown[]) {
+    const rule = (item as Json | null)?.rule as Json | undefined;
+    if (rule === undefined || typeof rule.comment !== "string" || !Array.isArray(rule.expr)) continue;
+    const r = RULE.exec(rule.comment);
+    const d = r === null ? DEFAULT.exec(rule.comment) : null;
+    if (r === null && d === null) continue;
+    const counter = (rule.expr as unknown[])
+      .map((e) => (e as Json | null)?.counter as Json | undefined)
+      .find((c) => c !== undefined && typeof c.packets === "number" && typeof c.bytes === "number");
+    if (counter === undefined) continue;
+    out.push({
+      ref: (r ?? d)?.[1] ?? "",
+      rule: r !== null ? Number(r[2]) : "default",
+      packets: counter.packets as number,
+      bytes: counter.bytes as number,
+    });
+  }
+  return out;
+}
+
+/** Sums counters of several nodes by (ref, rule), sorted by ref then rule. */
+export function sumCounters(perNode: readonly (readonly RuleCounter[])[]): RuleCounter[] {
+  const byKey = new Map<string, RuleCounter>();
+  for (const list of perNode) {
+    for (const c of list) {
+      const key = `${c.ref} ${c.rule}`;
+      const have = byKey.get(key);
+      if (have === undefined) byKey.set(key, { ...c });
+      else {
+        have.packets += c.packets;
+        have.bytes += c.bytes;
+      }
+    }
+  }
+  const rank = (r: number | "default"): number => (r === "default" ? Infinity : r);
+  return [...byKey.values()].sort((a, b) =>
+    a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : rank(a.rule) - rank(b.rule),
+  );
+}
+
+/** The counters of one policy (by accessPolicyKey), by rule index. */
+export function countersOfPolicy(
+  counters: readonly RuleCounter[],
+  policyKey: string,
+): Map<number, { packets: number; bytes: number }> {
+  const ref = counterRef(policyKey);
+  const out = new Map<number, { packets: number; bytes: number }>();
+  for (const c of counters) {
+    if (c.ref !== ref || c.rule === "default") continue;
+    const have = out.get(c.rule) ?? { packets: 0, bytes: 0 };
+    out.set(c.rule, { packets: have.packets + c.packets, bytes: have.bytes + c.bytes });
+  }
+  return out;
+}
+
+/** Reads the policy counters of one node (its netns through `runner`). No table = no counters. */
+export async function readPolicyCounters(runner: Runner): Promise<Result<RuleCounter[], string>> {
+  const argv = ["nft", "-j", "list", "table", "inet", NODE_NFT_TABLE];
+  const r = await runner.run(argv);
+  if (r.code !== 0) {
+    if (/No such file or directory|does not exist/i.test(r.stderr)) return ok([]);
+    return err(`${argv.join(" ")} (${runner.where}) failed: ${r.stderr.trim() || "no error output"}`);
+  }
+  const json = parseJson(r.stdout);
+  return json === undefined
+    ? err(`${argv.join(" ")} (${runner.where}) printed invalid JSON`)
+    : ok(parsePolicyCounters(json));
+}

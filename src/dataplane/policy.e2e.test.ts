@@ -1,0 +1,351 @@
+// Egress access policy end to end (root): calc computes the node's AccessPlan from real policy
+// objects, NodeDataplane compiles and loads it into a node netns with three pods, and real
+// connections to an external netns (and to a pod) must agree with the pure evaluator — the same
+// code `egw explain` runs. Everything is named with a random prefix and removed in after().
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { evaluateEgress, type Connection } from "../calc/access/evaluate.js";
+import type { NetworkPolicyInput } from "../calc/access/inputs.js";
+import { allow, deny, globalNetworkPolicy, networkPolicy, tier } from "../calc/access/testing.js";
+import { makeNamespace, makeNode, makeWorkload, makeWorkloadPool } from "../calc/fixtures.js";
+import type { PodInput } from "../calc/inputs.js";
+import { computeNodePlan } from "../calc/node-plan.js";
+import { ClusterIndex } from "../calc/snapshot.js";
+import { NODE_NFT_TABLE } from "./config.js";
+import { readNft } from "./kernel.js";
+import { NodeDataplane } from "./node-dataplane.js";
+import { countersOfPolicy, readPolicyCounters } from "./policy-counters.js";
+import { netnsRunner } from "./runner.js";
+
+const P = `egwpol${randomBytes(3).toString("hex")}-`;
+const NS = { node: `${P}node`, ext: `${P}ext`, web: `${P}web`, db: `${P}db`, other: `${P}other` };
+const NODE_IP = "172.31.9.10";
+const EXT_A = "198.18.0.10";
+const EXT_B = "198.18.0.11";
+const FAR = "203.0.113.5";
+const POD = {
+  web: { ns: "shop", name: "web", ip: "10.244.1.10", iface: "ewweb", netns: NS.web, labels: { app: "web" } },
+  db: { ns: "shop", name: "db", ip: "10.244.2.10", iface: "ewdb", netns: NS.db, labels: { app: "db" } },
+  other: {
+    ns: "other",
+    name: "client",
+    ip: "10.244.3.10",
+    iface: "ewother",
+    netns: NS.other,
+    labels: { app: "other" },
+  },
+};
+type PodName = keyof typeof POD;
+
+function run(argv: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] ?? "false", argv.slice(1));
+    let out = "";
+    let errText = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (errText += b.toString()));
+    child.on("close", (code) => resolve({ code: code ?? 1, out, err: errText }));
+    child.on("error", (e) => resolve({ code: 127, out, err: e.message }));
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(input ?? "");
+  });
+}
+async function sh(cmd: string): Promise<string> {
+  const r = await run(["sh", "-ec", cmd]);
+  if (r.code !== 0) throw new Error(`${cmd}: ${r.err}`);
+  return r.out;
+}
+
+const SERVERS_JS = `
+const net = require("net"), dgram = require("dgram");
+for (const port of JSON.parse(process.argv[1]).tcp) net.createServer((s) => { s.on("error", () => {}); s.end("hi\\n"); }).listen(port, "0.0.0.0");
+// UDP per address: a wildcard socket would answer from the primary address, which the client ignores.
+const cfg = JSON.parse(process.argv[1]);
+for (const port of cfg.udp) for (const host of cfg.hosts) { const u = dgram.createSocket("udp4"); u.on("message", (m, r) => u.send(m, r.port, r.address)); u.bind(port, host); }
+console.log("listening");`;
+
+/** Tries every case at once; "reached" = an answer (data, RST or ICMP error), "blocked" = silence. */
+const PROBE_JS = `
+const net = require("net"), dgram = require("dgram"), { execFile } = require("child_process");
+const T = 1500;
+const tcp = (ip, port) => new Promise((res) => {
+  const s = net.connect({ host: ip, port }); const t = setTimeout(() => { s.destroy(); res("blocked"); }, T);
+  s.on("connect", () => { clearTimeout(t); s.destroy(); res("reached"); });
+  s.on("error", (e) => { clearTimeout(t); res(e.code === "ECONNREFUSED" ? "reached" : "error:" + e.code); });
+});
+const udp = (ip, port) => new Promise((res) => {
+  const s = dgram.createSocket("udp4"); const t = setTimeout(() => { s.close(); res("blocked"); }, T);
+  s.on("message", () => { clearTimeout(t); s.close(); res("reached"); });
+  s.on("error", (e) => { clearTimeout(t); s.close(); res(e.code === "ECONNREFUSED" ? "reached" : "error:" + e.code); });
+  s.connect(port, ip, () => s.send("x"));
+});
+const icmp = (ip) => new Promise((res) => execFile("ping", ["-c1", "-W1", ip], (e) => res(e ? "blocked" : "reached")));
+Promise.all(JSON.parse(process.argv[1]).map((c) => c.protocol === "tcp" ? tcp(c.ip, c.port) : c.protocol === "udp" ? udp(c.ip, c.port) : icmp(c.ip)))
+  .then((r) => console.log(JSON.stringify(r)));`;
+
+const servers: ReturnType<typeof spawn>[] = [];
+function startServers(
+  netns: string,
+  ports: { tcp: number[]; udp: number[]; hosts: string[] },
+): Promise<void> {
+  const child = spawn("ip", ["netns", "exec", netns, "node", "-e", SERVERS_JS, JSON.stringify(ports)]);
+  servers.push(child);
+  return new Promise((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`servers in ${netns} did not start`)), 10_000);
+    child.stdout.on("data", (b: Buffer) => {
+      if (b.toString().includes("listening")) {
+        clearTimeout(guard);
+        resolve();
+      }
+    });
+  });
+}
+
+async function probe(pod: PodName, cases: Connection[]): Promise<string[]> {
+  const r = await run(["ip", "netns", "exec", POD[pod].netns, "node", "-e", PROBE_JS, JSON.stringify(cases)]);
+  if (r.code !== 0) throw new Error(`probe from ${pod} failed: ${r.err}`);
+  return JSON.parse(r.out) as string[];
+}
+
+async function buildTopology(): Promise<void> {
+  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
+  await sh(`ip -n ${NS.node} link add egwul type veth peer name egwul1; ip -n ${NS.node} link set egwul up; ip -n ${NS.node} link set egwul1 up
+    ip -n ${NS.node} addr add ${NODE_IP}/24 dev egwul
+    ip netns exec ${NS.node} sysctl -qw net.ipv4.ip_forward=1
+    ip link add egwx netns ${NS.node} type veth peer name eth0 netns ${NS.ext}
+    ip -n ${NS.node} link set egwx up; ip -n ${NS.node} addr add 198.18.0.1/24 dev egwx
+    ip -n ${NS.node} route add 203.0.113.0/24 via 198.18.0.2
+    ip -n ${NS.ext} link set eth0 up
+    ip -n ${NS.ext} addr add 198.18.0.2/24 dev eth0; ip -n ${NS.ext} addr add ${EXT_A}/24 dev eth0
+    ip -n ${NS.ext} addr add ${EXT_B}/24 dev eth0; ip -n ${NS.ext} addr add ${FAR}/32 dev lo
+    ip -n ${NS.ext} route add 10.244.0.0/16 via 198.18.0.1`);
+  let subnet = 1;
+  for (const p of Object.values(POD)) {
+    const gw = `10.244.${subnet++}.1`;
+    await sh(`ip link add ${p.iface} netns ${NS.node} type veth peer name eth0 netns ${p.netns}
+      ip -n ${p.netns} link set eth0 up; ip -n ${p.netns} addr add ${p.ip}/24 dev eth0
+      ip -n ${p.netns} route add default via ${gw}
+      ip -n ${NS.node} link set ${p.iface} up; ip -n ${NS.node} addr add ${gw}/24 dev ${p.iface}`);
+  }
+  await startServers(NS.ext, { tcp: [80, 443, 8050, 8080], udp: [53, 5353], hosts: [EXT_A, EXT_B] });
+  await startServers(NS.db, { tcp: [9000], udp: [], hosts: [] });
+}
+
+const podInput = (p: PodName, labels?: Record<string, string>): PodInput =>
+  makeWorkload(POD[p].ns, POD[p].name, {
+    node: "n1",
+    ip: POD[p].ip,
+    labels: labels ?? POD[p].labels,
+    hostInterface: POD[p].iface,
+  });
+
+const POLICIES: { tiers: ReturnType<typeof tier>[]; nps: NetworkPolicyInput[]; gnps: NetworkPolicyInput[] } =
+  {
+    tiers: [tier("security", 10, "Pass")],
+    gnps: [
+      globalNetworkPolicy("security-baseline", {
+        tier: "security",
+        egress: [
+          deny({ nets: [`${EXT_B}/32`], ports: [443] }, "TCP"),
+          { action: "Pass", destination: { nets: ["203.0.113.0/24"] } },
+          { action: "Log", protocol: "TCP", destination: { ports: [8080] } },
+        ],
+      }),
+      globalNetworkPolicy("db-egress", {
+        selector: "app == 'db'",
+        namespaceSelector: "kubernetes.io/metadata.name == 'shop'",
+        types: ["Egress"],
+        egress: [allow({ ports: [80], notNets: [`${EXT_A}/32`] }, "TCP")],
+      }),
+    ],
+    nps: [
+      networkPolicy("shop", "web-egress", {
+        selector: "app == 'web'",
+        egress: [
+          allow({ nets: [`${EXT_A}/32`], ports: [80, "8000:8100"] }, "TCP"),
+          allow({ nets: ["198.18.0.0/24"], notPorts: [53] }, "UDP"),
+          allow(undefined, "ICMP"),
+          allow({ selector: "app == 'db'", ports: [9000] }, 6),
+          deny({ nets: [`${FAR}/32`], ports: [80] }, "TCP"),
+        ],
+      }),
+    ],
+  };
+
+const CASES: [PodName, Connection][] = [
+  ["web", { ip: EXT_A, port: 80, protocol: "tcp" }],
+  ["web", { ip: EXT_A, port: 81, protocol: "tcp" }],
+  ["web", { ip: EXT_A, port: 8050, protocol: "tcp" }],
+  ["web", { ip: EXT_A, port: 8101, protocol: "tcp" }],
+  ["web", { ip: EXT_A, port: 8080, protocol: "tcp" }],
+  ["web", { ip: EXT_B, port: 443, protocol: "tcp" }],
+  ["web", { ip: EXT_B, port: 80, protocol: "tcp" }],
+  ["web", { ip: EXT_A, port: 5353, protocol: "udp" }],
+  ["web", { ip: EXT_A, port: 53, protocol: "udp" }],
+  ["web", { ip: EXT_B, port: 5353, protocol: "udp" }],
+  ["web", { ip: EXT_A, protocol: "icmp" }],
+  ["web", { ip: POD.db.ip, port: 9000, protocol: "tcp" }],
+  ["web", { ip: POD.db.ip, port: 9001, protocol: "tcp" }],
+  ["web", { ip: FAR, port: 80, protocol: "tcp" }],
+  ["web", { ip: FAR, port: 443, protocol: "tcp" }],
+  ["db", { ip: EXT_A, port: 80, protocol: "tcp" }],
+  ["db", { ip: EXT_B, port: 80, protocol: "tcp" }],
+  ["db", { ip: EXT_B, port: 443, protocol: "tcp" }],
+  ["db", { ip: FAR, port: 80, protocol: "tcp" }],
+  ["db", { ip: EXT_B, port: 5353, protocol: "udp" }],
+  ["db", { ip: EXT_B, protocol: "icmp" }],
+  ["db", { ip: EXT_B, port: 81, protocol: "tcp" }],
+  ["other", { ip: EXT_B, port: 443, protocol: "tcp" }],
+  ["other", { ip: EXT_B, port: 80, protocol: "tcp" }],
+  ["other", { ip: EXT_A, port: 53, protocol: "udp" }],
+  ["other", { ip: FAR, port: 443, protocol: "tcp" }],
+];
+
+function makeIndex(): ClusterIndex {
+  return ClusterIndex.fromSnapshot({
+    nodes: [makeNode("n1", NODE_IP)],
+    namespaces: [makeNamespace("shop"), makeNamespace("other")],
+    pods: [podInput("web"), podInput("db"), podInput("other")],
+    egressGatewayPolicies: [],
+    ipPools: [makeWorkloadPool("pods", "10.244.0.0/16")],
+    gatewayHealth: new Map(),
+    tiers: POLICIES.tiers,
+    networkPolicies: POLICIES.nps,
+    globalNetworkPolicies: POLICIES.gnps,
+  });
+}
+
+const expected = (index: ClusterIndex, pod: PodName, c: Connection): string => {
+  const v = evaluateEgress(index, POD[pod].ns, POD[pod].name, c);
+  assert.ok(v.ok, v.ok ? "" : v.error);
+  return v.value.verdict === "Allow" ? "reached" : "blocked";
+};
+
+/** Probes every case for real (one process per pod, cases in parallel) and pairs it with calc's verdict. */
+async function compare(
+  index: ClusterIndex,
+  cases: [PodName, Connection][],
+): Promise<{ want: string[]; got: string[] }> {
+  const got = new Array<string>(cases.length);
+  for (const pod of Object.keys(POD) as PodName[]) {
+    const mine = cases.map((c, i) => [c, i] as const).filter(([c]) => c[0] === pod);
+    if (mine.length === 0) continue;
+    const results = await probe(
+      pod,
+      mine.map(([c]) => c[1]),
+    );
+    mine.forEach(([, i], k) => (got[i] = results[k] ?? "missing"));
+  }
+  return { want: cases.map(([pod, c]) => expected(index, pod, c)), got };
+}
+const label = (cases: [PodName, Connection][]): string[] =>
+  cases.map(([pod, c]) => `${pod} -> ${c.ip}:${c.port ?? ""}/${String(c.protocol)}`);
+
+const root = process.getuid?.() === 0;
+
+describe("egress access policy in network namespaces", { skip: root ? false : "needs root" }, () => {
+  const runner = netnsRunner(NS.node);
+  const dataplane = new NodeDataplane(runner);
+  let index: ClusterIndex;
+
+  before(async () => {
+    await buildTopology();
+    index = makeIndex();
+    const r = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(r.ok, r.ok ? "" : r.error);
+  });
+
+  after(async () => {
+    for (const s of servers) s.kill("SIGKILL");
+    for (const ns of Object.values(NS)) await run(["ip", "netns", "del", ns]);
+  });
+
+  it("enforces exactly what the evaluator (egw explain) says, on real connections", async () => {
+    const { want, got } = await compare(index, CASES);
+    assert.deepEqual(
+      label(CASES).map((l, i) => `${l} ${got[i]}`),
+      label(CASES).map((l, i) => `${l} ${want[i]}`),
+    );
+    // The cases exercise both outcomes, Pass, Log and the tier default.
+    assert.ok(want.includes("reached") && want.includes("blocked"));
+    assert.equal(expected(index, "web", { ip: FAR, port: 80, protocol: "tcp" }), "blocked");
+    assert.equal(expected(index, "db", { ip: FAR, port: 80, protocol: "tcp" }), "reached");
+  });
+
+  it("counts per rule and sends denies to NFLOG with a prefix naming tier, policy and rule", async () => {
+    const counters = await readPolicyCounters(runner);
+    assert.ok(counters.ok, counters.ok ? "" : counters.error);
+    const security = countersOfPolicy(counters.value, "gnp:security-baseline");
+    assert.ok((security.get(0)?.packets ?? 0) > 0, "the explicit deny counted packets");
+    assert.ok((security.get(2)?.packets ?? 0) > 0, "the Log rule counted packets");
+    const web = countersOfPolicy(counters.value, "np:shop/web-egress");
+    assert.ok((web.get(4)?.packets ?? 0) > 0, "web's deny to FAR counted packets");
+    const text = await run(["ip", "netns", "exec", NS.node, "nft", "list", "table", "inet", NODE_NFT_TABLE]);
+    assert.match(text.out, /log prefix "egw\|D\|security\|gnp:security-baseline\|0" group 5 drop/);
+    assert.match(text.out, /log prefix "egw\|D\|default\|\|default" group 5 drop/);
+  });
+
+  it("follows destination pods: relabelling the target pod changes what the selector admits", async () => {
+    const toDb: [PodName, Connection][] = [["web", { ip: POD.db.ip, port: 9000, protocol: "tcp" }]];
+    index.upsertPod(podInput("db", { app: "cache" }));
+    const r = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    let { want, got } = await compare(index, toDb);
+    assert.deepEqual([got, want], [["blocked"], ["blocked"]]);
+    index.upsertPod(podInput("db"));
+    const back = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(back.ok, back.ok ? "" : back.error);
+    ({ want, got } = await compare(index, toDb));
+    assert.deepEqual([got, want], [["reached"], ["reached"]]);
+  });
+
+  it("keeps the old ruleset in force when a new one fails to load", async () => {
+    const before = await readNft(runner, NODE_NFT_TABLE);
+    assert.ok(before.ok);
+    const broken = await dataplane.reconcile(computeNodePlan(index, "n1"), {
+      definitions: [],
+      rules: ["ip daddr @egw_no_such_set accept"],
+    });
+    assert.equal(broken.ok, false);
+    assert.match(broken.ok ? "" : broken.error, /nft -f/);
+    const afterLoad = await readNft(runner, NODE_NFT_TABLE);
+    assert.ok(afterLoad.ok);
+    assert.equal(afterLoad.value.hash, before.value.hash);
+    const sample = CASES.slice(0, 4);
+    const { want, got } = await compare(index, sample);
+    assert.deepEqual(got, want);
+  });
+
+  it("loads a huge policy (10,000 rules, 100,000 CIDRs) atomically and enforces it", async () => {
+    const cidrs = Array.from({ length: 100_000 }, (_, i) => {
+      const n = i * 3;
+      return `100.${64 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}/32`;
+    });
+    cidrs.push(`${EXT_B}/32`);
+    const rules = Array.from({ length: 9_999 }, (_, i) => allow({ ports: [20_000 + i] }, "TCP"));
+    rules.push(allow({ nets: cidrs, ports: [80] }, "TCP"));
+    index.upsertGlobalNetworkPolicy(
+      globalNetworkPolicy("huge", { selector: "app == 'other'", order: 5, egress: rules }),
+    );
+    const r = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    const nft = await readNft(runner, NODE_NFT_TABLE);
+    assert.ok(nft.ok);
+    assert.ok(
+      Object.values(nft.value.chains).some((n) => n === 10_002),
+      "one chain holds the 10,000 rules",
+    );
+    const cases: [PodName, Connection][] = [
+      ["other", { ip: EXT_B, port: 80, protocol: "tcp" }],
+      ["other", { ip: EXT_A, port: 80, protocol: "tcp" }],
+      ["other", { ip: EXT_B, port: 443, protocol: "tcp" }],
+      ["web", { ip: EXT_A, port: 80, protocol: "tcp" }],
+      ["web", { ip: EXT_A, port: 81, protocol: "tcp" }],
+    ];
+    const { want, got } = await compare(index, cases);
+    assert.deepEqual(got, want);
+    assert.deepEqual(want, ["reached", "blocked", "blocked", "reached", "blocked"]);
+  });
+});

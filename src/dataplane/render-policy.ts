@@ -1,0 +1,189 @@
+// AccessPlan → PolicyHook (pure): the node's egress access policy as nft chains and sets inside
+// `table inet egw`, loaded in the same atomic `nft -f` as the rest of the node's ruleset.
+//
+// Layout (the forward chain jumps to egw_policy for new workload connections; established and
+// related traffic was accepted before):
+//   egw_policy      iifname != @egw_access_if return; jump egw_t0; jump egw_t1; …
+//   egw_t<i>        iifname != @egw_t<i>_if return (no policy of the tier selects the pod)
+//                   goto egw_p<first policy of the tier>
+//   egw_p<j>        iifname != @egw_p<j>_if goto <next>; rules…; goto <next>
+//   egw_t<i>_end    the tier's default action (Deny: log + drop; Pass: return)
+// Policies and the tier end are chained with goto, so a `return` anywhere inside a tier (a Pass
+// rule) goes straight back to egw_policy, which continues with the next tier: Calico's Pass.
+// Allow is `accept`, Deny is NFLOG + `drop`, Log is NFLOG and continue. Which pods a policy or
+// tier applies to is one set lookup by interface, and CIDRs (given, or the current IPs of the
+// pods a selector picks) are interval sets, so cost does not grow with pods or CIDRs.
+import { createHash } from "node:crypto";
+import type { PortRange } from "../calc/access/parse.js";
+import type { AccessPlan, AccessRule, AccessTier } from "../calc/access/plan.js";
+import { elements, validIfname } from "./nft-text.js";
+import type { PolicyHook } from "./render-node.js";
+
+/** NFLOG group of Deny and Log rules (the flow-log collector listens on it). */
+export const POLICY_NFLOG_GROUP = 5;
+/** Longest NFLOG prefix egw writes (longer ones are cut and end in `~<hash>`). */
+export const NFLOG_PREFIX_MAX = 64;
+/** Policy keys longer than this are replaced by `#<hash>` in rule comments (nft allows 128 bytes). */
+const COUNTER_REF_MAX = 100;
+
+const hash = (s: string, n: number): string => createHash("sha256").update(s).digest("hex").slice(0, n);
+const safe = (s: string): string => s.replace(/[^A-Za-z0-9._:/|#~-]/g, "_");
+
+/** How a policy is named in rule comments: its key, or `#<hash>` of it when too long. */
+export const counterRef = (policyKey: string): string =>
+  policyKey.length <= COUNTER_REF_MAX ? safe(policyKey) : `#${hash(policyKey, 16)}`;
+
+/** Comment on the nft rule of a policy rule (read back by policy-counters.ts). */
+export const ruleComment = (policyKey: string, rule: number): string =>
+  `egw-rule ${counterRef(policyKey)} ${rule}`;
+/** Comment on a tier's default-action rule. */
+export const tierDefaultComment = (tier: string): string => `egw-default ${counterRef(tier)}`;
+
+/**
+ * NFLOG prefix naming action, tier, policy and rule: `egw|D|<tier>|<policy key>|<rule|default>`
+ * (D = Deny, L = Log). Deterministically cut to NFLOG_PREFIX_MAX with a hash of the full text.
+ */
+export function nflogPrefix(
+  action: "Deny" | "Log",
+  tier: string,
+  policyKey: string,
+  rule: number | "default",
+): string {
+  const full = safe(`egw|${action === "Deny" ? "D" : "L"}|${tier}|${policyKey}|${rule}`);
+  if (full.length <= NFLOG_PREFIX_MAX) return full;
+  const tag = `~${hash(full, 8)}`;
+  return full.slice(0, NFLOG_PREFIX_MAX - tag.length) + tag;
+}
+
+/** Sorted, merged port ranges as nft set elements. */
+function portElements(ranges: readonly PortRange[]): string[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from);
+  const merged: PortRange[] = [];
+  for (const r of sorted) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else merged.push({ ...r });
+  }
+  return merged.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`));
+}
+
+const portMatch = (op: "" | "!= ", ranges: readonly PortRange[]): string => {
+  const els = portElements(ranges);
+  return els.length === 1 ? `th dport ${op}${els[0]}` : `th dport ${op}{ ${els.join(", ")} }`;
+};
+
+class Builder {
+  readonly definitions: string[] = [];
+  readonly chains: Record<string, number> = {};
+  private readonly netSets = new Map<string, string>();
+
+  /** A named interval set per distinct CIDR list (shared by every rule that uses the same list). */
+  netSet(cidrs: readonly string[]): string {
+    const key = cidrs.join(",");
+    let name = this.netSets.get(key);
+    if (name === undefined) {
+      name = `egw_n${this.netSets.size}`;
+      this.netSets.set(key, name);
+      this.definitions.push(`set ${name} { type ipv4_addr; flags interval; auto-merge;${elements(cidrs)} }`);
+    }
+    return name;
+  }
+
+  ifSet(name: string, ifaces: Iterable<string>): void {
+    const valid = [...new Set(ifaces)].filter((i) => i !== "" && validIfname(i)).sort();
+    this.definitions.push(`set ${name} { type ifname;${elements(valid.map((i) => `"${i}"`))} }`);
+  }
+
+  chain(name: string, rules: string[]): void {
+    this.chains[name] = rules.length;
+    this.definitions.push(`chain ${name} {`, ...rules.map((r) => `  ${r}`), `}`);
+  }
+}
+
+function ruleLine(
+  b: Builder,
+  tier: string,
+  policyKey: string,
+  r: AccessRule,
+  group: number,
+): string | undefined {
+  const comment = `comment "${ruleComment(policyKey, r.index)}"`;
+  const deny = `counter log prefix "${nflogPrefix("Deny", tier, policyKey, r.index)}" group ${group} drop ${comment}`;
+  if (r.invalid !== undefined) return deny;
+  if (r.never !== undefined) return undefined;
+  const m: string[] = [];
+  if (r.ipVersion === 4) m.push("meta nfproto ipv4");
+  if (r.protocol !== undefined) m.push(`meta l4proto ${r.protocol}`);
+  else if ((r.ports ?? r.notPorts) !== undefined) m.push("meta l4proto { 6, 17, 132, 136 }");
+  if (r.notProtocol !== undefined) m.push(`meta l4proto != ${r.notProtocol}`);
+  if (r.nets !== undefined) m.push(`ip daddr @${b.netSet(r.nets)}`);
+  if (r.selected !== undefined) m.push(`ip daddr @${b.netSet(r.selected)}`);
+  if (r.notNets !== undefined && r.notNets.length > 0) m.push(`ip daddr != @${b.netSet(r.notNets)}`);
+  if (r.ports !== undefined && r.ports.length > 0) m.push(portMatch("", r.ports));
+  if (r.notPorts !== undefined && r.notPorts.length > 0) m.push(portMatch("!= ", r.notPorts));
+  const head = m.length > 0 ? `${m.join(" ")} ` : "";
+  switch (r.action) {
+    case "Allow":
+      return `${head}counter accept ${comment}`;
+    case "Deny":
+      return `${head}${deny}`;
+    case "Log":
+      return `${head}counter log prefix "${nflogPrefix("Log", tier, policyKey, r.index)}" group ${group} ${comment}`;
+    case "Pass":
+      return `${head}counter return ${comment}`;
+  }
+}
+
+function renderTier(b: Builder, t: AccessTier, i: number, first: number, group: number): number {
+  const tierChain = `egw_t${i}`;
+  const end = `${tierChain}_end`;
+  const ifaces = new Set<string>();
+  let j = first;
+  t.policies.forEach((p, k) => {
+    const chain = `egw_p${j}`;
+    const next = k + 1 < t.policies.length ? `egw_p${j + 1}` : end;
+    const set = `${chain}_if`;
+    const pIfaces = p.appliesTo.map((w) => w.hostInterface);
+    pIfaces.forEach((x) => ifaces.add(x));
+    b.ifSet(set, pIfaces);
+    const rules = p.rules.flatMap((r) => ruleLine(b, t.name, p.key, r, group) ?? []);
+    b.chain(chain, [`iifname != @${set} goto ${next}`, ...rules, `goto ${next}`]);
+    j++;
+  });
+  b.ifSet(`${tierChain}_if`, ifaces);
+  b.chain(tierChain, [
+    `iifname != @${tierChain}_if return`,
+    `goto ${t.policies.length > 0 ? `egw_p${first}` : end}`,
+  ]);
+  const comment = `comment "${tierDefaultComment(t.name)}"`;
+  b.chain(end, [
+    t.defaultAction === "Pass"
+      ? `counter return ${comment}`
+      : `counter log prefix "${nflogPrefix("Deny", t.name, "", "default")}" group ${group} drop ${comment}`,
+  ]);
+  return j;
+}
+
+export interface PolicyRenderOptions {
+  nflogGroup?: number;
+}
+
+/** Compiles an access plan into the definitions and egw_policy rules of the node table. */
+export function renderAccessPlan(plan: AccessPlan, options: PolicyRenderOptions = {}): PolicyHook {
+  const group = options.nflogGroup ?? POLICY_NFLOG_GROUP;
+  if (plan.tiers.length === 0) return { definitions: [], rules: [] };
+  const b = new Builder();
+  b.ifSet(
+    "egw_access_if",
+    plan.tiers.flatMap((t) => t.policies.flatMap((p) => p.appliesTo.map((w) => w.hostInterface))),
+  );
+  let next = 0;
+  plan.tiers.forEach((t, i) => {
+    next = renderTier(b, t, i, next, group);
+  });
+  return {
+    definitions: b.definitions,
+    rules: ["iifname != @egw_access_if return", ...plan.tiers.map((_, i) => `jump egw_t${i}`)],
+    chains: b.chains,
+  };
+}
