@@ -366,12 +366,20 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
   it("a restarted agent adopts the kernel's slots: a long-lived connection survives a new set that sorts first", async () => {
     assert.ok(store);
     const s = store;
+    // Both replicas up, so the restarted agent (which knows no replica health yet) computes the
+    // same hops: this test isolates the slot assignment from health relearning.
+    await startGateway(GW[1]);
+    await waitForHops(["egress/gw-1", "egress/gw-2"]);
     const echoServer = processes.start(NS.ext, ["node", "-e", ECHO_JS]);
     await lineFrom(echoServer, (l) => l === "listening");
     const long = processes.start(NS.pod, ["node", "-e", LONG_JS]);
     long.stdin.on("error", () => undefined);
     await lineFrom(long, (l) => l === "connected");
-    assert.equal(await echo(long, "before"), GW[0].egress);
+    const egressBefore = await echo(long, "before");
+    assert.ok(
+      GW.some((g) => g.egress === egressBefore),
+      `left with ${egressBefore}`,
+    );
     const nodeRunner = netnsRunner(NS.node);
     const slotBefore = await readWorkloadSlots(nodeRunner, NODE_NFT_TABLE);
     assert.ok(slotBefore.ok, slotBefore.ok ? "" : slotBefore.error);
@@ -381,7 +389,6 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
 
     // Stop the agent, then add a gateway set whose key sorts before the client's (gateway "alt"
     // < "gw"; no replica matches it, so it is an unreachable set) on the same node.
-    console.log("DEBUG nh-before", await inNs(NS.node, "ip -d nexthop show; conntrack -L -p tcp --dport 9000 2>/dev/null"));
     await agent?.stop();
     agent = undefined;
     const created = await s.create(
@@ -422,15 +429,18 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
       agent?.status().lastReconcileOk && lastPlan?.gatewaySets.length === 2 ? lastPlan : undefined,
     );
     assert.equal(clientSet(adopted)?.table, tableBefore, "the client's set kept its table");
-    console.log("DEBUG hops", JSON.stringify(clientSet(adopted)?.routes));
-    console.log("DEBUG nh", await inNs(NS.node, "ip -d nexthop show; ip nexthop bucket show | sort | uniq -c | sort -rn | head -3; conntrack -L -p tcp --dport 9000 2>/dev/null"));
-    assert.equal(await echo(long, "after"), GW[0].egress, "the connection kept its gateway");
+    assert.equal(await echo(long, "after"), egressBefore, "the connection kept its gateway");
     const slotAfter = await readWorkloadSlots(nodeRunner, NODE_NFT_TABLE);
     assert.ok(slotAfter.ok, slotAfter.ok ? "" : slotAfter.error);
     assert.equal(slotAfter.value.get(POD_IP), podSlot, "the kernel steers the pod with the same slot");
     assert.notEqual(slotAfter.value.get("10.244.1.11"), podSlot);
-    await waitForHops(["egress/gw-1"]);
-    assert.deepEqual(new Set(await connections(3)), new Set([GW[0].egress]));
-    assert.equal(await echo(long, "still"), GW[0].egress);
+    await waitForHops(["egress/gw-1", "egress/gw-2"]);
+    const fresh3 = await connections(6);
+    for (const seen of fresh3)
+      assert.ok(
+        GW.some((g) => g.egress === seen),
+        `new connection left with ${seen}`,
+      );
+    assert.equal(await echo(long, "still"), egressBefore);
   });
 });

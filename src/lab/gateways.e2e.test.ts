@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openDatastore } from "../datastore/connect.js";
+import { EGRESS_ROUTE_PROTO } from "./gateway-plan.js";
 import { infraNetns, nodeNetns } from "./names.js";
+import { isAlive } from "./processes.js";
 import { readManifest } from "./state.js";
 import { egwOk, eventually, randomSuffix, repoRoot, runCmd, runEgw } from "./testing/lab-cli.js";
 
@@ -248,6 +250,7 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
     };
     assert.equal(await leaked(), 0);
 
+    const [frontendIP] = await readyGateway("shop", "frontend", 1);
     await egw("delete", "egressgateway", "-n", "shop", "frontend");
     await eventually("frontend-1's connections to fail", async () =>
       (await sourceSeen("shop", "frontend-1", WHOAMI)) === undefined ? true : undefined,
@@ -274,6 +277,34 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
     assert.equal(await sourceSeen("shop", "checkout-1", WHOAMI), checkout);
     assert.match(await egw("describe", "pod", "-n", "shop", "frontend-1"), /UNREACHABLE \(fail closed\)/);
     await runCmd("ip", ["netns", "exec", rtr, "nft", "delete", "table", "inet", table]);
+    // The replica's egress-IP route and its gateway process went with it.
+    await eventually("the router route to the deleted replica's egress IP to go", async () => {
+      const routes = await runCmd("ip", ["-n", rtr, "route", "show", "proto", String(EGRESS_ROUTE_PROTO)]);
+      return routes.code === 0 && !routes.stdout.includes(`${frontendIP} `) ? true : undefined;
+    });
+    await eventually("the deleted replica's gateway process to be forgotten", async () =>
+      Object.keys(readManifest(stateDir)?.processes ?? {}).some((c) => c.startsWith("gateway.shop.frontend"))
+        ? undefined
+        : true,
+    );
+  });
+
+  it("the runtime starts a gateway again when its process dies", async () => {
+    const component = "gateway.egress.shared-0";
+    const before = readManifest(stateDir)?.processes[component]?.pid;
+    assert.ok(before !== undefined && isAlive(before), `${component} is not running`);
+    process.kill(before, "SIGKILL");
+    const after = await eventually(`${component} to run again`, async () => {
+      const pid = readManifest(stateDir)?.processes[component]?.pid;
+      return pid !== undefined && pid !== before && isAlive(pid) ? pid : undefined;
+    });
+    assert.notEqual(after, before);
+    assert.match(
+      await egw("status"),
+      new RegExp(`${component.replace(/\./g, "\\.")}\\s+${after}\\s+running`),
+    );
+    const ips = await readyGateway("egress", "shared", 2);
+    await leavesAs("team-a", "app", ips);
   });
 
   it("load balancing: 40 connections from one pod use both replicas' egress IPs", async () => {
