@@ -435,8 +435,8 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     assert.equal(slotAfter.value.get(POD_IP), podSlot, "the kernel steers the pod with the same slot");
     assert.notEqual(slotAfter.value.get("10.244.1.11"), podSlot);
     await waitForHops(["egress/gw-1", "egress/gw-2"]);
-    const fresh3 = await connections(6);
-    for (const seen of fresh3)
+    const newConnections = await connections(6);
+    for (const seen of newConnections)
       assert.ok(
         GW.some((g) => g.egress === seen),
         `new connection left with ${seen}`,

@@ -27,12 +27,18 @@ export const labDown = async (opts: DownOptions): Promise<Result<DownOutcome, st
   const manifest = readManifest(opts.stateDir);
   const netns = listNetns().filter((n) => isLabNetns(opts.name, n));
 
-  const recorded = Object.values(manifest?.processes ?? {})
+  const ours = (pid: number | undefined): pid is number =>
+    pid !== undefined && isAlive(pid) && isOurs(pid, opts.stateDir);
+  // The runtime first: it restarts dead agents and gateways, so it must not see the others go.
+  const runtime = manifest?.processes.runtime?.pid;
+  const runtimeStopped = ours(runtime) ? [runtime] : [];
+  const runtimeLeft = await stopProcesses(runtimeStopped);
+  const recorded = Object.values(readManifest(opts.stateDir)?.processes ?? {})
     .map((p) => p.pid)
-    .filter((pid) => isAlive(pid) && isOurs(pid, opts.stateDir));
+    .filter(ours);
   const inside = (await Promise.all(netns.map(netnsPids))).flat();
-  const pids = [...new Set([...recorded, ...inside])];
-  const survivors = await stopProcesses(pids);
+  const pids = [...new Set([...recorded, ...inside])].filter((p) => !runtimeStopped.includes(p));
+  const survivors = [...runtimeLeft, ...(await stopProcesses(pids))];
 
   const problems: string[] = [];
   if (survivors.length > 0) problems.push(`processes ${survivors.join(", ")} did not stop`);
@@ -46,8 +52,8 @@ export const labDown = async (opts: DownOptions): Promise<Result<DownOutcome, st
   if (left.length > 0) problems.push(`network namespaces still present: ${left.join(", ")}`);
   if (problems.length > 0) return err(problems.map((p) => `lab "${opts.name}": ${p}`));
   return ok({
-    nothingToDo: manifest === undefined && netns.length === 0 && pids.length === 0,
-    stoppedProcesses: pids.length,
+    nothingToDo: manifest === undefined && netns.length === 0 && pids.length + runtimeStopped.length === 0,
+    stoppedProcesses: runtimeStopped.length + pids.length,
     deletedNetns: netns,
     ...(manifest?.etcdEndpoint ? { etcdEndpoint: manifest.etcdEndpoint } : {}),
   });

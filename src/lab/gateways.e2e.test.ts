@@ -2,8 +2,6 @@
 // examples/. One lab serves every scenario (bringing one up is the slow part); each scenario
 // checks the source IP the external hosts see: whoami (198.18.10.10, 198.18.30.10) and db.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openDatastore } from "../datastore/connect.js";
@@ -11,113 +9,35 @@ import { EGRESS_ROUTE_PROTO } from "./gateway-plan.js";
 import { infraNetns, nodeNetns } from "./names.js";
 import { isAlive } from "./processes.js";
 import { readManifest } from "./state.js";
-import { egwOk, eventually, randomSuffix, repoRoot, runCmd, runEgw } from "./testing/lab-cli.js";
+import { egwOk, eventually, repoRoot, runCmd } from "./testing/lab-cli.js";
+import {
+  DB,
+  labSession,
+  nodeIP,
+  WHOAMI,
+  WHOAMI_B,
+  type GatewayJson,
+  type PodJson,
+} from "./testing/lab-session.js";
 
 const isRoot = process.getuid?.() === 0;
 
-const WHOAMI = "http://198.18.10.10/";
-const WHOAMI_B = "http://198.18.30.10/";
-const DB = "telnet://198.18.20.10:5432";
-const NODE_IP: Record<string, string> = {
-  "node-1": "172.30.0.11",
-  "node-2": "172.30.0.12",
-  "node-3": "172.30.0.13",
-};
-
-interface PodJson {
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
-  spec?: { nodeName?: string };
-  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
-}
-interface GatewayJson {
-  status?: {
-    replicas?: { name: string; node?: string; egressIP?: string; ready: boolean }[];
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-  };
-}
-
 describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", timeout: 900_000 }, () => {
-  const tmp = mkdtempSync(join(tmpdir(), "egw-gw-e2e-"));
-  const lab = `g${randomSuffix()}`;
-  const stateDir = join(tmp, "state");
-  const env = {
-    ...process.env,
-    EGW_CONFIG: join(tmp, "config.yaml"),
-    EGW_RUN_DIR: join(tmp, "run"),
-    EGW_LAB: lab,
-  };
-  const egw = (...args: string[]): Promise<string> => egwOk(env, args);
+  const session = labSession("g");
+  const { lab, stateDir, env, egw, sourceSeen, manyConnections, runningPod, readyGateway, leavesAs } =
+    session;
   const example = (file: string): string => join(repoRoot, "examples", file);
   const rtr = infraNetns(lab, "rtr");
-
-  /** What whoami (or db) answers from inside a pod; undefined when the connection fails. */
-  const sourceSeen = async (ns: string, pod: string, url: string): Promise<string | undefined> => {
-    const r = await runEgw(env, ["exec", "-n", ns, pod, "--", "curl", "-s", "-m", "3", url]);
-    return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : undefined;
-  };
-
-  /** `count` new connections from one pod, in one shell; the answers in order ("" = failed). */
-  const manyConnections = async (ns: string, pod: string, url: string, count: number): Promise<string[]> => {
-    const script = `for i in $(seq ${count}); do r=$(curl -s -m 3 ${url}); echo "$r"; done`;
-    const out = await egw("exec", "-n", ns, pod, "--", "sh", "-c", script);
-    return out
-      .split("\n")
-      .map((l) => l.trim())
-      .slice(0, count);
-  };
-
-  const getPod = async (ns: string, name: string): Promise<PodJson | undefined> => {
-    const r = await runEgw(env, ["get", "pod", "-n", ns, name, "-o", "json"]);
-    return r.code === 0 ? (JSON.parse(r.stdout) as PodJson) : undefined;
-  };
-
-  const runningPod = (ns: string, name: string): Promise<PodJson> =>
-    eventually(`pod ${ns}/${name} running`, async () => {
-      const p = await getPod(ns, name);
-      return p?.status?.phase === "Running" && p.status.podIP ? p : undefined;
-    });
-
-  /** Egress IPs of a gateway once `replicas` replicas are ready and their gateways report Ready. */
-  const readyGateway = async (ns: string, name: string, replicas: number): Promise<string[]> => {
-    let last = "";
-    return eventually(
-      `EgressGateway ${ns}/${name} with ${replicas} ready replica(s)`,
-      async () => {
-        const gw = JSON.parse(await egw("get", "egw", "-n", ns, name, "-o", "json")) as GatewayJson;
-        last = JSON.stringify(gw.status);
-        const ready = (gw.status?.replicas ?? []).filter((r) => r.ready && r.egressIP);
-        if (ready.length !== replicas) return undefined;
-        for (const r of ready) {
-          const pod = await getPod(ns, r.name);
-          if (pod?.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True") return undefined;
-        }
-        return ready.map((r) => r.egressIP ?? "").sort();
-      },
-      { describeLast: () => last },
-    );
-  };
-
-  /** Waits until the pod's whoami answer is one of `expected` (agents and routes converge). */
-  const leavesAs = (ns: string, pod: string, expected: readonly string[], url = WHOAMI): Promise<string> => {
-    let last: string | undefined;
-    return eventually(
-      `${ns}/${pod} to reach ${url} from one of ${expected.join(", ")}`,
-      async () => {
-        last = await sourceSeen(ns, pod, url);
-        return last !== undefined && expected.includes(last) ? last : undefined;
-      },
-      { describeLast: () => `last answer: ${last ?? "(connection failed)"}` },
-    );
-  };
+  const NODE_IP: Record<string, string> = Object.fromEntries(
+    ["node-1", "node-2", "node-3"].map((n) => [n, nodeIP(n)]),
+  );
 
   before(async () => {
-    const up = await egw("up", "--nodes", "3", "--name", lab, "--state-dir", stateDir);
-    assert.match(up, new RegExp(`lab "${lab}" is up: 3 node\\(s\\)`));
+    await session.up(3);
   });
 
   after(async () => {
-    await runEgw(env, ["down", "--name", lab, "--state-dir", stateDir]);
-    rmSync(tmp, { recursive: true, force: true });
+    await session.down();
   });
 
   it("egw up runs the controller and one agent per node, reported by egw status", async () => {

@@ -2,7 +2,13 @@
 //   node runtime-main.js --name LAB --state-dir DIR
 import { fileURLToPath } from "node:url";
 import { openDatastore } from "../datastore/connect.js";
-import { GATEWAY_COMPONENT_PREFIX, gatewayArgv, gatewayComponent } from "./components.js";
+import {
+  agentArgv,
+  agentComponent,
+  GATEWAY_COMPONENT_PREFIX,
+  gatewayArgv,
+  gatewayComponent,
+} from "./components.js";
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
 import { planTopology } from "./topology.js";
@@ -44,6 +50,7 @@ const main = async (argv: string[]): Promise<void> => {
       owns: (c) => c.startsWith(GATEWAY_COMPONENT_PREFIX),
       argv: (pod) => gatewayArgv(stateDir, t, pod),
     },
+    agents: { stateDir, component: agentComponent, argv: (node) => agentArgv(stateDir, t, node) },
   });
   // etcd may still be settling: retry the first pass instead of dying.
   for (;;) {

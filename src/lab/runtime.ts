@@ -16,7 +16,8 @@ import { addNetns, deleteNetns, ipBatch, listNetns, netnsPids } from "./netns.js
 import { planPods, podSetupLines, podView, type PodAction, type PodRef } from "./pod-plan.js";
 import { isAlive, isOurs, startDetached, stopProcesses } from "./processes.js";
 import { labPaths, readManifest, updateManifest } from "./state.js";
-import type { LabTopology } from "./topology.js";
+import type { LabNode, LabTopology } from "./topology.js";
+import { planAgentRestarts } from "./agent-plan.js";
 
 /** How the runtime runs `egw gateway` for gateway replica pods (omitted: pods only). */
 export interface GatewaySupervision {
@@ -28,12 +29,21 @@ export interface GatewaySupervision {
   argv: (pod: GatewayPodView) => string[];
 }
 
+/** How the runtime restarts the node agents `egw up` started (omitted: it does not). */
+export interface AgentSupervision {
+  stateDir: string;
+  /** Manifest component (and log name) of a node's agent. */
+  component: (node: string) => string;
+  argv: (node: LabNode) => string[];
+}
+
 export interface RuntimeOptions {
   store: Datastore;
   topology: LabTopology;
   log: (line: string) => void;
   resyncMs?: number;
   gateways?: GatewaySupervision;
+  agents?: AgentSupervision;
 }
 
 const describePod = (p: PodRef): string => `${p.namespace}/${p.name}`;
@@ -122,6 +132,8 @@ export class LabRuntime {
   /** One pass: read the datastore and the kernel, plan, apply. */
   async reconcile(): Promise<Result<void, string>> {
     const { store, topology } = this.opts;
+    // First, so neither a busy pass nor an unreachable datastore delays a dead agent's restart.
+    const agents = this.opts.agents ? this.superviseAgents(this.opts.agents) : ok(undefined);
     const pods = await store.list("Pod");
     if (!pods.ok) return err(`cannot list pods: ${pods.error.message}`);
     const namespaces = await store.list("Namespace");
@@ -134,11 +146,45 @@ export class LabRuntime {
       existingNetns: listNetns(),
     });
     for (const a of actions) await this.apply(a);
-    if (!this.opts.gateways) return ok(undefined);
+    if (!this.opts.gateways) return agents;
     // Pods just wired have their status now: read again so their gateways start in this pass.
     const current = actions.length === 0 ? pods : await store.list("Pod");
     if (!current.ok) return err(`cannot list pods: ${current.error.message}`);
-    return this.reconcileGateways(current.value.items, this.opts.gateways);
+    const gateways = await this.reconcileGateways(current.value.items, this.opts.gateways);
+    if (!agents.ok && !gateways.ok) return err(`${agents.error}; ${gateways.error}`);
+    return agents.ok ? gateways : agents;
+  }
+
+  /** Starts the agents that died again, like the gateway processes. */
+  private superviseAgents(sup: AgentSupervision): Result<void, string> {
+    const { topology, log } = this.opts;
+    const manifest = readManifest(sup.stateDir);
+    if (!manifest) return err(`no lab manifest in ${sup.stateDir}`);
+    const recorded = new Map(
+      topology.nodes.flatMap((n) => {
+        const c = sup.component(n.name);
+        const rec = manifest.processes[c];
+        return rec ? [[c, isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)] as const] : [];
+      }),
+    );
+    const problems: string[] = [];
+    for (const a of planAgentRestarts(topology.nodes, recorded, sup.component)) {
+      const pid = startDetached(sup.argv(a.node), {
+        logFile: labPaths(sup.stateDir).log(a.component),
+        cwd: sup.stateDir,
+      });
+      if (!pid.ok) {
+        problems.push(`${a.component}: ${pid.error}`);
+        continue;
+      }
+      const rec = { pid: pid.value, netns: a.node.netns, startedAt: new Date().toISOString() };
+      const saved = updateManifest(sup.stateDir, (m) => (m.processes[a.component] = rec));
+      if (!saved.ok) problems.push(saved.error);
+      log(
+        `restarted the agent of ${a.node.name} (its process was gone; pid ${pid.value}, egw logs ${a.component})`,
+      );
+    }
+    return problems.length === 0 ? ok(undefined) : err(problems.join("; "));
   }
 
   /** Egress-IP routes and `egw gateway` processes of the gateway replica pods. */

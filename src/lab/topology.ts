@@ -62,6 +62,12 @@ export const EXTERNAL_HOSTS: readonly ExternalHost[] = [
   },
 ];
 
+/**
+ * An echo service on whoami's host (no address of its own): greets with "echo: hello <source IP>"
+ * and then echoes every byte back, for long-lived connections in restart and failover tests.
+ */
+export const ECHO_SERVICE = { host: "whoami", ip: "198.18.10.10", port: 7 } as const;
+
 export const externalHost = (name: string): ExternalHost | undefined =>
   EXTERNAL_HOSTS.find((h) => h.name === name);
 

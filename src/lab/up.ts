@@ -28,7 +28,7 @@ import {
   type LabManifest,
 } from "./state.js";
 import { labHealth } from "./status.js";
-import { planTopology, POD_BLOCK_PREFIX, POD_POOL_CIDR, type LabTopology } from "./topology.js";
+import { ECHO_SERVICE, planTopology, POD_BLOCK_PREFIX, POD_POOL_CIDR, type LabTopology } from "./topology.js";
 
 export interface UpOptions {
   name: string;
@@ -219,7 +219,7 @@ const build = async (
     await store.value.close();
   }
 
-  progress("starting the external hosts (whoami, db) and the firewall log");
+  progress("starting the external hosts (whoami, db, echo) and the firewall log");
   r = start(
     "external",
     inNetns(
@@ -227,6 +227,8 @@ const build = async (
       process.execPath,
       labScriptArgv("external-servers", [
         ...t.externalHosts.flatMap((h) => [`--${h.service}`, `${h.ip}:${h.port}`]),
+        "--echo",
+        `${ECHO_SERVICE.ip}:${ECHO_SERVICE.port}`,
         "--state-dir",
         opts.stateDir,
       ]).slice(1),

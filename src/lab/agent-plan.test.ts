@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { planAgentRestarts } from "./agent-plan.js";
+import { agentComponent } from "./components.js";
+import { planTopology } from "./topology.js";
+
+const topology = planTopology("t", 3);
+assert.ok(topology.ok);
+const nodes = topology.value.nodes;
+
+describe("planAgentRestarts", () => {
+  it("restarts recorded agents whose process is gone, and only those", () => {
+    const plan = planAgentRestarts(
+      nodes,
+      new Map([
+        ["agent-node-1", true],
+        ["agent-node-2", false],
+      ]),
+      agentComponent,
+    );
+    assert.deepEqual(
+      plan.map((a) => [a.component, a.node.name, a.node.netns]),
+      [["agent-node-2", "node-2", "egw-t-n2"]],
+    );
+  });
+
+  it("leaves unrecorded agents to egw up and ignores components of unknown nodes", () => {
+    const plan = planAgentRestarts(nodes, new Map([["agent-node-9", false]]), agentComponent);
+    assert.deepEqual(plan, []);
+  });
+
+  it("a converged lab restarts nothing", () => {
+    const alive = new Map(nodes.map((n) => [agentComponent(n.name), true]));
+    assert.deepEqual(planAgentRestarts(nodes, alive, agentComponent), []);
+  });
+});
