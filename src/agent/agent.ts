@@ -5,6 +5,12 @@ import type { Resource } from "../api/meta.js";
 import { GATEWAY_HEALTH_PORT } from "../api/well-known.js";
 import { ClusterIndex, computeNodePlan } from "../calc/index.js";
 import type {
+  GlobalNetworkPolicyInput,
+  GlobalNetworkSetInput,
+  NetworkPolicyInput,
+  TierInput,
+} from "../calc/access/inputs.js";
+import type {
   EgressGatewayPolicyInput,
   IPPoolInput,
   NamespaceInput,
@@ -22,6 +28,7 @@ import { fetchGet, type HttpGet } from "./http-get.js";
 import { createLogger, type Logger } from "../util/log.js";
 import { Metrics } from "./metrics.js";
 import { ResourceMirror } from "./mirror.js";
+import { publishAgentHealth, type AgentHealth } from "./node-status.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
 import type { Reply } from "./status-server.js";
 
@@ -51,6 +58,8 @@ export interface AgentOptions {
   poll?: Partial<PollSettings>;
   httpGet?: HttpGet;
   random?: () => number;
+  /** Write the agent's health into its Node's status.conditions (EgwAgentReady); default true. */
+  publishHealth?: boolean;
   /** Called after every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<ReconcileReport, string>) => void;
 }
@@ -64,7 +73,20 @@ export interface AgentStatus {
   plan?: NodePlan;
 }
 
-const KINDS = ["Node", "Namespace", "IPPool", "EgressGatewayPolicy", "Pod"] as const;
+const KINDS = [
+  "Node",
+  "Namespace",
+  "IPPool",
+  "EgressGatewayPolicy",
+  "Pod",
+  "Tier",
+  "NetworkPolicy",
+  "GlobalNetworkPolicy",
+  "GlobalNetworkSet",
+] as const;
+
+/** Reported while the dataplane is programmed (the message stays put: every change is a write). */
+const PROGRAMMED = "the node's egress dataplane is programmed";
 
 export class Agent {
   readonly metrics = agentMetrics();
@@ -88,6 +110,12 @@ export class Agent {
   private stopped = false;
   private readonly sleeper: Sleeper;
   private readonly state: AgentStatus = { lastReconcileOk: undefined, reconciles: 0 };
+  /** Health to publish on the Node, and what was last written there (JSON; undefined = retry). */
+  private health: AgentHealth | undefined;
+  private publishedHealth: string | undefined;
+  private publishError: string | undefined;
+  /** The access-policy problems last logged, so each is logged once, not every pass. */
+  private loggedProblems = "";
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log ?? createLogger("agent");
@@ -209,6 +237,14 @@ export class Agent {
         return this.index.upsertPolicy(obj as EgressGatewayPolicyInput);
       case "Pod":
         return this.index.upsertPod(obj as PodInput);
+      case "Tier":
+        return this.index.upsertTier(obj as TierInput);
+      case "NetworkPolicy":
+        return this.index.upsertNetworkPolicy(obj as NetworkPolicyInput);
+      case "GlobalNetworkPolicy":
+        return this.index.upsertGlobalNetworkPolicy(obj as GlobalNetworkPolicyInput);
+      case "GlobalNetworkSet":
+        return this.index.upsertGlobalNetworkSet(obj as GlobalNetworkSetInput);
     }
   }
 
@@ -225,6 +261,14 @@ export class Agent {
         return this.index.deletePolicy(name);
       case "Pod":
         return this.index.deletePod(namespace ?? "default", name);
+      case "Tier":
+        return this.index.deleteTier(name);
+      case "NetworkPolicy":
+        return this.index.deleteNetworkPolicy(namespace ?? "default", name);
+      case "GlobalNetworkPolicy":
+        return this.index.deleteGlobalNetworkPolicy(name);
+      case "GlobalNetworkSet":
+        return this.index.deleteGlobalNetworkSet(name);
     }
   }
 
@@ -240,12 +284,18 @@ export class Agent {
     }, this.resyncMs);
   }
 
-  /** One pass: compute the plan, update polling, reconcile if anything changed (or forced). */
+  /** One pass, then the resulting health goes to the Node. */
   private async sync(): Promise<void> {
+    await this.syncOnce();
+    await this.publishHealth();
+  }
+
+  /** Compute the plan, update polling, reconcile if anything changed (or forced). */
+  private async syncOnce(): Promise<void> {
     if (this.stopped) return;
     const missing = this.nodeProblem();
     if (missing !== undefined) {
-      this.fail(missing);
+      this.fail(missing, "NodeIncomplete");
       return;
     }
     // The first plan of this process adopts the slots the kernel already uses (a restart), so
@@ -259,10 +309,11 @@ export class Agent {
     try {
       computed = computeNodePlan(this.index, this.o.node, this.previous, kernelSlots);
     } catch (e) {
-      this.fail(`computing the plan failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.fail(`computing the plan failed: ${e instanceof Error ? e.message : String(e)}`, "PlanFailed");
       return;
     }
     this.previous = computed;
+    this.logAccessProblems(computed.access?.problems ?? []);
     this.updatePollTargets(computed);
     const { plan, problems } = toDataplanePlan(computed, this.index, this.o.node);
     for (const p of problems) this.log.warn("pod left out of the plan", { problem: p });
@@ -289,6 +340,7 @@ export class Agent {
       this.metrics.inc("egw_agent_kernel_changes_total", {}, result.value.changes);
       this.metrics.set("egw_agent_last_reconcile_success", 1);
       this.metrics.set("egw_agent_last_success_timestamp_seconds", this.clock.now() / 1000);
+      this.health = { ready: true, reason: "Programmed", message: PROGRAMMED };
       if (result.value.changes > 0) {
         this.log.info("dataplane reconciled", {
           changes: result.value.changes,
@@ -310,7 +362,7 @@ export class Agent {
     if (read === undefined) return new Map();
     if (!read.ok) {
       // Guessing fresh slots could move established connections to another set's table: retry.
-      this.fail(`reading the gateway-set slots the kernel uses failed: ${read.error}`);
+      this.fail(`reading the gateway-set slots the kernel uses failed: ${read.error}`, "KernelReadFailed");
       return undefined;
     }
     if (read.value.size > 0)
@@ -328,7 +380,12 @@ export class Agent {
     return undefined;
   }
 
-  private fail(error: string): void {
+  private fail(error: string, reason = "ReconcileFailed"): void {
+    this.health = {
+      ready: false,
+      reason,
+      message: `${error}; the kernel keeps its previous egress state`,
+    };
     this.appliedFingerprint = undefined;
     this.state.lastReconcileOk = false;
     this.state.lastError = error;
@@ -345,6 +402,38 @@ export class Agent {
       this.coalescer.trigger();
     }, this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, this.resyncMs);
+  }
+
+  /** Logs each access-policy problem once (invalid policies, missing tiers), and when all are fixed. */
+  private logAccessProblems(problems: readonly string[]): void {
+    const text = problems.join("\n");
+    if (text === this.loggedProblems) return;
+    const before = new Set(this.loggedProblems === "" ? [] : this.loggedProblems.split("\n"));
+    this.loggedProblems = text;
+    for (const p of problems) if (!before.has(p)) this.log.warn("egress policy problem", { problem: p });
+    this.metrics.set("egw_agent_policy_problems", problems.length);
+    if (problems.length === 0) this.log.info("egress policy problems resolved");
+  }
+
+  /** Writes the health into the Node's EgwAgentReady condition when it changed since the last write. */
+  private async publishHealth(): Promise<void> {
+    const h = this.health;
+    if (this.o.publishHealth === false || h === undefined || this.stopped) return;
+    const key = JSON.stringify(h);
+    if (key === this.publishedHealth) return;
+    const r = await publishAgentHealth(this.o.store, this.o.node, h, () => new Date(this.clock.now()));
+    if (r.ok) {
+      this.publishedHealth = key;
+      this.log.info("node condition updated", { condition: "EgwAgentReady", ...h, result: r.value });
+      this.publishError = undefined;
+    } else {
+      this.publishedHealth = undefined;
+      if (r.error !== this.publishError)
+        this.log.warn("cannot publish the agent's health on its Node; retrying on the next pass", {
+          error: r.error,
+        });
+      this.publishError = r.error;
+    }
   }
 
   /**
@@ -388,5 +477,6 @@ function agentMetrics(): Metrics {
     .counter("egw_agent_gateway_polls_total", "Readiness polls of gateway replicas by result (up, failed)")
     .gauge("egw_agent_polled_gateways", "Polled gateway replicas by state (up, down, unknown)")
     .counter("egw_agent_skipped_objects_total", "Malformed datastore objects skipped, by kind")
-    .counter("egw_agent_watch_resyncs_total", "Watches restarted from a full list, by kind");
+    .counter("egw_agent_watch_resyncs_total", "Watches restarted from a full list, by kind")
+    .gauge("egw_agent_policy_problems", "Invalid egress policies or tiers (each logged once)");
 }

@@ -34,6 +34,34 @@ const META: Fields = [
   ["status", optional(isObject), "an object"],
 ];
 
+const isPortList = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((p) => typeof p === "string" || typeof p === "number");
+const isProtocol = (v: unknown): boolean => typeof v === "string" || typeof v === "number";
+
+/** An egress rule in the shape calc/access/parse.ts reads (its values are validated there). */
+const isAccessRule = (r: unknown): boolean =>
+  isObject(r) &&
+  str(r.action) &&
+  optional(isProtocol)(r.protocol) &&
+  optional(isProtocol)(r.notProtocol) &&
+  optional(num)(r.ipVersion) &&
+  optional(isObject)(r.destination) &&
+  ["nets", "notNets", "domains"].every((k) => optional(isStringArray)(at(r, `destination.${k}`))) &&
+  ["selector", "namespaceSelector"].every((k) => optional(str)(at(r, `destination.${k}`))) &&
+  ["ports", "notPorts"].every((k) => optional(isPortList)(at(r, `destination.${k}`)));
+
+const ACCESS_POLICY: Fields = [
+  ["spec.tier", optional(str), "a string"],
+  ["spec.order", optional(num), "a number"],
+  ["spec.selector", optional(str), "a string"],
+  ["spec.types", optional(isStringArray), "a list of strings"],
+  [
+    "spec.egress",
+    optional((v) => Array.isArray(v) && v.every(isAccessRule)),
+    "a list of rules {action, protocol, notProtocol, ipVersion, destination: {nets, notNets, selector, namespaceSelector, ports, notPorts, domains}}",
+  ],
+];
+
 const BY_KIND: Record<string, Fields> = {
   Pod: [
     ["spec.nodeName", optional(str), "a string"],
@@ -76,6 +104,13 @@ const BY_KIND: Record<string, Fields> = {
       "a list of rules {destination: {cidr}, gateway: {selector, namespaceSelector, maxNextHops}}",
     ],
   ],
+  Tier: [
+    ["spec.order", optional(num), "a number"],
+    ["spec.defaultAction", optional(str), "a string"],
+  ],
+  NetworkPolicy: ACCESS_POLICY,
+  GlobalNetworkPolicy: [...ACCESS_POLICY, ["spec.namespaceSelector", optional(str), "a string"]],
+  GlobalNetworkSet: [["spec.nets", optional(isStringArray), "a list of strings"]],
   EgressGateway: [
     ["spec.failureDetection", optional(isObject), "an object"],
     ["spec.failureDetection.icmpProbe.ips", optional(isStringArray), "a list of strings"],

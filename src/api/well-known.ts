@@ -25,3 +25,6 @@ export const ANN_GATEWAY_TERMINATING = "egw.dev/terminating";
 export const EGRESS_VXLAN_VNI = 4097;
 export const EGRESS_VXLAN_PORT = 4790;
 export const GATEWAY_HEALTH_PORT = 8080;
+
+/** Node condition the agent writes: True while the node's egress dataplane is programmed. */
+export const CONDITION_AGENT_READY = "EgwAgentReady";

@@ -112,11 +112,13 @@ describe(
       assert.ok(before !== undefined && isAlive(before), `${component} is not running`);
       const logOffset = statSync(logFile).size;
       const echoedAtKill = stream.counters().echoed;
+      const killedAt = Date.now();
       process.kill(before, "SIGKILL");
       const restarted = await eventually(`${component} to be restarted by the lab runtime`, async () => {
         const pid = readManifest(stateDir)?.processes[component]?.pid;
         return pid !== undefined && pid !== before && isAlive(pid) ? pid : undefined;
       });
+      const restartedAfterMs = Date.now() - killedAt;
       assert.match(await egw("status"), new RegExp(`${component}\\s+${restarted}\\s+running`));
       const sinceRestart = (): string => readFileSync(logFile, "utf8").slice(logOffset);
       await eventually(`the restarted ${component} to load the cluster state`, async () =>
@@ -144,6 +146,7 @@ describe(
 
       // Drift: egw's nft table deleted by hand is put back by the agent's periodic resync.
       const node1 = nodeNetns(lab, 1);
+      const deletedAt = Date.now();
       const deleted = await runCmd("ip", ["netns", "exec", node1, "nft", "delete", "table", "inet", "egw"]);
       assert.equal(deleted.code, 0, deleted.stderr);
       await eventually(
@@ -153,6 +156,10 @@ describe(
             ? true
             : undefined,
         { timeoutMs: 6 * LAB_RESYNC_SECONDS * 1000 },
+      );
+      t.diagnostic(
+        `agent restarted ${restartedAfterMs} ms after the kill; ` +
+          `nft table back ${Date.now() - deletedAt} ms after its deletion`,
       );
       await leavesAs("stream", "client", [egressIP ?? ""]);
       const again = startEchoStream(podNetns(lab, "stream", "client"), ECHO_SERVICE.ip, ECHO_SERVICE.port);

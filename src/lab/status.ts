@@ -1,5 +1,7 @@
 // What a lab looks like right now: its processes, namespaces, nodes and pods (gathering is I/O,
 // formatting is pure).
+import type { Resource } from "../api/meta.js";
+import { CONDITION_AGENT_READY } from "../api/well-known.js";
 import type { Datastore } from "../datastore/types.js";
 import { isLabNetns } from "./names.js";
 import { listNetns } from "./netns.js";
@@ -40,10 +42,43 @@ export const labHealth = (m: LabManifest): LabHealth => {
   };
 };
 
+/** What a node's agent last wrote in its Node's EgwAgentReady condition. */
+export interface AgentView {
+  status: "True" | "False" | "Unknown";
+  reason?: string;
+  message?: string;
+  since?: string;
+}
+
 export interface ClusterView {
   nodes: LabNode[];
   pods: PodView[];
+  /** By node name; a node without the condition (agent not reported yet) is absent. */
+  agents: Record<string, AgentView>;
 }
+
+/** The EgwAgentReady condition of a stored Node (pure; tolerant of any shape). */
+export const agentView = (node: Resource): AgentView | undefined => {
+  const conditions = (node.status as { conditions?: unknown } | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  const c = (conditions as Record<string, unknown>[]).find((x) => x?.type === CONDITION_AGENT_READY);
+  if (c === undefined) return undefined;
+  const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const status = c.status === "True" || c.status === "False" ? c.status : "Unknown";
+  const reason = text(c.reason);
+  const message = text(c.message);
+  const since = text(c.lastTransitionTime);
+  return {
+    status,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(message !== undefined ? { message } : {}),
+    ...(since !== undefined ? { since } : {}),
+  };
+};
+
+/** Nodes whose agent reports a problem. */
+export const agentsNotReady = (cluster: ClusterView): string[] =>
+  cluster.nodes.filter((n) => cluster.agents[n.name]?.status === "False").map((n) => n.name);
 
 /** Nodes (from the plan) and pods (from the datastore); an error string if etcd is unreachable. */
 export const clusterView = async (m: LabManifest, store: Datastore): Promise<ClusterView | string> => {
@@ -51,7 +86,14 @@ export const clusterView = async (m: LabManifest, store: Datastore): Promise<Clu
   if (!topo.ok) return topo.error;
   const pods = await store.list("Pod");
   if (!pods.ok) return pods.error.message;
-  return { nodes: topo.value.nodes, pods: pods.value.items.map(podView) };
+  const nodes = await store.list("Node");
+  if (!nodes.ok) return nodes.error.message;
+  const agents: Record<string, AgentView> = {};
+  for (const n of nodes.value.items) {
+    const a = agentView(n);
+    if (a !== undefined) agents[n.metadata.name] = a;
+  }
+  return { nodes: topo.value.nodes, pods: pods.value.items.map(podView), agents };
 };
 
 const table = (rows: string[][]): string => {
@@ -70,8 +112,10 @@ const table = (rows: string[][]): string => {
 /** The `egw status` text. */
 export const formatStatus = (m: LabManifest, health: LabHealth, cluster: ClusterView | string): string => {
   const out: string[] = [];
+  const notReady = typeof cluster === "string" ? [] : agentsNotReady(cluster);
   out.push(
-    `lab ${m.name}: ${health.healthy ? "running" : m.phase === "building" ? "incomplete (egw up did not finish)" : "degraded"}`,
+    `lab ${m.name}: ${health.healthy ? "running" : m.phase === "building" ? "incomplete (egw up did not finish)" : "degraded"}` +
+      (notReady.length > 0 ? ` (agent not ready on ${notReady.join(", ")})` : ""),
   );
   out.push(`state dir: ${m.stateDir}`);
   if (m.etcdEndpoint) out.push(`etcd: ${m.etcdEndpoint} (proxy to the control namespace)`);
@@ -94,12 +138,30 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
   }
   const podsOn = (node: string): number =>
     cluster.pods.filter((p) => p.nodeName === node && p.phase === "Running").length;
+  const agentText = (node: string): string => {
+    const a = cluster.agents[node];
+    if (a === undefined) return "unknown (not reported yet)";
+    return a.status === "True" ? "Ready" : `NotReady (${a.reason ?? a.status})`;
+  };
   out.push(
     table([
-      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS"],
-      ...cluster.nodes.map((n) => [n.name, n.underlayIp, n.podCidr, n.netns, String(podsOn(n.name))]),
+      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS", "AGENT"],
+      ...cluster.nodes.map((n) => [
+        n.name,
+        n.underlayIp,
+        n.podCidr,
+        n.netns,
+        String(podsOn(n.name)),
+        agentText(n.name),
+      ]),
     ]),
   );
+  for (const name of agentsNotReady(cluster)) {
+    const a = cluster.agents[name];
+    out.push(
+      `agent on ${name} not ready${a?.since ? ` since ${a.since}` : ""}: ${a?.message ?? "(no message)"}`,
+    );
+  }
   out.push("", "PODS");
   if (cluster.pods.length === 0) out.push("(none)");
   else {

@@ -9,6 +9,15 @@ export const NamespaceSchema = Strict({
   status: Type.Optional(Strict({ phase: Type.Optional(StringEnum(["Active", "Terminating"])) })),
 });
 
+/** A status condition as Kubernetes writes them (Pod Ready, Node EgwAgentReady). */
+const ConditionSchema = Strict({
+  type: Type.String(),
+  status: StringEnum(["True", "False", "Unknown"]),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  lastTransitionTime: Type.Optional(Type.String()),
+});
+
 export const PodSchema = Strict({
   ...header(CORE_API_VERSION, "Pod"),
   // The Pod belongs to Kubernetes, not egw: fields egw does not read are accepted as they are, so
@@ -30,17 +39,7 @@ export const PodSchema = Strict({
       hostInterface: Type.Optional(Type.String({ description: "Host side of the pod's veth" })),
       reason: Type.Optional(Type.String({ description: "Why the pod is Pending or Failed" })),
       message: Type.Optional(Type.String()),
-      conditions: Type.Optional(
-        Type.Array(
-          Strict({
-            type: Type.String(),
-            status: StringEnum(["True", "False", "Unknown"]),
-            reason: Type.Optional(Type.String()),
-            message: Type.Optional(Type.String()),
-            lastTransitionTime: Type.Optional(Type.String()),
-          }),
-        ),
-      ),
+      conditions: Type.Optional(Type.Array(ConditionSchema)),
     }),
   ),
 });
@@ -65,6 +64,9 @@ export const NodeSchema = Strict({
     Strict({
       addresses: Type.Optional(
         Type.Array(Strict({ type: StringEnum(NODE_ADDRESS_TYPES), address: Type.String() })),
+      ),
+      conditions: Type.Optional(
+        Type.Array(ConditionSchema, { description: "EgwAgentReady: written by the node's egw agent" }),
       ),
     }),
   ),

@@ -81,7 +81,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         const n = docs.value.length;
         throw new CliError([
           ...valid.error,
-          `nothing applied: ${valid.error.length} problem(s) in ${n} document(s) of ${opts.filename === "-" ? "stdin" : opts.filename}`,
+          `nothing applied: ${valid.error.length} problem(s); none of the ${n} document(s) of ${opts.filename === "-" ? "stdin" : opts.filename} was written`,
         ]);
       }
       const failures: string[] = [];
