@@ -17,6 +17,8 @@ import { ClusterIndex } from "../src/calc/snapshot.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
 import { renderNode } from "../src/dataplane/render-node.js";
 import { netnsRunner } from "../src/dataplane/runner.js";
+import { deleteNetns, lineFrom, run } from "../src/dataplane/testing/netns.js";
+import { addNetns, addPod, linkNodeToExternal } from "../src/dataplane/testing/topology.js";
 
 const ROUNDS = 3;
 const CONNECTS = 1_500;
@@ -28,22 +30,6 @@ const POD_IP = "10.244.1.10";
 
 const P = `egwbp${randomBytes(3).toString("hex")}-`;
 const NS = { node: `${P}node`, pod: `${P}pod`, ext: `${P}ext` };
-
-function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] ?? "false", argv.slice(1));
-    let out = "";
-    let errText = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (errText += b.toString()));
-    child.on("close", (code) => resolve({ code: code ?? 1, out, err: errText }));
-    child.on("error", (e) => resolve({ code: 127, out, err: e.message }));
-  });
-}
-async function sh(cmd: string): Promise<void> {
-  const r = await run(["sh", "-ec", cmd]);
-  if (r.code !== 0) throw new Error(`${cmd}: ${r.err}`);
-}
 
 const LISTEN_JS = `require("net").createServer((s) => { s.on("error", () => {}); s.destroy(); })
   .listen(${PORT}, "${LISTENER}", () => console.log("listening"));`;
@@ -67,29 +53,11 @@ const one = () => new Promise((res) => { const s = net.connect(${PORT}, "${LISTE
 (async () => { for (;;) { const r = await one(); if (r !== last) { last = r; console.log(r + " " + process.hrtime.bigint()); } } })();`;
 
 async function buildTopology(): Promise<ChildProcess> {
-  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
-  await sh(`ip -n ${NS.node} link add egwul type veth peer name egwul1
-    ip -n ${NS.node} link set egwul up; ip -n ${NS.node} link set egwul1 up
-    ip -n ${NS.node} addr add ${NODE_IP}/24 dev egwul
-    ip netns exec ${NS.node} sysctl -qw net.ipv4.ip_forward=1
-    ip link add egwx netns ${NS.node} type veth peer name eth0 netns ${NS.ext}
-    ip -n ${NS.node} link set egwx up; ip -n ${NS.node} addr add 198.18.0.1/24 dev egwx
-    ip -n ${NS.ext} link set eth0 up; ip -n ${NS.ext} addr add ${LISTENER}/24 dev eth0
-    ip -n ${NS.ext} route add 10.244.0.0/16 via 198.18.0.1
-    ip link add ewpod netns ${NS.node} type veth peer name eth0 netns ${NS.pod}
-    ip -n ${NS.pod} link set eth0 up; ip -n ${NS.pod} addr add ${POD_IP}/24 dev eth0
-    ip -n ${NS.pod} route add default via 10.244.1.1
-    ip -n ${NS.node} link set ewpod up; ip -n ${NS.node} addr add 10.244.1.1/24 dev ewpod`);
+  await addNetns(Object.values(NS));
+  await linkNodeToExternal({ node: NS.node, ext: NS.ext, nodeIP: NODE_IP, externalIPs: [LISTENER] });
+  await addPod(NS.node, NS.pod, { hostInterface: "ewpod", ip: POD_IP, gateway: "10.244.1.1" });
   const listener = spawn("ip", ["netns", "exec", NS.ext, "node", "-e", LISTEN_JS]);
-  await new Promise<void>((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error("listener did not start")), 10_000);
-    listener.stdout.on("data", (b: Buffer) => {
-      if (b.toString().includes("listening")) {
-        clearTimeout(guard);
-        resolve();
-      }
-    });
-  });
+  await lineFrom(listener, (l) => l === "listening", 10_000);
   return listener;
 }
 
@@ -306,7 +274,7 @@ export async function benchPolicy(): Promise<void> {
     console.log("(the prober's connect timeout is 20 ms, so allow→deny is observed up to 20 ms late)");
   } finally {
     listener?.kill("SIGKILL");
-    for (const ns of Object.values(NS)) await run(["ip", "netns", "del", ns]);
+    await deleteNetns(Object.values(NS));
   }
 }
 

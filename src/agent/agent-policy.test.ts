@@ -8,14 +8,10 @@ import type { NodePlan } from "../calc/plan.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
 import type { ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { PolicyHook } from "../dataplane/render-node.js";
-import { createMemoryDatastore } from "../datastore/memory.js";
-import type { Datastore } from "../datastore/types.js";
-import { memoryLogger } from "../util/log.js";
 import { err, type Result } from "../util/result.js";
-import { Agent } from "./agent.js";
 import { agentConditionOf } from "./node-status.js";
-import { FakeClock } from "./testing/fake-clock.js";
-import { namespace, node, pod } from "./testing/objects.js";
+import { must, startAgentOn } from "./testing/harness.js";
+import { namespace, node, pod } from "../daemon/testing/objects.js";
 
 const egw = (kind: string, name: string, spec: unknown, ns?: string, labels?: Record<string, string>) =>
   ({
@@ -28,11 +24,6 @@ const egw = (kind: string, name: string, spec: unknown, ns?: string, labels?: Re
 /** The access plan last applied (a function: assertions must not narrow it for later reads). */
 const accessOf = (d: FakeNodeDataplane) => d.last?.access;
 
-async function must(store: Datastore, obj: Resource): Promise<void> {
-  const r = await store.create(obj);
-  assert.ok(r.ok, r.ok ? "" : r.error.message);
-}
-
 /** Fails every reconcile whose plan has egress policy while `broken` (an nft load that fails). */
 class PolicyFailingDataplane extends FakeNodeDataplane {
   broken = false;
@@ -44,45 +35,32 @@ class PolicyFailingDataplane extends FakeNodeDataplane {
 }
 
 async function setup() {
-  const store = createMemoryDatastore();
-  for (const obj of [
-    node("node1", "172.30.0.1", "10.244.1.0/24"),
-    namespace("shop"),
-    namespace("backend"),
-    pod({ namespace: "shop", name: "web", node: "node1", ip: "10.244.1.10", hostInterface: "ewweb" }),
-    pod({
-      namespace: "backend",
-      name: "db-1",
-      node: "node2",
-      ip: "10.244.2.20",
-      hostInterface: "ewdb1",
-      labels: { role: "db" },
-    }),
-  ])
-    await must(store, obj);
-  const clock = new FakeClock();
-  const dataplane = new PolicyFailingDataplane();
-  const log = memoryLogger("agent");
-  const agent = new Agent({
-    store,
-    node: "node1",
-    dataplane,
-    clock,
-    log,
-    resyncMs: 10_000,
-    debounceMs: 50,
-    retryMs: 500,
-    poll: { intervalMs: 0 },
-  });
-  await agent.start();
-  await clock.advance(50);
+  const started = await startAgentOn(
+    [
+      node("node1", "172.30.0.1", "10.244.1.0/24"),
+      namespace("shop"),
+      namespace("backend"),
+      pod({ namespace: "shop", name: "web", node: "node1", ip: "10.244.1.10", hostInterface: "ewweb" }),
+      pod({
+        namespace: "backend",
+        name: "db-1",
+        node: "node2",
+        ip: "10.244.2.20",
+        hostInterface: "ewdb1",
+        labels: { role: "db" },
+      }),
+    ],
+    new PolicyFailingDataplane(),
+    { poll: { intervalMs: 0 } },
+  );
+  const { store, clock } = started;
   const settle = () => clock.advance(100);
   const condition = async () => {
     const n = await store.get({ kind: "Node", name: "node1" });
     assert.ok(n.ok);
     return agentConditionOf(n.value);
   };
-  return { store, clock, dataplane, log, agent, settle, condition };
+  return { ...started, settle, condition };
 }
 
 const SHOP_DEFAULT_DENY = egw("GlobalNetworkPolicy", "shop-egress", {

@@ -24,22 +24,15 @@ import type { Datastore } from "../datastore/types.js";
 import { Gateway } from "../gateway/gateway.js";
 import { readyConditionOf } from "../gateway/pod-status.js";
 import { Agent } from "./agent.js";
-import { curlGet } from "./http-get.js";
+import { curlGet } from "../daemon/http-get.js";
 import { createLogger } from "../util/log.js";
-import { startStatusServer, type StatusServer } from "./status-server.js";
-import { inNs, Processes, sh, waitFor } from "./testing/netns.js";
-import { clientPod, egressGateway, gatewayPod, ipPool, namespace, node } from "./testing/objects.js";
+import { startStatusServer, type StatusServer } from "../daemon/status-server.js";
+import { deleteNetns, inNs, lineFrom, Processes, waitFor } from "../dataplane/testing/netns.js";
+import { buildGatewayTopology, gatewayTopology, leakCount } from "../dataplane/testing/topology.js";
+import { clientPod, egressGateway, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
 
-const P = `egwag${randomBytes(3).toString("hex")}-`;
-const NS = { ul: `${P}ul`, node: `${P}node`, pod: `${P}pod`, gw1: `${P}gw1`, gw2: `${P}gw2`, ext: `${P}ext` };
-const NODE_IP = "172.31.0.10";
-const POD_IP = "10.244.1.10";
-const SERVER = "198.18.0.100";
-const PORT = 8000;
-const GW = [
-  { ns: NS.gw1, name: "gw-1", ip: "172.31.0.21", ext: "198.18.0.1", egress: "10.10.0.1" },
-  { ns: NS.gw2, name: "gw-2", ip: "172.31.0.22", ext: "198.18.0.2", egress: "10.10.0.2" },
-] as const;
+const T = gatewayTopology(`egwag${randomBytes(3).toString("hex")}-`);
+const { ns: NS, nodeIP: NODE_IP, podIP: POD_IP, server: SERVER, port: PORT, gateways: GW } = T;
 type Gw = (typeof GW)[number];
 
 const processes = new Processes();
@@ -62,23 +55,15 @@ s.on("data", (d) => process.stdout.write(d));
 s.on("error", (e) => { console.log("error:" + e.code); process.exit(1); });
 process.stdin.on("data", (d) => s.write(d));`;
 
-/** Resolves with the first stdout line of `child` that satisfies `match` (guarded by waitFor's limit). */
-function lineFrom(child: ChildProcessWithoutNullStreams, match: (line: string) => boolean): Promise<string> {
-  let buf = "";
-  let found: string | undefined;
-  const onData = (b: Buffer): void => {
-    buf += b.toString();
-    found ??= buf.split("\n").find((l) => match(l) || l.startsWith("error:"));
-  };
-  child.stdout.on("data", onData);
-  return waitFor(`a line from the pod's connection (so far: ${buf})`, () => found).finally(() =>
-    child.stdout.off("data", onData),
-  );
-}
+/** The first stdout line of `child` that satisfies `match`, or an "error:" line of the pod's connection. */
+const lineOrError = (
+  child: ChildProcessWithoutNullStreams,
+  match: (line: string) => boolean,
+): Promise<string> => lineFrom(child, (l) => match(l) || l.startsWith("error:"));
 
 /** Sends `word` over the long-lived connection; returns the source IP the server saw. */
 async function echo(child: ChildProcessWithoutNullStreams, word: string): Promise<string> {
-  const line = lineFrom(child, (l) => l.endsWith(` ${word}`));
+  const line = lineOrError(child, (l) => l.endsWith(` ${word}`));
   child.stdin.write(`${word}\n`);
   const got = await line;
   assert.ok(got.endsWith(` ${word}`), `echo of "${word}" failed: ${got}`);
@@ -94,58 +79,10 @@ async function connections(n: number): Promise<string[]> {
   return out.trim().split("\n");
 }
 
-async function leakCount(): Promise<number> {
-  const out = await inNs(NS.ext, "nft -j list counter inet egwtest leak");
-  const json = JSON.parse(out) as { nftables: { counter?: { packets: number } }[] };
-  return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
-}
-
 async function buildTopology(): Promise<void> {
-  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
-  await sh(`ip -n ${NS.ul} link add br0 type bridge; ip -n ${NS.ul} link set br0 up`);
-  const attach = (ns: string, port: string, addr: string): Promise<string> =>
-    sh(`ip link add ${port} netns ${NS.ul} type veth peer name ul0 netns ${ns}
-      ip -n ${NS.ul} link set ${port} master br0 up; ip -n ${ns} link set ul0 up; ip -n ${ns} addr add ${addr}/24 dev ul0`);
-  await attach(NS.node, "ul-node", NODE_IP);
-  await attach(NS.ext, "ul-ext", "172.31.0.100");
-  await sh(`ip link add ewpod1 netns ${NS.node} type veth peer name eth0 netns ${NS.pod}
-    ip -n ${NS.pod} link set eth0 up; ip -n ${NS.pod} addr add ${POD_IP}/24 dev eth0
-    ip -n ${NS.pod} route add default via 10.244.1.1
-    ip -n ${NS.node} link set ewpod1 up; ip -n ${NS.node} addr add 10.244.1.1/24 dev ewpod1
-    ip -n ${NS.node} route add default via 172.31.0.100`);
-  for (const ns of [NS.node, NS.gw1, NS.gw2])
-    await inNs(
-      ns,
-      "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1",
-    );
-  // The external side routes pod IPs back via the node, so a fail-open path would work and the
-  // leak counter would see it.
-  await sh(`ip -n ${NS.ext} link add br-ext type bridge; ip -n ${NS.ext} link set br-ext up
-    ip -n ${NS.ext} addr add ${SERVER}/24 dev br-ext
-    ip -n ${NS.ext} route add 10.244.0.0/16 via ${NODE_IP}`);
-  for (const [i, g] of GW.entries()) {
-    await attach(g.ns, `ul-gw${i + 1}`, g.ip);
-    await sh(`ip link add ext-gw${i + 1} netns ${NS.ext} type veth peer name ext0 netns ${g.ns}
-      ip -n ${NS.ext} link set ext-gw${i + 1} master br-ext up
-      ip -n ${g.ns} link set ext0 up; ip -n ${g.ns} addr add ${g.ext}/24 dev ext0
-      ip -n ${NS.ext} route add ${g.egress}/32 via ${g.ext}`);
-  }
-  await sh(
-    `ip netns exec ${NS.ext} nft -f -`,
-    `table inet egwtest {
-  counter leak { }
-  chain egwtest_in {
-    type filter hook input priority filter; policy accept;
-    ip saddr { 10.244.0.0/16, ${NODE_IP} } tcp dport ${PORT} counter name "leak"
-  }
-}
-`,
-  );
+  await buildGatewayTopology(T);
   const server = processes.start(NS.ext, ["node", "-e", SERVER_JS]);
-  await waitFor(
-    "the external server",
-    () => new Promise<true>((r) => server.stdout.once("data", () => r(true))),
-  );
+  await lineFrom(server, (l) => l === "listening");
 }
 
 /** What the controller and the lab runtime would have written. Gateways act as their own nodes (hostNetwork-like). */
@@ -295,7 +232,7 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     await store?.close();
     await etcd?.stop();
     processes.killAll();
-    for (const ns of Object.values(NS)) await sh(`ip netns del ${ns} 2>/dev/null || true`);
+    await deleteNetns(Object.values(NS));
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -348,12 +285,12 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
   });
 
   it("fails closed when no replica is ready: connections fail, nothing leaves with the pod or node IP", async () => {
-    const before = await leakCount();
+    const before = await leakCount(T);
     await stopGateway(GW[1]);
     await waitForHops(["unreachable"]);
     const seen = await connections(4);
     assert.deepEqual(new Set(seen), new Set(["error"]), seen.join(" "));
-    assert.equal(await leakCount(), before, "the external side saw packets from the pod or node IP");
+    assert.equal(await leakCount(T), before, "the external side saw packets from the pod or node IP");
   });
 
   it("a replica that answers again takes traffic again", async () => {
@@ -371,10 +308,10 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
     await startGateway(GW[1]);
     await waitForHops(["egress/gw-1", "egress/gw-2"]);
     const echoServer = processes.start(NS.ext, ["node", "-e", ECHO_JS]);
-    await lineFrom(echoServer, (l) => l === "listening");
+    await lineOrError(echoServer, (l) => l === "listening");
     const long = processes.start(NS.pod, ["node", "-e", LONG_JS]);
     long.stdin.on("error", () => undefined);
-    await lineFrom(long, (l) => l === "connected");
+    await lineOrError(long, (l) => l === "connected");
     const egressBefore = await echo(long, "before");
     assert.ok(
       GW.some((g) => g.egress === egressBefore),

@@ -1,18 +1,17 @@
 // The agent loop over the memory datastore, the fake dataplane and a fake clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Resource } from "../api/meta.js";
 import type { NodePlan } from "../calc/plan.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
 import type { DataplaneWorkload } from "../dataplane/render-node.js";
 import { createMemoryDatastore } from "../datastore/memory.js";
-import type { Datastore } from "../datastore/types.js";
 import { Agent } from "./agent.js";
-import type { HttpGetResult } from "./http-get.js";
+import type { HttpGetResult } from "../daemon/http-get.js";
 import { memoryLogger } from "../util/log.js";
 import { readinessUrl } from "./poller.js";
-import { FakeClock } from "./testing/fake-clock.js";
-import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "./testing/objects.js";
+import { FakeClock } from "../daemon/testing/fake-clock.js";
+import { must, startAgentOn } from "./testing/harness.js";
+import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "../daemon/testing/objects.js";
 
 const GW_A = {
   namespace: "egress",
@@ -40,48 +39,32 @@ const CLIENT = {
   gatewayNamespace: "egress",
 };
 
-async function must(store: Datastore, obj: Resource): Promise<void> {
-  const r = await store.create(obj);
-  assert.ok(r.ok, r.ok ? "" : r.error.message);
-}
-
 /** `kernelSlots`: what the fake kernel already steers workloads with (an agent restart). */
 async function setup(kernelSlots?: Map<string, number>) {
-  const store = createMemoryDatastore();
-  for (const obj of [
-    node("node1", "172.30.0.1", "10.244.1.0/24"),
-    node("gwnode", "172.30.0.2", "10.244.2.0/24"),
-    namespace("default"),
-    namespace("egress"),
-    ipPool("pods", "10.244.0.0/16"),
-    gatewayPod(GW_A),
-    gatewayPod(GW_B),
-    clientPod(CLIENT),
-  ])
-    await must(store, obj);
-  const clock = new FakeClock();
   const dataplane = new FakeNodeDataplane();
   if (kernelSlots) dataplane.kernelSlots = kernelSlots;
-  const log = memoryLogger("agent");
   const answers = new Map<string, HttpGetResult>();
   const attempts: NodePlan[] = [];
-  const agent = new Agent({
-    store,
-    node: "node1",
+  const started = await startAgentOn(
+    [
+      node("node1", "172.30.0.1", "10.244.1.0/24"),
+      node("gwnode", "172.30.0.2", "10.244.2.0/24"),
+      namespace("default"),
+      namespace("egress"),
+      ipPool("pods", "10.244.0.0/16"),
+      gatewayPod(GW_A),
+      gatewayPod(GW_B),
+      clientPod(CLIENT),
+    ],
     dataplane,
-    clock,
-    log,
-    resyncMs: 10_000,
-    debounceMs: 50,
-    retryMs: 500,
-    random: () => 0.5,
-    poll: { intervalMs: 1000, failureThreshold: 2 },
-    httpGet: async (url) => answers.get(url) ?? { status: 200 },
-    onReconcile: (plan) => attempts.push(plan),
-  });
-  await agent.start();
-  await clock.advance(50);
-  return { store, clock, dataplane, log, answers, attempts, agent };
+    {
+      random: () => 0.5,
+      poll: { intervalMs: 1000, failureThreshold: 2 },
+      httpGet: async (url) => answers.get(url) ?? { status: 200 },
+      onReconcile: (plan) => attempts.push(plan),
+    },
+  );
+  return { ...started, answers, attempts };
 }
 
 const routesOf = (plan: NodePlan | undefined, workload = "client") => {

@@ -21,16 +21,16 @@ import type { NodePlan } from "../calc/plan.js";
 import type { NodeDataplanePort, ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { Datastore } from "../datastore/types.js";
 import type { Result } from "../util/result.js";
-import { Sleeper, systemClock, type Clock, type TimerHandle } from "./clock.js";
-import { Coalescer } from "./coalescer.js";
+import { Sleeper, systemClock, type Clock, type TimerHandle } from "../daemon/clock.js";
+import { Coalescer } from "../daemon/coalescer.js";
 import { toDataplanePlan } from "./dataplane-plan.js";
-import { fetchGet, type HttpGet } from "./http-get.js";
+import { fetchGet, type HttpGet } from "../daemon/http-get.js";
 import { createLogger, type Logger } from "../util/log.js";
-import { Metrics } from "./metrics.js";
-import { ResourceMirror } from "./mirror.js";
+import { Metrics } from "../daemon/metrics.js";
+import { ResourceMirror } from "../daemon/mirror.js";
 import { publishAgentHealth, type AgentHealth } from "./node-status.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
-import type { Reply } from "./status-server.js";
+import type { Reply } from "../daemon/status-server.js";
 
 export interface PollSettings {
   /** Default 10 000 ms (Calico's egressGatewayPollInterval); 0 disables polling. */

@@ -5,7 +5,7 @@ import type { PodInput } from "../calc/inputs.js";
 import type { NodePlan } from "../calc/plan.js";
 import type { DataplaneWorkload } from "../dataplane/render-node.js";
 import { toDataplanePlan } from "./dataplane-plan.js";
-import { gatewayPod } from "./testing/objects.js";
+import { gatewayPod } from "../daemon/testing/objects.js";
 
 const base: NodePlan = {
   node: "n1",

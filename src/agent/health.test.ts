@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jittered } from "./clock.js";
+import { jittered } from "../daemon/clock.js";
 import { HealthTracker } from "./health-tracker.js";
-import type { HttpGetResult } from "./http-get.js";
+import type { HttpGetResult } from "../daemon/http-get.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
-import { FakeClock } from "./testing/fake-clock.js";
+import { FakeClock } from "../daemon/testing/fake-clock.js";
 
 describe("HealthTracker", () => {
   it("is unknown until polled, down after N consecutive failures, up after one success", () => {

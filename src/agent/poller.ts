@@ -1,9 +1,9 @@
 // Polls `/readiness` of the gateway replicas a node's workloads may use (Felix-style): each
 // target on its own jittered timer, one request in flight per target, results fed to a
 // HealthTracker; `onChange` fires only when a replica's health changes.
-import { jittered, type Clock, type TimerHandle } from "./clock.js";
+import { jittered, type Clock, type TimerHandle } from "../daemon/clock.js";
 import { HealthTracker, type Health } from "./health-tracker.js";
-import type { HttpGet } from "./http-get.js";
+import type { HttpGet } from "../daemon/http-get.js";
 
 export interface PollerOptions {
   clock: Clock;

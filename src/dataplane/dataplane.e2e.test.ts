@@ -1,7 +1,6 @@
 // End to end in network namespaces (root): a client node with one pod, two gateway replicas and an
 // external server that reports the source address it sees. Everything is named with a random
 // prefix and removed in after(), also when a test fails.
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,35 +12,15 @@ import { NodeDataplane } from "./node-dataplane.js";
 import { renderGateway, type GatewayPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 import { netnsRunner, type Runner } from "./runner.js";
+import { deleteNetns, inNs, lineFrom, Processes, sh } from "./testing/netns.js";
+import { buildGatewayTopology, gatewayTopology, leakCount } from "./testing/topology.js";
 
-const P = `egwdp${randomBytes(3).toString("hex")}-`;
-const NS = { ul: `${P}ul`, node: `${P}node`, pod: `${P}pod`, gw1: `${P}gw1`, gw2: `${P}gw2`, ext: `${P}ext` };
-const NODE_IP = "172.31.0.10";
-const POD_IP = "10.244.1.10";
-const SERVER = "198.18.0.100";
-const PORT = 8000;
-const GW = [
-  { ns: NS.gw1, ip: "172.31.0.21", ext: "198.18.0.1", egress: "10.10.0.1" },
-  { ns: NS.gw2, ip: "172.31.0.22", ext: "198.18.0.2", egress: "10.10.0.2" },
-];
+const T = gatewayTopology(`egwdp${randomBytes(3).toString("hex")}-`);
+const { ns: NS, nodeIP: NODE_IP, podIP: POD_IP, server: SERVER, port: PORT, gateways: GW } = T;
 const SET_MARK = 1 << 16;
 const SET_TABLE = TABLE_FIRST;
 
-const children: ChildProcessWithoutNullStreams[] = [];
-
-async function sh(cmd: string, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-ec", cmd]);
-    let out = "";
-    let errOut = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (errOut += b.toString()));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd}: ${errOut}`))));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
-}
-const inNs = (ns: string, cmd: string): Promise<string> => sh(`ip netns exec ${ns} sh -ec '${cmd}'`);
+const processes = new Processes();
 
 const SERVER_JS = `
 const net = require("net");
@@ -75,31 +54,9 @@ async function connections(n: number, local = ""): Promise<string[]> {
   return JSON.parse(out) as string[];
 }
 
-function spawnInNs(ns: string, js: string): ChildProcessWithoutNullStreams {
-  const child = spawn("ip", ["netns", "exec", ns, "node", "-e", js]);
-  children.push(child);
-  return child;
-}
-
-/** Resolves with the next stdout line containing `expect`; a generous guard keeps a broken run from hanging. */
-function nextLine(child: ChildProcessWithoutNullStreams, expect: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    const guard = setTimeout(() => done(new Error(`no "${expect}" from child; got: ${buf}`)), 10_000);
-    const onData = (b: Buffer): void => {
-      buf += b.toString();
-      const line = buf.split("\n").find((l) => l.includes(expect));
-      if (line !== undefined) done(undefined, line);
-    };
-    const done = (e?: Error, line?: string): void => {
-      clearTimeout(guard);
-      child.stdout.off("data", onData);
-      if (e) reject(e);
-      else resolve(line ?? "");
-    };
-    child.stdout.on("data", onData);
-  });
-}
+/** The next stdout line of `child` containing `expect`. */
+const nextLine = (child: Parameters<typeof lineFrom>[0], expect: string): Promise<string> =>
+  lineFrom(child, (l) => l.includes(expect));
 
 const hop = (g: (typeof GW)[number]): GatewayHop => ({
   replica: `egress/${g.ns}`,
@@ -142,57 +99,8 @@ const gatewayPlan = (g: (typeof GW)[number]): GatewayPlan => ({
   healthPort: 8080,
 });
 
-async function leakCount(): Promise<number> {
-  const out = await inNs(NS.ext, "nft -j list counter inet egwtest leak");
-  const json = JSON.parse(out) as { nftables: { counter?: { packets: number } }[] };
-  return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
-}
-
 async function buildTopology(): Promise<void> {
-  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
-  await sh(`ip -n ${NS.ul} link add br0 type bridge; ip -n ${NS.ul} link set br0 up`);
-  const attach = async (ns: string, port: string, addr: string): Promise<void> => {
-    await sh(`ip link add ${port} netns ${NS.ul} type veth peer name ul0 netns ${ns}
-      ip -n ${NS.ul} link set ${port} master br0 up; ip -n ${ns} link set ul0 up; ip -n ${ns} addr add ${addr}/24 dev ul0`);
-  };
-  await attach(NS.node, "ul-node", NODE_IP);
-  await attach(NS.ext, "ul-ext", "172.31.0.100");
-  // The pod and its host-side veth (lab-style name prefix "ew").
-  await sh(`ip link add ewpod1 netns ${NS.node} type veth peer name eth0 netns ${NS.pod}
-    ip -n ${NS.pod} link set eth0 up; ip -n ${NS.pod} addr add ${POD_IP}/24 dev eth0
-    ip -n ${NS.pod} route add default via 10.244.1.1
-    ip -n ${NS.node} link set ewpod1 up; ip -n ${NS.node} addr add 10.244.1.1/24 dev ewpod1
-    ip -n ${NS.node} route add default via 172.31.0.100`);
-  // Strict reverse-path filtering on the node and gateways: the design must work with it.
-  for (const ns of [NS.node, NS.gw1, NS.gw2])
-    await inNs(
-      ns,
-      "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1",
-    );
-  // External side: server plus a bridge the gateways' uplinks join; routes to the egress IPs as
-  // the lab router would have. It also routes pod IPs back via the node, so failing open would work
-  // and the leak counter below would see it.
-  await sh(`ip -n ${NS.ext} link add br-ext type bridge; ip -n ${NS.ext} link set br-ext up
-    ip -n ${NS.ext} addr add ${SERVER}/24 dev br-ext
-    ip -n ${NS.ext} route add 10.244.0.0/16 via ${NODE_IP}`);
-  for (const [i, g] of GW.entries()) {
-    await attach(g.ns, `ul-gw${i + 1}`, g.ip);
-    await sh(`ip link add ext-gw${i + 1} netns ${NS.ext} type veth peer name ext0 netns ${g.ns}
-      ip -n ${NS.ext} link set ext-gw${i + 1} master br-ext up
-      ip -n ${g.ns} link set ext0 up; ip -n ${g.ns} addr add ${g.ext}/24 dev ext0
-      ip -n ${NS.ext} route add ${g.egress}/32 via ${g.ext}`);
-  }
-  await sh(
-    `ip netns exec ${NS.ext} nft -f -`,
-    `table inet egwtest {
-  counter leak { }
-  chain egwtest_in {
-    type filter hook input priority filter; policy accept;
-    ip saddr { 10.244.0.0/16, ${NODE_IP} } tcp dport ${PORT} counter name "leak"
-  }
-}
-`,
-  );
+  await buildGatewayTopology(T);
   // Foreign objects egw must never touch.
   await sh(`ip -n ${NS.node} rule add from 10.99.0.0/16 lookup 100 priority 500
     ip -n ${NS.node} route add unreachable 10.99.0.0/16 table 100
@@ -201,13 +109,13 @@ async function buildTopology(): Promise<void> {
     `ip netns exec ${NS.node} nft -f -`,
     "table inet foreign {\n  chain foreign_in {\n    type filter hook input priority 10; policy accept;\n  }\n}\n",
   );
-  const server = spawnInNs(NS.ext, SERVER_JS);
+  const server = processes.start(NS.ext, ["node", "-e", SERVER_JS]);
   await nextLine(server, "listening");
 }
 
 async function cleanup(): Promise<void> {
-  for (const c of children) if (c.pid !== undefined && c.exitCode === null) c.kill("SIGKILL");
-  for (const ns of Object.values(NS)) await sh(`ip netns del ${ns} 2>/dev/null || true`);
+  processes.killAll();
+  await deleteNetns(Object.values(NS));
 }
 
 describe("dataplane end to end (netns)", { concurrency: false }, () => {
@@ -268,7 +176,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   });
 
   it("a restarted dataplane adopts the kernel state: no changes, established flows survive", async () => {
-    const long = spawnInNs(NS.pod, LONG_JS);
+    const long = processes.start(NS.pod, ["node", "-e", LONG_JS]);
     long.stdin.write("hello-1\n");
     assert.match(await nextLine(long, "hello-1"), /hello-1/);
     const restarted = new NodeDataplane(node);
@@ -334,7 +242,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   }
 
   it("fails closed when the set has no usable gateway: nothing reaches the outside", async () => {
-    const before = await leakCount();
+    const before = await leakCount(T);
     await reconcileOk(
       nodePlan([{ destination: "0.0.0.0/0", action: "unreachable", reason: "no ready gateway" }]),
     );
@@ -343,7 +251,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
       seen.every((s) => s.startsWith("error:")),
       seen.join(" "),
     );
-    assert.equal(await leakCount(), before, "the external side saw packets from the pod or node IP");
+    assert.equal(await leakCount(T), before, "the external side saw packets from the pod or node IP");
     const nexthops = await inNs(NS.node, "ip -json nexthop show");
     assert.ok(
       !nexthops.includes(GW[0]!.ip) && nexthops.includes('"id":77'),
@@ -354,14 +262,14 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   it("blocks a blocked workload's egress and counts it", async () => {
     await reconcileOk(viaGateways(...GW));
     await assertOnlyVia([...egressIPs], 2);
-    const before = await leakCount();
+    const before = await leakCount(T);
     await reconcileOk(nodePlan([{ destination: "0.0.0.0/0", action: "gateways", hops: GW.map(hop) }], true));
     const seen = await connections(3);
     assert.ok(
       seen.every((s) => s.startsWith("error:")),
       seen.join(" "),
     );
-    assert.equal(await leakCount(), before);
+    assert.equal(await leakCount(T), before);
     const listing = await inNs(NS.node, "nft list chain inet egw egw_forward");
     assert.match(listing, /ip saddr @egw_blocked ct direction original counter packets [1-9]/);
   });

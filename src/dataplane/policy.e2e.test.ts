@@ -3,7 +3,6 @@
 // connections to an external netns (and to a pod) must agree with the pure evaluator — the same
 // code `egw explain` runs. Everything is named with a random prefix and removed in after().
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { evaluateEgress, type Connection } from "../calc/access/evaluate.js";
@@ -18,6 +17,8 @@ import { readNft } from "./kernel.js";
 import { NodeDataplane } from "./node-dataplane.js";
 import { countersOfPolicy, readPolicyCounters } from "./policy-counters.js";
 import { netnsRunner } from "./runner.js";
+import { deleteNetns, lineFrom, Processes, run, sh } from "./testing/netns.js";
+import { addNetns, addPod, linkNodeToExternal } from "./testing/topology.js";
 
 const P = `egwpol${randomBytes(3).toString("hex")}-`;
 const NS = { node: `${P}node`, ext: `${P}ext`, web: `${P}web`, db: `${P}db`, other: `${P}other` };
@@ -38,25 +39,6 @@ const POD = {
   },
 };
 type PodName = keyof typeof POD;
-
-function run(argv: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] ?? "false", argv.slice(1));
-    let out = "";
-    let errText = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (errText += b.toString()));
-    child.on("close", (code) => resolve({ code: code ?? 1, out, err: errText }));
-    child.on("error", (e) => resolve({ code: 127, out, err: e.message }));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
-}
-async function sh(cmd: string): Promise<string> {
-  const r = await run(["sh", "-ec", cmd]);
-  if (r.code !== 0) throw new Error(`${cmd}: ${r.err}`);
-  return r.out;
-}
 
 const SERVERS_JS = `
 const net = require("net"), dgram = require("dgram");
@@ -85,22 +67,13 @@ const icmp = (ip) => new Promise((res) => execFile("ping", ["-c1", "-W1", ip], (
 Promise.all(JSON.parse(process.argv[1]).map((c) => c.protocol === "tcp" ? tcp(c.ip, c.port) : c.protocol === "udp" ? udp(c.ip, c.port) : icmp(c.ip)))
   .then((r) => console.log(JSON.stringify(r)));`;
 
-const servers: ReturnType<typeof spawn>[] = [];
-function startServers(
+const processes = new Processes();
+async function startServers(
   netns: string,
   ports: { tcp: number[]; udp: number[]; hosts: string[] },
 ): Promise<void> {
-  const child = spawn("ip", ["netns", "exec", netns, "node", "-e", SERVERS_JS, JSON.stringify(ports)]);
-  servers.push(child);
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`servers in ${netns} did not start`)), 10_000);
-    child.stdout.on("data", (b: Buffer) => {
-      if (b.toString().includes("listening")) {
-        clearTimeout(guard);
-        resolve();
-      }
-    });
-  });
+  const child = processes.start(netns, ["node", "-e", SERVERS_JS, JSON.stringify(ports)]);
+  await lineFrom(child, (l) => l === "listening");
 }
 
 async function probe(pod: PodName, cases: Connection[]): Promise<string[]> {
@@ -110,24 +83,19 @@ async function probe(pod: PodName, cases: Connection[]): Promise<string[]> {
 }
 
 async function buildTopology(): Promise<void> {
-  for (const ns of Object.values(NS)) await sh(`ip netns add ${ns}; ip -n ${ns} link set lo up`);
-  await sh(`ip -n ${NS.node} link add egwul type veth peer name egwul1; ip -n ${NS.node} link set egwul up; ip -n ${NS.node} link set egwul1 up
-    ip -n ${NS.node} addr add ${NODE_IP}/24 dev egwul
-    ip netns exec ${NS.node} sysctl -qw net.ipv4.ip_forward=1
-    ip link add egwx netns ${NS.node} type veth peer name eth0 netns ${NS.ext}
-    ip -n ${NS.node} link set egwx up; ip -n ${NS.node} addr add 198.18.0.1/24 dev egwx
-    ip -n ${NS.node} route add 203.0.113.0/24 via 198.18.0.2
-    ip -n ${NS.ext} link set eth0 up
-    ip -n ${NS.ext} addr add 198.18.0.2/24 dev eth0; ip -n ${NS.ext} addr add ${EXT_A}/24 dev eth0
-    ip -n ${NS.ext} addr add ${EXT_B}/24 dev eth0; ip -n ${NS.ext} addr add ${FAR}/32 dev lo
-    ip -n ${NS.ext} route add 10.244.0.0/16 via 198.18.0.1`);
+  await addNetns(Object.values(NS));
+  await linkNodeToExternal({
+    node: NS.node,
+    ext: NS.ext,
+    nodeIP: NODE_IP,
+    externalIPs: ["198.18.0.2", EXT_A, EXT_B],
+  });
+  await sh(`ip -n ${NS.node} route add 203.0.113.0/24 via 198.18.0.2
+    ip -n ${NS.ext} addr add ${FAR}/32 dev lo`);
   let subnet = 1;
   for (const p of Object.values(POD)) {
     const gw = `10.244.${subnet++}.1`;
-    await sh(`ip link add ${p.iface} netns ${NS.node} type veth peer name eth0 netns ${p.netns}
-      ip -n ${p.netns} link set eth0 up; ip -n ${p.netns} addr add ${p.ip}/24 dev eth0
-      ip -n ${p.netns} route add default via ${gw}
-      ip -n ${NS.node} link set ${p.iface} up; ip -n ${NS.node} addr add ${gw}/24 dev ${p.iface}`);
+    await addPod(NS.node, p.netns, { hostInterface: p.iface, ip: p.ip, gateway: gw });
   }
   await startServers(NS.ext, { tcp: [80, 443, 8050, 8080], udp: [53, 5353], hosts: [EXT_A, EXT_B] });
   await startServers(NS.db, { tcp: [9000], udp: [], hosts: [] });
@@ -258,8 +226,8 @@ describe("egress access policy in network namespaces", { skip: root ? false : "n
   });
 
   after(async () => {
-    for (const s of servers) s.kill("SIGKILL");
-    for (const ns of Object.values(NS)) await run(["ip", "netns", "del", ns]);
+    processes.killAll();
+    await deleteNetns(Object.values(NS));
   });
 
   it("enforces exactly what the evaluator (egw explain) says, on real connections", async () => {

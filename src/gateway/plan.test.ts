@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { IPPoolInput, PodInput } from "../calc/inputs.js";
-import { gatewayPod, ipPool, node } from "../agent/testing/objects.js";
+import { gatewayPod, ipPool, node } from "../daemon/testing/objects.js";
 import { buildGatewayPlan, type GatewayNodeInput } from "./plan.js";
 
 const replica = { namespace: "egress", name: "gw-0" };

@@ -1,8 +1,8 @@
 // Upstream probes of a replica: every interval (jittered) all targets of one kind are probed in
 // parallel and any success refreshes that kind's lastSuccessAt. ICMP uses `ping` (through a
 // Runner, so it runs in the replica's netns); HTTP counts any response as success.
-import { jittered, type Clock, type TimerHandle } from "../agent/clock.js";
-import type { HttpGet } from "../agent/http-get.js";
+import { jittered, type Clock, type TimerHandle } from "../daemon/clock.js";
+import type { HttpGet } from "../daemon/http-get.js";
 import type { Runner } from "../dataplane/runner.js";
 import type { ProbeSettings, ProbeState } from "./readiness.js";
 

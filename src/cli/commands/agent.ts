@@ -3,8 +3,8 @@
 import type { Command } from "commander";
 import { Agent } from "../../agent/agent.js";
 import { createLogger } from "../../util/log.js";
-import { waitForSignal } from "../../agent/signals.js";
-import { startStatusServer } from "../../agent/status-server.js";
+import { waitForSignal } from "../../daemon/signals.js";
+import { startStatusServer } from "../../daemon/status-server.js";
 import { NodeDataplane } from "../../dataplane/node-dataplane.js";
 import { localRunner } from "../../dataplane/runner.js";
 import type { CliContext } from "../context.js";

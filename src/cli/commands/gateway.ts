@@ -2,8 +2,8 @@
 // namespace. Runs until SIGTERM/SIGINT; on SIGTERM it reports not ready first (drain).
 import type { Command } from "commander";
 import { createLogger } from "../../util/log.js";
-import { waitForSignal } from "../../agent/signals.js";
-import { startStatusServer } from "../../agent/status-server.js";
+import { waitForSignal } from "../../daemon/signals.js";
+import { startStatusServer } from "../../daemon/status-server.js";
 import { GatewayDataplane } from "../../dataplane/gateway-dataplane.js";
 import { localRunner } from "../../dataplane/runner.js";
 import { detectUplink } from "../../gateway/uplink.js";
