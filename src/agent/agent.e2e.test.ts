@@ -22,7 +22,7 @@ import { openDatastore } from "../datastore/connect.js";
 import { startEtcd, type EtcdServer } from "../datastore/testing/etcd-server.js";
 import type { Datastore } from "../datastore/types.js";
 import { Gateway } from "../gateway/gateway.js";
-import { readyConditionOf } from "../gateway/pod-status.js";
+import { readyConditionOf } from "../api/conditions.js";
 import { Agent } from "./agent.js";
 import { curlGet } from "../daemon/http-get.js";
 import { createLogger } from "../util/log.js";

@@ -3,7 +3,8 @@
 // client-side health polling of the gateway replicas this node's workloads use.
 import type { Resource } from "../api/meta.js";
 import { GATEWAY_HEALTH_PORT } from "../api/well-known.js";
-import { ClusterIndex, computeNodePlan } from "../calc/index.js";
+import { ClusterIndex, computeNodePlan, isGatewayPod } from "../calc/index.js";
+import { podKeyOf } from "../calc/inputs.js";
 import type {
   GlobalNetworkPolicyInput,
   GlobalNetworkSetInput,
@@ -19,6 +20,7 @@ import type {
 } from "../calc/inputs.js";
 import type { NodePlan } from "../calc/plan.js";
 import type { NodeDataplanePort, ReconcileReport } from "../dataplane/node-dataplane.js";
+import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
 import type { Datastore } from "../datastore/types.js";
 import type { Result } from "../util/result.js";
 import { Sleeper, systemClock, type Clock, type TimerHandle } from "../daemon/clock.js";
@@ -30,6 +32,7 @@ import { Metrics } from "../daemon/metrics.js";
 import { ResourceMirror } from "../daemon/mirror.js";
 import { publishAgentHealth, type AgentHealth } from "./node-status.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
+import { podReportsNotReady, replicasOutsideKernelGroups } from "./health-seed.js";
 import type { Reply } from "../daemon/status-server.js";
 
 export interface PollSettings {
@@ -114,6 +117,11 @@ export class Agent {
   private health: AgentHealth | undefined;
   private publishedHealth: string | undefined;
   private publishError: string | undefined;
+  /**
+   * Replicas held down until their first successful poll (replica key → why): their pod says not
+   * ready, or the kernel's group did not use them when this agent started (health-seed.ts).
+   */
+  private readonly unconfirmed = new Map<string, string>();
   /** The access-policy problems last logged, so each is logged once, not every pass. */
   private loggedProblems = "";
 
@@ -165,7 +173,9 @@ export class Agent {
           replica: key,
           health: health === undefined ? "unknown" : health ? "up" : "down",
         });
-        this.index.setGatewayHealth(key, health);
+        // A poll verdict replaces whatever was assumed at start.
+        if (health !== undefined) this.unconfirmed.delete(key);
+        this.index.setGatewayHealth(key, this.effectiveHealth(key));
         this.coalescer.trigger();
       },
       onPoll: (_key, success) =>
@@ -236,7 +246,8 @@ export class Agent {
       case "EgressGatewayPolicy":
         return this.index.upsertPolicy(obj as EgressGatewayPolicyInput);
       case "Pod":
-        return this.index.upsertPod(obj as PodInput);
+        this.index.upsertPod(obj as PodInput);
+        return this.holdIfReportedNotReady(obj as PodInput);
       case "Tier":
         return this.index.upsertTier(obj as TierInput);
       case "NetworkPolicy":
@@ -259,8 +270,12 @@ export class Agent {
         return this.index.deleteIPPool(name);
       case "EgressGatewayPolicy":
         return this.index.deletePolicy(name);
-      case "Pod":
-        return this.index.deletePod(namespace ?? "default", name);
+      case "Pod": {
+        this.index.deletePod(namespace ?? "default", name);
+        const key = podKeyOf(obj as PodInput);
+        if (this.unconfirmed.delete(key)) this.index.setGatewayHealth(key, this.poller.health(key));
+        return;
+      }
       case "Tier":
         return this.index.deleteTier(name);
       case "NetworkPolicy":
@@ -301,13 +316,19 @@ export class Agent {
     // The first plan of this process adopts the slots the kernel already uses (a restart), so
     // established connections' conntrack marks keep naming their gateway set's table.
     let kernelSlots: ReadonlyMap<string, number> | undefined;
+    let kernelGroups: readonly KernelGatewayGroup[] | undefined;
     if (this.previous === undefined) {
       kernelSlots = await this.readKernelSlots();
       if (kernelSlots === undefined || this.stopped) return;
+      kernelGroups = await this.readKernelGroups();
+      if (kernelGroups === undefined || this.stopped) return;
     }
     let computed: NodePlan;
     try {
       computed = computeNodePlan(this.index, this.o.node, this.previous, kernelSlots);
+      // A replica the kernel was not routing to is not put back on a guess: out until polled OK.
+      if (kernelGroups !== undefined && this.holdOutsideKernelGroups(computed, kernelGroups))
+        computed = computeNodePlan(this.index, this.o.node, this.previous, kernelSlots);
     } catch (e) {
       this.fail(`computing the plan failed: ${e instanceof Error ? e.message : String(e)}`, "PlanFailed");
       return;
@@ -368,6 +389,52 @@ export class Agent {
     if (read.value.size > 0)
       this.log.info("adopting the kernel's gateway-set slots", { workloads: read.value.size });
     return read.value;
+  }
+
+  /** The kernel's gateway groups; undefined (after fail()) when they cannot be read. */
+  private async readKernelGroups(): Promise<readonly KernelGatewayGroup[] | undefined> {
+    if (!this.holdsUnpolled()) return [];
+    const read = await this.o.dataplane.readGatewayGroups?.();
+    if (read === undefined) return [];
+    if (read.ok) return read.value;
+    // Assuming every replica up could put a down one back into the groups: retry.
+    this.fail(`reading the kernel's gateway nexthop groups failed: ${read.error}`, "KernelReadFailed");
+    return undefined;
+  }
+
+  /** Holding replicas down until polled only makes sense while polling can confirm them. */
+  private holdsUnpolled(): boolean {
+    return this.poll.intervalMs > 0;
+  }
+
+  /** Polled health wins; a replica not polled yet is down while held, else unknown (= up). */
+  private effectiveHealth(key: string): boolean | undefined {
+    return this.poller.health(key) ?? (this.unconfirmed.has(key) ? false : undefined);
+  }
+
+  private hold(key: string, why: string): void {
+    this.unconfirmed.set(key, why);
+    this.index.setGatewayHealth(key, false);
+    this.log.info("gateway replica held out until a poll succeeds", { replica: key, why });
+  }
+
+  /** A gateway pod whose own process reported it not ready, and that no poll has judged yet. */
+  private holdIfReportedNotReady(pod: PodInput): void {
+    if (!this.holdsUnpolled() || !isGatewayPod(pod) || !podReportsNotReady(pod)) return;
+    const key = podKeyOf(pod);
+    if (this.poller.health(key) !== undefined || this.unconfirmed.has(key)) return;
+    this.hold(key, "its pod's Ready condition is False");
+  }
+
+  /** Holds the plan's unpolled replicas that the kernel's groups lack; true when any was held. */
+  private holdOutsideKernelGroups(plan: NodePlan, groups: readonly KernelGatewayGroup[]): boolean {
+    let held = false;
+    for (const [key, why] of replicasOutsideKernelGroups(plan, groups)) {
+      if (this.poller.health(key) !== undefined || this.unconfirmed.has(key)) continue;
+      this.hold(key, why);
+      held = true;
+    }
+    return held;
   }
 
   /** Without its own Node (and its underlay address) the agent cannot program anything. */
@@ -437,14 +504,16 @@ export class Agent {
   }
 
   /**
-   * Polls every replica the plan routes to, and keeps polling replicas that are down while their
-   * pod still exists: they left the plan because of their health and must be able to come back.
+   * Polls every replica the plan routes to, and keeps polling replicas that are down (or held
+   * down until polled) while their pod still exists: they left the plan because of their health
+   * and must be able to come back.
    */
   private updatePollTargets(plan: NodePlan): void {
     const targets = new Map<string, string>();
     for (const hop of plan.tunnelPeers) targets.set(hop.replica, readinessUrl(hop.ip, this.poll.port));
-    for (const key of this.poller.targetKeys()) {
-      if (targets.has(key) || this.poller.health(key) !== false) continue;
+    const down = this.poller.targetKeys().filter((key) => this.poller.health(key) === false);
+    for (const key of [...down, ...this.unconfirmed.keys()]) {
+      if (targets.has(key)) continue;
       const slash = key.indexOf("/");
       const ip = this.index.pod(key.slice(0, slash), key.slice(slash + 1))?.status?.podIP;
       if (ip) targets.set(key, readinessUrl(ip, this.poll.port));

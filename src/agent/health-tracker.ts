@@ -1,6 +1,7 @@
 // Client-side bookkeeping of gateway replica health (as Calico's Felix does it): a replica is
 // down after `failureThreshold` consecutive failed polls, up again after one success, and
-// unknown until polled (calc treats unknown as up, so a restart does not black-hole traffic).
+// unknown until polled (calc treats unknown as up, so a restart does not black-hole traffic; the
+// agent holds a replica down instead where it has evidence, see health-seed.ts).
 
 export type Health = boolean | undefined;
 

@@ -1,5 +1,6 @@
 // Defensive views of raw stored objects: the controller reads whatever is in the datastore, so
 // every field is checked here once and the planner works on plain, well-typed values (pure).
+import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
 import type { AllocationOwner } from "../ipam/pools.js";
@@ -77,9 +78,8 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
   if (egressIP !== undefined) view.egressIP = egressIP;
   if (phase !== undefined) view.phase = phase;
   if (podIP !== undefined) view.podIP = podIP;
-  const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
-  const readyCondition = conditions.find((c) => isObject(c) && c.type === "Ready");
-  if (isObject(readyCondition)) view.podReady = readyCondition.status === "True";
+  const readyCondition = readyConditionOf(pod);
+  if (readyCondition !== undefined) view.podReady = readyCondition.status === "True";
   if (terminating !== undefined) view.terminating = terminating;
   if (pod.metadata.resourceVersion !== undefined) view.resourceVersion = pod.metadata.resourceVersion;
   return view;

@@ -3,6 +3,7 @@
 import type { NodePlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { DataplaneOptions } from "./config.js";
+import type { KernelGatewayGroup } from "./kernel-groups.js";
 import type { NodeDataplanePort, ReconcileReport } from "./node-dataplane.js";
 import { renderNode, type PolicyHook } from "./render-node.js";
 
@@ -12,6 +13,8 @@ export class FakeNodeDataplane implements NodeDataplanePort {
   private lastHash: string | undefined;
   /** What readWorkloadSlots reports (the kernel state a restarted agent would find). */
   kernelSlots = new Map<string, number>();
+  /** What readGatewayGroups reports (the nexthop groups a restarted agent would find). */
+  kernelGroups: KernelGatewayGroup[] = [];
   /** When set, the next reconcile fails with this message (to test the agent's error path). */
   failNext: string | undefined;
 
@@ -34,6 +37,10 @@ export class FakeNodeDataplane implements NodeDataplanePort {
 
   readWorkloadSlots(): Promise<Result<Map<string, number>, string>> {
     return Promise.resolve(ok(new Map(this.kernelSlots)));
+  }
+
+  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>> {
+    return Promise.resolve(ok(this.kernelGroups.map((g) => ({ ...g, hops: [...g.hops] }))));
   }
 
   get last(): NodePlan | undefined {

@@ -19,6 +19,7 @@ export {
 } from "./node-dataplane.js";
 export { GatewayDataplane } from "./gateway-dataplane.js";
 export { FakeNodeDataplane } from "./fake.js";
+export { gatewayGroupsOf, type KernelGatewayGroup } from "./kernel-groups.js";
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";
 export {
   renderAccessPlan,

@@ -3,6 +3,7 @@
 // Every function returns errors as values naming the command and what the tool said.
 import { err, ok, type Result } from "../util/result.js";
 import { inRuleBand, inTableBand } from "./config.js";
+import { gatewayGroupsOf, type KernelGatewayGroup } from "./kernel-groups.js";
 import type {
   NftShape,
   ObservedFdb,
@@ -162,6 +163,15 @@ export async function readWorkloadSlots(
   }
   const json = parseJson(r.stdout);
   return json === undefined ? err(`${argv.join(" ")} printed invalid JSON`) : ok(parseWorkloadSlots(json));
+}
+
+/** The gateway groups egw's tables route through now (empty on a fresh node). */
+export async function readGatewayGroups(runner: Runner): Promise<Result<KernelGatewayGroup[], string>> {
+  const routes = await readBandRoutes(runner);
+  if (!routes.ok) return routes;
+  const nexthops = await readNexthops(runner);
+  if (!nexthops.ok) return nexthops;
+  return ok(gatewayGroupsOf(routes.value, nexthops.value));
 }
 
 /** True when the kernel's table is exactly the rendered one (version marker and outline). */

@@ -101,10 +101,24 @@ export interface NftShape {
   sets: Record<string, number>;
 }
 
+/** Packets and bytes of one nft counter. */
+export interface CounterValue {
+  packets: number;
+  bytes: number;
+}
+
+/** Counter values by the comment of the rule holding them (each comment names one counter). */
+export type CounterValues = ReadonlyMap<string, CounterValue>;
+
 /** What a read of `nft -j list table` found. */
 export interface ObservedNft {
   exists: boolean;
   hash?: string;
   chains: Record<string, number>;
   sets: Record<string, number>;
+  /**
+   * Values of the counters on rules with a comment, carried into the next table replacement so
+   * they do not restart at zero. Never part of the match: counters move on every packet.
+   */
+  counters?: CounterValues;
 }

@@ -2,7 +2,7 @@
 // whole-table replacement wrapper with a version marker the read-back can recognise.
 import { createHash } from "node:crypto";
 import { parseCidr, parseIp } from "../api/ip.js";
-import type { NftShape } from "./model.js";
+import type { CounterValues, NftShape } from "./model.js";
 
 /** Interface names as the kernel allows them, minus anything that could break out of a quote. */
 const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}$/;
@@ -48,24 +48,60 @@ export interface TableBody {
   sets: Record<string, number>;
 }
 
+const COUNTED_RULE = /^(\s*(?:.*?\s)?)counter (?!packets )(.*\scomment "([^"]*)")$/;
+
+/**
+ * Gives every counted rule of nft text whose comment has a value in `counters` that value as
+ * its start (`counter packets N bytes M`), so replacing a table does not reset its counters.
+ * A comment on several rules is left alone (the value would be counted twice). Pure; the plan
+ * hash is taken before this, so counter values never make a table look different.
+ */
+export function withCounterValues(text: string, counters: CounterValues | undefined): string {
+  if (counters === undefined || counters.size === 0) return text;
+  const lines = text.split("\n");
+  const seen = new Map<string, number>();
+  const counted = lines.map((line) => {
+    const m = line.endsWith('"') ? COUNTED_RULE.exec(line) : null;
+    if (m?.[3] !== undefined) seen.set(m[3], (seen.get(m[3]) ?? 0) + 1);
+    return m;
+  });
+  return lines
+    .map((line, i) => {
+      const m = counted[i];
+      const comment = m?.[3];
+      const value = comment === undefined ? undefined : counters.get(comment);
+      if (m === null || m === undefined || value === undefined || seen.get(comment ?? "") !== 1) return line;
+      return `${m[1]}counter packets ${value.packets} bytes ${value.bytes} ${m[2]}`;
+    })
+    .join("\n");
+}
+
 /**
  * One `nft -f` transaction that atomically replaces `table inet <name>`: declaring the table
  * first makes the delete valid when it does not exist yet; either everything applies or nothing.
- * The body's hash goes into a rule comment of a never-hooked chain, for read-back comparison.
+ * The body's hash goes into a rule comment of a never-hooked chain, for read-back comparison;
+ * `counters` (start values of counted rules, by comment) are left out of it.
  */
-export function replaceTableText(name: string, body: TableBody): { text: string; shape: NftShape } {
+export function replaceTableText(
+  name: string,
+  body: TableBody,
+  counters?: CounterValues,
+): { text: string; shape: NftShape } {
   const hash = createHash("sha256").update(body.lines.join("\n")).digest("hex").slice(0, 16);
-  const text = [
-    `table inet ${name}`,
-    `delete table inet ${name}`,
-    `table inet ${name} {`,
-    `  chain ${VERSION_CHAIN} {`,
-    `    return comment "${versionComment(hash)}"`,
-    `  }`,
-    ...body.lines.map((l) => `  ${l}`),
-    `}`,
-    ``,
-  ].join("\n");
+  const text = withCounterValues(
+    [
+      `table inet ${name}`,
+      `delete table inet ${name}`,
+      `table inet ${name} {`,
+      `  chain ${VERSION_CHAIN} {`,
+      `    return comment "${versionComment(hash)}"`,
+      `  }`,
+      ...body.lines.map((l) => `  ${l}`),
+      `}`,
+      ``,
+    ].join("\n"),
+    counters,
+  );
   return {
     text,
     shape: { table: name, hash, chains: { ...body.chains, [VERSION_CHAIN]: 1 }, sets: body.sets },

@@ -14,11 +14,14 @@ import {
   readBandRoutes,
   readBandRules,
   readNexthops,
+  readGatewayGroups,
   readNft,
   readPeers,
   readWorkloadSlots,
   runBatch,
 } from "./kernel.js";
+import type { KernelGatewayGroup } from "./kernel-groups.js";
+import { withCounterValues } from "./nft-text.js";
 import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
 import type { Runner } from "./runner.js";
 
@@ -34,6 +37,8 @@ export interface NodeDataplanePort {
   reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
   /** Workload IP → gateway-set slot the kernel uses now (read once by a starting agent to adopt it). */
   readWorkloadSlots?(): Promise<Result<Map<string, number>, string>>;
+  /** The gateway groups the kernel routes through now (read once by a starting agent). */
+  readGatewayGroups?(): Promise<Result<KernelGatewayGroup[], string>>;
 }
 
 /** Works out the routing changes for a render against the kernel (used by reconcile and dry runs). */
@@ -85,6 +90,10 @@ export class NodeDataplane implements NodeDataplanePort {
     return readWorkloadSlots(this.runner, NODE_NFT_TABLE);
   }
 
+  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>> {
+    return readGatewayGroups(this.runner);
+  }
+
   /** Serialised: a watch event and the periodic resync never interleave their batches. */
   reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
     const run = this.queue.then(() => this.reconcileNow(plan, policy));
@@ -121,7 +130,8 @@ export class NodeDataplane implements NodeDataplanePort {
     const nft = await readNft(this.runner, NODE_NFT_TABLE);
     if (!nft.ok) return nft;
     if (!nftMatches(nft.value, r.shape)) {
-      const loaded = await loadNft(this.runner, r.nft);
+      // The replacement starts each rule's counter where the kernel's stands now.
+      const loaded = await loadNft(this.runner, withCounterValues(r.nft, nft.value.counters));
       // The old ruleset stays in force, so the objects it uses must stay too: skip removals.
       if (!loaded.ok) return loaded;
       actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);

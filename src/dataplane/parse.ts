@@ -7,6 +7,7 @@ import type {
   ObservedLink,
   ObservedNeighbour,
   ObservedNexthop,
+  CounterValue,
   ObservedNft,
   ObservedRoute,
   ObservedRule,
@@ -142,6 +143,8 @@ export const parseRules = (json: unknown): ObservedRule[] =>
 export function parseNft(json: unknown): ObservedNft {
   const items = asArray((json as Json | undefined)?.nftables);
   const out: ObservedNft = { exists: false, chains: {}, sets: {} };
+  const counters = new Map<string, CounterValue>();
+  const ambiguous = new Set<string>();
   for (const item of items) {
     if (item.table) out.exists = true;
     const chain = item.chain as Json | undefined;
@@ -154,9 +157,28 @@ export function parseNft(json: unknown): ObservedNft {
       out.chains[rule.chain] = (out.chains[rule.chain] ?? 0) + 1;
       if (rule.chain === VERSION_CHAIN && typeof rule.comment === "string")
         out.hash = hashFromComment(rule.comment) ?? out.hash;
+      const counter = counterOf(rule);
+      if (counter !== undefined && typeof rule.comment === "string") {
+        // A comment on two counted rules does not say which value belongs where: keep neither.
+        if (counters.has(rule.comment)) ambiguous.add(rule.comment);
+        counters.set(rule.comment, counter);
+      }
     }
   }
+  for (const comment of ambiguous) counters.delete(comment);
+  if (counters.size > 0) out.counters = counters;
   return out;
+}
+
+/** The first `counter` statement of a rule in `nft -j` output. */
+function counterOf(rule: Json): CounterValue | undefined {
+  for (const e of asArray(rule.expr)) {
+    const c = e.counter as Json | undefined;
+    const packets = num(c?.packets);
+    const bytes = num(c?.bytes);
+    if (packets !== undefined && bytes !== undefined) return { packets, bytes };
+  }
+  return undefined;
 }
 
 /** `egw_set_<table>` / `egw_restore_<table>` (render-node.ts) → table, else undefined. */

@@ -255,6 +255,41 @@ describe("egress access policy in network namespaces", { skip: root ? false : "n
     assert.match(text.out, /log prefix "egw\|D\|default\|\|default" group 5 drop/);
   });
 
+  it("keeps rule counters when an unrelated change (a new pod) replaces the table", async () => {
+    const before = await readPolicyCounters(runner);
+    assert.ok(before.ok, before.ok ? "" : before.error);
+    const counted = before.value.filter((c) => c.packets > 0);
+    assert.ok(counted.length >= 3, "the probes above counted packets on several rules");
+    index.upsertPod(
+      makeWorkload("shop", "newcomer", {
+        node: "n1",
+        ip: "10.244.1.77",
+        labels: {},
+        hostInterface: "ewnewcomer",
+      }),
+    );
+    const r = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    assert.ok(
+      r.value.actions.some((a) => a.startsWith("nft -f")),
+      "the new pod forced a table replacement",
+    );
+    const after = await readPolicyCounters(runner);
+    assert.ok(after.ok, after.ok ? "" : after.error);
+    for (const c of counted) {
+      const now = after.value.find((x) => x.ref === c.ref && x.rule === c.rule);
+      assert.ok(
+        now !== undefined && now.packets >= c.packets && now.bytes >= c.bytes,
+        `${c.ref} ${c.rule}: kept`,
+      );
+    }
+    const again = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(again.ok && again.value.changes === 0, "carried counter values do not cause a reload");
+    index.deletePod("shop", "newcomer");
+    const back = await dataplane.reconcile(computeNodePlan(index, "n1"));
+    assert.ok(back.ok, back.ok ? "" : back.error);
+  });
+
   it("follows destination pods: relabelling the target pod changes what the selector admits", async () => {
     const toDb: [PodName, Connection][] = [["web", { ip: POD.db.ip, port: 9000, protocol: "tcp" }]];
     index.upsertPod(podInput("db", { app: "cache" }));

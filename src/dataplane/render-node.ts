@@ -20,6 +20,7 @@ import type {
   DesiredGroup,
   DesiredRule,
   DesiredTableRoute,
+  CounterValues,
   NftShape,
   Sysctls,
   TunnelPeer,
@@ -282,17 +283,20 @@ function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
 /**
  * Renders a client node's NodePlan. Bad input is an error listing every problem by field path.
  * The egress access policy comes from `policy` when given, else from the plan's `access`.
+ * `counters` (by rule comment, as read from the kernel) become the start values of the rules
+ * that keep their comment; they do not change the shape, so they never cause a reload.
  */
 export function renderNode(
   plan: NodePlan,
   options: Partial<DataplaneOptions> = {},
   policy?: PolicyHook,
+  counters?: CounterValues,
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
   const hook = policy ?? (plan.access !== undefined ? renderAccessPlan(plan.access) : undefined);
-  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook));
+  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook), counters);
   return ok({ nft: text, shape, desired: nodeRouting(plan, o) });
 }
 

@@ -4,22 +4,14 @@
 // and we re-apply on top.
 import type { Resource } from "../api/meta.js";
 import type { Datastore } from "../datastore/types.js";
+import { readyConditionOf, type Condition } from "../api/conditions.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { Readiness } from "./readiness.js";
 
-export interface PodCondition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
+type PodCondition = Condition;
+export { readyConditionOf };
 
 type PodStatus = { conditions?: PodCondition[] } & Record<string, unknown>;
-
-/** The Ready condition currently on the pod, if any. */
-export const readyConditionOf = (pod: { status?: unknown }): PodCondition | undefined =>
-  ((pod.status as PodStatus | undefined)?.conditions ?? []).find((c) => c?.type === "Ready");
 
 const sameCondition = (c: PodCondition | undefined, r: Readiness): boolean =>
   c !== undefined &&

@@ -1,0 +1,40 @@
+// What a (re)started agent assumes about gateway replicas it has not polled yet (pure). Unknown
+// health counts as up (as in Calico) so a cold start works, but two signals say a replica was not
+// carrying traffic and must not be put back before a poll confirms it:
+//   - its pod's Ready condition, written by the gateway process itself, is False;
+//   - the kernel's nexthop group for a route already exists without it (while other replicas of
+//     the route are in it): the previous agent had taken it out.
+import type { NodePlan } from "../calc/plan.js";
+import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
+import { cidr4 } from "../dataplane/nft-text.js";
+import { readyConditionOf } from "../api/conditions.js";
+
+/** True when the gateway process reported its replica not ready in the pod's status. */
+export const podReportsNotReady = (pod: { status?: unknown }): boolean =>
+  readyConditionOf(pod)?.status === "False";
+
+/**
+ * Replicas a plan routes through that the kernel's existing group for the same route (table and
+ * destination) lacks, with the reason. A route whose kernel group holds none of the plan's
+ * replicas is left alone: holding them all out would fail the route closed on a guess.
+ */
+export function replicasOutsideKernelGroups(
+  plan: NodePlan,
+  groups: readonly KernelGatewayGroup[],
+): Map<string, string> {
+  const byRoute = new Map(groups.map((g) => [`${g.table} ${g.dst}`, new Set(g.hops)]));
+  const out = new Map<string, string>();
+  for (const set of plan.gatewaySets) {
+    for (const route of set.routes) {
+      if (route.action !== "gateways") continue;
+      const dst = cidr4(route.destination) ?? route.destination;
+      const inKernel = byRoute.get(`${set.table} ${dst}`);
+      if (inKernel === undefined || !route.hops.some((h) => inKernel.has(h.ip))) continue;
+      for (const hop of route.hops) {
+        if (inKernel.has(hop.ip) || out.has(hop.replica)) continue;
+        out.set(hop.replica, `not in the kernel's nexthop group of table ${set.table} for ${dst}`);
+      }
+    }
+  }
+  return out;
+}
