@@ -10,34 +10,8 @@ import type { HttpGetResult } from "../daemon/http-get.js";
 import { memoryLogger } from "../util/log.js";
 import { readinessUrl } from "./poller.js";
 import { FakeClock } from "../daemon/testing/fake-clock.js";
-import { must, startAgentOn } from "./testing/harness.js";
+import { CLIENT, GW_A, GW_B, must, startAgentOn } from "./testing/harness.js";
 import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "../daemon/testing/objects.js";
-
-const GW_A = {
-  namespace: "egress",
-  name: "gw-a",
-  node: "gwnode",
-  ip: "10.244.2.10",
-  gateway: "gw",
-  egressIP: "10.10.0.1",
-};
-const GW_B = {
-  namespace: "egress",
-  name: "gw-b",
-  node: "gwnode",
-  ip: "10.244.2.11",
-  gateway: "gw",
-  egressIP: "10.10.0.2",
-};
-const CLIENT = {
-  namespace: "default",
-  name: "client",
-  node: "node1",
-  ip: "10.244.1.10",
-  hostInterface: "ewclient",
-  gateway: "gw",
-  gatewayNamespace: "egress",
-};
 
 /** `kernelSlots`: what the fake kernel already steers workloads with (an agent restart). */
 async function setup(kernelSlots?: Map<string, number>) {

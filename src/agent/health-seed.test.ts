@@ -10,33 +10,8 @@ import type { HttpGetResult } from "../daemon/http-get.js";
 import { clientPod, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
 import { podReportsNotReady, replicasOutsideKernelGroups } from "./health-seed.js";
 import { readinessUrl } from "./poller.js";
-import { startAgentOn } from "./testing/harness.js";
+import { CLIENT, GW_A, GW_B, startAgentOn } from "./testing/harness.js";
 
-const GW_A = {
-  namespace: "egress",
-  name: "gw-a",
-  node: "gwnode",
-  ip: "10.244.2.10",
-  gateway: "gw",
-  egressIP: "10.10.0.1",
-};
-const GW_B = {
-  namespace: "egress",
-  name: "gw-b",
-  node: "gwnode",
-  ip: "10.244.2.11",
-  gateway: "gw",
-  egressIP: "10.10.0.2",
-};
-const CLIENT = {
-  namespace: "default",
-  name: "client",
-  node: "node1",
-  ip: "10.244.1.10",
-  hostInterface: "ewclient",
-  gateway: "gw",
-  gatewayNamespace: "egress",
-};
 const URL_B = readinessUrl(GW_B.ip, 8080);
 
 const withReady = (pod: Resource, status: "True" | "False"): Resource => ({

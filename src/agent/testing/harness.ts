@@ -9,6 +9,33 @@ import { memoryLogger } from "../../util/log.js";
 import { Agent, type AgentOptions } from "../agent.js";
 import { FakeClock } from "../../daemon/testing/fake-clock.js";
 
+/** The cluster most agent tests use: two replicas of gateway egress/gw and one client on node1. */
+export const GW_A = {
+  namespace: "egress",
+  name: "gw-a",
+  node: "gwnode",
+  ip: "10.244.2.10",
+  gateway: "gw",
+  egressIP: "10.10.0.1",
+};
+export const GW_B = {
+  namespace: "egress",
+  name: "gw-b",
+  node: "gwnode",
+  ip: "10.244.2.11",
+  gateway: "gw",
+  egressIP: "10.10.0.2",
+};
+export const CLIENT = {
+  namespace: "default",
+  name: "client",
+  node: "node1",
+  ip: "10.244.1.10",
+  hostInterface: "ewclient",
+  gateway: "gw",
+  gatewayNamespace: "egress",
+};
+
 /** Stores `obj`, failing the test with the datastore's message when it cannot. */
 export async function must(store: Datastore, obj: Resource): Promise<void> {
   const r = await store.create(obj);
