@@ -23,7 +23,15 @@ import type { NodeDataplanePort, ReconcileReport } from "../dataplane/node-datap
 import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
 import type { Datastore } from "../datastore/types.js";
 import type { Result } from "../util/result.js";
-import { Sleeper, systemClock, type Clock, type TimerHandle } from "../daemon/clock.js";
+import {
+  periodic,
+  retryUntilOk,
+  Sleeper,
+  systemClock,
+  type Clock,
+  type Periodic,
+  type TimerHandle,
+} from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import { toDataplanePlan } from "./dataplane-plan.js";
 import { fetchGet, type HttpGet } from "../daemon/http-get.js";
@@ -71,22 +79,13 @@ export interface AgentStatus {
   /** undefined until the first reconcile. */
   lastReconcileOk: boolean | undefined;
   lastError?: string;
-  lastSuccessAt?: number;
-  reconciles: number;
-  plan?: NodePlan;
 }
 
-const KINDS = [
-  "Node",
-  "Namespace",
-  "IPPool",
-  "EgressGatewayPolicy",
-  "Pod",
-  "Tier",
-  "NetworkPolicy",
-  "GlobalNetworkPolicy",
-  "GlobalNetworkSet",
-] as const;
+/** How a datastore object of one kind enters and leaves the ClusterIndex. */
+interface KindHandlers {
+  upsert(obj: Resource): void;
+  remove(obj: Resource): void;
+}
 
 /** Reported while the dataplane is programmed (the message stays put: every change is a write). */
 const PROGRAMMED = "the node's egress dataplane is programmed";
@@ -107,12 +106,12 @@ export class Agent {
   /** Fingerprint of the last plan the dataplane accepted; undefined forces the next reconcile. */
   private appliedFingerprint: string | undefined;
   private forceReconcile = true;
-  private resyncTimer: TimerHandle | undefined;
+  private resync: Periodic | undefined;
   private retryTimer: TimerHandle | undefined;
   private retryDelay: number;
   private stopped = false;
   private readonly sleeper: Sleeper;
-  private readonly state: AgentStatus = { lastReconcileOk: undefined, reconciles: 0 };
+  private readonly state: AgentStatus = { lastReconcileOk: undefined };
   /** Health to publish on the Node, and what was last written there (JSON; undefined = retry). */
   private health: AgentHealth | undefined;
   private publishedHealth: string | undefined;
@@ -124,6 +123,52 @@ export class Agent {
   private readonly unconfirmed = new Map<string, string>();
   /** The access-policy problems last logged, so each is logged once, not every pass. */
   private loggedProblems = "";
+  /** The kinds the agent follows (in listing order), and how each updates the index. */
+  private readonly kinds: Readonly<Record<string, KindHandlers>> = {
+    Node: {
+      upsert: (o) => this.index.upsertNode(o as NodeInput),
+      remove: (o) => this.index.deleteNode(o.metadata.name),
+    },
+    Namespace: {
+      upsert: (o) => this.index.upsertNamespace(o as NamespaceInput),
+      remove: (o) => this.index.deleteNamespace(o.metadata.name),
+    },
+    IPPool: {
+      upsert: (o) => this.index.upsertIPPool(o as IPPoolInput),
+      remove: (o) => this.index.deleteIPPool(o.metadata.name),
+    },
+    EgressGatewayPolicy: {
+      upsert: (o) => this.index.upsertPolicy(o as EgressGatewayPolicyInput),
+      remove: (o) => this.index.deletePolicy(o.metadata.name),
+    },
+    Pod: {
+      upsert: (o) => {
+        this.index.upsertPod(o as PodInput);
+        this.holdIfReportedNotReady(o as PodInput);
+      },
+      remove: (o) => {
+        this.index.deletePod(o.metadata.namespace ?? "default", o.metadata.name);
+        const key = podKeyOf(o as PodInput);
+        if (this.unconfirmed.delete(key)) this.index.setGatewayHealth(key, this.poller.health(key));
+      },
+    },
+    Tier: {
+      upsert: (o) => this.index.upsertTier(o as TierInput),
+      remove: (o) => this.index.deleteTier(o.metadata.name),
+    },
+    NetworkPolicy: {
+      upsert: (o) => this.index.upsertNetworkPolicy(o as NetworkPolicyInput),
+      remove: (o) => this.index.deleteNetworkPolicy(o.metadata.namespace ?? "default", o.metadata.name),
+    },
+    GlobalNetworkPolicy: {
+      upsert: (o) => this.index.upsertGlobalNetworkPolicy(o as GlobalNetworkPolicyInput),
+      remove: (o) => this.index.deleteGlobalNetworkPolicy(o.metadata.name),
+    },
+    GlobalNetworkSet: {
+      upsert: (o) => this.index.upsertGlobalNetworkSet(o as GlobalNetworkSetInput),
+      remove: (o) => this.index.deleteGlobalNetworkSet(o.metadata.name),
+    },
+  };
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log ?? createLogger("agent");
@@ -146,10 +191,10 @@ export class Agent {
     );
     this.mirror = new ResourceMirror(
       o.store,
-      KINDS.map((kind) => ({ kind })),
+      Object.keys(this.kinds).map((kind) => ({ kind })),
       {
-        upsert: (kind, obj) => this.upsert(kind, obj),
-        remove: (kind, obj) => this.remove(kind, obj),
+        upsert: (kind, obj) => this.kinds[kind]?.upsert(obj),
+        remove: (kind, obj) => this.kinds[kind]?.remove(obj),
         changed: () => this.coalescer.trigger(),
         skipped: (kind, problem) => {
           this.metrics.inc("egw_agent_skipped_objects_total", { kind });
@@ -189,22 +234,28 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info("agent starting", { node: this.o.node, resyncMs: this.resyncMs, poll: this.poll });
-    for (let delay = this.retryMs; !this.stopped; delay = Math.min(delay * 2, this.resyncMs)) {
-      const started = await this.mirror.start();
-      if (started.ok) break;
-      this.log.error("cannot load cluster state; retrying", { error: started.error, retryInMs: delay });
-      await this.sleeper.sleep(delay);
-    }
+    await retryUntilOk(() => this.mirror.start(), {
+      sleeper: this.sleeper,
+      firstMs: this.retryMs,
+      maxMs: this.resyncMs,
+      stopped: () => this.stopped,
+      onError: (error, retryInMs) =>
+        this.log.error("cannot load cluster state; retrying", { error, retryInMs }),
+    });
     if (this.stopped) return;
     const counts = this.index.counts();
     this.log.info("cluster state loaded", counts);
-    this.armResync();
+    this.resync?.stop();
+    this.resync = periodic(this.clock, this.resyncMs, () => {
+      this.forceReconcile = true;
+      this.coalescer.trigger();
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.sleeper.wake();
-    this.clock.clearTimeout(this.resyncTimer);
+    this.resync?.stop();
     this.clock.clearTimeout(this.retryTimer);
     this.poller.stop();
     await this.mirror.stop();
@@ -233,71 +284,7 @@ export class Agent {
     };
   }
 
-  // ---- datastore events → index ----------------------------------------------------------------
-
-  private upsert(kind: string, obj: Resource): void {
-    switch (kind) {
-      case "Node":
-        return this.index.upsertNode(obj as NodeInput);
-      case "Namespace":
-        return this.index.upsertNamespace(obj as NamespaceInput);
-      case "IPPool":
-        return this.index.upsertIPPool(obj as IPPoolInput);
-      case "EgressGatewayPolicy":
-        return this.index.upsertPolicy(obj as EgressGatewayPolicyInput);
-      case "Pod":
-        this.index.upsertPod(obj as PodInput);
-        return this.holdIfReportedNotReady(obj as PodInput);
-      case "Tier":
-        return this.index.upsertTier(obj as TierInput);
-      case "NetworkPolicy":
-        return this.index.upsertNetworkPolicy(obj as NetworkPolicyInput);
-      case "GlobalNetworkPolicy":
-        return this.index.upsertGlobalNetworkPolicy(obj as GlobalNetworkPolicyInput);
-      case "GlobalNetworkSet":
-        return this.index.upsertGlobalNetworkSet(obj as GlobalNetworkSetInput);
-    }
-  }
-
-  private remove(kind: string, obj: Resource): void {
-    const { name, namespace } = obj.metadata;
-    switch (kind) {
-      case "Node":
-        return this.index.deleteNode(name);
-      case "Namespace":
-        return this.index.deleteNamespace(name);
-      case "IPPool":
-        return this.index.deleteIPPool(name);
-      case "EgressGatewayPolicy":
-        return this.index.deletePolicy(name);
-      case "Pod": {
-        this.index.deletePod(namespace ?? "default", name);
-        const key = podKeyOf(obj as PodInput);
-        if (this.unconfirmed.delete(key)) this.index.setGatewayHealth(key, this.poller.health(key));
-        return;
-      }
-      case "Tier":
-        return this.index.deleteTier(name);
-      case "NetworkPolicy":
-        return this.index.deleteNetworkPolicy(namespace ?? "default", name);
-      case "GlobalNetworkPolicy":
-        return this.index.deleteGlobalNetworkPolicy(name);
-      case "GlobalNetworkSet":
-        return this.index.deleteGlobalNetworkSet(name);
-    }
-  }
-
   // ---- the loop --------------------------------------------------------------------------------
-
-  private armResync(): void {
-    this.clock.clearTimeout(this.resyncTimer);
-    if (this.stopped) return;
-    this.resyncTimer = this.clock.setTimeout(() => {
-      this.forceReconcile = true;
-      this.coalescer.trigger();
-      this.armResync();
-    }, this.resyncMs);
-  }
 
   /** One pass, then the resulting health goes to the Node. */
   private async sync(): Promise<void> {
@@ -346,14 +333,11 @@ export class Agent {
     const started = this.clock.now();
     const result = await this.o.dataplane.reconcile(plan);
     const seconds = (this.clock.now() - started) / 1000;
-    this.state.reconciles++;
-    this.state.plan = plan;
     this.metrics.set("egw_agent_reconcile_duration_seconds", seconds);
     if (result.ok) {
       this.appliedFingerprint = fingerprint;
       this.state.lastReconcileOk = true;
       delete this.state.lastError;
-      this.state.lastSuccessAt = this.clock.now();
       this.retryDelay = this.retryMs;
       this.clock.clearTimeout(this.retryTimer);
       this.retryTimer = undefined;

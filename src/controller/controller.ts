@@ -13,6 +13,7 @@ import { allocateEgressIP, IP_ALLOCATION_KIND, releaseAll, releaseEgressIP } fro
 import type { IPPoolLike } from "../ipam/pools.js";
 import { err, ok, type Result } from "../util/result.js";
 import { createLogger, type Logger } from "../util/log.js";
+import { retryUntilOk, Sleeper, systemClock } from "../daemon/clock.js";
 import {
   planGarbage,
   planGateway,
@@ -68,14 +69,8 @@ interface GatewayState {
   allocations: AllocationView[];
 }
 
-const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.wake = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
+/** The cluster-wide part of a gateway's state: no plan action changes it, so a sync reads it once. */
+type ClusterState = Pick<GatewayState, "pools" | "nodes">;
 
 export class GatewayController {
   private readonly store: Datastore;
@@ -89,7 +84,7 @@ export class GatewayController {
   private watches: WatchHandle[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
-  private readonly sleeper: { wake?: () => void } = {};
+  private readonly sleeper = new Sleeper(systemClock());
   private stopped = false;
 
   constructor(opts: ControllerOptions) {
@@ -106,20 +101,19 @@ export class GatewayController {
    * answers. Resolves once watching (or when stopped first).
    */
   start(): Promise<void> {
-    this.starting ??= (async () => {
-      for (let delay = 500; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
-        const begun = await this.beginWatching();
-        if (begun.ok) return;
-        this.log.warn("cannot list gateways, retrying", { error: begun.error, retryInMs: delay });
-        await sleep(delay, this.sleeper);
-      }
-    })();
+    this.starting ??= retryUntilOk(() => this.beginWatching(), {
+      sleeper: this.sleeper,
+      firstMs: 500,
+      maxMs: 10_000,
+      stopped: () => this.stopped,
+      onError: (error, retryInMs) => this.log.warn("cannot list gateways, retrying", { error, retryInMs }),
+    });
     return this.starting;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.sleeper.wake?.();
+    this.sleeper.wake();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.starting;
     await Promise.all(this.watches.map((w) => w.stop()));
@@ -249,6 +243,7 @@ export class GatewayController {
     const ref = parseGatewayKey(key);
     if (!ref) return ok({});
     let runtimeProblems: Problem[] = [];
+    let cluster: ClusterState | undefined;
     for (let pass = 1; ; pass++) {
       const got = await this.store.get({ kind: "EgressGateway", namespace: ref.namespace, name: ref.name });
       if (!got.ok) {
@@ -267,8 +262,9 @@ export class GatewayController {
         return written.ok ? ok({}) : written;
       }
       const gw = valid.value as EgressGateway;
-      const state = await this.readState(ref.namespace, key);
+      const state = await this.readState(ref.namespace, key, cluster);
       if (!state.ok) return state;
+      cluster = state.value;
       const plan = planGateway({
         gateway: gw,
         ...state.value,
@@ -292,26 +288,46 @@ export class GatewayController {
     return new Date(this.now()).toISOString();
   }
 
-  /** Pods first, allocations after: an allocation is made before its pod, so both are seen. */
-  private async readState(namespace: string, key: string): Promise<Result<GatewayState, string>> {
+  /**
+   * Pods first, allocations after: an allocation is made before its pod, so both are seen. IPPools
+   * and Nodes are listed only when `cluster` (read by an earlier pass of the same sync) is absent.
+   */
+  private async readState(
+    namespace: string,
+    key: string,
+    cluster: ClusterState | undefined,
+  ): Promise<Result<GatewayState, string>> {
     const pods = await this.store.list("Pod", { namespace });
     if (!pods.ok) return err(`listing pods of ${namespace}: ${pods.error.message}`);
     const allocations = await this.store.list(IP_ALLOCATION_KIND);
     if (!allocations.ok) return err(`listing IP allocations: ${allocations.error.message}`);
+    let shared = cluster;
+    if (shared === undefined) {
+      const read = await this.readCluster();
+      if (!read.ok) return read;
+      shared = read.value;
+    }
+    const replicas: GatewayState["replicas"] = [];
+    const otherPodNames = new Set<string>();
+    for (const p of pods.value.items) {
+      if (ownerKeyOf(p) === key) replicas.push(toReplicaView(p));
+      else otherPodNames.add(p.metadata.name);
+    }
+    return ok({
+      pools: shared.pools,
+      nodes: shared.nodes,
+      replicas,
+      otherPodNames,
+      allocations: allocations.value.items.map(toAllocationView).filter((a) => a !== undefined),
+    });
+  }
+
+  private async readCluster(): Promise<Result<ClusterState, string>> {
     const pools = await this.store.list("IPPool");
     if (!pools.ok) return err(`listing IPPools: ${pools.error.message}`);
     const nodes = await this.store.list("Node");
     if (!nodes.ok) return err(`listing nodes: ${nodes.error.message}`);
-    const replicas = pods.value.items.filter((p) => ownerKeyOf(p) === key);
-    return ok({
-      pools: pools.value.items as IPPoolLike[],
-      nodes: nodes.value.items.map(toNodeView),
-      replicas: replicas.map(toReplicaView),
-      otherPodNames: new Set(
-        pods.value.items.filter((p) => ownerKeyOf(p) !== key).map((p) => p.metadata.name),
-      ),
-      allocations: allocations.value.items.map(toAllocationView).filter((a) => a !== undefined),
-    });
+    return ok({ pools: pools.value.items as IPPoolLike[], nodes: nodes.value.items.map(toNodeView) });
   }
 
   /** Runs the plan's actions in order; failures become status problems, never exceptions. */

@@ -99,12 +99,8 @@ export interface GatewayPlan {
   requeueAfterMs?: number;
 }
 
-/**
- * A replica is ready when its pod runs and has its IP. The Pod schema carries no Ready condition;
- * the agents probe the gateway's /readiness themselves, so this is the scheduling view of readiness.
- */
 /** Serving traffic: running, addressed, not draining, and its gateway process reports Ready. */
-export const replicaReady = (r: ReplicaView): boolean =>
+const replicaReady = (r: ReplicaView): boolean =>
   r.phase === "Running" && r.podIP !== undefined && r.terminating === undefined && r.podReady === true;
 
 /** `<gateway>-<n>` → n (decimal, no leading zeros); undefined for any other name. */
@@ -115,10 +111,10 @@ export const replicaIndex = (gateway: string, pod: string): number | undefined =
   return Number(rest);
 };
 
-export const replicaName = (gateway: string, index: number): string => `${gateway}-${index}`;
+const replicaName = (gateway: string, index: number): string => `${gateway}-${index}`;
 
 /** The labels the gateway's replicas carry (template.metadata.labels, default egw.dev/gateway). */
-export const replicaLabels = (gw: EgressGateway): Record<string, string> => {
+const replicaLabels = (gw: EgressGateway): Record<string, string> => {
   const labels = gw.spec.template?.metadata?.labels;
   return labels && Object.keys(labels).length > 0 ? { ...labels } : { [LABEL_GATEWAY]: gw.metadata.name };
 };
@@ -277,9 +273,9 @@ export const planGateway = (input: GatewayPlanInput): GatewayPlan => {
     }
   }
 
-  // 2. Scale down: the highest indices drain first.
+  // 2. Scale down: the highest indices drain first (`live` is in index order, as `replicas`).
   const surplus = Math.max(0, live.length - desired);
-  const retiring = new Set([...live].sort(byIndex(name)).reverse().slice(0, surplus));
+  const retiring = new Set([...live].reverse().slice(0, surplus));
   for (const r of retiring) retire(r, `scale down to ${desired} replicas`);
   const serving = live.filter((r) => !retiring.has(r));
 

@@ -1,7 +1,6 @@
 // Shape checks for objects read from the datastore, before they reach calc. The CLI validates
 // what users apply, but a daemon must survive anything stored by other writers: a malformed
 // object is reported (kind/name, field path, what is expected) and skipped, never a crash.
-import type { Resource } from "../api/meta.js";
 
 type Json = Record<string, unknown>;
 
@@ -138,6 +137,3 @@ export function malformed(kind: string, obj: unknown): string | undefined {
   }
   return undefined;
 }
-
-/** Narrowing helper for callers that just checked `malformed(...) === undefined`. */
-export const asResource = (obj: unknown): Resource => obj as Resource;

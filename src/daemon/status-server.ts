@@ -22,7 +22,7 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-export const describeListen = (l: Listen): string => ("path" in l ? l.path : `${l.host}:${l.port}`);
+const describeListen = (l: Listen): string => ("path" in l ? l.path : `${l.host}:${l.port}`);
 
 export async function startStatusServer(
   listen: Listen,

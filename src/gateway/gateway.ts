@@ -9,7 +9,7 @@ import type { ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { GatewayPlan } from "../dataplane/render-gateway.js";
 import type { Runner } from "../dataplane/runner.js";
 import type { Datastore } from "../datastore/types.js";
-import { Sleeper, systemClock, type Clock, type TimerHandle } from "../daemon/clock.js";
+import { periodic, retryUntilOk, Sleeper, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import { fetchGet, type HttpGet } from "../daemon/http-get.js";
 import { createLogger, type Logger } from "../util/log.js";
@@ -74,7 +74,7 @@ export class Gateway {
   private terminating = false;
   private published: string | undefined;
   private lastReadiness: Readiness | undefined;
-  private resyncTimer: TimerHandle | undefined;
+  private resync: Periodic | undefined;
   private stopped = false;
   private readonly sleeper: Sleeper;
 
@@ -115,13 +115,20 @@ export class Gateway {
       uplink: this.o.uplink,
       healthPort: this.healthPort,
     });
-    for (let delay = 1000; !this.stopped; delay = Math.min(delay * 2, this.resyncMs)) {
-      const started = await this.mirror.start();
-      if (started.ok) break;
-      this.log.error("cannot load cluster state; retrying", { error: started.error, retryInMs: delay });
-      await this.sleeper.sleep(delay);
-    }
-    this.armResync();
+    await retryUntilOk(() => this.mirror.start(), {
+      sleeper: this.sleeper,
+      firstMs: 1000,
+      maxMs: this.resyncMs,
+      stopped: () => this.stopped,
+      onError: (error, retryInMs) =>
+        this.log.error("cannot load cluster state; retrying", { error, retryInMs }),
+    });
+    if (this.stopped) return;
+    this.resync?.stop();
+    this.resync = periodic(this.clock, this.resyncMs, () => {
+      this.forceReconcile = true;
+      this.coalescer.trigger();
+    });
   }
 
   /**
@@ -137,7 +144,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.stopped = true;
     this.sleeper.wake();
-    this.clock.clearTimeout(this.resyncTimer);
+    this.resync?.stop();
     for (const p of this.probes) p.stop();
     await this.mirror.stop();
     await this.coalescer.stop();
@@ -204,15 +211,6 @@ export class Gateway {
         return;
       }
     }
-  }
-
-  private armResync(): void {
-    if (this.stopped) return;
-    this.resyncTimer = this.clock.setTimeout(() => {
-      this.forceReconcile = true;
-      this.coalescer.trigger();
-      this.armResync();
-    }, this.resyncMs);
   }
 
   private async sync(): Promise<void> {

@@ -1,29 +1,17 @@
 // `egw controller [--resync SECONDS]`: runs the gateway controller until SIGTERM or SIGINT.
 import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_RESYNC_MS, GatewayController } from "../../controller/controller.js";
+import { waitForSignal } from "../../daemon/signals.js";
 import { createLogger } from "../../util/log.js";
 import type { CliContext } from "../context.js";
 
 /** A positive number of seconds (fractions allowed), for --resync. */
-export const parseSeconds = (value: string): number => {
+const parseSeconds = (value: string): number => {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError(`"${value}" is not a positive number of seconds, e.g. 30`);
   return n;
 };
-
-const untilSignal = (): Promise<NodeJS.Signals> =>
-  new Promise((resolve) => {
-    const signals = ["SIGINT", "SIGTERM"] as const;
-    const handlers = signals.map((sig) => {
-      const h = (): void => {
-        signals.forEach((s, i) => process.removeListener(s, handlers[i] as () => void));
-        resolve(sig);
-      };
-      process.once(sig, h);
-      return h;
-    });
-  });
 
 export const register = (program: Command, ctx: CliContext): void => {
   program
@@ -38,7 +26,7 @@ export const register = (program: Command, ctx: CliContext): void => {
       DEFAULT_RESYNC_MS / 1000,
     )
     .action(async (opts: { resync: number }) => {
-      const stopped = untilSignal();
+      const stopped = waitForSignal();
       const store = await ctx.datastore();
       const log = createLogger("controller", (level, line) =>
         level === "info" ? ctx.io.stdout(`${line}\n`) : ctx.io.stderr(`${line}\n`),
