@@ -363,8 +363,7 @@ export class Agent {
 
   /** The kernel's workload → slot map; undefined (after fail()) when it cannot be read. */
   private async readKernelSlots(): Promise<ReadonlyMap<string, number> | undefined> {
-    const read = await this.o.dataplane.readWorkloadSlots?.();
-    if (read === undefined) return new Map();
+    const read = await this.o.dataplane.readWorkloadSlots();
     if (!read.ok) {
       // Guessing fresh slots could move established connections to another set's table: retry.
       this.fail(`reading the gateway-set slots the kernel uses failed: ${read.error}`, "KernelReadFailed");
@@ -378,8 +377,7 @@ export class Agent {
   /** The kernel's gateway groups; undefined (after fail()) when they cannot be read. */
   private async readKernelGroups(): Promise<readonly KernelGatewayGroup[] | undefined> {
     if (!this.holdsUnpolled()) return [];
-    const read = await this.o.dataplane.readGatewayGroups?.();
-    if (read === undefined) return [];
+    const read = await this.o.dataplane.readGatewayGroups();
     if (read.ok) return read.value;
     // Assuming every replica up could put a down one back into the groups: retry.
     this.fail(`reading the kernel's gateway nexthop groups failed: ${read.error}`, "KernelReadFailed");

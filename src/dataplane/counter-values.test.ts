@@ -56,9 +56,9 @@ const counters: CounterValues = new Map([
 ]);
 
 const render = (pods: number, values?: CounterValues) => {
-  const r = renderNode(nodePlan(pods), {}, undefined, values);
+  const r = renderNode(nodePlan(pods));
   assert.ok(r.ok, r.ok ? "" : r.error.join("; "));
-  return r.value;
+  return { ...r.value, nft: withCounterValues(r.value.nft, values) };
 };
 
 describe("counter values across table replacement", () => {

@@ -29,7 +29,6 @@ export {
   tierDefaultComment,
   POLICY_NFLOG_GROUP,
   NFLOG_PREFIX_MAX,
-  type PolicyRenderOptions,
 } from "./render-policy.js";
 export {
   parsePolicyCounters,

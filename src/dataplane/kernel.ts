@@ -133,16 +133,29 @@ export async function readBandRules(runner: Runner): Promise<Result<ObservedRule
   return r.ok ? ok(parseRules(r.value).filter((x) => inRuleBand(x.priority))) : r;
 }
 
-export async function readNft(runner: Runner, table: string): Promise<Result<ObservedNft, string>> {
+/**
+ * `nft -j list table inet <table>` as JSON; undefined when the table does not exist (absence is a
+ * state, not an error). Internal to the dataplane (not exported from index.ts).
+ */
+export async function readNftJson(
+  runner: Runner,
+  table: string,
+): Promise<Result<unknown | undefined, string>> {
   const argv = ["nft", "-j", "list", "table", "inet", table];
   const r = await runner.run(argv);
   if (r.code !== 0) {
     return /No such file or directory|does not exist/i.test(r.stderr)
-      ? ok({ exists: false, chains: {}, sets: {} })
+      ? ok(undefined)
       : err(failure(runner, argv, r.stderr));
   }
   const json = parseJson(r.stdout);
-  return json === undefined ? err(`${argv.join(" ")} printed invalid JSON`) : ok(parseNft(json));
+  return json === undefined ? err(`${argv.join(" ")} (${runner.where}) printed invalid JSON`) : ok(json);
+}
+
+export async function readNft(runner: Runner, table: string): Promise<Result<ObservedNft, string>> {
+  const r = await readNftJson(runner, table);
+  if (!r.ok) return r;
+  return ok(r.value === undefined ? { exists: false, chains: {}, sets: {} } : parseNft(r.value));
 }
 
 /**
@@ -154,15 +167,9 @@ export async function readWorkloadSlots(
   runner: Runner,
   table: string,
 ): Promise<Result<Map<string, number>, string>> {
-  const argv = ["nft", "-j", "list", "table", "inet", table];
-  const r = await runner.run(argv);
-  if (r.code !== 0) {
-    return /No such file or directory|does not exist/i.test(r.stderr)
-      ? ok(new Map())
-      : err(failure(runner, argv, r.stderr));
-  }
-  const json = parseJson(r.stdout);
-  return json === undefined ? err(`${argv.join(" ")} printed invalid JSON`) : ok(parseWorkloadSlots(json));
+  const r = await readNftJson(runner, table);
+  if (!r.ok) return r;
+  return ok(r.value === undefined ? new Map() : parseWorkloadSlots(r.value));
 }
 
 /** The gateway groups egw's tables route through now (empty on a fresh node). */

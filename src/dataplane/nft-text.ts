@@ -79,29 +79,21 @@ export function withCounterValues(text: string, counters: CounterValues | undefi
 /**
  * One `nft -f` transaction that atomically replaces `table inet <name>`: declaring the table
  * first makes the delete valid when it does not exist yet; either everything applies or nothing.
- * The body's hash goes into a rule comment of a never-hooked chain, for read-back comparison;
- * `counters` (start values of counted rules, by comment) are left out of it.
+ * The body's hash goes into a rule comment of a never-hooked chain, for read-back comparison.
  */
-export function replaceTableText(
-  name: string,
-  body: TableBody,
-  counters?: CounterValues,
-): { text: string; shape: NftShape } {
+export function replaceTableText(name: string, body: TableBody): { text: string; shape: NftShape } {
   const hash = createHash("sha256").update(body.lines.join("\n")).digest("hex").slice(0, 16);
-  const text = withCounterValues(
-    [
-      `table inet ${name}`,
-      `delete table inet ${name}`,
-      `table inet ${name} {`,
-      `  chain ${VERSION_CHAIN} {`,
-      `    return comment "${versionComment(hash)}"`,
-      `  }`,
-      ...body.lines.map((l) => `  ${l}`),
-      `}`,
-      ``,
-    ].join("\n"),
-    counters,
-  );
+  const text = [
+    `table inet ${name}`,
+    `delete table inet ${name}`,
+    `table inet ${name} {`,
+    `  chain ${VERSION_CHAIN} {`,
+    `    return comment "${versionComment(hash)}"`,
+    `  }`,
+    ...body.lines.map((l) => `  ${l}`),
+    `}`,
+    ``,
+  ].join("\n");
   return {
     text,
     shape: { table: name, hash, chains: { ...body.chains, [VERSION_CHAIN]: 1 }, sets: body.sets },

@@ -36,9 +36,9 @@ export interface ReconcileReport {
 export interface NodeDataplanePort {
   reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
   /** Workload IP → gateway-set slot the kernel uses now (read once by a starting agent to adopt it). */
-  readWorkloadSlots?(): Promise<Result<Map<string, number>, string>>;
+  readWorkloadSlots(): Promise<Result<Map<string, number>, string>>;
   /** The gateway groups the kernel routes through now (read once by a starting agent). */
-  readGatewayGroups?(): Promise<Result<KernelGatewayGroup[], string>>;
+  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>>;
 }
 
 /** Works out the routing changes for a render against the kernel (used by reconcile and dry runs). */

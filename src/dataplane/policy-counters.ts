@@ -1,9 +1,10 @@
 // Per-rule packet/byte counters of the compiled egress policy, read back from
 // `nft -j list table inet egw` (each policy rule carries a counter and a comment naming it), and
 // summed over nodes for `egw describe networkpolicy`. Parsing and aggregation are pure.
-import { err, ok, type Result } from "../util/result.js";
+import { ok, type Result } from "../util/result.js";
 import { NODE_NFT_TABLE } from "./config.js";
-import { parseJson } from "./parse.js";
+import { readNftJson } from "./kernel.js";
+import { parseNft } from "./parse.js";
 import { counterRef } from "./render-policy.js";
 import type { Runner } from "./runner.js";
 
@@ -16,31 +17,17 @@ export interface RuleCounter {
   bytes: number;
 }
 
-type Json = Record<string, unknown>;
 const RULE = /^egw-rule (\S+) ([0-9]+)$/;
 const DEFAULT = /^egw-default (\S+)$/;
 
 /** Counters of the policy rules in `nft -j list table inet egw` output; other rules are ignored. */
 export function parsePolicyCounters(json: unknown): RuleCounter[] {
-  const items = (json as Json | undefined)?.nftables;
-  if (!Array.isArray(items)) return [];
   const out: RuleCounter[] = [];
-  for (const item of items as unknown[]) {
-    const rule = (item as Json | null)?.rule as Json | undefined;
-    if (rule === undefined || typeof rule.comment !== "string" || !Array.isArray(rule.expr)) continue;
-    const r = RULE.exec(rule.comment);
-    const d = r === null ? DEFAULT.exec(rule.comment) : null;
-    if (r === null && d === null) continue;
-    const counter = (rule.expr as unknown[])
-      .map((e) => (e as Json | null)?.counter as Json | undefined)
-      .find((c) => c !== undefined && typeof c.packets === "number" && typeof c.bytes === "number");
-    if (counter === undefined) continue;
-    out.push({
-      ref: (r ?? d)?.[1] ?? "",
-      rule: r !== null ? Number(r[2]) : "default",
-      packets: counter.packets as number,
-      bytes: counter.bytes as number,
-    });
+  for (const [comment, { packets, bytes }] of parseNft(json).counters ?? []) {
+    const r = RULE.exec(comment);
+    const d = r === null ? DEFAULT.exec(comment) : null;
+    if (r !== null) out.push({ ref: r[1] ?? "", rule: Number(r[2]), packets, bytes });
+    else if (d !== null) out.push({ ref: d[1] ?? "", rule: "default", packets, bytes });
   }
   return out;
 }
@@ -82,14 +69,7 @@ export function countersOfPolicy(
 
 /** Reads the policy counters of one node (its netns through `runner`). No table = no counters. */
 export async function readPolicyCounters(runner: Runner): Promise<Result<RuleCounter[], string>> {
-  const argv = ["nft", "-j", "list", "table", "inet", NODE_NFT_TABLE];
-  const r = await runner.run(argv);
-  if (r.code !== 0) {
-    if (/No such file or directory|does not exist/i.test(r.stderr)) return ok([]);
-    return err(`${argv.join(" ")} (${runner.where}) failed: ${r.stderr.trim() || "no error output"}`);
-  }
-  const json = parseJson(r.stdout);
-  return json === undefined
-    ? err(`${argv.join(" ")} (${runner.where}) printed invalid JSON`)
-    : ok(parsePolicyCounters(json));
+  const r = await readNftJson(runner, NODE_NFT_TABLE);
+  if (!r.ok) return r;
+  return ok(r.value === undefined ? [] : parsePolicyCounters(r.value));
 }

@@ -14,13 +14,11 @@ import {
   withDefaults,
   type DataplaneOptions,
 } from "./config.js";
-import { diffPeers, diffRouting } from "./diff.js";
 import { renderAccessPlan } from "./render-policy.js";
 import type {
   DesiredGroup,
   DesiredRule,
   DesiredTableRoute,
-  CounterValues,
   NftShape,
   Sysctls,
   TunnelPeer,
@@ -44,7 +42,7 @@ import {
  */
 export type DataplaneWorkload = WorkloadPlan & { extraSourceIPs?: string[] };
 
-/** Rules the egress-policy compiler (issue 5) adds: definitions go in the table, rules in egw_policy. */
+/** Rules the egress-policy compiler (docs/policy.md) adds: definitions go in the table, rules in egw_policy. */
 export interface PolicyHook {
   definitions: string[];
   rules: string[];
@@ -283,45 +281,17 @@ function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
 /**
  * Renders a client node's NodePlan. Bad input is an error listing every problem by field path.
  * The egress access policy comes from `policy` when given, else from the plan's `access`.
- * `counters` (by rule comment, as read from the kernel) become the start values of the rules
- * that keep their comment; they do not change the shape, so they never cause a reload.
+ * Counter start values are filled in later, by withCounterValues (nft-text.ts) on the text.
  */
 export function renderNode(
   plan: NodePlan,
   options: Partial<DataplaneOptions> = {},
   policy?: PolicyHook,
-  counters?: CounterValues,
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
   const hook = policy ?? (plan.access !== undefined ? renderAccessPlan(plan.access) : undefined);
-  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook), counters);
+  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook));
   return ok({ nft: text, shape, desired: nodeRouting(plan, o) });
-}
-
-/**
- * The `ip -batch` and `bridge -batch` lines that build a render's routing objects on a kernel
- * holding none of egw's objects yet (ids from the start of the band) — for benchmarks and dry runs.
- * The VXLAN device itself is created first with `link add` (see kernel.ts ensureVxlan).
- */
-export function batchesFromScratch(
-  r: NodeRender,
-  options: Partial<DataplaneOptions> = {},
-): { ip: string[]; bridge: string[] } {
-  const o = withDefaults(options);
-  const d = r.desired;
-  const peers = diffPeers(d.link.name, d.peers, [], []);
-  const routing = diffRouting(
-    {
-      device: d.link.name,
-      groups: d.groups,
-      routes: d.routes,
-      rules: d.rules,
-      buckets: o.resilientBuckets,
-      idleTimerSec: o.resilientIdleTimerSec,
-    },
-    { nexthops: [], routes: [], rules: [] },
-  );
-  return { ip: [...peers.ipAdd, ...routing.changes.ipAdd], bridge: peers.bridgeAdd };
 }

@@ -100,15 +100,9 @@ class Builder {
   }
 }
 
-function ruleLine(
-  b: Builder,
-  tier: string,
-  policyKey: string,
-  r: AccessRule,
-  group: number,
-): string | undefined {
+function ruleLine(b: Builder, tier: string, policyKey: string, r: AccessRule): string | undefined {
   const comment = `comment "${ruleComment(policyKey, r.index)}"`;
-  const deny = `counter log prefix "${nflogPrefix("Deny", tier, policyKey, r.index)}" group ${group} drop ${comment}`;
+  const deny = `counter log prefix "${nflogPrefix("Deny", tier, policyKey, r.index)}" group ${POLICY_NFLOG_GROUP} drop ${comment}`;
   if (r.invalid !== undefined) return deny;
   if (r.never !== undefined) return undefined;
   const m: string[] = [];
@@ -128,13 +122,13 @@ function ruleLine(
     case "Deny":
       return `${head}${deny}`;
     case "Log":
-      return `${head}counter log prefix "${nflogPrefix("Log", tier, policyKey, r.index)}" group ${group} ${comment}`;
+      return `${head}counter log prefix "${nflogPrefix("Log", tier, policyKey, r.index)}" group ${POLICY_NFLOG_GROUP} ${comment}`;
     case "Pass":
       return `${head}counter return ${comment}`;
   }
 }
 
-function renderTier(b: Builder, t: AccessTier, i: number, first: number, group: number): number {
+function renderTier(b: Builder, t: AccessTier, i: number, first: number): number {
   const tierChain = `egw_t${i}`;
   const end = `${tierChain}_end`;
   const ifaces = new Set<string>();
@@ -146,7 +140,7 @@ function renderTier(b: Builder, t: AccessTier, i: number, first: number, group: 
     const pIfaces = p.appliesTo.map((w) => w.hostInterface);
     pIfaces.forEach((x) => ifaces.add(x));
     b.ifSet(set, pIfaces);
-    const rules = p.rules.flatMap((r) => ruleLine(b, t.name, p.key, r, group) ?? []);
+    const rules = p.rules.flatMap((r) => ruleLine(b, t.name, p.key, r) ?? []);
     b.chain(chain, [`iifname != @${set} goto ${next}`, ...rules, `goto ${next}`]);
     j++;
   });
@@ -159,18 +153,13 @@ function renderTier(b: Builder, t: AccessTier, i: number, first: number, group: 
   b.chain(end, [
     t.defaultAction === "Pass"
       ? `counter return ${comment}`
-      : `counter log prefix "${nflogPrefix("Deny", t.name, "", "default")}" group ${group} drop ${comment}`,
+      : `counter log prefix "${nflogPrefix("Deny", t.name, "", "default")}" group ${POLICY_NFLOG_GROUP} drop ${comment}`,
   ]);
   return j;
 }
 
-export interface PolicyRenderOptions {
-  nflogGroup?: number;
-}
-
 /** Compiles an access plan into the definitions and egw_policy rules of the node table. */
-export function renderAccessPlan(plan: AccessPlan, options: PolicyRenderOptions = {}): PolicyHook {
-  const group = options.nflogGroup ?? POLICY_NFLOG_GROUP;
+export function renderAccessPlan(plan: AccessPlan): PolicyHook {
   if (plan.tiers.length === 0) return { definitions: [], rules: [] };
   const b = new Builder();
   b.ifSet(
@@ -179,7 +168,7 @@ export function renderAccessPlan(plan: AccessPlan, options: PolicyRenderOptions 
   );
   let next = 0;
   plan.tiers.forEach((t, i) => {
-    next = renderTier(b, t, i, next, group);
+    next = renderTier(b, t, i, next);
   });
   return {
     definitions: b.definitions,

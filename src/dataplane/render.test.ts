@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { GatewayHop, NodePlan } from "../calc/plan.js";
 import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
 import { renderGateway, type GatewayPlan } from "./render-gateway.js";
-import { batchesFromScratch, renderNode } from "./render-node.js";
+import { renderNode } from "./render-node.js";
 
 const hop = (n: number): GatewayHop => ({
   replica: `egress/gw-${n}`,
@@ -192,21 +192,5 @@ describe("renderGateway", () => {
     assert.ok(errors.some((e) => /egressIP "nope"/.test(e)));
     assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.underlayIP "x"/.test(e)));
     assert.ok(errors.some((e) => /nodes\[0\] \(n1\)\.podCidrs\[0\]/.test(e)));
-  });
-});
-
-describe("batchesFromScratch", () => {
-  it("lists the ip and bridge lines that build a plan on an empty kernel", () => {
-    const r = renderNode(plan());
-    assert.ok(r.ok);
-    const b = batchesFromScratch(r.value);
-    assert.equal(b.bridge.length, 2);
-    assert.ok(
-      b.ip.some((l) =>
-        /^nexthop replace id \d+ group \d+\/\d+ type resilient buckets 128 idle_timer 60$/.test(l),
-      ),
-    );
-    assert.ok(b.ip.includes("route replace table 20002 unreachable 0.0.0.0/0"));
-    assert.equal(b.ip.filter((l) => l.startsWith("rule add")).length, 2);
   });
 });
