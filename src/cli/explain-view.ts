@@ -1,7 +1,7 @@
 // `egw explain`'s pure part: parse the --to target, run calc's evaluator (the code the agents
 // compile to nft) and calc's egress explanation for that destination, and format the answer.
 import type { Resource } from "../api/meta.js";
-import { parseCidr, parseIp } from "../api/ip.js";
+import { cidrContains, parseCidr, parseIp } from "../api/ip.js";
 import {
   ClusterIndex,
   describeVerdict,
@@ -76,9 +76,7 @@ function routeFor(
   let best: { d: DestinationExplanation; prefix: number } | undefined;
   for (const d of destinations) {
     const c = parseCidr(d.destination);
-    if (!c.ok || addr === undefined || c.value.version !== addr.version) continue;
-    const shift = BigInt((c.value.version === 4 ? 32 : 128) - c.value.prefix);
-    if (addr.value >> shift !== c.value.base >> shift) continue;
+    if (!c.ok || addr === undefined || !cidrContains(c.value, addr)) continue;
     if (best === undefined || c.value.prefix > best.prefix) best = { d, prefix: c.value.prefix };
   }
   return best?.d;

@@ -5,7 +5,7 @@
 import { err, ok, type Result } from "../util/result.js";
 import { isLabNetns } from "./names.js";
 import { deleteNetns, listNetns, netnsPids } from "./netns.js";
-import { isAlive, isOurs, stopProcesses } from "./processes.js";
+import { runsAsOurs, stopProcesses } from "./processes.js";
 import { readManifest, removeStateDir, unregisterLab, type Env } from "./state.js";
 
 export interface DownOptions {
@@ -28,7 +28,7 @@ export const labDown = async (opts: DownOptions): Promise<Result<DownOutcome, st
   const netns = listNetns().filter((n) => isLabNetns(opts.name, n));
 
   const ours = (pid: number | undefined): pid is number =>
-    pid !== undefined && isAlive(pid) && isOurs(pid, opts.stateDir);
+    pid !== undefined && runsAsOurs(pid, opts.stateDir);
   // The runtime first: it restarts dead agents and gateways, so it must not see the others go.
   const runtime = manifest?.processes.runtime?.pid;
   const runtimeStopped = ours(runtime) ? [runtime] : [];

@@ -49,7 +49,6 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
   it("shared gateway: pods in two namespaces leave only with that gateway's egress IPs", async () => {
     await egw("apply", "-f", example("shared-gateway.yaml"));
     const ips = await readyGateway("egress", "shared", 2);
-    assert.equal(ips.length, 2);
     for (const ip of ips) assert.match(ip, /^10\.10\.0\.[0-7]$/);
     for (const ns of ["team-a", "team-b"]) {
       await leavesAs(ns, "app", ips);
@@ -202,11 +201,13 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
       const routes = await runCmd("ip", ["-n", rtr, "route", "show", "proto", String(EGRESS_ROUTE_PROTO)]);
       return routes.code === 0 && !routes.stdout.includes(`${frontendIP} `) ? true : undefined;
     });
-    await eventually("the deleted replica's gateway process to be forgotten", async () =>
-      Object.keys(readManifest(stateDir)?.processes ?? {}).some((c) => c.startsWith("gateway.shop.frontend"))
+    await eventually("the deleted replica's gateway process to be forgotten", async () => {
+      const manifest = readManifest(stateDir);
+      assert.ok(manifest, `no lab manifest in ${stateDir}`);
+      return Object.keys(manifest.processes).some((c) => c.startsWith("gateway.shop.frontend"))
         ? undefined
-        : true,
-    );
+        : true;
+    });
   });
 
   it("the runtime starts a gateway again when its process dies", async () => {
@@ -218,7 +219,6 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
       const pid = readManifest(stateDir)?.processes[component]?.pid;
       return pid !== undefined && pid !== before && isAlive(pid) ? pid : undefined;
     });
-    assert.notEqual(after, before);
     assert.match(
       await egw("status"),
       new RegExp(`${component.replace(/\./g, "\\.")}\\s+${after}\\s+running`),

@@ -5,44 +5,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { isLabNetns } from "./names.js";
 import { addNetns, listNetns } from "./netns.js";
 import { isAlive, sleep } from "./processes.js";
 import { readManifest } from "./state.js";
+import { egwOk as ok, randomSuffix, runEgw as run } from "./testing/lab-cli.js";
 
 const isRoot = process.getuid?.() === 0;
-// From dist/src/lab the repo root is three levels up; from src/lab (tsx) two.
-const repoRoot = fileURLToPath(
-  new URL(import.meta.url.includes("/dist/") ? "../../.." : "../..", import.meta.url),
-);
-const egwBin = join(repoRoot, "bin", "egw");
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const run = (env: NodeJS.ProcessEnv, args: string[], input = ""): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [egwBin, ...args],
-      { env, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(input);
-  });
-
-const ok = async (env: NodeJS.ProcessEnv, args: string[], input = ""): Promise<string> => {
-  const r = await run(env, args, input);
-  assert.equal(r.code, 0, `egw ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-};
 
 interface PodInfo {
   name: string;
@@ -85,12 +54,6 @@ const settledPods = async (
     await sleep(300);
   }
 };
-
-const randomSuffix = (): string =>
-  Math.random()
-    .toString(36)
-    .slice(2, 6)
-    .replace(/[^a-z0-9]/g, "x");
 
 const rootLinks = async (): Promise<string[]> =>
   new Promise((resolve) => {

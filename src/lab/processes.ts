@@ -66,6 +66,9 @@ export const commandLine = (pid: number): string | undefined => {
 /** A recorded pid is only ours if its command line still names our marker (pids get reused). */
 export const isOurs = (pid: number, marker: string): boolean => commandLine(pid)?.includes(marker) ?? false;
 
+/** True if pid runs (not a zombie) and is still the lab's process: its command line names stateDir. */
+export const runsAsOurs = (pid: number, stateDir: string): boolean => isAlive(pid) && isOurs(pid, stateDir);
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns whether it succeeded. */

@@ -142,7 +142,6 @@ describe(
         `the stream broke: ${JSON.stringify(final)}\nagent log:\n${agentLog}`,
       );
       assert.equal(final.echoed, final.sent);
-      assert.ok(final.echoed > echoedAtLoad, "no echo after the agent restarted");
 
       // Drift: egw's nft table deleted by hand is put back by the agent's periodic resync.
       const node1 = nodeNetns(lab, 1);

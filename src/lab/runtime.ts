@@ -14,7 +14,7 @@ import {
 import { POD_INTERFACE } from "./names.js";
 import { addNetns, deleteNetns, ipBatch, listNetns, netnsPids } from "./netns.js";
 import { planPods, podSetupLines, podView, type PodAction, type PodRef } from "./pod-plan.js";
-import { isAlive, isOurs, startDetached, stopProcesses } from "./processes.js";
+import { runsAsOurs, startDetached, stopProcesses } from "./processes.js";
 import { labPaths, readManifest, updateManifest } from "./state.js";
 import type { LabNode, LabTopology } from "./topology.js";
 import { planAgentRestarts } from "./agent-plan.js";
@@ -54,6 +54,30 @@ export const removePodNetns = async (netns: string): Promise<Result<void, string
   if (pids.length > 0) await stopProcesses(pids, 1000);
   await ipBatch(netns, [`link del ${POD_INTERFACE}`]);
   return deleteNetns([netns]);
+};
+
+/**
+ * Starts a supervised component (agent or gateway) detached, its log and cwd in the lab's state
+ * dir, records it in the manifest and logs `started(pid)`. What goes wrong is added to `problems`.
+ */
+const startSupervised = (o: {
+  stateDir: string;
+  component: string;
+  argv: readonly string[];
+  netns: string;
+  problems: string[];
+  log: (line: string) => void;
+  started: (pid: number) => string;
+}): void => {
+  const pid = startDetached(o.argv, { logFile: labPaths(o.stateDir).log(o.component), cwd: o.stateDir });
+  if (!pid.ok) {
+    o.problems.push(`${o.component}: ${pid.error}`);
+    return;
+  }
+  const rec = { pid: pid.value, netns: o.netns, startedAt: new Date().toISOString() };
+  const saved = updateManifest(o.stateDir, (m) => (m.processes[o.component] = rec));
+  if (!saved.ok) o.problems.push(saved.error);
+  o.log(o.started(pid.value));
 };
 
 /** The lab's egress-IP routes in `netns` (empty when it cannot be read). */
@@ -164,25 +188,21 @@ export class LabRuntime {
       topology.nodes.flatMap((n) => {
         const c = sup.component(n.name);
         const rec = manifest.processes[c];
-        return rec ? [[c, isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)] as const] : [];
+        return rec ? [[c, runsAsOurs(rec.pid, sup.stateDir)] as const] : [];
       }),
     );
     const problems: string[] = [];
     for (const a of planAgentRestarts(topology.nodes, recorded, sup.component)) {
-      const pid = startDetached(sup.argv(a.node), {
-        logFile: labPaths(sup.stateDir).log(a.component),
-        cwd: sup.stateDir,
+      startSupervised({
+        stateDir: sup.stateDir,
+        component: a.component,
+        argv: sup.argv(a.node),
+        netns: a.node.netns,
+        problems,
+        log,
+        started: (pid) =>
+          `restarted the agent of ${a.node.name} (its process was gone; pid ${pid}, egw logs ${a.component})`,
       });
-      if (!pid.ok) {
-        problems.push(`${a.component}: ${pid.error}`);
-        continue;
-      }
-      const rec = { pid: pid.value, netns: a.node.netns, startedAt: new Date().toISOString() };
-      const saved = updateManifest(sup.stateDir, (m) => (m.processes[a.component] = rec));
-      if (!saved.ok) problems.push(saved.error);
-      log(
-        `restarted the agent of ${a.node.name} (its process was gone; pid ${pid.value}, egw logs ${a.component})`,
-      );
     }
     return problems.length === 0 ? ok(undefined) : err(problems.join("; "));
   }
@@ -198,7 +218,7 @@ export class LabRuntime {
     const processes = new Map(
       Object.entries(manifest.processes)
         .filter(([c]) => sup.owns(c))
-        .map(([c, rec]) => [c, isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)] as const),
+        .map(([c, rec]) => [c, runsAsOurs(rec.pid, sup.stateDir)] as const),
     );
     const nodeRoutes = new Map<string, ObservedEgressRoute[]>();
     for (const n of topology.nodes) nodeRoutes.set(n.netns, await egressRoutes(n.netns));
@@ -226,24 +246,20 @@ export class LabRuntime {
     }
     for (const a of plan.processes) {
       if (a.kind === "start") {
-        const pid = startDetached(sup.argv(a.pod), {
-          logFile: labPaths(sup.stateDir).log(a.component),
-          cwd: sup.stateDir,
+        startSupervised({
+          stateDir: sup.stateDir,
+          component: a.component,
+          argv: sup.argv(a.pod),
+          netns: a.pod.netns,
+          problems,
+          log,
+          started: (pid) =>
+            `${a.restart ? "restarted" : "started"} gateway ${a.pod.namespace}/${a.pod.name} ` +
+            `(egress IP ${a.pod.egressIP} on ${a.pod.node.name}, pid ${pid}, egw logs ${a.component})`,
         });
-        if (!pid.ok) {
-          problems.push(`${a.component}: ${pid.error}`);
-          continue;
-        }
-        const rec = { pid: pid.value, netns: a.pod.netns, startedAt: new Date().toISOString() };
-        const saved = updateManifest(sup.stateDir, (m) => (m.processes[a.component] = rec));
-        if (!saved.ok) problems.push(saved.error);
-        log(
-          `${a.restart ? "restarted" : "started"} gateway ${a.pod.namespace}/${a.pod.name} ` +
-            `(egress IP ${a.pod.egressIP} on ${a.pod.node.name}, pid ${pid.value}, egw logs ${a.component})`,
-        );
       } else {
         const rec = manifest.processes[a.component];
-        if (rec && isAlive(rec.pid) && isOurs(rec.pid, sup.stateDir)) await stopProcesses([rec.pid], 2000);
+        if (rec && runsAsOurs(rec.pid, sup.stateDir)) await stopProcesses([rec.pid], 2000);
         const saved = updateManifest(sup.stateDir, (m) => delete m.processes[a.component]);
         if (!saved.ok) problems.push(saved.error);
         log(`stopped ${a.component} (its pod is gone or no longer a gateway replica)`);

@@ -40,13 +40,22 @@ export const egwOk = async (env: NodeJS.ProcessEnv, args: readonly string[], inp
   return r.stdout;
 };
 
-/** Runs a command (not egw) and returns its outcome. */
-export const runCmd = (cmd: string, args: readonly string[], input = ""): Promise<Outcome> =>
+/**
+ * Runs a command (not egw) and returns its outcome. `input` goes to its stdin; a child that exits
+ * without reading it (EPIPE) is not an error, its exit code tells.
+ */
+export const runCmd = (
+  cmd: string,
+  args: readonly string[],
+  input = "",
+  timeoutMs = 60_000,
+): Promise<Outcome> =>
   new Promise((resolve) => {
-    const child = execFile(cmd, [...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(cmd, [...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(input);
   });
 

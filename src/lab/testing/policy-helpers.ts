@@ -1,10 +1,9 @@
 // Helpers for the egress-policy end-to-end tests: real TCP connection attempts classified by how
 // they end, UDP packets from chosen source addresses, nft counters (egw's own rules on a node and
 // a test table in the router), and a hand-made "pod" the agent does not know.
-import { execFile } from "node:child_process";
 import { HOST_VETH_MAC } from "../pod-plan.js";
 import { POD_GATEWAY_IP } from "../topology.js";
-import type { Outcome } from "./lab-cli.js";
+import { runCmd, type Outcome } from "./lab-cli.js";
 
 /** How a TCP connect ended: accepted, refused (RST: the packet got there), or no answer. */
 export type Reach = "open" | "refused" | "timeout" | `error:${string}`;
@@ -39,24 +38,8 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((src, 0))
 for _ in range(count): s.sendto(b"egw-test", (dst, port))
 `;
 
-/**
- * Runs a command (deadline long enough for many connects with timeouts). `input` goes to its
- * stdin; a child that exits without reading it (EPIPE) is not an error, its exit code tells.
- */
-export const run = (
-  cmd: string,
-  args: readonly string[],
-  input = "",
-  timeoutMs = 120_000,
-): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const child = execFile(cmd, [...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input);
-  });
+// Deadline for a probe run: long enough for many connects with timeouts.
+const PROBE_DEADLINE_MS = 120_000;
 
 /** TCP connects from inside `netns` to each "ip:port", in parallel; how each ended. */
 export const probeTcp = async (
@@ -64,7 +47,12 @@ export const probeTcp = async (
   targets: readonly string[],
   timeoutSec = 3,
 ): Promise<Record<string, Reach>> => {
-  const r = await run("ip", ["netns", "exec", netns, "python3", "-c", PROBE, String(timeoutSec), ...targets]);
+  const r = await runCmd(
+    "ip",
+    ["netns", "exec", netns, "python3", "-c", PROBE, String(timeoutSec), ...targets],
+    "",
+    PROBE_DEADLINE_MS,
+  );
   if (r.code !== 0) throw new Error(`probe in ${netns} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, Reach>;
 };
@@ -77,7 +65,7 @@ export const sendUdp = async (
   port: number,
   count: number,
 ): Promise<void> => {
-  const r = await run("ip", [
+  const r = await runCmd("ip", [
     "netns",
     "exec",
     netns,
@@ -102,7 +90,7 @@ export const ruleCounter = async (
   chain: string,
   comment: string,
 ): Promise<number> => {
-  const r = await run("ip", ["netns", "exec", netns, "nft", "-j", "list", "chain", family, table, chain]);
+  const r = await runCmd("ip", ["netns", "exec", netns, "nft", "-j", "list", "chain", family, table, chain]);
   if (r.code !== 0) throw new Error(`nft list chain ${table} ${chain} in ${netns}: ${r.stderr}`);
   for (const item of (JSON.parse(r.stdout) as NftJson).nftables ?? []) {
     const rule = item.rule as { comment?: string; expr?: Record<string, unknown>[] } | undefined;
@@ -123,7 +111,7 @@ export const addPortCounters = async (
   table: string,
   ports: readonly number[],
 ): Promise<void> => {
-  const r = await run(
+  const r = await runCmd(
     "ip",
     ["netns", "exec", netns, "nft", "-f", "-"],
     [
@@ -141,7 +129,7 @@ export const addPortCounters = async (
 };
 
 export const portCounter = async (netns: string, table: string, port: number): Promise<number> => {
-  const r = await run("ip", [
+  const r = await runCmd("ip", [
     "netns",
     "exec",
     netns,
@@ -160,7 +148,7 @@ export const portCounter = async (netns: string, table: string, port: number): P
 };
 
 export const deleteTable = (netns: string, table: string): Promise<Outcome> =>
-  run("ip", ["netns", "exec", netns, "nft", "delete", "table", "inet", table]);
+  runCmd("ip", ["netns", "exec", netns, "nft", "delete", "table", "inet", table]);
 
 /**
  * A network namespace wired to a node exactly as the lab wires a pod (veth with the workload
@@ -218,10 +206,10 @@ export const addUnknownEndpoint = async (
     ["ip", ["-n", netns, "route", "add", "default", "via", POD_GATEWAY_IP, "dev", "eth0"]],
   ];
   for (const [cmd, args] of steps) {
-    const r = await run(cmd, args);
+    const r = await runCmd(cmd, args);
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
   }
 };
 
 /** Removes the namespace (its veth and the node's route go with it); fine if it is gone. */
-export const removeNetns = (netns: string): Promise<Outcome> => run("ip", ["netns", "del", netns]);
+export const removeNetns = (netns: string): Promise<Outcome> => runCmd("ip", ["netns", "del", netns]);
