@@ -1,4 +1,5 @@
 // Rules that involve several objects: duplicates within one batch, overlapping or changed IPPools.
+import { DEFAULTS } from "./defaults.js";
 import { describeRef, refOf, type Resource } from "./meta.js";
 import { type Cidr, cidrsOverlap, parseCidr } from "./ip.js";
 import { IssueList, type ValidationIssue } from "./issues.js";
@@ -91,14 +92,12 @@ export function validateAgainst(
   return out;
 }
 
-/** The tier every policy without `spec.tier` belongs to; it exists without a Tier object. */
-export const DEFAULT_TIER = "default";
-
 const POLICY_KINDS = new Set(["NetworkPolicy", "GlobalNetworkPolicy"]);
 
 /** Policies must name a Tier that is stored or applied in the same batch. */
 function unknownTiers(objs: readonly Resource[], existing: readonly Resource[]): ValidationIssue[] {
-  const tiers = new Set([DEFAULT_TIER]);
+  // The default tier (of every policy without `spec.tier`) exists without a Tier object.
+  const tiers = new Set<string>([DEFAULTS.policy.tier]);
   for (const r of [...existing, ...objs]) if (r.kind === "Tier") tiers.add(r.metadata.name);
   const out: ValidationIssue[] = [];
   for (const r of objs) {

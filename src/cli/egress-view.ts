@@ -1,6 +1,7 @@
 // The cluster as calc sees it, read from the datastore for `egw describe pod`: the same
 // ClusterIndex and explainWorkload the agents use, with gateway readiness taken from the Ready
 // condition each gateway replica publishes on its Pod (the agents poll /readiness directly).
+import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import { ClusterIndex, explainWorkload, formatExplanation, podKey, type Snapshot } from "../calc/index.js";
@@ -16,12 +17,7 @@ import { err, ok, type Result } from "../util/result.js";
 
 /** Ready condition of a gateway replica pod: true/false, undefined when it has not reported yet. */
 export const publishedReadiness = (pod: Resource): boolean | undefined => {
-  const conditions = (pod.status as { conditions?: unknown } | undefined)?.conditions;
-  if (!Array.isArray(conditions)) return undefined;
-  const ready = conditions.find(
-    (c): c is { type: string; status: unknown } =>
-      typeof c === "object" && c !== null && (c as { type?: unknown }).type === "Ready",
-  );
+  const ready = readyConditionOf(pod);
   return ready?.status === "True" ? true : ready?.status === "False" ? false : undefined;
 };
 

@@ -1,6 +1,7 @@
 // Printers for `egw get`: kubectl-like tables (normal and wide) and YAML/JSON of the stored objects.
 // Pure: every function returns text; the caller writes it.
 import { stringify } from "yaml";
+import { conditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json"] as const;
@@ -100,11 +101,6 @@ const readyReplicas: Column = {
     const desired = field(r, "spec.replicas");
     return `${ready}/${typeof desired === "number" ? desired : 1}`;
   },
-};
-
-const conditionOf = (r: Resource, type: string): unknown => {
-  const conditions = field(r, "status.conditions");
-  return Array.isArray(conditions) ? conditions.find((c) => field(c, "type") === type) : undefined;
 };
 
 /**

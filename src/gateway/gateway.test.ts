@@ -12,7 +12,7 @@ import { createMemoryDatastore } from "../datastore/memory.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok } from "../util/result.js";
 import { Gateway } from "./gateway.js";
-import { readyConditionOf } from "./pod-status.js";
+import { readyConditionOf } from "../api/conditions.js";
 
 const REPLICA = { namespace: "egress", name: "gw-0" };
 

@@ -1,12 +1,13 @@
 // What a lab looks like right now: its processes, namespaces, nodes and pods (gathering is I/O,
 // formatting is pure).
+import { conditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { CONDITION_AGENT_READY } from "../api/well-known.js";
 import type { Datastore } from "../datastore/types.js";
 import { isLabNetns } from "./names.js";
 import { listNetns } from "./netns.js";
 import { podView, type PodView } from "./pod-plan.js";
-import { isAlive, isOurs } from "./processes.js";
+import { runsAsOurs } from "./processes.js";
 import { componentsOf, type Component, type LabManifest } from "./state.js";
 import { planTopology, type LabNode } from "./topology.js";
 
@@ -27,7 +28,7 @@ export const labHealth = (m: LabManifest): LabHealth => {
   const processes = componentsOf(m).map((component): ProcessHealth => {
     const rec = m.processes[component];
     if (!rec) return { component, alive: false };
-    return { component, pid: rec.pid, alive: isAlive(rec.pid) && isOurs(rec.pid, m.stateDir) };
+    return { component, pid: rec.pid, alive: runsAsOurs(rec.pid, m.stateDir) };
   });
   const topo = planTopology(m.name, m.nodes);
   const expected = topo.ok
@@ -59,10 +60,9 @@ export interface ClusterView {
 
 /** The EgwAgentReady condition of a stored Node (pure; tolerant of any shape). */
 export const agentView = (node: Resource): AgentView | undefined => {
-  const conditions = (node.status as { conditions?: unknown } | undefined)?.conditions;
-  if (!Array.isArray(conditions)) return undefined;
-  const c = (conditions as Record<string, unknown>[]).find((x) => x?.type === CONDITION_AGENT_READY);
+  const c = conditionOf(node, CONDITION_AGENT_READY);
   if (c === undefined) return undefined;
+  // Stored by any writer: the condition's fields are normalised, not trusted.
   const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
   const status = c.status === "True" || c.status === "False" ? c.status : "Unknown";
   const reason = text(c.reason);

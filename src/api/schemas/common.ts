@@ -1,6 +1,6 @@
 // Schema building blocks shared by every kind. Custom keys: `expected` (what is valid, for error
 // messages) is read by the validator and dropped from CRDs.
-import { Type, type TObject, type TProperties } from "@sinclair/typebox";
+import { Type, type Static, type TObject, type TProperties } from "@sinclair/typebox";
 
 /** A string restricted to a fixed set: `{type: string, enum}` (clearer errors and CRDs than unions). */
 export const StringEnum = <const T extends readonly string[]>(
@@ -50,3 +50,15 @@ export const header = <V extends string, K extends string>(apiVersion: V, kind: 
   kind: Type.Literal(kind),
   metadata: ObjectMetaSchema,
 });
+
+/** A status condition as Kubernetes writes them (EgressGateway Ready/Degraded, Pod Ready, Node EgwAgentReady). */
+export const ConditionSchema = Strict({
+  type: Type.String(),
+  status: StringEnum(["True", "False", "Unknown"]),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  lastTransitionTime: Type.Optional(Type.String()),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+export type Condition = Static<typeof ConditionSchema>;

@@ -1,7 +1,7 @@
 // The core v1 objects egw reads: Namespace, Pod, Node. Only the fields egw uses are modelled.
 import { Type, type Static } from "@sinclair/typebox";
 import { CORE_API_VERSION } from "../kinds.js";
-import { header, LooseObject, StringEnum, Strict } from "./common.js";
+import { ConditionSchema, header, LooseObject, StringEnum, Strict } from "./common.js";
 
 export const NamespaceSchema = Strict({
   ...header(CORE_API_VERSION, "Namespace"),
@@ -9,14 +9,8 @@ export const NamespaceSchema = Strict({
   status: Type.Optional(Strict({ phase: Type.Optional(StringEnum(["Active", "Terminating"])) })),
 });
 
-/** A status condition as Kubernetes writes them (Pod Ready, Node EgwAgentReady). */
-const ConditionSchema = Strict({
-  type: Type.String(),
-  status: StringEnum(["True", "False", "Unknown"]),
-  reason: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  lastTransitionTime: Type.Optional(Type.String()),
-});
+/** A Pod or Node condition (Pod Ready, Node EgwAgentReady): Kubernetes' core conditions have no observedGeneration. */
+const CoreConditionSchema = Type.Omit(ConditionSchema, ["observedGeneration"]);
 
 export const PodSchema = Strict({
   ...header(CORE_API_VERSION, "Pod"),
@@ -39,7 +33,7 @@ export const PodSchema = Strict({
       hostInterface: Type.Optional(Type.String({ description: "Host side of the pod's veth" })),
       reason: Type.Optional(Type.String({ description: "Why the pod is Pending or Failed" })),
       message: Type.Optional(Type.String()),
-      conditions: Type.Optional(Type.Array(ConditionSchema)),
+      conditions: Type.Optional(Type.Array(CoreConditionSchema)),
     }),
   ),
 });
@@ -66,7 +60,7 @@ export const NodeSchema = Strict({
         Type.Array(Strict({ type: StringEnum(NODE_ADDRESS_TYPES), address: Type.String() })),
       ),
       conditions: Type.Optional(
-        Type.Array(ConditionSchema, { description: "EgwAgentReady: written by the node's egw agent" }),
+        Type.Array(CoreConditionSchema, { description: "EgwAgentReady: written by the node's egw agent" }),
       ),
     }),
   ),

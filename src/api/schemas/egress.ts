@@ -2,7 +2,9 @@
 // Field names and defaults follow Calico's where the concept is the same.
 import { Type, type Static } from "@sinclair/typebox";
 import { EGW_API_VERSION } from "../kinds.js";
-import { header, Int32, StringEnum, StringMap, Strict } from "./common.js";
+import { ConditionSchema, header, Int32, StringEnum, StringMap, Strict } from "./common.js";
+
+export { ConditionSchema, type Condition } from "./common.js";
 
 export const IP_POOL_USES = ["Workload", "EgressGateway"] as const;
 
@@ -93,15 +95,6 @@ export const EgressGatewaySpecSchema = Strict({
   failureDetection: Type.Optional(FailureDetectionSchema),
 });
 
-export const ConditionSchema = Strict({
-  type: Type.String(),
-  status: StringEnum(["True", "False", "Unknown"]),
-  reason: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  lastTransitionTime: Type.Optional(Type.String()),
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-
 export const EgressGatewayStatusSchema = Strict({
   replicas: Type.Optional(
     Type.Array(
@@ -174,7 +167,6 @@ export type EgressGatewaySpec = Static<typeof EgressGatewaySpecSchema>;
 export type EgressGatewayStatus = Static<typeof EgressGatewayStatusSchema>;
 export type EgressGateway = Static<typeof EgressGatewaySchema>;
 export type FailureDetection = Static<typeof FailureDetectionSchema>;
-export type Condition = Static<typeof ConditionSchema>;
 export type EgressGatewayPolicyRule = Static<typeof EgressGatewayPolicyRuleSchema>;
 export type EgressGatewayPolicy = Static<typeof EgressGatewayPolicySchema>;
 export type IPAllocation = Static<typeof IPAllocationSchema>;
