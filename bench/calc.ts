@@ -9,6 +9,7 @@ import { makeWorkload, selectorAnnotations, syntheticCluster } from "../src/calc
 import { computeNodePlan } from "../src/calc/node-plan.js";
 import type { NodePlan } from "../src/calc/plan.js";
 import { ClusterIndex } from "../src/calc/snapshot.js";
+import { allow, globalNetworkPolicy, globalNetworkSet } from "../src/calc/access/testing.js";
 
 const SHAPE = {
   nodes: 1_000,
@@ -20,6 +21,9 @@ const SHAPE = {
   seed: 42,
 } as const;
 const EVENTS = 1_000;
+/** Access-policy events: fewer, since each one used to re-resolve every destination selector. */
+const ACCESS_EVENTS = 100;
+const ACCESS_GNPS = 20;
 const TYPICAL_NODE = "node-1";
 const BIG_NODE = "node-0";
 
@@ -124,6 +128,33 @@ export async function benchCalc(): Promise<void> {
     const fresh = ClusterIndex.fromSnapshot(snapshot);
     for (const node of nodes) computeNodePlan(fresh, node);
   });
+  // Access policy: GNPs whose rules select destination pods by label (and GlobalNetworkSets).
+  // Added last, so the rows above are measured without access policy.
+  for (let k = 0; k < ACCESS_GNPS; k++) {
+    index.upsertGlobalNetworkSet(globalNetworkSet(`set-${k}`, { app: `a${k}` }, [`198.51.${k}.0/24`]));
+    index.upsertGlobalNetworkPolicy(
+      globalNetworkPolicy(`gnp-${k}`, {
+        order: k,
+        selector: "all()",
+        types: ["Egress"],
+        egress: [allow({ selector: `app == 'a${k}'` }), allow({ nets: [`203.0.113.${k}/32`] })],
+      }),
+    );
+  }
+  const accessEventPod = (i: number) =>
+    makeWorkload("tenant-1", `access-event-${i}`, {
+      node: TYPICAL_NODE,
+      ip: `10.62.${(i >> 8) & 0xff}.${i & 0xff}`,
+      labels: { app: `a${(i >> 1) % ACCESS_GNPS}` },
+    });
+  let accessPlan = computeNodePlan(index, TYPICAL_NODE, plans.get(TYPICAL_NODE));
+  const accessEvents = time(() => {
+    for (let i = 0; i < ACCESS_EVENTS; i++) {
+      if (i % 2 === 0) index.upsertPod(accessEventPod(i));
+      else index.deletePod("tenant-1", `access-event-${i - 1}`);
+      accessPlan = computeNodePlan(index, TYPICAL_NODE, accessPlan);
+    }
+  });
   // Reference work on the same input, to read the times as ratios: a structured deep copy of all pods.
   const reference = time(() => structuredClone(snapshot.pods).length);
   const fullComputation = build.ms + all.ms;
@@ -187,6 +218,11 @@ export async function benchCalc(): Promise<void> {
       `gateway health change + NodePlan (${TYPICAL_NODE})`,
       fmtMs(perEvent(healthFlip.ms, 20)),
       "per event, mean of 20; caches dropped",
+    ],
+    [
+      `pod add/delete + NodePlan (${TYPICAL_NODE}) with ${ACCESS_GNPS} GlobalNetworkPolicies with destination selectors`,
+      fmtMs(perEvent(accessEvents.ms, ACCESS_EVENTS)),
+      `per event, mean of ${ACCESS_EVENTS}; ${accessPlan.access?.tiers.reduce((n, t) => n + t.policies.length, 0) ?? 0} policies in the plan`,
     ],
     [
       `full rebuild + NodePlan (${TYPICAL_NODE})`,

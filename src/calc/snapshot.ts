@@ -14,7 +14,13 @@ import {
   type NetworkPolicyInput,
   type TierInput,
 } from "./access/inputs.js";
-import { parseAccessPolicy, type ParsedAccessPolicy } from "./access/parse.js";
+import {
+  DestinationCache,
+  destinationKey,
+  type DestinationScope,
+  type ParsedNetworkSet,
+} from "./access/destinations.js";
+import { ipv4Nets, parseAccessPolicy, type ParsedAccessPolicy } from "./access/parse.js";
 
 /** Everything one computation needs, as plain resource objects. */
 export interface Snapshot {
@@ -25,7 +31,7 @@ export interface Snapshot {
   readonly ipPools: readonly IPPoolInput[];
   /** Readiness of gateway replicas as polled by the agent, by "<namespace>/<pod>". Absent = not polled yet. */
   readonly gatewayHealth: ReadonlyMap<string, boolean>;
-  /** Egress access policy (issue 5); absent = none. */
+  /** Egress access policy (docs/policy.md); absent = none. */
   readonly tiers?: readonly TierInput[];
   readonly networkPolicies?: readonly NetworkPolicyInput[];
   readonly globalNetworkPolicies?: readonly NetworkPolicyInput[];
@@ -64,6 +70,14 @@ export class ClusterIndex {
   /** By accessPolicyKey (`np:<ns>/<name>`, `gnp:<name>`). */
   private readonly accessPolicies = new Map<string, Result<ParsedAccessPolicy, string>>();
   private readonly networkSets = new Map<string, GlobalNetworkSetInput>();
+  /** The same sets with their nets parsed once per update. */
+  private readonly parsedSets = new Map<string, ParsedNetworkSet>();
+  /** Destination selectors resolved to pod IPs + set nets, updated per pod event. */
+  private readonly destinationCache = new DestinationCache({
+    allPods: () => this.allPods(),
+    namespaceLabels: (ns) => this.namespaceLabels(ns),
+    parsedNetworkSets: () => this.parsedSets.values(),
+  });
 
   static fromSnapshot(snapshot: Snapshot): ClusterIndex {
     const index = new ClusterIndex();
@@ -93,11 +107,14 @@ export class ClusterIndex {
 
   upsertNamespace(ns: NamespaceInput): void {
     this.namespaces.set(ns.metadata.name, ns);
+    this.destinationCache.clear();
     this.invalidateDerived();
   }
 
   deleteNamespace(name: string): void {
-    if (this.namespaces.delete(name)) this.invalidateDerived();
+    if (!this.namespaces.delete(name)) return;
+    this.destinationCache.clear();
+    this.invalidateDerived();
   }
 
   /** Resource objects are treated as immutable: pass a new object for a changed pod. */
@@ -114,6 +131,7 @@ export class ClusterIndex {
     }
     if (isGatewayPod(pod)) addTo(this.gatewaysByNamespace, namespaceOf(pod), key);
     if (isGatewayPod(pod) || (old !== undefined && isGatewayPod(old))) this.invalidateDerived();
+    this.destinationCache.podChanged(old, pod);
   }
 
   deletePod(namespace: string, name: string): void {
@@ -123,6 +141,7 @@ export class ClusterIndex {
     this.unindexPod(key, old);
     this.pods.delete(key);
     if (isGatewayPod(old)) this.invalidateDerived();
+    this.destinationCache.podChanged(old, undefined);
   }
 
   upsertPolicy(policy: EgressGatewayPolicyInput): void {
@@ -162,7 +181,8 @@ export class ClusterIndex {
   }
 
   deleteNetworkPolicy(namespace: string, name: string): void {
-    this.accessPolicies.delete(accessPolicyKey("NetworkPolicy", namespace, name));
+    if (this.accessPolicies.delete(accessPolicyKey("NetworkPolicy", namespace, name)))
+      this.pruneDestinations();
   }
 
   upsertGlobalNetworkPolicy(policy: NetworkPolicyInput): void {
@@ -170,15 +190,23 @@ export class ClusterIndex {
   }
 
   deleteGlobalNetworkPolicy(name: string): void {
-    this.accessPolicies.delete(accessPolicyKey("GlobalNetworkPolicy", undefined, name));
+    if (this.accessPolicies.delete(accessPolicyKey("GlobalNetworkPolicy", undefined, name)))
+      this.pruneDestinations();
   }
 
   upsertGlobalNetworkSet(set: GlobalNetworkSetInput): void {
     this.networkSets.set(set.metadata.name, set);
+    const nets = ipv4Nets(set.spec?.nets ?? []);
+    this.parsedSets.set(set.metadata.name, {
+      labels: set.metadata.labels ?? {},
+      v4: nets.ok ? nets.value.v4 : undefined,
+    });
+    this.destinationCache.clear();
   }
 
   deleteGlobalNetworkSet(name: string): void {
     this.networkSets.delete(name);
+    if (this.parsedSets.delete(name)) this.destinationCache.clear();
   }
 
   /** Records a replica's polled readiness; undefined forgets it (back to "not polled yet"). */
@@ -255,6 +283,15 @@ export class ClusterIndex {
 
   globalNetworkSets(): Iterable<GlobalNetworkSetInput> {
     return this.networkSets.values();
+  }
+
+  /**
+   * The destinations a rule's selector + namespaceSelector pick (pod IPs as /32 and the nets of
+   * selected GlobalNetworkSets), sorted and unique; cached and kept current per pod event. The
+   * array is shared: do not mutate it.
+   */
+  destinations(scope: DestinationScope): string[] {
+    return this.destinationCache.resolve(scope);
   }
 
   /** Every pod of the cluster (destination selectors resolve to their IPs). */
@@ -356,6 +393,28 @@ export class ClusterIndex {
   private upsertAccessPolicy(kind: AccessPolicyKind, policy: NetworkPolicyInput): void {
     const parsed = parseAccessPolicy(kind, policy, (src) => this.selector(src));
     this.accessPolicies.set(accessPolicyKey(kind, policy.metadata.namespace, policy.metadata.name), parsed);
+    this.pruneDestinations();
+  }
+
+  /** Drops cached destinations no current rule uses (each is updated on every pod event). */
+  private pruneDestinations(): void {
+    if (this.destinationCache.size === 0) return;
+    const keys = new Set<string>();
+    for (const parsed of this.accessPolicies.values()) {
+      if (!parsed.ok) continue;
+      const p = parsed.value;
+      for (const r of p.rules)
+        if (r.selector !== undefined || r.namespaceSelector !== undefined)
+          keys.add(
+            destinationKey({
+              kind: p.kind,
+              namespace: p.namespace,
+              selector: r.selector,
+              namespaceSelector: r.namespaceSelector,
+            }),
+          );
+    }
+    this.destinationCache.retain(keys);
   }
 
   private unindexPod(key: string, pod: PodInput): void {

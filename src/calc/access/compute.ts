@@ -1,35 +1,19 @@
 // ClusterIndex + workloads → AccessPlan: which policies (in tier order) apply to which of the
 // given workloads, with every rule's destination selector resolved to the current pod IPs and
-// GlobalNetworkSet nets. Pure; cost is O(policies × workloads + distinct selectors × pods).
-import type { Selector } from "../../selector/index.js";
+// GlobalNetworkSet nets. Pure; cost is O(policies × workloads); destination selectors are resolved
+// by the index, which keeps them current per pod event (access/destinations.ts).
 import type { PodInput } from "../inputs.js";
 import { podKeyOf } from "../inputs.js";
 import type { ClusterIndex } from "../snapshot.js";
-import { DEFAULT_TIER, ipv4Nets, type ParsedAccessPolicy, type ParsedAccessRule } from "./parse.js";
+import { podNamespace } from "./destinations.js";
+import { DEFAULT_TIER, type ParsedAccessPolicy, type ParsedAccessRule } from "./parse.js";
 import type { AccessPlan, AccessPolicy, AccessRule, AccessTier, AccessWorkload } from "./plan.js";
 
 /** Calico's implicit `default` tier sorts at this order unless a Tier object says otherwise. */
 export const DEFAULT_TIER_ORDER = 1_000_000;
 
-const IPV4 =
-  /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
-
-const podNamespace = (pod: PodInput): string => pod.metadata.namespace ?? "default";
-
-/** A pod that holds its IP: running or about to (not Succeeded/Failed), with an IPv4 podIP. */
-const liveIPv4 = (pod: PodInput): string | undefined => {
-  const ip = pod.status?.podIP;
-  const phase = pod.status?.phase;
-  return ip !== undefined && IPV4.test(ip) && phase !== "Succeeded" && phase !== "Failed" ? ip : undefined;
-};
-
-/** A namespaceSelector that picks cluster-scoped objects (`global()`), not namespaces. */
-const selectsGlobal = (s: Selector): boolean =>
-  s.matches({}, { global: true }) && !s.matches({}, { global: false });
-
 class Resolver {
   private readonly nsLabels = new Map<string, Readonly<Record<string, string>>>();
-  private readonly selected = new Map<string, string[]>();
 
   constructor(private readonly index: ClusterIndex) {}
 
@@ -50,52 +34,13 @@ class Resolver {
   /** The destinations a rule's selector + namespaceSelector pick, as sorted unique IPv4 CIDRs. */
   destinations(p: ParsedAccessPolicy, r: ParsedAccessRule): string[] | undefined {
     if (r.selector === undefined && r.namespaceSelector === undefined) return undefined;
-    const nsSel = r.namespaceSelector;
-    // Calico: without namespaceSelector a NetworkPolicy's selector stays in its namespace, a
-    // GlobalNetworkPolicy's spans every namespace and the GlobalNetworkSets.
-    const scope =
-      nsSel !== undefined
-        ? `sel:${nsSel.toString()}`
-        : p.kind === "NetworkPolicy"
-          ? `ns:${p.namespace}`
-          : "all";
-    const key = `${scope}\u0000${r.selector?.toString() ?? "all()"}`;
-    let hit = this.selected.get(key);
-    if (hit === undefined) this.selected.set(key, (hit = this.resolve(p, r.selector, nsSel)));
-    return hit;
-  }
-
-  private resolve(
-    p: ParsedAccessPolicy,
-    selector: Selector | undefined,
-    nsSel: Selector | undefined,
-  ): string[] {
-    const out = new Set<string>();
-    const withSets = nsSel === undefined ? p.kind === "GlobalNetworkPolicy" : selectsGlobal(nsSel);
-    const podsToo = nsSel === undefined || !selectsGlobal(nsSel);
-    if (podsToo) {
-      for (const pod of this.index.allPods()) {
-        const ip = liveIPv4(pod);
-        if (ip === undefined) continue;
-        const ns = podNamespace(pod);
-        if (
-          nsSel === undefined
-            ? p.kind === "NetworkPolicy" && ns !== p.namespace
-            : !nsSel.matches(this.namespaceLabels(ns))
-        )
-          continue;
-        if (selector === undefined || selector.matches(pod.metadata.labels ?? {})) out.add(`${ip}/32`);
-      }
-    }
-    if (withSets) {
-      for (const set of this.index.globalNetworkSets()) {
-        if (selector !== undefined && !selector.matches(set.metadata.labels ?? {}, { global: true }))
-          continue;
-        const nets = ipv4Nets(set.spec?.nets ?? []);
-        if (nets.ok) for (const n of nets.value.v4) out.add(n);
-      }
-    }
-    return [...out].sort();
+    // Resolved and kept current by the index (see access/destinations.ts).
+    return this.index.destinations({
+      kind: p.kind,
+      namespace: p.namespace,
+      selector: r.selector,
+      namespaceSelector: r.namespaceSelector,
+    });
   }
 }
 
