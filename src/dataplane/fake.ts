@@ -5,7 +5,7 @@ import { err, ok, type Result } from "../util/result.js";
 import type { DataplaneOptions } from "./config.js";
 import type { KernelGatewayGroup } from "./kernel-groups.js";
 import type { NodeDataplanePort, ReconcileReport } from "./node-dataplane.js";
-import { renderNode, type PolicyHook } from "./render-node.js";
+import { renderNode } from "./render-node.js";
 
 export class FakeNodeDataplane implements NodeDataplanePort {
   /** Every plan accepted, in order. */
@@ -20,13 +20,13 @@ export class FakeNodeDataplane implements NodeDataplanePort {
 
   constructor(private readonly options: Partial<DataplaneOptions> = {}) {}
 
-  async reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
+  async reconcile(plan: NodePlan): Promise<Result<ReconcileReport, string>> {
     if (this.failNext !== undefined) {
       const message = this.failNext;
       this.failNext = undefined;
       return err(message);
     }
-    const r = renderNode(plan, this.options, policy);
+    const r = renderNode(plan, this.options);
     if (!r.ok) return err(`node ${plan.node}: invalid plan: ${r.error.join("; ")}`);
     this.applied.push(plan);
     const fingerprint = r.value.shape.hash + JSON.stringify(r.value.desired);

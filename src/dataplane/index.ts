@@ -7,10 +7,14 @@ export {
   nodeSysctls,
   type NodeRender,
   type NodeDesired,
-  type PolicyHook,
   type DataplaneWorkload,
 } from "./render-node.js";
-export { renderGateway, type GatewayPlan, type GatewayNode, type GatewayRender } from "./render-gateway.js";
+export {
+  renderGateway,
+  type GatewayReplicaPlan,
+  type GatewayNode,
+  type GatewayRender,
+} from "./render-gateway.js";
 export {
   NodeDataplane,
   planRoutingChanges,
@@ -23,6 +27,7 @@ export { gatewayGroupsOf, type KernelGatewayGroup } from "./kernel-groups.js";
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";
 export {
   renderAccessPlan,
+  type CompiledAccessPolicy,
   nflogPrefix,
   counterRef,
   ruleComment,

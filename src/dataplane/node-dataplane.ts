@@ -21,8 +21,9 @@ import {
   runBatch,
 } from "./kernel.js";
 import type { KernelGatewayGroup } from "./kernel-groups.js";
+import { replaceTableText } from "./nft/text.js";
 import { withCounterValues } from "./nft-text.js";
-import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
+import { renderNode, type NodeRender } from "./render-node.js";
 import type { Runner } from "./runner.js";
 
 export interface ReconcileReport {
@@ -34,7 +35,7 @@ export interface ReconcileReport {
 
 /** The agent-facing port; the fake in fake.ts implements it for unit tests. */
 export interface NodeDataplanePort {
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
+  reconcile(plan: NodePlan): Promise<Result<ReconcileReport, string>>;
   /** Workload IP → gateway-set slot the kernel uses now (read once by a starting agent to adopt it). */
   readWorkloadSlots(): Promise<Result<Map<string, number>, string>>;
   /** The gateway groups the kernel routes through now (read once by a starting agent). */
@@ -95,14 +96,14 @@ export class NodeDataplane implements NodeDataplanePort {
   }
 
   /** Serialised: a watch event and the periodic resync never interleave their batches. */
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
-    const run = this.queue.then(() => this.reconcileNow(plan, policy));
+  reconcile(plan: NodePlan): Promise<Result<ReconcileReport, string>> {
+    const run = this.queue.then(() => this.reconcileNow(plan));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async reconcileNow(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
-    const rendered = renderNode(plan, this.options, policy);
+  private async reconcileNow(plan: NodePlan): Promise<Result<ReconcileReport, string>> {
+    const rendered = renderNode(plan, this.options);
     if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
     const actions: string[] = [];
@@ -131,7 +132,10 @@ export class NodeDataplane implements NodeDataplanePort {
     if (!nft.ok) return nft;
     if (!nftMatches(nft.value, r.shape)) {
       // The replacement starts each rule's counter where the kernel's stands now.
-      const loaded = await loadNft(this.runner, withCounterValues(r.nft, nft.value.counters));
+      const loaded = await loadNft(
+        this.runner,
+        replaceTableText(withCounterValues(r.table, nft.value.counters)),
+      );
       // The old ruleset stays in force, so the objects it uses must stay too: skip removals.
       if (!loaded.ok) return loaded;
       actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);

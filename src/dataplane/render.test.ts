@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { GatewayHop, NodePlan } from "../calc/plan.js";
 import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
-import { renderGateway, type GatewayPlan } from "./render-gateway.js";
+import { renderGateway, type GatewayReplicaPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 
 const hop = (n: number): GatewayHop => ({
@@ -140,7 +140,7 @@ describe("renderNode", () => {
 });
 
 describe("renderGateway", () => {
-  const gw: GatewayPlan = {
+  const gw: GatewayReplicaPlan = {
     replica: "egress/gw-1",
     podIP: "10.244.9.1",
     egressIP: "10.10.0.1",
