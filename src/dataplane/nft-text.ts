@@ -18,7 +18,7 @@ import {
 import { objectLines, replaceTableText, tableBodyLines } from "./nft/text.js";
 
 export { hex } from "./nft/text.js";
-export { validIfname, validIfnamePrefix } from "./nft/validate.js";
+export { validIfname, validIfnamePrefix } from "./nft/values.js";
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 

@@ -36,7 +36,7 @@ import {
   type Statement,
   type TableObject,
 } from "./nft/objects.js";
-import { validIfname } from "./nft/validate.js";
+import { validIfname } from "./nft/values.js";
 
 /** NFLOG group of Deny and Log rules (the flow-log collector listens on it). */
 export const POLICY_NFLOG_GROUP = 5;

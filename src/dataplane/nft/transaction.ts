@@ -14,7 +14,8 @@ import {
   mapElementText,
   replaceTableText,
 } from "./text.js";
-import { checkElements, checkMapElements, checkObjectName, checkTable, checkTableName } from "./validate.js";
+import { checkTable } from "./validate.js";
+import { checkElements, checkMapElements, checkObjectName, checkTableName } from "./values.js";
 
 /** A set or verdict map of a table, by name and type: what an element operation needs. */
 export interface SetRef {
