@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isLabNetns } from "./names.js";
 import { addNetns, listNetns } from "./netns.js";
-import { isAlive, sleep } from "./processes.js";
+import { isAlive } from "../util/background-process.js";
+import { sleep } from "../util/wait.js";
 import { readManifest } from "./state.js";
 import { egwOk as ok, randomSuffix, runEgw as run } from "./testing/lab-cli.js";
 

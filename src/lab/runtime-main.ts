@@ -12,7 +12,7 @@ import {
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
 import { planTopology } from "./topology.js";
-import { sleep } from "./processes.js";
+import { sleep } from "../util/wait.js";
 
 const log = (line: string): void => {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);

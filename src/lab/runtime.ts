@@ -14,7 +14,8 @@ import {
 import { POD_INTERFACE } from "./names.js";
 import { addNetns, deleteNetns, ipBatch, listNetns, netnsPids } from "./netns.js";
 import { planPods, podSetupLines, podView, type PodAction, type PodRef } from "./pod-plan.js";
-import { runsAsOurs, startDetached, stopProcesses } from "./processes.js";
+import { startDetached, stopProcesses } from "../util/background-process.js";
+import { runsAsOurs } from "./processes.js";
 import { labPaths, readManifest, updateManifest } from "./state.js";
 import type { LabNode, LabTopology } from "./topology.js";
 import { planAgentRestarts } from "./agent-plan.js";

@@ -16,7 +16,9 @@ import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
 import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
-import { isAlive, labScriptArgv, sleep, startDetached, waitFor } from "./processes.js";
+import { isAlive, startDetached } from "../util/background-process.js";
+import { sleep, waitFor } from "../util/wait.js";
+import { labScriptArgv } from "./processes.js";
 import {
   labPaths,
   prepareStateDir,
