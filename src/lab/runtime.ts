@@ -2,6 +2,7 @@
 // netns, veth, IP, routes) and the Pods' status match the kernel. Level-triggered: every change
 // and a periodic resync run one reconcile over the whole lab, so a restart adopts what exists.
 import type { Resource } from "../api/meta.js";
+import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore, WatchHandle } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
 import { runCommand } from "./exec.js";
@@ -334,26 +335,22 @@ export class LabRuntime {
 
   /**
    * Read-modify-write of one pod with compare-and-swap, retried on conflicts. Returns false if
-   * the pod no longer exists.
+   * the pod no longer exists or could not be written (the next pass tries again).
    */
   private async writeStatus(ref: PodRef, change: (current: Resource) => Partial<Resource>): Promise<boolean> {
     const { store, log } = this.opts;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const got = await store.get({ kind: "Pod", namespace: ref.namespace, name: ref.name });
-      if (!got.ok) {
-        if (got.error.code !== "NotFound") log(`cannot read pod ${describePod(ref)}: ${got.error.message}`);
-        return false;
-      }
-      const next = { ...got.value, ...change(got.value) };
-      const put = await store.update(next);
-      if (put.ok) return true;
-      if (put.error.code === "NotFound") return false;
-      if (put.error.code !== "Conflict") {
-        log(`cannot update pod ${describePod(ref)}: ${put.error.message}`);
-        return false;
-      }
-    }
-    log(`pod ${describePod(ref)} kept changing; will retry on the next pass`);
+    const r = await readModifyWrite(
+      store,
+      { kind: "Pod", namespace: ref.namespace, name: ref.name },
+      (current) => ({
+        ...current,
+        ...change(current),
+      }),
+    );
+    if (r.ok) return r.value.kind !== "absent";
+    if (r.error.code === "Conflict")
+      log(`pod ${describePod(ref)} kept changing; will retry on the next pass`);
+    else log(`cannot update pod ${describePod(ref)}: ${r.error.message}`);
     return false;
   }
 }

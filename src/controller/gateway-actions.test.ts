@@ -3,14 +3,10 @@ import { describe, it } from "node:test";
 import type { EgressGateway, EgressGatewaySpec } from "../api/schemas/egress.js";
 import { validateResource } from "../api/validate.js";
 import type { IPPoolLike } from "../ipam/pools.js";
-import {
-  planGarbage,
-  planGateway,
-  replicaIndex,
-  type GatewayPlan,
-  type GatewayPlanInput,
-  type PlanAction,
-} from "./plan.js";
+import type { GatewayActions, GatewayActionsInput, ReplicaAction } from "./actions.js";
+import { gatewayActions } from "./gateway-actions.js";
+import { findOrphans } from "./orphans.js";
+import { replicaIndex } from "./replicas.js";
 import { gatewayStatus, invalidSpecStatus } from "./status.js";
 import type { AllocationView, NodeView, ReplicaView } from "./views.js";
 
@@ -56,7 +52,7 @@ const replica = (name: string, ip: string, node: string, extra: Partial<ReplicaV
   ...extra,
 });
 
-const input = (over: Partial<GatewayPlanInput>): GatewayPlanInput => ({
+const input = (over: Partial<GatewayActionsInput>): GatewayActionsInput => ({
   gateway: gateway(),
   pools: [pool("egress", "10.10.1.0/29")],
   nodes: nodes("node-1", "node-2", "node-3"),
@@ -68,8 +64,8 @@ const input = (over: Partial<GatewayPlanInput>): GatewayPlanInput => ({
   ...over,
 });
 
-const ofType = <T extends PlanAction["type"]>(plan: GatewayPlan, type: T) =>
-  plan.actions.filter((a): a is Extract<PlanAction, { type: T }> => a.type === type);
+const ofType = <T extends ReplicaAction["type"]>(plan: GatewayActions, type: T) =>
+  plan.actions.filter((a): a is Extract<ReplicaAction, { type: T }> => a.type === type);
 
 /** Three running replicas gw-0..2 on node-1..3 with their allocations. */
 const threeReplicas = () => ({
@@ -77,9 +73,9 @@ const threeReplicas = () => ({
   allocations: [0, 1, 2].map((i) => alloc(`gw-${i}`, `10.10.1.${i + 1}`)),
 });
 
-describe("planGateway: scale up and placement", () => {
+describe("gatewayActions: scale up and placement", () => {
   it("creates the missing replicas with stable names, labels and one per node", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({
           replicas: 3,
@@ -102,7 +98,7 @@ describe("planGateway: scale up and placement", () => {
   });
 
   it("uses the default label egw.dev/gateway: <name> without template labels", () => {
-    const [c] = ofType(planGateway(input({})), "create");
+    const [c] = ofType(gatewayActions(input({})), "create");
     assert.deepEqual(c?.labels, { "egw.dev/gateway": "gw" });
   });
 
@@ -113,15 +109,15 @@ describe("planGateway: scale up and placement", () => {
       replicas: [replica("gw-0", "10.10.1.1", "node-1")],
       allocations: [alloc("gw-0", "10.10.1.1")],
     });
-    const plan = planGateway(inp);
+    const plan = gatewayActions(inp);
     const perNode = new Map<string, number>([["node-1", 1]]);
     for (const c of ofType(plan, "create")) perNode.set(c.node, (perNode.get(c.node) ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(perNode), { "node-1": 2, "node-2": 2 });
-    assert.deepEqual(planGateway(inp), plan);
+    assert.deepEqual(gatewayActions(inp), plan);
   });
 
   it("places only on nodes matching template.spec.nodeSelector", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 2, template: { spec: { nodeSelector: { egress: "yes" } } } }),
         nodes: [
@@ -138,7 +134,7 @@ describe("planGateway: scale up and placement", () => {
   });
 
   it("no node matching the nodeSelector: Degraded, nothing created", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({ gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }) }),
     );
     assert.deepEqual(plan.actions, []);
@@ -147,7 +143,7 @@ describe("planGateway: scale up and placement", () => {
   });
 
   it("skips names other pods of the namespace already use", () => {
-    const plan = planGateway(input({ otherPodNames: new Set(["gw-0"]) }));
+    const plan = gatewayActions(input({ otherPodNames: new Set(["gw-0"]) }));
     assert.deepEqual(
       ofType(plan, "create").map((c) => c.replica),
       ["gw-1"],
@@ -155,7 +151,7 @@ describe("planGateway: scale up and placement", () => {
   });
 
   it("a replica whose pod was deleted comes back under its name, keeping its IP", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 2 }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
@@ -169,9 +165,9 @@ describe("planGateway: scale up and placement", () => {
   });
 });
 
-describe("planGateway: pools", () => {
+describe("gatewayActions: pools", () => {
   it("replicas > free addresses: only as many replicas as IPs, Degraded PoolExhausted", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({ gateway: gateway({ replicas: 3 }), pools: [pool("egress", "10.10.1.0/30")] }),
     );
     assert.equal(ofType(plan, "create").length, 2);
@@ -183,7 +179,7 @@ describe("planGateway: pools", () => {
 
   it("counts other gateways' allocations as taken", () => {
     const other = alloc("x-0", "10.10.1.1", { owner: { namespace: "b", gateway: "x", replica: "x-0" } });
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 2 }),
         pools: [pool("egress", "10.10.1.0/30")],
@@ -195,7 +191,7 @@ describe("planGateway: pools", () => {
   });
 
   it("a missing pool: Degraded PoolNotFound, nothing created, existing replicas kept", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 2, ipPools: [{ name: "gone" }] }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
@@ -208,21 +204,21 @@ describe("planGateway: pools", () => {
   });
 
   it("a pool that does not allow EgressGateway: Degraded PoolNotAllowed", () => {
-    const plan = planGateway(input({ pools: [pool("egress", "10.10.1.0/29", ["Workload"])] }));
+    const plan = gatewayActions(input({ pools: [pool("egress", "10.10.1.0/29", ["Workload"])] }));
     assert.deepEqual(plan.actions, []);
     assert.equal(plan.problems[0]?.reason, "PoolNotAllowed");
     assert.match(plan.problems[0]?.message ?? "", /allowedUses .* must include "EgressGateway"/);
   });
 
   it("a name/cidr pair naming different pools: Degraded PoolMismatch", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({ gateway: gateway({ ipPools: [{ name: "egress", cidr: "10.9.0.0/24" }] }) }),
     );
     assert.equal(plan.problems[0]?.reason, "PoolMismatch");
   });
 
   it("pool change: a replica whose IP left the pools is replaced (new replica, old one drains)", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ ipPools: [{ name: "b" }] }),
         pools: [pool("egress", "10.10.1.0/29"), pool("b", "10.10.2.0/29")],
@@ -240,9 +236,9 @@ describe("planGateway: pools", () => {
   });
 });
 
-describe("planGateway: scale down, drain, deletion", () => {
+describe("gatewayActions: scale down, drain, deletion", () => {
   it("scale 3→1 with no grace period deletes the highest indices and releases their IPs", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
         ...threeReplicas(),
@@ -261,7 +257,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("scale down with a grace period drains first, deadline in the annotation", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 30 } } }),
         ...threeReplicas(),
@@ -285,12 +281,16 @@ describe("planGateway: scale down, drain, deletion", () => {
       i === 2 ? { ...r, terminating: "2030-01-01T00:00:30.000Z" } : r,
     );
     const gw = gateway({ replicas: 2, template: { spec: { terminationGracePeriodSeconds: 30 } } });
-    const before = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 10_000 }));
+    const before = gatewayActions(
+      input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 10_000 }),
+    );
     assert.deepEqual(before.actions, []);
     assert.equal(before.requeueAfterMs, 20_000);
     assert.equal(before.replicas.find((r) => r.name === "gw-2")?.ready, false);
 
-    const after = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 30_000 }));
+    const after = gatewayActions(
+      input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 30_000 }),
+    );
     assert.deepEqual(
       after.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
       [["delete", "gw-2"]],
@@ -300,7 +300,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   it("an unreadable drain deadline is written again", () => {
     const { replicas, allocations } = threeReplicas();
     const odd = replicas.map((r, i) => (i === 2 ? { ...r, terminating: "true" } : r));
-    const plan = planGateway(input({ gateway: gateway({ replicas: 2 }), replicas: odd, allocations }));
+    const plan = gatewayActions(input({ gateway: gateway({ replicas: 2 }), replicas: odd, allocations }));
     assert.deepEqual(
       ofType(plan, "drain").map((d) => d.deadline),
       ["2030-01-01T00:00:30.000Z"],
@@ -308,7 +308,9 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("a replica pod whose IP is not allocated to it is deleted at once", () => {
-    const plan = planGateway(input({ replicas: [replica("gw-0", "10.10.1.1", "node-1")], allocations: [] }));
+    const plan = gatewayActions(
+      input({ replicas: [replica("gw-0", "10.10.1.1", "node-1")], allocations: [] }),
+    );
     assert.deepEqual(
       plan.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
       [
@@ -319,7 +321,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("a replica on a node that no longer matches is replaced", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }),
         nodes: [
@@ -340,7 +342,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   it("allocations no replica uses are released after their grace period only", () => {
     const fresh = alloc("gw-7", "10.10.1.5", { createdMs: NOW - 10_000 });
     const old = alloc("gw-8", "10.10.1.6");
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
         allocations: [alloc("gw-0", "10.10.1.1"), fresh, old],
@@ -355,7 +357,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("template label changes are applied to running replicas in place", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ template: { metadata: { labels: { "egress-code": "blue" } } } }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
@@ -369,7 +371,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("scale to 0 then status Ready/ScaledToZero", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 0, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
         ...threeReplicas(),
@@ -381,7 +383,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("garbage: replicas and allocations of deleted gateways", () => {
-    const g = planGarbage({
+    const g = findOrphans({
       gateways: new Set(["payments/gw"]),
       replicaPods: [
         { namespace: "payments", name: "gw-0", owner: "payments/gw" },
@@ -406,7 +408,7 @@ describe("planGateway: scale down, drain, deletion", () => {
 
 describe("status", () => {
   it("lists replicas and reports Ready and Degraded; transition times only move on change", () => {
-    const plan = planGateway(
+    const plan = gatewayActions(
       input({
         gateway: gateway({ replicas: 3 }),
         pools: [pool("egress", "10.10.1.0/30")],
