@@ -17,7 +17,7 @@ import {
 import { readLines } from "../../lab/logs.js";
 import { DEFAULT_LAB_NAME, podNetns } from "../../lab/names.js";
 import { netnsExists, nftApply } from "../../lab/netns.js";
-import { podView } from "../../lab/pod-plan.js";
+import { podView } from "../../lab/pod-actions.js";
 import {
   COMPONENTS,
   componentsOf,
