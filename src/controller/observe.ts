@@ -1,6 +1,6 @@
 // What the controller reads from the datastore for one gateway (I/O): its replica pods, the
 // names of the namespace's other pods, every IP allocation, and the cluster-wide pools and
-// nodes, as the planner's plain views (views.ts).
+// nodes, as the plain views gateway-actions.ts decides on (views.ts).
 import type { Datastore } from "../datastore/types.js";
 import { IP_ALLOCATION_KIND } from "../ipam/allocator.js";
 import type { IPPoolLike } from "../ipam/pools.js";

@@ -10,7 +10,7 @@ const nodes = topology.value.nodes;
 
 describe("agentRestarts", () => {
   it("restarts recorded agents whose process is gone, and only those", () => {
-    const plan = agentRestarts(
+    const restarts = agentRestarts(
       nodes,
       new Map([
         ["agent-node-1", true],
@@ -19,14 +19,14 @@ describe("agentRestarts", () => {
       agentComponent,
     );
     assert.deepEqual(
-      plan.map((a) => [a.component, a.node.name, a.node.netns]),
+      restarts.map((a) => [a.component, a.node.name, a.node.netns]),
       [["agent-node-2", "node-2", "egw-t-n2"]],
     );
   });
 
   it("leaves unrecorded agents to egw up and ignores components of unknown nodes", () => {
-    const plan = agentRestarts(nodes, new Map([["agent-node-9", false]]), agentComponent);
-    assert.deepEqual(plan, []);
+    const restarts = agentRestarts(nodes, new Map([["agent-node-9", false]]), agentComponent);
+    assert.deepEqual(restarts, []);
   });
 
   it("a converged lab restarts nothing", () => {
