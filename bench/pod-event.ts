@@ -3,9 +3,12 @@
 // real NodeDataplane programs it. Each event deletes or re-adds one pod (alternately), recomputes
 // the NodePlan and reconciles it; the table reports the reconcile's wall time (plan computation is
 // shown apart). The node also carries a GlobalNetworkPolicy whose destination selector picks some
-// of the node's own pods, so a pod event changes policy sets too.
+// of the node's own pods, so a pod event changes policy sets too. The measuring process runs
+// inside the namespace, as the agent does, so no command pays for `ip netns exec`.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { syntheticCluster } from "../src/calc/fixtures.js";
 import { computeNodePlan } from "../src/calc/node-plan.js";
 import type { NodePlan } from "../src/calc/plan.js";
@@ -13,7 +16,7 @@ import { ClusterIndex } from "../src/calc/snapshot.js";
 import type { PodInput } from "../src/calc/inputs.js";
 import { allow, globalNetworkPolicy } from "../src/calc/access/testing.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
-import { netnsRunner } from "../src/dataplane/runner.js";
+import { localRunner } from "../src/dataplane/runner.js";
 import { deleteNetns, sh } from "../src/dataplane/testing/netns.js";
 
 const SIZES = [200, 2_000];
@@ -54,9 +57,9 @@ function clusterIndex(pods: number): ClusterIndex {
   });
 }
 
-async function measure(pods: number, ns: string): Promise<Sample> {
+async function measure(pods: number): Promise<Sample> {
   const index = clusterIndex(pods);
-  const dataplane = new NodeDataplane(netnsRunner(ns), { workloadInterfacePrefixes: ["egw"] });
+  const dataplane = new NodeDataplane(localRunner(), { workloadInterfacePrefixes: ["egw"] });
   let plan: NodePlan = computeNodePlan(index, NODE);
   const first = await dataplane.reconcile(plan);
   if (!first.ok) throw new Error(`first reconcile failed: ${first.error}`);
@@ -85,6 +88,32 @@ async function measure(pods: number, ns: string): Promise<Sample> {
   return sample;
 }
 
+/** Runs `measure` in a child process inside `ns` and returns its sample. */
+function measureIn(ns: string, pods: number): Promise<Sample> {
+  const argv = [
+    "netns",
+    "exec",
+    ns,
+    process.execPath,
+    fileURLToPath(import.meta.url),
+    WORKER_FLAG,
+    String(pods),
+  ];
+  return new Promise((resolve, reject) =>
+    execFile("ip", argv, { maxBuffer: 16 << 20 }, (e, out, err) =>
+      e
+        ? reject(new Error(`pod-event worker (${pods} pods): ${err || e.message}`))
+        : resolve(JSON.parse(out) as Sample),
+    ),
+  );
+}
+
+const WORKER_FLAG = "--pod-event-worker";
+if (process.argv[2] === WORKER_FLAG) {
+  const sample = await measure(Number(process.argv[3]));
+  process.stdout.write(JSON.stringify(sample));
+}
+
 export async function benchPodEvent(): Promise<void> {
   const prefix = `egwbe${randomBytes(3).toString("hex")}-`;
   const made: string[] = [];
@@ -99,7 +128,7 @@ export async function benchPodEvent(): Promise<void> {
       const ns = `${prefix}${pods}`;
       made.push(ns);
       await sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
-      const s = await measure(pods, ns);
+      const s = await measureIn(ns, pods);
       console.log(
         [
           String(pods).padEnd(14),
