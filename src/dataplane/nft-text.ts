@@ -4,7 +4,7 @@
 // values into a replacement table. Text itself is written by nft/text.ts only.
 import { createHash } from "node:crypto";
 import { parseCidr, parseIp } from "../api/ip.js";
-import type { CounterValues, NftShape } from "./model.js";
+import type { CounterValue, CounterValues, NftShape } from "./model.js";
 import {
   chain,
   countsElements,
@@ -98,26 +98,29 @@ export function withCounterValues(table: Table, counters: CounterValues | undefi
         const c = countedComment(r);
         if (c !== undefined) seen.set(c, (seen.get(c) ?? 0) + 1);
       }
+  const valueOf = (r: Rule): CounterValue | undefined => {
+    const c = countedComment(r);
+    const v = c === undefined || seen.get(c) !== 1 ? undefined : counters.get(c);
+    return v !== undefined && r.statements.some((s) => s.kind === "counter" && s.packets === undefined)
+      ? v
+      : undefined;
+  };
   let changed = false;
+  // Only chains with a rule to start are copied: a 10,000-rule table changes a few.
   const objects = table.objects.map((o) => {
-    if (o.kind !== "chain") return o;
-    let chainChanged = false;
+    if (o.kind !== "chain" || !o.rules.some((r) => valueOf(r) !== undefined)) return o;
+    changed = true;
     const rules = o.rules.map((r) => {
-      const c = countedComment(r);
-      const value = c === undefined || seen.get(c) !== 1 ? undefined : counters.get(c);
+      const value = valueOf(r);
       if (value === undefined) return r;
-      let set = false;
+      let started = false;
       const statements = r.statements.map((s) => {
-        if (set || s.kind !== "counter" || s.packets !== undefined) return s;
-        set = true;
+        if (started || s.kind !== "counter" || s.packets !== undefined) return s;
+        started = true;
         return { kind: "counter" as const, packets: value.packets, bytes: value.bytes };
       });
-      if (!set) return r;
-      chainChanged = true;
       return { ...r, statements };
     });
-    if (!chainChanged) return o;
-    changed = true;
     return { ...o, rules } satisfies Chain;
   });
   return changed ? { ...table, objects } : table;

@@ -201,7 +201,9 @@ export const anonymous = (elements: readonly (number | PortRange)[]): Operand =>
   elements,
 });
 
-export const counter = (): Statement => ({ kind: "counter" });
+const COUNTER: Statement = { kind: "counter" };
+/** A counter starting at zero (one shared value: statements are never changed in place). */
+export const counter = (): Statement => COUNTER;
 export const log = (prefix: string, group: number): Statement => ({ kind: "log", prefix, group });
 export const setMark = (target: "meta" | "ct", mask: number, value: number): Statement => ({
   kind: "mark",

@@ -54,7 +54,9 @@ export const typeText = (type: readonly KeyType[]): string => type.join(" . ");
 const selectorTypes = (s: Selector): KeyType[] => s.fields.map((f) => FIELD_TYPES[f]);
 
 export const selectorText = (s: Selector): string =>
-  s.fields.join(" . ") + (s.mask !== undefined ? ` and ${hex(s.mask)}` : "");
+  s.fields.length === 1 && s.mask === undefined
+    ? (s.fields[0] as string)
+    : s.fields.join(" . ") + (s.mask !== undefined ? ` and ${hex(s.mask)}` : "");
 
 const rangeText = (r: number | { from: number; to: number }): string =>
   typeof r === "number" ? String(r) : r.from === r.to ? String(r.from) : `${r.from}-${r.to}`;
@@ -103,12 +105,12 @@ export function verdictText(v: Verdict): string {
 }
 
 export function ruleText(r: Rule): string {
-  let text = "";
-  for (const m of r.match) text += `${matchText(m)} `;
-  for (const s of r.statements) text += `${statementText(s)} `;
-  if (r.verdict !== undefined) text += `${verdictText(r.verdict)} `;
-  if (r.comment !== undefined) text += `comment ${quoted(r.comment)} `;
-  return text.slice(0, -1);
+  const parts: string[] = [];
+  for (const m of r.match) parts.push(matchText(m));
+  for (const s of r.statements) parts.push(statementText(s));
+  if (r.verdict !== undefined) parts.push(verdictText(r.verdict));
+  if (r.comment !== undefined) parts.push(`comment ${quoted(r.comment)}`);
+  return parts.join(" ");
 }
 
 const elementsText = (items: readonly (string | Element)[]): string =>
@@ -146,17 +148,21 @@ function chainLines(c: Chain): string[] {
   return lines;
 }
 
-// Sets and maps are immutable values, so their text is kept: a table re-rendered with counter
-// values in a few chains does not write its 100,000-element sets again. (Chains are not kept:
-// they are many and cheap, and every entry costs the garbage collector.)
-const setLines = new WeakMap<NftSet | NftMap, string>();
+// Sets and maps are immutable values, so the text of a big one is kept: a table re-rendered with
+// counter values in a few chains does not write its 100,000-element sets again. (Small ones are
+// not kept: every entry costs the garbage collector more than writing them.)
+const setLines = new WeakMap<NftSet | NftMap, readonly string[]>();
+const KEEP_FROM = 1000;
 
 /** One declaration inside `table inet … { }`, as lines without the table's indent. */
 export function objectLines(o: TableObject): readonly string[] {
   if (o.kind === "chain") return chainLines(o);
-  let line = setLines.get(o);
-  if (line === undefined) setLines.set(o, (line = o.kind === "set" ? setLine(o) : mapLine(o)));
-  return [line];
+  let lines = setLines.get(o);
+  if (lines === undefined) {
+    lines = [o.kind === "set" ? setLine(o) : mapLine(o)];
+    if (o.elements.length >= KEEP_FROM) setLines.set(o, lines);
+  }
+  return lines;
 }
 
 /** The declaration lines of a table's objects (what the table's plan hash is taken over). */
@@ -167,11 +173,8 @@ export function tableBodyLines(objects: readonly TableObject[]): string[] {
 }
 
 /** `table inet <name> { … }` with every declaration indented. */
-export function tableText(t: Table, bodyLines: readonly string[] = tableBodyLines(t.objects)): string {
-  let text = `table ${FAMILY} ${t.name} {\n`;
-  for (const l of bodyLines) text += `  ${l}\n`;
-  return `${text}}`;
-}
+export const tableText = (t: Table, bodyLines: readonly string[] = tableBodyLines(t.objects)): string =>
+  [`table ${FAMILY} ${t.name} {`, ...bodyLines.map((l) => `  ${l}`), "}"].join("\n");
 
 /**
  * Atomic replacement of a whole table: declaring the table first makes the delete valid when it

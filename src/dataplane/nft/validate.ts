@@ -167,31 +167,37 @@ function checkBase(c: Chain): string | undefined {
 /** Chains reachable by jump/goto (rules and verdict-map elements) form no loop: the kernel refuses loops. */
 function checkLoops(scope: Scope): string | undefined {
   const edges = new Map<string, string[]>();
-  const targets = (v: SimpleVerdict | undefined): string[] =>
-    v !== undefined && (v.kind === "jump" || v.kind === "goto") ? [v.chain] : [];
   for (const c of scope.chains.values()) {
     const out: string[] = [];
+    const add = (v: SimpleVerdict | undefined): void => {
+      if (v !== undefined && (v.kind === "jump" || v.kind === "goto")) out.push(v.chain);
+    };
     for (const r of c.rules) {
-      if (r.verdict?.kind === "vmap") {
-        for (const e of scope.maps.get(r.verdict.map)?.elements ?? []) out.push(...targets(e.verdict));
-      } else out.push(...targets(r.verdict));
+      if (r.verdict?.kind === "vmap")
+        for (const e of scope.maps.get(r.verdict.map)?.elements ?? []) add(e.verdict);
+      else add(r.verdict);
     }
     edges.set(c.name, out);
   }
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (name: string, path: string[]): string | undefined => {
-    if (state.get(name) === "done") return undefined;
-    if (state.get(name) === "visiting") return `chains loop: ${[...path, name].join(" -> ")}`;
-    state.set(name, "visiting");
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const visit = (name: string): string | undefined => {
+    if (done.has(name)) return undefined;
+    if (onPath.has(name)) return `chains loop: ${[...path, name].join(" -> ")}`;
+    onPath.add(name);
+    path.push(name);
     for (const next of edges.get(name) ?? []) {
-      const p = visit(next, [...path, name]);
+      const p = visit(next);
       if (p !== undefined) return p;
     }
-    state.set(name, "done");
+    path.pop();
+    onPath.delete(name);
+    done.add(name);
     return undefined;
   };
   for (const name of edges.keys()) {
-    const p = visit(name, []);
+    const p = visit(name);
     if (p !== undefined) return p;
   }
   return undefined;

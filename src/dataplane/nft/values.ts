@@ -104,13 +104,26 @@ export function checkElement(type: readonly KeyType[], interval: boolean, e: Ele
 
 const keyOf = (e: Element): string => (typeof e === "object" ? e.join("\u0000") : String(e));
 
+/**
+ * Element lists found valid, by identity and the type they were checked against. The lists are
+ * immutable and calc hands the same ones to every render until they change (a policy's 100,000
+ * nets), so a table rendered again does not check them again.
+ */
+const validLists = new WeakMap<readonly Element[], string>();
+
 /** Elements of one set or map: valid values, and no key twice where the kernel counts elements. */
-export const checkElements = (
+export function checkElements(
   what: string,
   type: readonly KeyType[],
   interval: boolean,
   keys: readonly Element[],
-): string | undefined => checkKeys(what, type, interval, keys.length, (i) => keys[i] as Element);
+): string | undefined {
+  const checkedAs = `${type.join(" . ")}${interval ? " interval" : ""}`;
+  if (validLists.get(keys) === checkedAs) return undefined;
+  const problem = checkKeys(what, type, interval, keys.length, (i) => keys[i] as Element);
+  if (problem === undefined && keys.length >= 1000) validLists.set(keys, checkedAs);
+  return problem;
+}
 
 function checkKeys(
   what: string,
