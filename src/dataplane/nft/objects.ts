@@ -177,7 +177,7 @@ const SINGLE = new Map<Field, Selector>();
 export const field = (f: Field, mask?: number): Selector => {
   if (mask !== undefined) return { fields: [f], mask };
   let s = SINGLE.get(f);
-  if (s === undefined) SINGLE.set(f, (s = { fields: [f] }));
+  if (s === undefined) SINGLE.set(f, (s = Object.freeze({ fields: Object.freeze([f]) })));
   return s;
 };
 export const concat = (...fields: Field[]): Selector => ({ fields });
@@ -201,7 +201,7 @@ export const anonymous = (elements: readonly (number | PortRange)[]): Operand =>
   elements,
 });
 
-const COUNTER: Statement = { kind: "counter" };
+const COUNTER: Statement = Object.freeze({ kind: "counter" });
 /** A counter starting at zero (one shared value: statements are never changed in place). */
 export const counter = (): Statement => COUNTER;
 export const log = (prefix: string, group: number): Statement => ({ kind: "log", prefix, group });
@@ -212,9 +212,9 @@ export const setMark = (target: "meta" | "ct", mask: number, value: number): Sta
   value,
 });
 
-export const ACCEPT: SimpleVerdict = { kind: "accept" };
-export const DROP: SimpleVerdict = { kind: "drop" };
-export const RETURN: SimpleVerdict = { kind: "return" };
+export const ACCEPT: SimpleVerdict = Object.freeze({ kind: "accept" });
+export const DROP: SimpleVerdict = Object.freeze({ kind: "drop" });
+export const RETURN: SimpleVerdict = Object.freeze({ kind: "return" });
 export const jump = (chain: string): SimpleVerdict => ({ kind: "jump", chain });
 export const goto = (chain: string): SimpleVerdict => ({ kind: "goto", chain });
 export const vmap = (key: Field | Selector, map: string): Verdict => ({
