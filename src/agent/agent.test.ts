@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { NodePlan } from "../calc/plan.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
-import type { DataplaneWorkload } from "../dataplane/render-node.js";
 import { createMemoryDatastore } from "../datastore/memory.js";
 import { Agent } from "./agent.js";
 import type { HttpGetResult } from "../daemon/http-get.js";
@@ -201,7 +200,7 @@ describe("Agent (memory datastore, fake dataplane)", () => {
       }),
     );
     await clock.advance(50);
-    const w = dataplane.last?.workloads.find((x) => x.name === "gw-local") as DataplaneWorkload | undefined;
+    const w = dataplane.last?.workloads.find((x) => x.name === "gw-local");
     assert.deepEqual(w?.extraSourceIPs, ["10.10.0.9"]);
     assert.equal(w?.gatewaySet, undefined);
     await agent.stop();
