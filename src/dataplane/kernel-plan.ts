@@ -27,9 +27,25 @@ export interface KernelPlan {
 
 const podOf = (w: WorkloadPlan): string => `Pod ${w.namespace}/${w.name}`;
 
+/**
+ * Parsing an address costs about a microsecond, and every reconcile of a node checks the same few
+ * thousand addresses again: the verdicts are remembered (dropped wholesale past a bound).
+ */
+const IPV4_MEMO_MAX = 50_000;
+const ipv4Memo = new Map<string, boolean>();
+function isIPv4(text: string): boolean {
+  let known = ipv4Memo.get(text);
+  if (known === undefined) {
+    if (ipv4Memo.size >= IPV4_MEMO_MAX) ipv4Memo.clear();
+    known = ipv4(text) !== undefined;
+    ipv4Memo.set(text, known);
+  }
+  return known;
+}
+
 /** Why the kernel cannot hold this workload at all; undefined when it can. */
 function unusable(w: WorkloadPlan): string | undefined {
-  if (ipv4(w.ip) === undefined) return `status.podIP "${w.ip}" is not an IPv4 address`;
+  if (!isIPv4(w.ip)) return `status.podIP "${w.ip}" is not an IPv4 address`;
   if (!validIfname(w.hostInterface))
     return `status.hostInterface "${w.hostInterface}" is not a valid interface name (1-15 characters)`;
   return undefined;
@@ -48,7 +64,7 @@ export function kernelPlanOf(plan: NodePlan, assignment: SlotAssignment): Kernel
     }
     let out = w;
     const extra = w.extraSourceIPs?.filter((ip) => {
-      if (ipv4(ip) !== undefined) return true;
+      if (isIPv4(ip)) return true;
       problems.push(`${podOf(w)}: extra source address "${ip}" is not an IPv4 address; left out`);
       return false;
     });
