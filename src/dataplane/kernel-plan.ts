@@ -51,6 +51,7 @@ function unusable(w: WorkloadPlan): string | undefined {
   return undefined;
 }
 
+/** Places `plan` in the kernel with the slots of `assignment`; the NodePlan itself is not changed. */
 export function kernelPlanOf(plan: NodePlan, assignment: SlotAssignment): KernelPlan {
   const problems: string[] = [];
   const overflowReason = `node "${plan.node}" needs more than ${MAX_GATEWAY_SETS} distinct gateway sets; egress is blocked for the excess`;
