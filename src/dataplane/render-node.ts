@@ -2,7 +2,7 @@
 // atomic table replacement; routing objects are rendered as desired state that the diff turns
 // into `ip -batch` lines against what the kernel already has (so restarts adopt, not rebuild).
 import { macForIp } from "../calc/mac.js";
-import type { NodePlan, WorkloadPlan } from "../calc/plan.js";
+import type { WorkloadPlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import {
   MARK_MASK,
@@ -14,6 +14,7 @@ import {
   withDefaults,
   type DataplaneOptions,
 } from "./config.js";
+import type { KernelNodePlan } from "./kernel-plan.js";
 import type {
   DesiredGroup,
   DesiredRule,
@@ -57,12 +58,6 @@ import {
 } from "./nft-text.js";
 import { renderAccessPlan } from "./render-policy.js";
 
-/**
- * A workload as the dataplane sees it. `extraSourceIPs` lets a workload send from more addresses
- * than its pod IP — a gateway replica sends SNATed traffic from its egress IP through its node.
- */
-export type DataplaneWorkload = WorkloadPlan & { extraSourceIPs?: string[] };
-
 export interface NodeDesired {
   link: VxlanLink;
   sysctls: Sysctls;
@@ -91,11 +86,11 @@ export const nodeSysctls = (): Sysctls => ({
 });
 
 interface Checked {
-  workloads: DataplaneWorkload[];
+  workloads: WorkloadPlan[];
   errors: string[];
 }
 
-function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
+function checkPlan(plan: KernelNodePlan, o: DataplaneOptions): Checked {
   const errors: string[] = [];
   const at = `NodePlan of node "${plan.node}"`;
   if (ipv4(plan.nodeIP) === undefined) errors.push(`${at}: nodeIP "${plan.nodeIP}" is not an IPv4 address`);
@@ -142,7 +137,7 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
     if (ipv4(h.vtep) === undefined) errors.push(`${p}: vtep "${h.vtep}" is not an IPv4 address`);
     if (canonicalMac(h.mac) === undefined) errors.push(`${p}: mac "${h.mac}" is not a MAC address`);
   });
-  const workloads = plan.workloads as DataplaneWorkload[];
+  const workloads = plan.workloads;
   workloads.forEach((w, i) => {
     const p = `${at}: workloads[${i}] (${w.namespace}/${w.name})`;
     if (ipv4(w.ip) === undefined) errors.push(`${p}: ip "${w.ip}" is not an IPv4 address`);
@@ -160,8 +155,8 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
 function nodeTableObjects(
-  plan: NodePlan,
-  workloads: DataplaneWorkload[],
+  plan: KernelNodePlan,
+  workloads: WorkloadPlan[],
   o: DataplaneOptions,
 ): TableObject[] {
   const setByKey = new Map(plan.gatewaySets.map((s) => [s.key, s]));
@@ -257,7 +252,7 @@ function nodeTableObjects(
   ];
 }
 
-function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
+function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
   const nodeMac = macForIp(plan.nodeIP) ?? "";
   const peersByIp = new Map<string, TunnelPeer>();
   for (const h of plan.tunnelPeers)
@@ -296,7 +291,7 @@ function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
  * withCounterValues (nft-text.ts) on the table.
  */
 export function renderNode(
-  plan: NodePlan,
+  plan: KernelNodePlan,
   options: Partial<DataplaneOptions> = {},
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);

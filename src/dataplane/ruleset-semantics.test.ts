@@ -18,7 +18,8 @@ import { Tracer, type Packet, type Trace } from "./nft/trace.js";
 import { Transaction } from "./nft/transaction.js";
 import { renderNode } from "./render-node.js";
 import { nflogPrefix, ruleComment, tierDefaultComment } from "./render-policy.js";
-import { randomCluster, randomPacket, type Cluster, type Workload } from "./testing/random-cluster.js";
+import type { WorkloadPlan as Workload } from "../calc/plan.js";
+import { randomCluster, randomPacket, type Cluster } from "./testing/random-cluster.js";
 
 const BASE_SEED = Number(process.env.EGW_RULESET_SEED ?? 20_251_128);
 const CLUSTERS = 60;
@@ -49,7 +50,7 @@ class Oracle {
   private readonly verdicts = new Map<string, Verdict>();
 
   constructor(private readonly c: Cluster) {
-    const workloads = c.plan.workloads as Workload[];
+    const workloads = c.plan.workloads;
     this.byIface = new Map(workloads.map((w) => [w.hostInterface, w]));
     for (const s of c.plan.gatewaySets) this.byMark.set(s.mark, s.key);
     this.blocked = new Set(workloads.filter((w) => w.blocked).map((w) => w.ip));

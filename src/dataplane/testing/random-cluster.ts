@@ -18,18 +18,16 @@ import {
 } from "../../calc/fixtures.js";
 import type { PodInput, PolicyRuleInput } from "../../calc/inputs.js";
 import { computeNodePlan } from "../../calc/node-plan.js";
-import type { NodePlan, WorkloadPlan } from "../../calc/plan.js";
+import type { WorkloadPlan } from "../../calc/plan.js";
 import { ClusterIndex } from "../../calc/snapshot.js";
 import { LABEL_GATEWAY, LABEL_NAMESPACE_NAME } from "../../api/well-known.js";
 import { VXLAN_DEVICE } from "../config.js";
+import { withFreshSlots, type KernelNodePlan } from "../kernel-plan.js";
 import type { CtState } from "../nft/objects.js";
 import type { Packet } from "../nft/trace.js";
 
 /** The client node whose plan is rendered. */
 export const NODE = "node-0";
-
-/** A workload as the dataplane takes it (it may send from extra source addresses). */
-export type Workload = WorkloadPlan & { extraSourceIPs?: string[] };
 
 export type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
@@ -64,7 +62,8 @@ const SELECTORS = ["all()", "app == 'web'", "has(app)", "app in {'web', 'db'}", 
 export interface Cluster {
   seed: number;
   index: ClusterIndex;
-  plan: NodePlan;
+  /** The node's plan as the kernel holds it (gateway sets with fresh slots). */
+  plan: KernelNodePlan;
   clusterCidrs: string[];
 }
 
@@ -125,7 +124,7 @@ function egressAnnotations(rand: Rand): Record<string, string> | undefined {
   }
 }
 
-/** A random cluster around one client node (node-0) and the NodePlan of that node. */
+/** A random cluster around one client node (node-0) and the plan of that node. */
 export function randomCluster(seed: number): Cluster {
   const rand = seededRandom(seed);
   const namespaces = ["a", "b", "c"].map((n) =>
@@ -219,17 +218,21 @@ export function randomCluster(seed: number): Cluster {
       0.6,
     ),
   });
-  const plan = computeNodePlan(index, NODE);
+  const computed = computeNodePlan(index, NODE);
   // A workload may send from more addresses than its pod IP (a gateway replica's egress IP).
-  for (const w of plan.workloads as (WorkloadPlan & { extraSourceIPs?: string[] })[])
-    if (chance(rand, 0.15)) w.extraSourceIPs = [`10.10.9.${Math.floor(rand() * 200) + 1}`];
+  const senders = computed.workloads.map((w): WorkloadPlan =>
+    chance(rand, 0.15)
+      ? { ...w, extraSourceIPs: [...(w.extraSourceIPs ?? []), `10.10.9.${Math.floor(rand() * 200) + 1}`] }
+      : w,
+  );
+  const plan = withFreshSlots({ ...computed, workloads: senders });
   return { seed, index, plan, clusterCidrs: chance(rand, 0.4) ? ["10.96.0.0/12"] : [] };
 }
 
 /** A packet on a client node: mostly new connections of its workloads, some spoofed, from
  * unknown or other interfaces, established or related ones, and replies from gateways. */
 export function randomPacket(rand: Rand, c: Cluster): Packet {
-  const workloads = c.plan.workloads as Workload[];
+  const workloads = c.plan.workloads;
   const w = pick(rand, workloads);
   const someIP = (): string =>
     pick(rand, [...workloads.map((x) => x.ip), "10.244.2.10", "198.18.0.1", "10.10.0.1", "172.30.0.9"]);
