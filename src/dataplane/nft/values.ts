@@ -174,9 +174,13 @@ export const checkMapElements = (
 ): string | undefined => {
   const problem = checkKeys(what, m.type, false, elements.length, (i) => (elements[i] as MapElement).key);
   if (problem !== undefined || chains === undefined) return problem;
+  const fine = new Set<string>();
   for (const e of elements) {
-    const p = checkVerdictTarget(`${what}: element ${JSON.stringify(e.key)}`, e.verdict, chains);
+    const v = e.verdict;
+    if ((v.kind !== "jump" && v.kind !== "goto") || fine.has(v.chain)) continue;
+    const p = checkVerdictTarget(`${what}: element ${JSON.stringify(e.key)}`, v, chains);
     if (p !== undefined) return p;
+    fine.add(v.chain);
   }
   return undefined;
 };
