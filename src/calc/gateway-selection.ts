@@ -32,6 +32,7 @@ import { macForIp } from "./mac.js";
 import type { DestinationRoute, GatewayHop } from "./plan.js";
 import { DEFAULT_DESTINATION, type GatewayTarget } from "./policy.js";
 import type { ClusterIndex } from "./snapshot.js";
+import { compareStrings } from "../util/compare.js";
 
 /** A gateway replica as calc sees it. */
 export interface GatewayReplica {
@@ -315,4 +316,4 @@ function blocked(config: EgressConfig, reason: string): WorkloadEgress {
 }
 
 const sortByKey = <T extends { key: string }>(items: T[]): T[] =>
-  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  items.sort((a, b) => compareStrings(a.key, b.key));

@@ -6,6 +6,7 @@ import { MAX_GATEWAY_SETS, markOfSlot, slotOfTable, tableOfSlot } from "./band.j
 import { resolveWorkloadEgress } from "./gateway-selection.js";
 import type { DestinationRoute, GatewayHop, GatewaySetPlan, NodePlan, WorkloadPlan } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
+import { compareStrings as compare } from "../util/compare.js";
 
 /**
  * Computes what `nodeName`'s kernel must hold. Pass the previous plan so gateway sets that still
@@ -163,5 +164,3 @@ function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
   for (const hop of seen) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
   return [...byIP.values()].sort((a, b) => compare(a.ip, b.ip));
 }
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,7 +1,7 @@
 // `egw explain`'s pure part: parse the --to target, run calc's evaluator (the code the agents
 // compile to nft) and calc's egress explanation for that destination, and format the answer.
 import type { Resource } from "../api/meta.js";
-import { cidrContains, parseCidr, parseIp } from "../api/ip.js";
+import { cidrContains, parseCidr, parseIp } from "../util/ip.js";
 import {
   ClusterIndex,
   describeVerdict,

@@ -7,6 +7,7 @@ import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { GatewayNode, GatewayPlan } from "../dataplane/render-gateway.js";
 import { cidr4, ipv4 } from "../dataplane/nft-text.js";
 import { err, ok, type Result } from "../util/result.js";
+import { compareStrings } from "../util/compare.js";
 
 /** NodeInput plus the pod CIDR fields of a Node's spec. */
 export type GatewayNodeInput = NodeInput & {
@@ -64,7 +65,7 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
       warnings.push(`Node ${name}: no IPv4 spec.podCIDRs; replies cannot be routed back to its pods`);
     nodes.push({ name, underlayIP, podCidrs });
   }
-  nodes.sort((a, b) => cmp(a.name, b.name));
+  nodes.sort((a, b) => compareStrings(a.name, b.name));
 
   const workloadCidrs = new Set<string>();
   for (const p of i.pools) {
@@ -88,5 +89,3 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     warnings,
   });
 }
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -37,6 +37,7 @@ import { labUp } from "../../lab/up.js";
 import { defaultConfigPath, readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
+import { formatTable } from "../../util/table.js";
 
 interface LabFlags {
   name?: string;
@@ -105,8 +106,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
         : "TCP: behind the firewall, nothing allowed yet",
     ]),
   ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const lines = rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c)).join("  ")}`);
+  const lines = formatTable(rows).map((l) => `  ${l}`);
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
