@@ -34,7 +34,7 @@ import {
 import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
 import { planTopology, type LabTopology } from "../../lab/topology.js";
 import { labUp } from "../../lab/up.js";
-import { defaultConfigPath, readConfig, writeConfig, type EgwConfig } from "../config.js";
+import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { formatTable } from "../../util/table.js";
@@ -125,7 +125,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
 
 /** Points the CLI config at the lab's etcd (keeping other settings). */
 const targetLab = (ctx: CliContext, endpoint: string): string => {
-  const path = defaultConfigPath(ctx.io.env);
+  const path = ctx.configPath();
   const current = readConfig(path);
   const next: EgwConfig = {
     ...(current.ok ? current.value : {}),
@@ -139,7 +139,7 @@ const targetLab = (ctx: CliContext, endpoint: string): string => {
 
 /** Drops the lab's endpoint from the CLI config; removes the file if nothing else is left. */
 const untargetLab = (ctx: CliContext, endpoint: string): void => {
-  const path = defaultConfigPath(ctx.io.env);
+  const path = ctx.configPath();
   const current = readConfig(path);
   if (!current.ok || !current.value.etcdEndpoints?.includes(endpoint)) return;
   const rest: EgwConfig = { ...current.value };
@@ -172,9 +172,7 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
       });
       if (!r.ok) throw new CliError(r.error);
       const { manifest, topology } = r.value;
-      const configPath = manifest.etcdEndpoint
-        ? targetLab(ctx, manifest.etcdEndpoint)
-        : defaultConfigPath(ctx.io.env);
+      const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
       if (r.value.alreadyRunning) {
         ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
         const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
