@@ -45,6 +45,20 @@ export interface GatewayReplica {
   healthy: boolean | undefined;
 }
 
+/** How the gateways of one destination were chosen, for explain (the key encodes the same). */
+export interface GatewayChoice {
+  destination: string;
+  target: GatewayTarget;
+  /** How many candidates (matching, usable replicas) the choice was made from. */
+  candidates: number;
+  /** The candidates were those on the client node (node-local preference, and it has some). */
+  nodeLocal: boolean;
+  /** The replicas maxNextHops picked for this workload; absent when all candidates are used. */
+  picked?: readonly string[];
+  /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
+  fallback: boolean;
+}
+
 export type WorkloadEgress =
   | { kind: "none" }
   | { kind: "blocked"; reason: string; config: EgressConfig }
@@ -53,6 +67,8 @@ export type WorkloadEgress =
       /** Canonical description of the routing behaviour: equal keys ⇒ equal routes on a node. */
       key: string;
       routes: DestinationRoute[];
+      /** One per destination that routes through gateways. */
+      choices: GatewayChoice[];
       config: EgressConfig;
       notes: string[];
     };
@@ -114,6 +130,7 @@ interface ResolvedPart {
   destination: string;
   keyPart: string;
   route: DestinationRoute;
+  choice?: GatewayChoice;
 }
 
 /** A destination whose replicas are picked per workload (maxNextHops smaller than the pool). */
@@ -198,6 +215,7 @@ function finish(prepared: Extract<Prepared, { kind: "per-workload" }>, workloadK
     kind: "gateways",
     key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
     routes: parts.map((p) => p.route),
+    choices: parts.flatMap((p) => (p.choice === undefined ? [] : [p.choice])),
     config: prepared.config,
     notes: prepared.notes,
   };
@@ -233,16 +251,26 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
   const { destination, target } = part;
   const keyPart = `gw(${part.intent};pick=${pick})`;
   let hops = picked.filter(isUsable);
-  if (hops.length === 0) {
+  const fallback = hops.length === 0;
+  if (fallback) {
     // The preferred replicas are all down: fall back to any healthy candidate.
     const healthy = part.candidates.filter(isUsable);
     hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
   }
+  const choice: GatewayChoice = {
+    destination,
+    target,
+    candidates: part.pool.length,
+    nodeLocal: part.pool !== part.candidates,
+    fallback,
+  };
+  if (pick !== "*") choice.picked = picked.map((r) => r.key);
   if (hops.length === 0) {
     const reason = noGatewayReason(target, part.matching);
-    return { destination, keyPart, route: { destination, action: "unreachable", reason } };
+    return { destination, keyPart, route: { destination, action: "unreachable", reason }, choice };
   }
-  return { destination, keyPart, route: { destination, action: "gateways", hops: hops.map((r) => r.hop) } };
+  const route: DestinationRoute = { destination, action: "gateways", hops: hops.map((r) => r.hop) };
+  return { destination, keyPart, route, choice };
 }
 
 function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplica[]): string {

@@ -3,8 +3,8 @@ export * from "./band.js";
 export { effectiveEgressConfig, type ConfigLevel, type EgressConfig } from "./effective-config.js";
 export {
   explainWorkload,
-  formatExplanation,
   type DestinationExplanation,
+  type GatewayChoiceExplanation,
   type GatewayExplanation,
   type WorkloadExplanation,
 } from "./explain.js";

@@ -4,7 +4,7 @@
 import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
-import { ClusterIndex, explainWorkload, formatExplanation, podKey, type Snapshot } from "../calc/index.js";
+import { ClusterIndex, explainWorkload, podKey, type Snapshot } from "../calc/index.js";
 import type {
   EgressGatewayPolicyInput,
   IPPoolInput,
@@ -13,6 +13,7 @@ import type {
   PodInput,
 } from "../calc/inputs.js";
 import type { Datastore, DatastoreError } from "../datastore/types.js";
+import { formatWorkloadExplanation } from "./explain-view.js";
 import { err, ok, type Result } from "../util/result.js";
 
 /** Ready condition of a gateway replica pod: true/false, undefined when it has not reported yet. */
@@ -62,5 +63,5 @@ export const readSnapshot = async (store: Datastore): Promise<Result<Snapshot, D
 /** The `Egress:` lines of `egw describe pod` (pure). */
 export const describePodEgress = (snapshot: Snapshot, namespace: string, name: string): string[] => {
   const explained = explainWorkload(ClusterIndex.fromSnapshot(snapshot), namespace, name);
-  return explained.ok ? formatExplanation(explained.value) : [`Egress: ${explained.error}`];
+  return explained.ok ? formatWorkloadExplanation(explained.value) : [`Egress: ${explained.error}`];
 };
