@@ -3,6 +3,7 @@
 import { benchCalc } from "./calc.js";
 import { benchDataplane } from "./dataplane.js";
 import { benchLabUp } from "./lab-up.js";
+import { benchPodEvent } from "./pod-event.js";
 import { benchPolicy } from "./policy.js";
 
 const BENCHES: Record<string, { needsRoot: boolean; run: () => Promise<void> }> = {
@@ -10,6 +11,7 @@ const BENCHES: Record<string, { needsRoot: boolean; run: () => Promise<void> }> 
   "lab-up": { needsRoot: true, run: benchLabUp },
   dataplane: { needsRoot: true, run: benchDataplane },
   policy: { needsRoot: true, run: benchPolicy },
+  "pod-event": { needsRoot: true, run: benchPodEvent },
 };
 
 const main = async (): Promise<void> => {
