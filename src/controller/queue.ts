@@ -1,18 +1,21 @@
 // A work queue keyed by string: adding a key that is already waiting does nothing (coalescing),
 // one key is never handled twice at once (a key added while it runs is handled again after), and
 // up to `concurrency` different keys run in parallel. The handler must not throw; if it does, the
-// error is swallowed so the queue keeps going.
+// error is swallowed so the queue keeps going. Delayed keys wait on the daemon Clock.
+import type { Clock, TimerHandle } from "../daemon/clock.js";
+
 export class WorkQueue {
   private readonly pending: string[] = [];
   private readonly pendingSet = new Set<string>();
   private readonly running = new Set<string>();
   private readonly rerun = new Set<string>();
-  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { at: number; timer: TimerHandle }>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
+    private readonly clock: Clock,
     private readonly handler: (key: string) => Promise<void>,
     private readonly concurrency = 4,
   ) {}
@@ -32,15 +35,14 @@ export class WorkQueue {
   /** Adds the key after `ms`; an earlier pending wake-up for the key wins. */
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
-    const at = Date.now() + Math.max(0, ms);
+    const at = this.clock.now() + Math.max(0, ms);
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    if (existing) this.clock.clearTimeout(existing.timer);
+    const timer = this.clock.setTimeout(() => {
       this.delayed.delete(key);
       this.add(key);
-    }, at - Date.now());
-    timer.unref();
+    }, at - this.clock.now());
     this.delayed.set(key, { at, timer });
   }
 
@@ -53,7 +55,7 @@ export class WorkQueue {
   /** Stops taking work, drops delayed keys and waits for running handlers. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const d of this.delayed.values()) clearTimeout(d.timer);
+    for (const d of this.delayed.values()) this.clock.clearTimeout(d.timer);
     this.delayed.clear();
     this.pending.length = 0;
     this.pendingSet.clear();

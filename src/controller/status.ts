@@ -2,7 +2,17 @@
 // Ready (every requested replica serves and is ready) and Degraded (something keeps the gateway
 // from its spec: a pool problem, no node, an invalid spec, a failing action).
 import type { Condition, EgressGatewayStatus } from "../api/schemas/egress.js";
-import type { Problem, ReplicaStatus } from "./plan.js";
+import type { Problem, ReplicaStatus } from "./actions.js";
+import { replicaReady } from "./replicas.js";
+import type { ReplicaView } from "./views.js";
+
+/** A replica pod as the status lists it. */
+export const replicaStatus = (r: ReplicaView): ReplicaStatus => ({
+  name: r.name,
+  ...(r.node === undefined ? {} : { node: r.node }),
+  ...(r.egressIP === undefined ? {} : { egressIP: r.egressIP }),
+  ready: replicaReady(r),
+});
 
 export interface StatusInput {
   replicas: readonly ReplicaStatus[];

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { Resource } from "../api/meta.js";
 import type { EgressGatewaySpec, EgressGatewayStatus } from "../api/schemas/egress.js";
 import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER } from "../api/well-known.js";
+import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore } from "../datastore/types.js";
 import { listAllocations, type Allocation } from "../ipam/allocator.js";
 
@@ -107,10 +108,13 @@ export const setReplicas = async (
   name: string,
   replicas: number,
 ): Promise<void> => {
-  for (;;) {
-    const gw = await must(ds.get({ kind: "EgressGateway", namespace, name }));
-    const put = await ds.update({ ...gw, spec: { ...(gw.spec as object), replicas } });
-    if (put.ok) return;
-    if (put.error.code !== "Conflict") assert.fail(put.error.message);
-  }
+  const r = await must(
+    readModifyWrite(
+      ds,
+      { kind: "EgressGateway", namespace, name },
+      (gw) => ({ ...gw, spec: { ...(gw.spec as object), replicas } }),
+      { attempts: 100 },
+    ),
+  );
+  assert.equal(r.kind, "written", `EgressGateway ${namespace}/${name} does not exist`);
 };

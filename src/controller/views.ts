@@ -1,11 +1,11 @@
 // Defensive views of raw stored objects: the controller reads whatever is in the datastore, so
-// every field is checked here once and the planner works on plain, well-typed values (pure).
+// every field is checked here once and the decision works on plain, well-typed values (pure).
 import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
 import type { AllocationOwner } from "../ipam/pools.js";
 
-/** A gateway replica pod as the planner sees it. */
+/** A gateway replica pod as the controller sees it. */
 export interface ReplicaView {
   name: string;
   node?: string;

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Resource } from "../api/meta.js";
 import type { Result } from "../util/result.js";
+import { readModifyWrite } from "./read-modify-write.js";
 import type { Datastore, DatastoreError, WatchEvent, WatchOptions } from "./types.js";
 
 /** One isolated store for one test. */
@@ -439,16 +440,19 @@ export const registerDatastoreContract = (backend: ContractBackend): void => {
       assert.deepEqual(must(await ds.get({ kind: "IPPool", name: "cas" })).spec, winner.value.spec);
     });
 
-    it("read-modify-write with CAS retries loses no increments", async ({ ds, other }) => {
+    it("readModifyWrite: concurrent increments from two clients lose none", async ({ ds, other }) => {
       must(await ds.create({ ...pool("counter"), spec: { count: 0 } }));
+      const ref = { kind: "IPPool", name: "counter" };
       const increment = async (client: Datastore): Promise<void> => {
-        for (;;) {
-          const cur = must(await client.get({ kind: "IPPool", name: "counter" }));
-          const count = (cur.spec as { count: number }).count;
-          const res = await client.update({ ...cur, spec: { count: count + 1 } });
-          if (res.ok) return;
-          assert.equal(res.error.code, "Conflict");
-        }
+        const r = must(
+          await readModifyWrite(
+            client,
+            ref,
+            (cur) => ({ ...cur, spec: { count: (cur.spec as { count: number }).count + 1 } }),
+            { attempts: 1000 },
+          ),
+        );
+        assert.equal(r.kind, "written");
       };
       const workers = 6;
       const each = 5;
@@ -457,9 +461,72 @@ export const registerDatastoreContract = (backend: ContractBackend): void => {
           for (let k = 0; k < each; k++) await increment(i % 2 ? ds : other);
         }),
       );
-      assert.deepEqual(must(await ds.get({ kind: "IPPool", name: "counter" })).spec, {
-        count: workers * each,
-      });
+      assert.deepEqual(must(await ds.get(ref)).spec, { count: workers * each });
+    });
+
+    it("readModifyWrite: absent, unchanged, and a writer that keeps winning", async ({ ds, other }) => {
+      const ref = { kind: "IPPool", name: "p" };
+      assert.deepEqual(must(await readModifyWrite(ds, ref, (cur) => cur)), { kind: "absent" });
+      const created = must(await ds.create(pool("p")));
+      const same = must(await readModifyWrite(ds, ref, () => undefined));
+      assert.equal(same.kind, "unchanged");
+      assert.equal(must(await ds.get(ref)).metadata.resourceVersion, created.metadata.resourceVersion);
+
+      // The caller's own read is the first attempt; a stale one is retried from a fresh read.
+      must(await other.update({ ...created, spec: { cidr: "10.1.0.0/24" } }));
+      const seen: string[] = [];
+      const written = must(
+        await readModifyWrite(
+          ds,
+          ref,
+          (cur) => {
+            seen.push(String((cur.spec as { cidr: string }).cidr));
+            return { ...cur, spec: { ...(cur.spec as object), natOutgoing: true } };
+          },
+          { current: created },
+        ),
+      );
+      assert.equal(written.kind, "written");
+      assert.deepEqual(seen, ["10.10.0.0/24", "10.1.0.0/24"]);
+      assert.deepEqual(must(await ds.get(ref)).spec, { cidr: "10.1.0.0/24", natOutgoing: true });
+
+      // Another client writes between every read and write: give up with Conflict, naming the object.
+      let bumps = 0;
+      const racing: Datastore = {
+        get: (r) => ds.get(r),
+        list: (kind, o) => ds.list(kind, o),
+        create: (obj) => ds.create(obj),
+        update: async (obj) => {
+          const cur = must(await other.get(ref));
+          must(
+            await other.update({ ...cur, metadata: { ...cur.metadata, labels: { bump: String(++bumps) } } }),
+          );
+          return ds.update(obj);
+        },
+        delete: (r, o) => ds.delete(r, o),
+        watch: (o, on) => ds.watch(o, on),
+        close: async () => undefined,
+      };
+      const lost = mustFail(
+        await readModifyWrite(racing, ref, (cur) => ({ ...cur, spec: { cidr: "10.9.0.0/24" } }), {
+          attempts: 3,
+        }),
+        "Conflict",
+      );
+      assert.equal(bumps, 3);
+      assert.match(lost.message, /IPPool p kept changing .*3 conflicting writes/);
+      assert.deepEqual(must(await ds.get(ref)).spec, { cidr: "10.1.0.0/24", natOutgoing: true });
+
+      // Deleted between the read and the write: absent, nothing recreated.
+      const vanishing: Datastore = {
+        ...racing,
+        update: async (obj) => {
+          must(await other.delete(ref));
+          return ds.update(obj);
+        },
+      };
+      assert.deepEqual(must(await readModifyWrite(vanishing, ref, (cur) => cur)), { kind: "absent" });
+      mustFail(await ds.get(ref), "NotFound");
     });
   });
 };

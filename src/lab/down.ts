@@ -5,7 +5,8 @@
 import { err, ok, type Result } from "../util/result.js";
 import { isLabNetns } from "./names.js";
 import { deleteNetns, listNetns, netnsPids } from "./netns.js";
-import { runsAsOurs, stopProcesses } from "./processes.js";
+import { stopProcesses } from "../util/background-process.js";
+import { runsAsOurs } from "./processes.js";
 import { readManifest, removeStateDir, unregisterLab, type Env } from "./state.js";
 
 export interface DownOptions {

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openDatastore } from "../datastore/connect.js";
-import { EGRESS_ROUTE_PROTO } from "./gateway-plan.js";
+import { EGRESS_ROUTE_PROTO } from "./gateway-pod-actions.js";
 import { infraNetns, nodeNetns } from "./names.js";
-import { isAlive } from "./processes.js";
+import { isAlive } from "../util/background-process.js";
 import { readManifest } from "./state.js";
 import { egwOk, eventually, repoRoot, runCmd } from "./testing/lab-cli.js";
 import {

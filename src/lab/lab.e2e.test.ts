@@ -1,13 +1,14 @@
 // End to end (root, real network namespaces): the lab through the egw CLI, as a user runs it.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isLabNetns } from "./names.js";
 import { addNetns, listNetns } from "./netns.js";
-import { isAlive, sleep } from "./processes.js";
+import { isAlive, startDetached } from "../util/background-process.js";
+import { runProcess } from "../util/process.js";
+import { sleep } from "../util/wait.js";
 import { readManifest } from "./state.js";
 import { egwOk as ok, randomSuffix, runEgw as run } from "./testing/lab-cli.js";
 
@@ -56,16 +57,10 @@ const settledPods = async (
 };
 
 const rootLinks = async (): Promise<string[]> =>
-  new Promise((resolve) => {
-    execFile("ip", ["-o", "link", "show"], (_e, stdout) =>
-      resolve(
-        String(stdout)
-          .split("\n")
-          .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
-          .filter((n) => n !== ""),
-      ),
-    );
-  });
+  (await runProcess(["ip", "-o", "link", "show"])).stdout
+    .split("\n")
+    .map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "")
+    .filter((n) => n !== "");
 
 /** Processes whose command line mentions `marker` (the lab's state dir). */
 const processesMentioning = (marker: string): number[] =>
@@ -299,18 +294,15 @@ describe("lab (root, network namespaces)", { skip: !isRoot && "needs root", time
       await ok(env, ["down", "--name", lab]);
       const made = await addNetns([`egw-${lab}-n1`, `egw-${lab}-p-0123456789ab`]);
       assert.ok(made.ok);
-      const stray = spawn("ip", ["netns", "exec", `egw-${lab}-n1`, "sleep", "300"], {
-        detached: true,
-        stdio: "ignore",
-      });
-      stray.unref();
+      const stray = startDetached(["sleep", "300"], { logFile: "/dev/null", netns: `egw-${lab}-n1` });
+      assert.ok(stray.ok);
       await sleep(200);
-      assert.ok(stray.pid !== undefined && isAlive(stray.pid));
+      assert.ok(isAlive(stray.value));
       assert.match(
         await ok(env, ["down", "--name", lab, "--state-dir", stateDir]),
         /removed: 2 namespaces, 1 processes/,
       );
-      assert.equal(isAlive(stray.pid ?? 0), false);
+      assert.equal(isAlive(stray.value), false);
       await assertGone(lab, stateDir, config, linksBefore);
     } finally {
       await run(env, ["down", "--name", lab, "--state-dir", stateDir]);

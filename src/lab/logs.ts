@@ -1,6 +1,6 @@
 // Reading a lab's log files, once or following appended lines (like tail -f).
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { sleep } from "./processes.js";
+import { sleep } from "../util/wait.js";
 
 /** Bytes of `path` from `offset` on (empty if the file is missing). */
 export const readFrom = (path: string, offset: number): { text: string; next: number } => {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "../calc/band.js";
 import { agentComponent, LAB_RESYNC_SECONDS } from "./components.js";
 import { nodeNetns, podNetns } from "./names.js";
-import { isAlive } from "./processes.js";
+import { isAlive } from "../util/background-process.js";
 import { labPaths, readManifest } from "./state.js";
 import { ECHO_SERVICE } from "./topology.js";
 import { startEchoStream, type EchoStream } from "./testing/echo-stream.js";

@@ -12,7 +12,7 @@ import {
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
 import { planTopology } from "./topology.js";
-import { sleep } from "./processes.js";
+import { retryUntilOk, Sleeper, systemClock } from "../daemon/clock.js";
 
 const log = (line: string): void => {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -53,12 +53,13 @@ const main = async (argv: string[]): Promise<void> => {
     agents: { stateDir, component: agentComponent, argv: (node) => agentArgv(stateDir, t, node) },
   });
   // etcd may still be settling: retry the first pass instead of dying.
-  for (;;) {
-    const started = await runtime.start();
-    if (started.ok) break;
-    log(`first reconcile failed (retrying): ${started.error}`);
-    await sleep(1000);
-  }
+  await retryUntilOk(() => runtime.start(), {
+    sleeper: new Sleeper(systemClock()),
+    firstMs: 1000,
+    maxMs: 1000,
+    stopped: () => false,
+    onError: (error) => log(`first reconcile failed (retrying): ${error}`),
+  });
   log(`ready: lab ${manifest.name}, ${topology.value.nodes.length} nodes`);
   const shutdown = async (): Promise<void> => {
     setTimeout(() => process.exit(0), 1000).unref(); // etcd may be going away at the same time

@@ -6,7 +6,7 @@ import { CONDITION_AGENT_READY } from "../api/well-known.js";
 import type { Datastore } from "../datastore/types.js";
 import { isLabNetns } from "./names.js";
 import { listNetns } from "./netns.js";
-import { podView, type PodView } from "./pod-plan.js";
+import { podView, type PodView } from "./pod-actions.js";
 import { runsAsOurs } from "./processes.js";
 import { componentsOf, type Component, type LabManifest } from "./state.js";
 import { planTopology, type LabNode } from "./topology.js";

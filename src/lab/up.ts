@@ -8,7 +8,7 @@ import { LABEL_NAMESPACE_NAME } from "../api/well-known.js";
 import { openDatastore } from "../datastore/connect.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
-import { planBuild, type BuildStep } from "./build-plan.js";
+import { buildSteps, type BuildStep } from "./build-steps.js";
 import { labDown } from "./down.js";
 import { inNetns } from "./exec.js";
 import { FIREWALL_LOG_GROUP } from "./firewall.js";
@@ -16,7 +16,9 @@ import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
 import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
-import { isAlive, labScriptArgv, sleep, startDetached, waitFor } from "./processes.js";
+import { isAlive, startDetached } from "../util/background-process.js";
+import { sleep, waitFor } from "../util/wait.js";
+import { labScriptArgv } from "./processes.js";
 import {
   labPaths,
   prepareStateDir,
@@ -140,7 +142,7 @@ const build = async (
   progress(
     `building ${t.nodes.length} nodes, router, external hosts and control plane in network namespaces`,
   );
-  for (const step of planBuild(t)) {
+  for (const step of buildSteps(t)) {
     const s = await runStep(step);
     if (!s.ok) return err([s.error]);
   }

@@ -1,5 +1,4 @@
 // The lab commands: `egw up`, `egw down`, `egw exec`, `egw status`, `egw logs`, `egw lab …`.
-import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import type { Command } from "commander";
 import { openDatastore } from "../../datastore/connect.js";
@@ -18,7 +17,7 @@ import {
 import { readLines } from "../../lab/logs.js";
 import { DEFAULT_LAB_NAME, podNetns } from "../../lab/names.js";
 import { netnsExists, nftApply } from "../../lab/netns.js";
-import { podView } from "../../lab/pod-plan.js";
+import { podView } from "../../lab/pod-actions.js";
 import {
   COMPONENTS,
   componentsOf,
@@ -34,6 +33,7 @@ import {
 import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
 import { planTopology, type LabTopology } from "../../lab/topology.js";
 import { labUp } from "../../lab/up.js";
+import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
@@ -231,9 +231,10 @@ const registerExec = (program: Command, ctx: CliContext): void => {
       }
       const [cmd, ...args] = command;
       if (cmd === undefined) throw new CliError("give the command to run after --", EXIT_USAGE);
-      const res = spawnSync("ip", ["netns", "exec", netns, cmd, ...args], { stdio: "inherit" });
-      if (res.error) throw new CliError(`cannot run ${cmd} in pod ${namespace}/${pod}: ${res.error.message}`);
-      const code = res.status ?? (res.signal ? 128 : 1);
+      const end = await runInteractive([cmd, ...args], { netns });
+      if (end.kind === "NotStarted")
+        throw new CliError(`cannot run ${cmd} in pod ${namespace}/${pod}: ${end.message}`);
+      const code = end.kind === "Exited" ? end.code : 128;
       if (code !== 0) throw new CliError([], code);
     });
 };

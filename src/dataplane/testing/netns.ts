@@ -1,7 +1,8 @@
 // Shell and process helpers for end-to-end tests and benchmarks in scratch network namespaces:
 // commands (throwing with stderr on failure, for setup only), background processes inside a
 // netns, waiting for a condition or a line of output, and removing the namespaces again.
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcess, ChildProcessWithoutNullStreams } from "node:child_process";
+import { runProcess, shellStatus, startProcess, type ChildHandle } from "../../util/process.js";
 
 export interface RunResult {
   code: number;
@@ -10,18 +11,9 @@ export interface RunResult {
 }
 
 /** Runs a program to completion; never rejects (a program that cannot start is code 127). */
-export function run(argv: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] ?? "false", argv.slice(1));
-    let out = "";
-    let errText = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (errText += b.toString()));
-    child.on("close", (code) => resolve({ code: code ?? 1, out, err: errText }));
-    child.on("error", (e) => resolve({ code: 127, out, err: e.message }));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
+export async function run(argv: readonly string[], input?: string): Promise<RunResult> {
+  const r = await runProcess(argv, input === undefined ? {} : { input });
+  return { code: shellStatus(r), out: r.stdout, err: r.kind === "NotStarted" ? r.message : r.stderr };
 }
 
 /** Runs a shell script; resolves with its stdout, rejects with its stderr when it fails. */
@@ -42,18 +34,18 @@ export async function deleteNetns(names: Iterable<string>): Promise<void> {
 
 /** Background processes started by a test; killAll() in after(). */
 export class Processes {
-  private readonly children: ChildProcessWithoutNullStreams[] = [];
+  private readonly children: ChildHandle[] = [];
 
   start(ns: string, argv: readonly string[]): ChildProcessWithoutNullStreams {
-    const child = spawn("ip", ["netns", "exec", ns, ...argv]);
-    child.stdout.resume();
-    child.stderr.resume();
-    this.children.push(child);
-    return child;
+    const handle = startProcess(argv, { netns: ns });
+    handle.child.stdout.resume();
+    handle.child.stderr.resume();
+    this.children.push(handle);
+    return handle.child;
   }
 
   killAll(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    for (const c of this.children) c.kill("SIGKILL");
   }
 }
 

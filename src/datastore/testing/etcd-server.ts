@@ -1,13 +1,11 @@
 // Test helper: a throw-away single-member etcd on free loopback ports in a fresh temp dir.
 // Used by the datastore contract tests and by any other module's tests that need a real etcd.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const execFileAsync = promisify(execFile);
+import { describeEnd, runProcess, startProcess, succeeded, type ChildHandle } from "../../util/process.js";
+import { sleep } from "../../util/wait.js";
 
 export interface EtcdServerOptions {
   /** etcd binary; default /usr/bin/etcd. */
@@ -69,8 +67,6 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 const isHealthy = async (clientUrl: string): Promise<boolean> => {
   try {
     const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
@@ -101,7 +97,7 @@ export const startEtcd = async (opts: EtcdServerOptions = {}): Promise<EtcdServe
     "--log-level=error",
   ];
 
-  let child: ChildProcess | undefined;
+  let child: ChildHandle | undefined;
   let stderrTail = "";
   // Registered until stop(): on an unexpected exit, kill the member and remove its data.
   const handle = {
@@ -115,16 +111,17 @@ export const startEtcd = async (opts: EtcdServerOptions = {}): Promise<EtcdServe
 
   const launch = async (): Promise<void> => {
     stderrTail = "";
-    const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = startProcess([binary, ...args]);
     child = proc;
     let exited: string | undefined;
-    proc.once("exit", (code, sig) => {
-      exited = `exited with ${sig ?? code}`;
+    void proc.ended.then((end) => {
+      exited =
+        end.kind === "NotStarted"
+          ? `failed to start: ${end.message}`
+          : `exited (${describeEnd(end) || "exit code 0"})`;
     });
-    proc.once("error", (e) => {
-      exited = `failed to start: ${e.message}`;
-    });
-    proc.stderr?.on("data", (d: Buffer) => {
+    proc.child.stdout.resume();
+    proc.child.stderr.on("data", (d: Buffer) => {
       stderrTail = (stderrTail + d.toString()).slice(-2000);
     });
     const deadline = Date.now() + startTimeoutMs;
@@ -142,17 +139,17 @@ export const startEtcd = async (opts: EtcdServerOptions = {}): Promise<EtcdServe
   const down = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise<void>((r) => proc.once("exit", () => r()));
+    if (!proc || !proc.running()) return;
     proc.kill("SIGKILL");
-    await gone;
+    await proc.ended;
   };
 
   const etcdctl = async (...cmd: string[]): Promise<string> => {
-    const { stdout } = await execFileAsync(ETCDCTL, [`--endpoints=${clientUrl}`, ...cmd], {
+    const r = await runProcess([ETCDCTL, `--endpoints=${clientUrl}`, ...cmd], {
       env: { ...process.env, ETCDCTL_API: "3" },
     });
-    return stdout;
+    if (!succeeded(r)) throw new Error(`etcdctl ${cmd.join(" ")}: ${r.stderr.trim() || describeEnd(r)}`);
+    return r.stdout;
   };
 
   const revision = async (): Promise<number> => {

@@ -1,7 +1,7 @@
 // Runs echo-client.ts inside a network namespace (a pod's) as a long-lived connection to the lab's
 // echo service, and follows what it reports.
-import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { startProcess } from "../../util/process.js";
 import { labScriptArgv } from "../processes.js";
 import type { EchoCounters, EchoEvent } from "./echo-client.js";
 
@@ -20,12 +20,12 @@ export interface EchoStream {
 
 export const startEchoStream = (netns: string, host: string, port: number, intervalMs = 100): EchoStream => {
   const argv = labScriptArgv("testing/echo-client", [host, String(port), "--interval", String(intervalMs)]);
-  const child = spawn("ip", ["netns", "exec", netns, ...argv], { stdio: ["pipe", "pipe", "pipe"] });
+  const handle = startProcess(argv, { netns });
+  const child = handle.child;
   let counters: EchoCounters = { sent: 0, echoed: 0, maxGapMs: 0 };
   let final: EchoEvent | undefined;
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.on("error", () => undefined);
 
   let onConnected: (ip: string) => void = () => undefined;
   let onFailed: (e: Error) => void = () => undefined;
@@ -68,8 +68,6 @@ export const startEchoStream = (netns: string, host: string, port: number, inter
       child.stdin.end();
       return exited;
     },
-    kill: () => {
-      if (child.exitCode === null && child.pid !== undefined) child.kill("SIGKILL");
-    },
+    kill: () => handle.kill("SIGKILL"),
   };
 };

@@ -1,10 +1,10 @@
 // Helpers for end-to-end tests that drive a lab through the egw CLI, as a user would: run
 // commands, apply YAML, poll with a generous deadline (never a timed assertion).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep } from "../processes.js";
+import { runProcess, shellStatus } from "../../util/process.js";
+import { sleep } from "../../util/wait.js";
 
 // From dist/src/lab/testing the repo root is four levels up; from src/lab/testing (tsx) three.
 export const repoRoot = fileURLToPath(
@@ -20,18 +20,7 @@ export interface Outcome {
 
 /** Runs `egw args` (the built CLI) with `input` on stdin. */
 export const runEgw = (env: NodeJS.ProcessEnv, args: readonly string[], input = ""): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [egwBin, ...args],
-      { env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(input);
-  });
+  runCmd(process.execPath, [egwBin, ...args], input, 180_000, env);
 
 /** Runs `egw args` and fails the test unless it exits 0; returns stdout. */
 export const egwOk = async (env: NodeJS.ProcessEnv, args: readonly string[], input = ""): Promise<string> => {
@@ -44,20 +33,16 @@ export const egwOk = async (env: NodeJS.ProcessEnv, args: readonly string[], inp
  * Runs a command (not egw) and returns its outcome. `input` goes to its stdin; a child that exits
  * without reading it (EPIPE) is not an error, its exit code tells.
  */
-export const runCmd = (
+export const runCmd = async (
   cmd: string,
   args: readonly string[],
   input = "",
   timeoutMs = 60_000,
-): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const child = execFile(cmd, [...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input);
-  });
+  env?: NodeJS.ProcessEnv,
+): Promise<Outcome> => {
+  const r = await runProcess([cmd, ...args], { input, timeoutMs, ...(env === undefined ? {} : { env }) });
+  return { code: shellStatus(r), stdout: r.stdout, stderr: r.stderr };
+};
 
 /**
  * Polls `probe` until it returns a value other than undefined, or fails the test after

@@ -1,7 +1,7 @@
 // Helpers for the egress-policy end-to-end tests: real TCP connection attempts classified by how
 // they end, UDP packets from chosen source addresses, nft counters (egw's own rules on a node and
 // a test table in the router), and a hand-made "pod" the agent does not know.
-import { HOST_VETH_MAC } from "../pod-plan.js";
+import { HOST_VETH_MAC } from "../pod-actions.js";
 import { POD_GATEWAY_IP } from "../topology.js";
 import { runCmd, type Outcome } from "./lab-cli.js";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
 import { gatewayComponent } from "./components.js";
-import { planGateways, type GatewayPlanInput } from "./gateway-plan.js";
+import { gatewayPodActions, type GatewayPodActionsInput } from "./gateway-pod-actions.js";
 import { podHostInterface, podNetns } from "./names.js";
 import { planTopology } from "./topology.js";
 
@@ -32,7 +32,7 @@ const plainPod: Resource = {
   status: { phase: "Running", podIP: "10.244.1.1", hostInterface: podHostInterface("t", "default", "web") },
 };
 
-const input = (over: Partial<GatewayPlanInput> = {}): GatewayPlanInput => {
+const input = (over: Partial<GatewayPodActionsInput> = {}): GatewayPodActionsInput => {
   const pods = over.pods ?? [
     gatewayPod("gw-a", "node-1", "10.10.1.1"),
     gatewayPod("gw-b", "node-2", "10.10.1.2"),
@@ -51,9 +51,9 @@ const input = (over: Partial<GatewayPlanInput> = {}): GatewayPlanInput => {
   };
 };
 
-describe("planGateways", () => {
+describe("gatewayPodActions", () => {
   it("routes each egress IP to its replica's node and pod, and starts one gateway per replica", () => {
-    const p = planGateways(input());
+    const p = gatewayPodActions(input());
     assert.deepEqual(p.router, [
       "route replace 10.10.1.1/32 via 172.30.0.11 proto 211",
       "route replace 10.10.1.2/32 via 172.30.0.12 proto 211",
@@ -76,7 +76,7 @@ describe("planGateways", () => {
 
   it("is empty once converged, restarts a dead gateway and removes what belongs to no replica", () => {
     const a = podHostInterface("t", "egress", "gw-a");
-    const converged = planGateways(
+    const converged = gatewayPodActions(
       input({
         pods: [gatewayPod("gw-a", "node-1", "10.10.1.1")],
         routerRoutes: [{ dst: "10.10.1.1", gateway: "172.30.0.11" }],
@@ -86,7 +86,7 @@ describe("planGateways", () => {
     );
     assert.deepEqual([converged.router, [...converged.nodes], converged.processes], [[], [], []]);
 
-    const drifted = planGateways(
+    const drifted = gatewayPodActions(
       input({
         pods: [gatewayPod("gw-a", "node-1", "10.10.1.1")],
         // a replaced replica moved the IP to node-1; an old IP is left on node-2 and the router
@@ -116,14 +116,14 @@ describe("planGateways", () => {
   });
 
   it("waits for a replica that is not running or not wired yet", () => {
-    const p = planGateways(
+    const p = gatewayPodActions(
       input({ pods: [gatewayPod("gw-a", "node-1", "10.10.1.1", "Pending")], existingNetns: new Set() }),
     );
     assert.deepEqual([p.gateways, p.router, p.processes], [[], [], []]);
   });
 
   it("reports a malformed or duplicate egress IP and routes neither", () => {
-    const p = planGateways(
+    const p = gatewayPodActions(
       input({
         pods: [
           gatewayPod("gw-a", "node-1", "10.10.1.1"),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { podHostInterface, podNetns } from "./names.js";
-import { planPods, podSetupLines, podView, type PodAction, type PodView } from "./pod-plan.js";
+import { podActions, podSetupLines, podView, type PodAction, type PodView } from "./pod-actions.js";
 import { planTopology, type LabNode } from "./topology.js";
 
 const lab = "t";
@@ -23,9 +23,9 @@ const creates = (actions: PodAction[]) =>
     a.kind === "create" ? [[a.pod.name, a.node.name, a.ip, a.scheduled, a.replaceExisting]] : [],
   );
 
-describe("pod planning", () => {
+describe("pod actions", () => {
   it("wires pods onto their node with the lowest free IPs", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [
@@ -48,7 +48,7 @@ describe("pod planning", () => {
   });
 
   it("schedules pods without spec.nodeName onto the least-loaded node", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [running("a", "node-1", "10.244.1.1"), pod("b"), pod("c")],
@@ -62,7 +62,7 @@ describe("pod planning", () => {
   });
 
   it("adopts running pods whose namespace exists (restart) and plans nothing for a converged lab", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [running("a", "node-1", "10.244.1.1"), running("b", "node-2", "10.244.2.1")],
@@ -78,7 +78,7 @@ describe("pod planning", () => {
   });
 
   it("keeps an adopted pod's IP even if a new pod sorts before it", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [pod("a", { nodeName: "node-1" }), running("z", "node-1", "10.244.1.1")],
@@ -89,7 +89,7 @@ describe("pod planning", () => {
   });
 
   it("rebuilds a running pod whose namespace vanished, keeping its IP; replaces a half-built one", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [running("a", "node-2", "10.244.2.7"), pod("b", { nodeName: "node-1" })],
@@ -103,7 +103,7 @@ describe("pod planning", () => {
   });
 
   it("fails a pod on an unknown node with a clear message and creates nothing for it", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [pod("a", { nodeName: "node-9" })],
@@ -123,7 +123,7 @@ describe("pod planning", () => {
   it("fails a pod when its node's block is exhausted", () => {
     const full: PodView[] = [];
     for (let i = 1; i <= 254; i++) full.push(running(`p${i}`, "node-1", `10.244.1.${i}`));
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [...full, pod("extra", { nodeName: "node-1" })],
@@ -142,9 +142,15 @@ describe("pod planning", () => {
     const full: PodView[] = [];
     for (let i = 1; i <= 254; i++) full.push(running(`p${i}`, "node-1", `10.244.1.${i}`));
     const existing = full.map((p) => podNetns(lab, p.namespace, p.name));
-    const two = planPods({ lab, nodes, pods: [...full, pod("x")], namespaces: ns, existingNetns: existing });
+    const two = podActions({
+      lab,
+      nodes,
+      pods: [...full, pod("x")],
+      namespaces: ns,
+      existingNetns: existing,
+    });
     assert.deepEqual(creates(two), [["x", "node-2", "10.244.2.1", true, false]]);
-    const one = planPods({
+    const one = podActions({
       lab,
       nodes: oneNode,
       pods: [...full, pod("x")],
@@ -155,7 +161,7 @@ describe("pod planning", () => {
   });
 
   it("keeps pods of a missing namespace pending, once", () => {
-    const first = planPods({
+    const first = podActions({
       lab,
       nodes,
       pods: [{ namespace: "nope", name: "a" }],
@@ -166,7 +172,7 @@ describe("pod planning", () => {
     const p = first[0];
     assert.ok(p && p.kind === "pending");
     assert.equal(p.reason, "NamespaceNotFound");
-    const again = planPods({
+    const again = podActions({
       lab,
       nodes,
       pods: [{ namespace: "nope", name: "a", phase: "Pending", message: p.message }],
@@ -177,12 +183,12 @@ describe("pod planning", () => {
   });
 
   it("fails pods whose names cannot be Kubernetes names", () => {
-    const actions = planPods({ lab, nodes, pods: [pod("Bad_Name")], namespaces: ns, existingNetns: [] });
+    const actions = podActions({ lab, nodes, pods: [pod("Bad_Name")], namespaces: ns, existingNetns: [] });
     assert.equal(actions[0]?.kind === "fail" && actions[0].reason, "InvalidName");
   });
 
   it("removes namespaces of deleted and failed pods, and only this lab's", () => {
-    const actions = planPods({
+    const actions = podActions({
       lab,
       nodes,
       pods: [pod("f", { phase: "Failed", nodeName: "node-1" })],
@@ -218,7 +224,7 @@ describe("pod planning", () => {
   });
 
   it("renders the ip batches that wire a pod", () => {
-    const [a] = planPods({
+    const [a] = podActions({
       lab,
       nodes,
       pods: [pod("a", { nodeName: "node-1" })],

@@ -1,5 +1,5 @@
-// What `egw up` does to the kernel, as data (pure): namespaces, one `ip -batch` per namespace,
-// sysctls and nft tables. The executor in up.ts runs the steps in order.
+// What `egw up` does to the kernel, as data (pure): build steps (namespaces, one `ip -batch` per
+// namespace, sysctls and nft tables) that work from nothing, in order. up.ts runs them.
 import { renderFirewall } from "./firewall.js";
 import { POD_INTERFACE, switchPort, UNDERLAY_BRIDGE, UNDERLAY_INTERFACE } from "./names.js";
 import { POD_POOL_CIDR, UNDERLAY_PREFIX, type LabTopology } from "./topology.js";
@@ -33,7 +33,7 @@ export const renderNodeNat = (): string =>
 const up = (dev: string): string => `link set ${dev} up`;
 
 /** Every step that builds the lab network, in an order that works from nothing. */
-export const planBuild = (t: LabTopology): BuildStep[] => {
+export const buildSteps = (t: LabTopology): BuildStep[] => {
   const attached = [
     { role: "ctl", netns: t.netns.ctl },
     { role: "rtr", netns: t.netns.rtr },
@@ -121,7 +121,7 @@ export const planBuild = (t: LabTopology): BuildStep[] => {
         ...peers.map((o) => `route add ${o.podCidr} via ${o.underlayIp}`),
       ],
     });
-    // Pods reach their gateway through a static neighbour entry (see pod-plan.ts); proxy_arp via
+    // Pods reach their gateway through a static neighbour entry (see pod-actions.ts); proxy_arp via
     // "default" makes every later pod veth answer ARP for it too, as a fallback. The underlay
     // interface exists already and keeps proxy_arp off.
     steps.push({

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { planBuild, renderNodeNat } from "./build-plan.js";
+import { buildSteps, renderNodeNat } from "./build-steps.js";
 import { planTopology } from "./topology.js";
 
-describe("lab build plan", () => {
+describe("lab build steps", () => {
   const t = planTopology("x", 2);
   if (!t.ok) throw new Error(t.error);
-  const steps = planBuild(t.value);
+  const steps = buildSteps(t.value);
 
   it("creates every namespace first, and only this lab's", () => {
     const first = steps[0];

@@ -3,14 +3,10 @@ import { describe, it } from "node:test";
 import type { EgressGateway, EgressGatewaySpec } from "../api/schemas/egress.js";
 import { validateResource } from "../api/validate.js";
 import type { IPPoolLike } from "../ipam/pools.js";
-import {
-  planGarbage,
-  planGateway,
-  replicaIndex,
-  type GatewayPlan,
-  type GatewayPlanInput,
-  type PlanAction,
-} from "./plan.js";
+import type { GatewayActions, GatewayActionsInput, ReplicaAction } from "./actions.js";
+import { gatewayActions } from "./gateway-actions.js";
+import { findOrphans } from "./orphans.js";
+import { replicaIndex } from "./replicas.js";
 import { gatewayStatus, invalidSpecStatus } from "./status.js";
 import type { AllocationView, NodeView, ReplicaView } from "./views.js";
 
@@ -56,7 +52,7 @@ const replica = (name: string, ip: string, node: string, extra: Partial<ReplicaV
   ...extra,
 });
 
-const input = (over: Partial<GatewayPlanInput>): GatewayPlanInput => ({
+const input = (over: Partial<GatewayActionsInput>): GatewayActionsInput => ({
   gateway: gateway(),
   pools: [pool("egress", "10.10.1.0/29")],
   nodes: nodes("node-1", "node-2", "node-3"),
@@ -68,8 +64,8 @@ const input = (over: Partial<GatewayPlanInput>): GatewayPlanInput => ({
   ...over,
 });
 
-const ofType = <T extends PlanAction["type"]>(plan: GatewayPlan, type: T) =>
-  plan.actions.filter((a): a is Extract<PlanAction, { type: T }> => a.type === type);
+const ofType = <T extends ReplicaAction["type"]>(decided: GatewayActions, type: T) =>
+  decided.actions.filter((a): a is Extract<ReplicaAction, { type: T }> => a.type === type);
 
 /** Three running replicas gw-0..2 on node-1..3 with their allocations. */
 const threeReplicas = () => ({
@@ -77,9 +73,9 @@ const threeReplicas = () => ({
   allocations: [0, 1, 2].map((i) => alloc(`gw-${i}`, `10.10.1.${i + 1}`)),
 });
 
-describe("planGateway: scale up and placement", () => {
+describe("gatewayActions: scale up and placement", () => {
   it("creates the missing replicas with stable names, labels and one per node", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({
           replicas: 3,
@@ -87,7 +83,7 @@ describe("planGateway: scale up and placement", () => {
         }),
       }),
     );
-    const creates = ofType(plan, "create");
+    const creates = ofType(decided, "create");
     assert.deepEqual(
       creates.map((c) => c.replica),
       ["gw-0", "gw-1", "gw-2"],
@@ -97,12 +93,12 @@ describe("planGateway: scale up and placement", () => {
       assert.deepEqual(c.labels, { "egress-code": "red" });
       assert.deepEqual(c.annotations, { team: "pay" });
     }
-    assert.equal(plan.actions.length, 3);
-    assert.deepEqual(plan.problems, []);
+    assert.equal(decided.actions.length, 3);
+    assert.deepEqual(decided.problems, []);
   });
 
   it("uses the default label egw.dev/gateway: <name> without template labels", () => {
-    const [c] = ofType(planGateway(input({})), "create");
+    const [c] = ofType(gatewayActions(input({})), "create");
     assert.deepEqual(c?.labels, { "egw.dev/gateway": "gw" });
   });
 
@@ -113,15 +109,15 @@ describe("planGateway: scale up and placement", () => {
       replicas: [replica("gw-0", "10.10.1.1", "node-1")],
       allocations: [alloc("gw-0", "10.10.1.1")],
     });
-    const plan = planGateway(inp);
+    const decided = gatewayActions(inp);
     const perNode = new Map<string, number>([["node-1", 1]]);
-    for (const c of ofType(plan, "create")) perNode.set(c.node, (perNode.get(c.node) ?? 0) + 1);
+    for (const c of ofType(decided, "create")) perNode.set(c.node, (perNode.get(c.node) ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(perNode), { "node-1": 2, "node-2": 2 });
-    assert.deepEqual(planGateway(inp), plan);
+    assert.deepEqual(gatewayActions(inp), decided);
   });
 
   it("places only on nodes matching template.spec.nodeSelector", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 2, template: { spec: { nodeSelector: { egress: "yes" } } } }),
         nodes: [
@@ -132,30 +128,30 @@ describe("planGateway: scale up and placement", () => {
       }),
     );
     assert.deepEqual(
-      ofType(plan, "create").map((c) => c.node),
+      ofType(decided, "create").map((c) => c.node),
       ["node-2", "node-2"],
     );
   });
 
   it("no node matching the nodeSelector: Degraded, nothing created", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({ gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }) }),
     );
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.problems[0]?.reason, "NoMatchingNode");
-    assert.match(plan.problems[0]?.message ?? "", /spec\.template\.spec\.nodeSelector \{"egress":"yes"\}/);
+    assert.deepEqual(decided.actions, []);
+    assert.equal(decided.problems[0]?.reason, "NoMatchingNode");
+    assert.match(decided.problems[0]?.message ?? "", /spec\.template\.spec\.nodeSelector \{"egress":"yes"\}/);
   });
 
   it("skips names other pods of the namespace already use", () => {
-    const plan = planGateway(input({ otherPodNames: new Set(["gw-0"]) }));
+    const decided = gatewayActions(input({ otherPodNames: new Set(["gw-0"]) }));
     assert.deepEqual(
-      ofType(plan, "create").map((c) => c.replica),
+      ofType(decided, "create").map((c) => c.replica),
       ["gw-1"],
     );
   });
 
   it("a replica whose pod was deleted comes back under its name, keeping its IP", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 2 }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
@@ -163,66 +159,66 @@ describe("planGateway: scale up and placement", () => {
       }),
     );
     assert.deepEqual(
-      plan.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      decided.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
       [["create", "gw-5"]],
     );
   });
 });
 
-describe("planGateway: pools", () => {
+describe("gatewayActions: pools", () => {
   it("replicas > free addresses: only as many replicas as IPs, Degraded PoolExhausted", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({ gateway: gateway({ replicas: 3 }), pools: [pool("egress", "10.10.1.0/30")] }),
     );
-    assert.equal(ofType(plan, "create").length, 2);
-    assert.equal(plan.problems.length, 1);
-    assert.equal(plan.problems[0]?.reason, "PoolExhausted");
-    assert.match(plan.problems[0]?.message ?? "", /spec\.replicas is 3 but only 2 replicas/);
-    assert.match(plan.problems[0]?.message ?? "", /IPPool "egress" \(10\.10\.1\.0\/30, 2 addresses\)/);
+    assert.equal(ofType(decided, "create").length, 2);
+    assert.equal(decided.problems.length, 1);
+    assert.equal(decided.problems[0]?.reason, "PoolExhausted");
+    assert.match(decided.problems[0]?.message ?? "", /spec\.replicas is 3 but only 2 replicas/);
+    assert.match(decided.problems[0]?.message ?? "", /IPPool "egress" \(10\.10\.1\.0\/30, 2 addresses\)/);
   });
 
   it("counts other gateways' allocations as taken", () => {
     const other = alloc("x-0", "10.10.1.1", { owner: { namespace: "b", gateway: "x", replica: "x-0" } });
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 2 }),
         pools: [pool("egress", "10.10.1.0/30")],
         allocations: [other],
       }),
     );
-    assert.equal(ofType(plan, "create").length, 1);
-    assert.equal(plan.problems[0]?.reason, "PoolExhausted");
+    assert.equal(ofType(decided, "create").length, 1);
+    assert.equal(decided.problems[0]?.reason, "PoolExhausted");
   });
 
   it("a missing pool: Degraded PoolNotFound, nothing created, existing replicas kept", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 2, ipPools: [{ name: "gone" }] }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
         allocations: [alloc("gw-0", "10.10.1.1")],
       }),
     );
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.problems[0]?.reason, "PoolNotFound");
-    assert.match(plan.problems[0]?.message ?? "", /spec\.ipPools\[0\]: IPPool "gone" does not exist/);
+    assert.deepEqual(decided.actions, []);
+    assert.equal(decided.problems[0]?.reason, "PoolNotFound");
+    assert.match(decided.problems[0]?.message ?? "", /spec\.ipPools\[0\]: IPPool "gone" does not exist/);
   });
 
   it("a pool that does not allow EgressGateway: Degraded PoolNotAllowed", () => {
-    const plan = planGateway(input({ pools: [pool("egress", "10.10.1.0/29", ["Workload"])] }));
-    assert.deepEqual(plan.actions, []);
-    assert.equal(plan.problems[0]?.reason, "PoolNotAllowed");
-    assert.match(plan.problems[0]?.message ?? "", /allowedUses .* must include "EgressGateway"/);
+    const decided = gatewayActions(input({ pools: [pool("egress", "10.10.1.0/29", ["Workload"])] }));
+    assert.deepEqual(decided.actions, []);
+    assert.equal(decided.problems[0]?.reason, "PoolNotAllowed");
+    assert.match(decided.problems[0]?.message ?? "", /allowedUses .* must include "EgressGateway"/);
   });
 
   it("a name/cidr pair naming different pools: Degraded PoolMismatch", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({ gateway: gateway({ ipPools: [{ name: "egress", cidr: "10.9.0.0/24" }] }) }),
     );
-    assert.equal(plan.problems[0]?.reason, "PoolMismatch");
+    assert.equal(decided.problems[0]?.reason, "PoolMismatch");
   });
 
   it("pool change: a replica whose IP left the pools is replaced (new replica, old one drains)", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ ipPools: [{ name: "b" }] }),
         pools: [pool("egress", "10.10.1.0/29"), pool("b", "10.10.2.0/29")],
@@ -230,25 +226,25 @@ describe("planGateway: pools", () => {
         allocations: [alloc("gw-0", "10.10.1.1")],
       }),
     );
-    const [drain] = ofType(plan, "drain");
+    const [drain] = ofType(decided, "drain");
     assert.equal(drain?.replica, "gw-0");
     assert.match(drain?.reason ?? "", /no longer in the gateway's IP pools/);
     assert.deepEqual(
-      ofType(plan, "create").map((c) => c.replica),
+      ofType(decided, "create").map((c) => c.replica),
       ["gw-1"],
     );
   });
 });
 
-describe("planGateway: scale down, drain, deletion", () => {
+describe("gatewayActions: scale down, drain, deletion", () => {
   it("scale 3→1 with no grace period deletes the highest indices and releases their IPs", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
         ...threeReplicas(),
       }),
     );
-    const deletes = ofType(plan, "delete");
+    const deletes = ofType(decided, "delete");
     assert.deepEqual(
       deletes.map((d) => d.replica),
       ["gw-2", "gw-1"],
@@ -257,17 +253,17 @@ describe("planGateway: scale down, drain, deletion", () => {
       deletes.map((d) => d.release.map((a) => a.ip)),
       [["10.10.1.3"], ["10.10.1.2"]],
     );
-    assert.equal(plan.actions.length, 2);
+    assert.equal(decided.actions.length, 2);
   });
 
   it("scale down with a grace period drains first, deadline in the annotation", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 30 } } }),
         ...threeReplicas(),
       }),
     );
-    const drains = ofType(plan, "drain");
+    const drains = ofType(decided, "drain");
     assert.deepEqual(
       drains.map((d) => [d.replica, d.deadline]),
       [
@@ -275,8 +271,8 @@ describe("planGateway: scale down, drain, deletion", () => {
         ["gw-1", "2030-01-01T00:00:30.000Z"],
       ],
     );
-    assert.equal(plan.actions.length, 2);
-    assert.equal(plan.requeueAfterMs, 30_000);
+    assert.equal(decided.actions.length, 2);
+    assert.equal(decided.requeueAfterMs, 30_000);
   });
 
   it("a draining replica is deleted at its deadline, not before, and is not replaced meanwhile", () => {
@@ -285,12 +281,16 @@ describe("planGateway: scale down, drain, deletion", () => {
       i === 2 ? { ...r, terminating: "2030-01-01T00:00:30.000Z" } : r,
     );
     const gw = gateway({ replicas: 2, template: { spec: { terminationGracePeriodSeconds: 30 } } });
-    const before = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 10_000 }));
+    const before = gatewayActions(
+      input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 10_000 }),
+    );
     assert.deepEqual(before.actions, []);
     assert.equal(before.requeueAfterMs, 20_000);
     assert.equal(before.replicas.find((r) => r.name === "gw-2")?.ready, false);
 
-    const after = planGateway(input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 30_000 }));
+    const after = gatewayActions(
+      input({ gateway: gw, replicas: draining, allocations, nowMs: NOW + 30_000 }),
+    );
     assert.deepEqual(
       after.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
       [["delete", "gw-2"]],
@@ -300,17 +300,19 @@ describe("planGateway: scale down, drain, deletion", () => {
   it("an unreadable drain deadline is written again", () => {
     const { replicas, allocations } = threeReplicas();
     const odd = replicas.map((r, i) => (i === 2 ? { ...r, terminating: "true" } : r));
-    const plan = planGateway(input({ gateway: gateway({ replicas: 2 }), replicas: odd, allocations }));
+    const decided = gatewayActions(input({ gateway: gateway({ replicas: 2 }), replicas: odd, allocations }));
     assert.deepEqual(
-      ofType(plan, "drain").map((d) => d.deadline),
+      ofType(decided, "drain").map((d) => d.deadline),
       ["2030-01-01T00:00:30.000Z"],
     );
   });
 
   it("a replica pod whose IP is not allocated to it is deleted at once", () => {
-    const plan = planGateway(input({ replicas: [replica("gw-0", "10.10.1.1", "node-1")], allocations: [] }));
+    const decided = gatewayActions(
+      input({ replicas: [replica("gw-0", "10.10.1.1", "node-1")], allocations: [] }),
+    );
     assert.deepEqual(
-      plan.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      decided.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
       [
         ["delete", "gw-0"],
         ["create", "gw-1"],
@@ -319,7 +321,7 @@ describe("planGateway: scale down, drain, deletion", () => {
   });
 
   it("a replica on a node that no longer matches is replaced", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }),
         nodes: [
@@ -330,9 +332,9 @@ describe("planGateway: scale down, drain, deletion", () => {
         allocations: [alloc("gw-0", "10.10.1.1")],
       }),
     );
-    assert.match(ofType(plan, "drain")[0]?.reason ?? "", /node node-1 no longer matches/);
+    assert.match(ofType(decided, "drain")[0]?.reason ?? "", /node node-1 no longer matches/);
     assert.deepEqual(
-      ofType(plan, "create").map((c) => [c.replica, c.node]),
+      ofType(decided, "create").map((c) => [c.replica, c.node]),
       [["gw-1", "node-2"]],
     );
   });
@@ -340,22 +342,22 @@ describe("planGateway: scale down, drain, deletion", () => {
   it("allocations no replica uses are released after their grace period only", () => {
     const fresh = alloc("gw-7", "10.10.1.5", { createdMs: NOW - 10_000 });
     const old = alloc("gw-8", "10.10.1.6");
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
         allocations: [alloc("gw-0", "10.10.1.1"), fresh, old],
       }),
     );
     assert.deepEqual(
-      ofType(plan, "release").map((a) => a.allocation.ip),
+      ofType(decided, "release").map((a) => a.allocation.ip),
       ["10.10.1.6"],
     );
-    assert.equal(plan.actions.length, 1);
-    assert.equal(plan.requeueAfterMs, 50_000);
+    assert.equal(decided.actions.length, 1);
+    assert.equal(decided.requeueAfterMs, 50_000);
   });
 
   it("template label changes are applied to running replicas in place", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ template: { metadata: { labels: { "egress-code": "blue" } } } }),
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
@@ -363,25 +365,25 @@ describe("planGateway: scale down, drain, deletion", () => {
       }),
     );
     assert.deepEqual(
-      plan.actions.map((a) => [a.type, "labels" in a ? a.labels : {}]),
+      decided.actions.map((a) => [a.type, "labels" in a ? a.labels : {}]),
       [["update-metadata", { "egress-code": "blue" }]],
     );
   });
 
   it("scale to 0 then status Ready/ScaledToZero", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 0, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
         ...threeReplicas(),
       }),
     );
-    assert.equal(ofType(plan, "delete").length, 3);
-    const st = gatewayStatus({ ...plan, replicas: [], live: 0, ready: 0 }, undefined, "t");
+    assert.equal(ofType(decided, "delete").length, 3);
+    const st = gatewayStatus({ ...decided, replicas: [], live: 0, ready: 0 }, undefined, "t");
     assert.equal(st.conditions?.[0]?.reason, "ScaledToZero");
   });
 
   it("garbage: replicas and allocations of deleted gateways", () => {
-    const g = planGarbage({
+    const g = findOrphans({
       gateways: new Set(["payments/gw"]),
       replicaPods: [
         { namespace: "payments", name: "gw-0", owner: "payments/gw" },
@@ -406,14 +408,14 @@ describe("planGateway: scale down, drain, deletion", () => {
 
 describe("status", () => {
   it("lists replicas and reports Ready and Degraded; transition times only move on change", () => {
-    const plan = planGateway(
+    const decided = gatewayActions(
       input({
         gateway: gateway({ replicas: 3 }),
         pools: [pool("egress", "10.10.1.0/30")],
         ...threeReplicas(),
       }),
     );
-    const s1 = gatewayStatus(plan, undefined, "2030-01-01T00:00:00Z");
+    const s1 = gatewayStatus(decided, undefined, "2030-01-01T00:00:00Z");
     assert.deepEqual(s1.replicas?.[0], { name: "gw-0", node: "node-1", egressIP: "10.10.1.1", ready: true });
     assert.deepEqual(
       s1.conditions?.map((c) => [c.type, c.status, c.reason]),
@@ -423,7 +425,7 @@ describe("status", () => {
       ],
     );
     const problems = [{ reason: "PoolExhausted" as const, message: "full" }];
-    const s2 = gatewayStatus({ ...plan, problems, ready: 2 }, s1, "2030-01-01T00:01:00Z");
+    const s2 = gatewayStatus({ ...decided, problems, ready: 2 }, s1, "2030-01-01T00:01:00Z");
     assert.deepEqual(
       s2.conditions?.map((c) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime]),
       [
@@ -431,7 +433,7 @@ describe("status", () => {
         ["Degraded", "True", "PoolExhausted", "full", "2030-01-01T00:01:00Z"],
       ],
     );
-    const s3 = gatewayStatus({ ...plan, problems, ready: 2 }, s2, "2030-01-01T00:02:00Z");
+    const s3 = gatewayStatus({ ...decided, problems, ready: 2 }, s2, "2030-01-01T00:02:00Z");
     assert.deepEqual(s3, s2);
     const bad = invalidSpecStatus(["EgressGateway payments/gw: spec.replicas: bad"], s3, "t");
     assert.equal(bad.conditions?.[1]?.reason, "InvalidSpec");

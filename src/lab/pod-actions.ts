@@ -1,7 +1,7 @@
-// The lab runtime's decisions (pure): given the Pods and Namespaces in the datastore and the pod
+// The lab runtime's pod actions (pure): given the Pods and Namespaces in the datastore and the pod
 // namespaces that exist in the kernel, which pods to wire up (node, IP, names), which to mark
 // Failed or Pending, and which namespaces are orphans. Level-triggered: the same input always
-// gives the same plan, and a converged lab gives an empty one.
+// gives the same actions, and a converged lab gives none. pod-wiring.ts carries them out.
 import type { Resource } from "../api/meta.js";
 import { isPodNetns, podHostInterface, podNetns, POD_INTERFACE, validatePodIdentity } from "./names.js";
 import { blockCapacity, ipv4InCidr, lowestFreeIp, POD_GATEWAY_IP, type LabNode } from "./topology.js";
@@ -39,12 +39,12 @@ export type PodAction =
   | { kind: "pending"; pod: PodRef; reason: string; message: string }
   | { kind: "remove"; netns: string };
 
-export interface PodPlanInput {
+export interface PodActionsInput {
   lab: string;
   nodes: readonly LabNode[];
   pods: readonly PodView[];
   namespaces: ReadonlySet<string>;
-  /** Network namespaces present in the kernel (any; the plan only looks at this lab's pods). */
+  /** Network namespaces present in the kernel (any; only this lab's pods are looked at). */
   existingNetns: readonly string[];
 }
 
@@ -70,7 +70,7 @@ export const podView = (r: Resource): PodView => {
 const key = (p: PodRef): string => `${p.namespace}/${p.name}`;
 const byKey = compareBy(key);
 
-export const planPods = (input: PodPlanInput): PodAction[] => {
+export const podActions = (input: PodActionsInput): PodAction[] => {
   const { lab, nodes } = input;
   const existing = new Set(input.existingNetns.filter((n) => isPodNetns(lab, n)));
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));

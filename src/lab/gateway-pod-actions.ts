@@ -1,11 +1,11 @@
-// What the lab does for gateway replica pods beyond an ordinary pod (pure): run `egw gateway` in
+// The lab's actions for gateway replica pods beyond an ordinary pod (pure): run `egw gateway` in
 // the pod's namespace, route the replica's egress IP to the pod on its node and to that node on
 // the router (DESIGN §5 step 5, static routes until BGP). Routes are tagged with their own
 // protocol number so the lab finds and removes exactly the ones it added.
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { Resource } from "../api/meta.js";
 import { podNetns } from "./names.js";
-import { podView } from "./pod-plan.js";
+import { podView } from "./pod-actions.js";
 import { type LabNode } from "./topology.js";
 import { isIpv4 } from "../util/ip.js";
 
@@ -29,7 +29,7 @@ export interface ObservedEgressRoute {
   gateway?: string;
 }
 
-export interface GatewayPlanInput {
+export interface GatewayPodActionsInput {
   lab: string;
   nodes: readonly LabNode[];
   pods: readonly Resource[];
@@ -43,24 +43,24 @@ export interface GatewayPlanInput {
   component: (namespace: string, pod: string) => string;
 }
 
-export type GatewayAction =
+export type GatewayProcessAction =
   | { kind: "start"; component: string; pod: GatewayPodView; restart: boolean }
   | { kind: "stop"; component: string };
 
-export interface GatewayPlan {
+export interface GatewayPodActions {
   gateways: GatewayPodView[];
   /** `ip -batch` lines for the router namespace. */
   router: string[];
   /** `ip -batch` lines by node netns. */
   nodes: Map<string, string[]>;
-  processes: GatewayAction[];
+  processes: GatewayProcessAction[];
   /** Gateway pods the lab cannot serve, one line each (for the runtime's log). */
   problems: string[];
 }
 
 /** Gateway replicas among `pods` that are running on a lab node with their netns in place. */
 export const gatewayPods = (
-  input: Pick<GatewayPlanInput, "lab" | "nodes" | "pods" | "existingNetns">,
+  input: Pick<GatewayPodActionsInput, "lab" | "nodes" | "pods" | "existingNetns">,
   problems: string[] = [],
 ): GatewayPodView[] => {
   const nodes = new Map(input.nodes.map((n) => [n.name, n]));
@@ -97,8 +97,8 @@ export const gatewayPods = (
 
 const host = (dst: string): string => (dst.endsWith("/32") ? dst.slice(0, -3) : dst);
 
-/** Plans routes and processes; a converged lab gives no lines and no process actions. */
-export const planGateways = (input: GatewayPlanInput): GatewayPlan => {
+/** Route changes and process actions; a converged lab gives no lines and no actions. */
+export const gatewayPodActions = (input: GatewayPodActionsInput): GatewayPodActions => {
   const problems: string[] = [];
   const gateways = gatewayPods(input, problems);
   const proto = `proto ${EGRESS_ROUTE_PROTO}`;
@@ -131,7 +131,7 @@ export const planGateways = (input: GatewayPlanInput): GatewayPlan => {
   }
 
   // Processes: one `egw gateway` per served replica; started again if it died.
-  const processes: GatewayAction[] = [];
+  const processes: GatewayProcessAction[] = [];
   const wanted = new Set<string>();
   for (const g of gateways) {
     const component = input.component(g.namespace, g.name);

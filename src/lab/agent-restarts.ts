@@ -13,7 +13,7 @@ export interface AgentRestart {
  * Agents with no record are left alone: `egw up` has not started them yet (starting one here
  * would race it into two agents on one node).
  */
-export const planAgentRestarts = (
+export const agentRestarts = (
   nodes: readonly LabNode[],
   /** Recorded agent processes: component → alive. */
   recorded: ReadonlyMap<string, boolean>,

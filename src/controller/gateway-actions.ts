@@ -1,0 +1,253 @@
+// The controller's decision for one EgressGateway (pure): from the gateway and what exists
+// (pools, nodes, its replica pods, IP allocations) to the actions that move the world towards
+// the spec, plus what the status should report. No I/O and no clock: `nowMs` comes in.
+//
+// Replicas are pods named `<gateway>-<index>`. The IPAM owner of a replica's egress IP is
+// {namespace, gateway, pod name}, so a replica keeps its IP across controller restarts and when
+// its pod is deleted by hand and recreated under the same name. A replica that must move (its IP
+// left the gateway's pools, its node no longer matches the nodeSelector) is replaced: a new
+// replica (new name, new IP) is created and the old one drains.
+//
+// The parts: replicas.ts (names, template metadata), placement.ts (nodes), egress-ips.ts (pools,
+// free addresses, held allocations), drain.ts (retiring), status.ts (what the status reports).
+import { DEFAULTS } from "../api/defaults.js";
+import { formatCidr, hostCount } from "../ipam/ip-math.js";
+import type { UsablePool } from "../ipam/pools.js";
+import type { GatewayActions, GatewayActionsInput, Problem, ReplicaAction } from "./actions.js";
+import { drainDeadline, drainGraceMs, drainProgress, scaleDownRetirees } from "./drain.js";
+import { freeAddresses, HeldAllocations, ipIn, resolvePools } from "./egress-ips.js";
+import { leastLoaded, misplaced, nodeLoad, placement, type Placement } from "./placement.js";
+import {
+  byReplicaIndex,
+  replicaLabels,
+  replicaName,
+  replicaReady,
+  sameStringMap,
+  templateAnnotations,
+} from "./replicas.js";
+import { replicaStatus } from "./status.js";
+import { gatewayKey, type AllocationView, type ReplicaView } from "./views.js";
+
+/** The actions as they are decided, in the order they must run. */
+class ActionList {
+  /** Releases and deletes: run first, they free capacity. */
+  readonly removals: ReplicaAction[] = [];
+  readonly drains: ReplicaAction[] = [];
+  readonly updates: ReplicaAction[] = [];
+  readonly creates: ReplicaAction[] = [];
+  /** Allocation names released by these actions. */
+  readonly released = new Set<string>();
+  /** When to decide again (ms from now), whichever comes first. */
+  readonly wakeups: number[] = [];
+
+  constructor(
+    private readonly held: HeldAllocations,
+    private readonly graceMs: number,
+    private readonly nowMs: number,
+  ) {}
+
+  /** Deletes the replica's pod and releases what it holds. */
+  remove(r: ReplicaView, reason: string): void {
+    const release = this.held.heldBy(r.name);
+    release.forEach((a) => this.released.add(a.name));
+    this.removals.push({ type: "delete", replica: r.name, release, reason });
+  }
+
+  /** Drains the replica, or deletes it at once without a grace period. */
+  retire(r: ReplicaView, reason: string): void {
+    if (this.graceMs === 0) return this.remove(r, reason);
+    this.drains.push({
+      type: "drain",
+      replica: r.name,
+      deadline: drainDeadline(this.nowMs, this.graceMs),
+      reason,
+    });
+    this.wakeups.push(this.graceMs);
+  }
+
+  release(a: AllocationView, reason: string): void {
+    this.released.add(a.name);
+    this.removals.push({ type: "release", allocation: a, reason });
+  }
+
+  all(): ReplicaAction[] {
+    return [...this.removals, ...this.drains, ...this.updates, ...this.creates];
+  }
+}
+
+/**
+ * Sorts every replica pod into serving (`live`) or on its way out: no backed IP (delete now), a
+ * drain under way (wait or delete), an IP outside the pools or a node that no longer fits (drain).
+ */
+const classify = (
+  replicas: readonly ReplicaView[],
+  o: { held: HeldAllocations; pools: UsablePool[] | undefined; placed: Placement; nowMs: number },
+  acts: ActionList,
+): ReplicaView[] => {
+  const live: ReplicaView[] = [];
+  for (const r of replicas) {
+    if (!o.held.backs(r)) {
+      acts.remove(
+        r,
+        r.egressIP ? `egress IP ${r.egressIP} is not allocated to this replica` : "no egress IP",
+      );
+      continue;
+    }
+    if (r.terminating !== undefined) {
+      const drain = drainProgress(r.terminating, o.nowMs);
+      if (drain.kind === "unreadable") acts.retire(r, `unreadable drain deadline "${r.terminating}"`);
+      else if (drain.kind === "finished") acts.remove(r, "drain finished");
+      else acts.wakeups.push(drain.remainingMs);
+      continue;
+    }
+    if (o.pools && !ipIn(r.egressIP ?? "", o.pools)) {
+      acts.retire(r, `egress IP ${r.egressIP} is no longer in the gateway's IP pools`);
+      continue;
+    }
+    const move = misplaced(r, o.placed);
+    if (move !== undefined) acts.retire(r, move);
+    else live.push(r);
+  }
+  return live;
+};
+
+/**
+ * Creates the replicas missing to reach `desired`, as far as nodes and free addresses allow:
+ * names whose IP is still held first (they keep it), then the lowest free indices. Returns how
+ * many were placed and which names reuse a held IP.
+ */
+const scaleUp = (o: {
+  input: GatewayActionsInput;
+  held: HeldAllocations;
+  pools: UsablePool[];
+  placed: Placement;
+  serving: readonly ReplicaView[];
+  missing: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  acts: ActionList;
+}): { placed: number; reused: Set<string> } => {
+  const { input, acts } = o;
+  const name = input.gateway.metadata.name;
+  const namespace = input.gateway.metadata.namespace ?? "";
+  const usedNames = new Set([...input.replicas.map((r) => r.name), ...input.otherPodNames]);
+  const names: string[] = [];
+  for (const a of o.held.reusable(usedNames, o.pools)) {
+    if (names.length >= o.missing) break;
+    if (!names.includes(a.owner.replica)) names.push(a.owner.replica);
+  }
+  const reused = new Set(names);
+  for (let i = 0; names.length < o.missing; i++) {
+    const n = replicaName(name, i);
+    if (!usedNames.has(n) && !names.includes(n)) names.push(n);
+  }
+
+  let newIPs = freeAddresses(o.pools, input.allocations, acts.released);
+  const load = nodeLoad(o.placed, o.serving);
+  let placed = 0;
+  for (const n of names) {
+    if (!reused.has(n)) {
+      if (newIPs <= 0n) continue;
+      newIPs -= 1n;
+    }
+    const node = leastLoaded(gatewayKey(namespace, name), load);
+    load.set(node, (load.get(node) ?? 0) + 1);
+    acts.creates.push({
+      type: "create",
+      replica: n,
+      node,
+      labels: o.labels,
+      annotations: o.annotations,
+      reason: reused.has(n) ? "scale up (keeps its allocated IP)" : "scale up",
+    });
+    placed += 1;
+  }
+  return { placed, reused };
+};
+
+const exhausted = (desired: number, replicas: number, pools: readonly UsablePool[]): Problem => {
+  const detail = pools
+    .map((p) => `IPPool "${p.name}" (${formatCidr(p.cidr)}, ${hostCount(p.cidr)} addresses)`)
+    .join(", ");
+  return {
+    reason: "PoolExhausted",
+    message:
+      `spec.replicas is ${desired} but only ${replicas} replicas can have an egress IP: ` +
+      `no free address left in ${detail}; free addresses in the pool or lower spec.replicas`,
+  };
+};
+
+export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
+  const { gateway: gw, nowMs } = input;
+  const namespace = gw.metadata.namespace ?? "";
+  const name = gw.metadata.name;
+  const desired = Math.max(0, gw.spec.replicas ?? DEFAULTS.egressGateway.replicas);
+  const labels = replicaLabels(gw);
+  const annotations = templateAnnotations(gw);
+
+  const problems: Problem[] = [];
+  const resolved = resolvePools(gw, input.pools);
+  const pools = "pools" in resolved ? resolved.pools : undefined;
+  if ("problem" in resolved) problems.push(resolved.problem);
+  const placed = placement(gw, input.nodes, desired);
+  if (placed.problem) problems.push(placed.problem);
+
+  const held = new HeldAllocations(input.allocations, namespace, name);
+  const acts = new ActionList(held, drainGraceMs(gw), nowMs);
+
+  // 1. Classify every replica pod.
+  const replicas = [...input.replicas].sort(byReplicaIndex(name));
+  const live = classify(replicas, { held, pools, placed, nowMs }, acts);
+
+  // 2. Scale down: the highest indices drain first.
+  const retiring = scaleDownRetirees(live, desired);
+  for (const r of retiring) acts.retire(r, `scale down to ${desired} replicas`);
+  const serving = live.filter((r) => !retiring.has(r));
+
+  // 3. Keep the serving replicas' labels and template annotations in step with the template.
+  for (const r of serving) {
+    if (
+      !sameStringMap(r.labels, labels) ||
+      !sameStringMap(r.annotations, { ...r.annotations, ...annotations })
+    ) {
+      acts.updates.push({
+        type: "update-metadata",
+        replica: r.name,
+        labels,
+        annotations,
+        reason: "template metadata changed",
+      });
+    }
+  }
+
+  // 4. Scale up, as far as nodes and free addresses allow.
+  const missing = desired - serving.length;
+  let reused = new Set<string>();
+  if (missing > 0 && pools && placed.eligible.length > 0) {
+    const up = scaleUp({ input, held, pools, placed, serving, missing, labels, annotations, acts });
+    reused = up.reused;
+    if (up.placed < missing) problems.push(exhausted(desired, serving.length + up.placed, pools));
+  }
+
+  // 5. Allocations no replica uses (nor will use) are released once past their grace period.
+  const unused = held.unused({
+    replicas: input.replicas,
+    released: acts.released,
+    reused,
+    nowMs,
+    graceMs: input.unbackedGraceMs,
+  });
+  for (const a of unused.release) acts.release(a, `no replica pod ${a.owner.replica} uses ${a.ip}`);
+  acts.wakeups.push(...unused.waitMs);
+
+  const out: GatewayActions = {
+    actions: acts.all(),
+    replicas: replicas.map(replicaStatus),
+    desired,
+    live: serving.length,
+    ready: serving.filter(replicaReady).length,
+    problems,
+  };
+  if (acts.wakeups.length > 0) out.requeueAfterMs = Math.max(0, Math.min(...acts.wakeups));
+  return out;
+};
