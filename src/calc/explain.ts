@@ -5,7 +5,7 @@
 import { ANN_EGRESS_GATEWAY_POLICY, ANN_EGRESS_SELECTOR, ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { err, ok, type Result } from "../util/result.js";
 import { describeLevel, type EgressConfig } from "./effective-config.js";
-import { replicaOf, resolveWorkloadEgress, type GatewayChoice } from "./gateway-selection.js";
+import { gatewayChoices, replicaOf, resolveWorkloadEgress, type GatewayChoice } from "./gateway-selection.js";
 import type { DestinationRoute } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
 
@@ -73,7 +73,8 @@ export function explainWorkload(
       owner: pod.metadata.annotations?.[ANN_GATEWAY_OWNER] ?? "(unknown)",
     });
   }
-  const egress = resolveWorkloadEgress(index, pod, pod.spec?.nodeName ?? "");
+  const node = pod.spec?.nodeName ?? "";
+  const egress = resolveWorkloadEgress(index, pod, node);
   switch (egress.kind) {
     case "none":
       return ok({
@@ -88,7 +89,7 @@ export function explainWorkload(
         const policy = index.policy(egress.config.policy);
         if (policy?.ok) for (const r of policy.value.routes) fromPolicy.add(r.destination);
       }
-      const choices = new Map(egress.choices.map((c) => [c.destination, c]));
+      const choices = new Map(gatewayChoices(index, pod, node).map((c) => [c.destination, c]));
       return ok({
         kind: "gateways",
         source: describeSource(egress.config),
@@ -107,11 +108,11 @@ function explainChoice(c: GatewayChoice): GatewayChoiceExplanation {
     namespaceSelector: c.target.namespaceSelector.toString(),
     maxNextHops: c.target.maxNextHops,
     preferNodeLocal: c.target.preferNodeLocal,
-    candidates: c.candidates,
-    nodeLocal: c.nodeLocal,
+    candidates: c.pool.length,
+    nodeLocal: c.pool !== c.candidates,
     fallback: c.fallback,
   };
-  if (c.picked !== undefined) out.picked = [...c.picked];
+  if (c.picked !== undefined) out.picked = c.picked.map((r) => r.key);
   return out;
 }
 

@@ -45,20 +45,6 @@ export interface GatewayReplica {
   healthy: boolean | undefined;
 }
 
-/** How the gateways of one destination were chosen, for explain (the key encodes the same). */
-export interface GatewayChoice {
-  destination: string;
-  target: GatewayTarget;
-  /** How many candidates (matching, usable replicas) the choice was made from. */
-  candidates: number;
-  /** The candidates were those on the client node (node-local preference, and it has some). */
-  nodeLocal: boolean;
-  /** The replicas maxNextHops picked for this workload; absent when all candidates are used. */
-  picked?: readonly string[];
-  /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
-  fallback: boolean;
-}
-
 export type WorkloadEgress =
   | { kind: "none" }
   | { kind: "blocked"; reason: string; config: EgressConfig }
@@ -67,11 +53,26 @@ export type WorkloadEgress =
       /** Canonical description of the routing behaviour: equal keys ⇒ equal routes on a node. */
       key: string;
       routes: DestinationRoute[];
-      /** One per destination that routes through gateways. */
-      choices: GatewayChoice[];
       config: EgressConfig;
       notes: string[];
     };
+
+/**
+ * How the gateways of one destination were chosen, for explain (the set's key encodes the same).
+ * It refers to arrays the selection has anyway.
+ */
+export interface GatewayChoice {
+  destination: string;
+  target: GatewayTarget;
+  /** Every candidate: a matching replica that may be chosen (running, with an IP, not draining). */
+  candidates: readonly GatewayReplica[];
+  /** What was chosen from: the candidates, or those on the client node (node-local preference). */
+  pool: readonly GatewayReplica[];
+  /** The replicas maxNextHops picked for this workload; absent when the whole pool is used. */
+  picked?: readonly GatewayReplica[];
+  /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
+  fallback: boolean;
+}
 
 const isUsable = (r: GatewayReplica): boolean => r.excluded === undefined && r.healthy !== false;
 
@@ -84,20 +85,40 @@ export function resolveWorkloadEgress(
   return index.memoForPod(pod, clientNode, () => resolveUncached(index, pod, clientNode));
 }
 
+/**
+ * How each destination's gateways were chosen for a workload pod on `clientNode` (for explain;
+ * the same choices resolveWorkloadEgress makes, which does not keep them).
+ */
+export function gatewayChoices(index: ClusterIndex, pod: PodInput, clientNode: string): GatewayChoice[] {
+  const prepared = prepareFor(index, pod, clientNode);
+  const parts = prepared.kind === "done" ? prepared.from?.parts : prepared.parts;
+  const out: GatewayChoice[] = [];
+  for (const p of parts ?? []) {
+    const choice = p.kind === "resolved" ? p.part.choice : finishPick(p, podKeyOf(pod)).choice;
+    if (choice !== undefined) out.push(choice);
+  }
+  return out;
+}
+
 function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string): WorkloadEgress {
+  const prepared = prepareFor(index, pod, clientNode);
+  return prepared.kind === "done" ? prepared.value : finish(prepared, podKeyOf(pod));
+}
+
+/** The workload's config resolved as far as it goes without the workload itself (memoized). */
+function prepareFor(index: ClusterIndex, pod: PodInput, clientNode: string): Prepared {
   const namespace = pod.metadata.namespace ?? "default";
   const config = effectiveEgressConfig(
     pod.metadata.annotations,
     index.namespace(namespace)?.metadata.annotations,
     (name) => index.policy(name) !== undefined,
   );
-  if (config.kind === "none") return config;
+  if (config.kind === "none") return { kind: "done", value: config };
   if (config.kind === "missing-policy") {
-    return blocked(
-      config,
+    const reason =
       `${describeLevel(config.from)} ${ANN_EGRESS_GATEWAY_POLICY} names EgressGatewayPolicy "${config.policy}", ` +
-        `which does not exist: egress is blocked until it is created or the annotation is changed`,
-    );
+      `which does not exist: egress is blocked until it is created or the annotation is changed`;
+    return { kind: "done", value: blocked(config, reason) };
   }
   // Everything but the maxNextHops pick is shared by all workloads with this config, and by all
   // nodes unless a rule prefers node-local gateways. A namespace-level selector config is a
@@ -118,13 +139,16 @@ function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string)
   };
   let entry = index.memo(sharedKey, prepareHere);
   if (entry.dependsOnNode) entry = index.memo(`${sharedKey}\u0000${clientNode}`, prepareHere);
-  return entry.prepared.kind === "done" ? entry.prepared.value : finish(entry.prepared, podKeyOf(pod));
+  return entry.prepared;
 }
 
 /** A config resolved as far as possible without knowing which workload asks. */
-type Prepared =
-  | { kind: "done"; value: WorkloadEgress }
-  | { kind: "per-workload"; config: EgressConfig; notes: string[]; parts: PreparedPart[] };
+type Prepared = Done | PerWorkload;
+
+/** `from` keeps the parts when every one was resolved without the workload (explain reads them). */
+type Done = { kind: "done"; value: WorkloadEgress; from?: PerWorkload };
+
+type PerWorkload = { kind: "per-workload"; config: EgressConfig; notes: string[]; parts: PreparedPart[] };
 
 interface ResolvedPart {
   destination: string;
@@ -205,17 +229,18 @@ function prepare(
       parts.push(throwPart(DEFAULT_DESTINATION));
     }
   }
-  const prepared: Prepared = { kind: "per-workload", config, notes, parts };
-  return parts.every((p) => p.kind === "resolved") ? { kind: "done", value: finish(prepared, "") } : prepared;
+  const prepared: PerWorkload = { kind: "per-workload", config, notes, parts };
+  return parts.every((p) => p.kind === "resolved")
+    ? { kind: "done", value: finish(prepared, ""), from: prepared }
+    : prepared;
 }
 
-function finish(prepared: Extract<Prepared, { kind: "per-workload" }>, workloadKey: string): WorkloadEgress {
+function finish(prepared: PerWorkload, workloadKey: string): WorkloadEgress {
   const parts = prepared.parts.map((p) => (p.kind === "resolved" ? p.part : finishPick(p, workloadKey)));
   return {
     kind: "gateways",
     key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
     routes: parts.map((p) => p.route),
-    choices: parts.flatMap((p) => (p.choice === undefined ? [] : [p.choice])),
     config: prepared.config,
     notes: prepared.notes,
   };
@@ -260,11 +285,11 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
   const choice: GatewayChoice = {
     destination,
     target,
-    candidates: part.pool.length,
-    nodeLocal: part.pool !== part.candidates,
+    candidates: part.candidates,
+    pool: part.pool,
     fallback,
   };
-  if (pick !== "*") choice.picked = picked.map((r) => r.key);
+  if (pick !== "*") choice.picked = picked;
   if (hops.length === 0) {
     const reason = noGatewayReason(target, part.matching);
     return { destination, keyPart, route: { destination, action: "unreachable", reason }, choice };
