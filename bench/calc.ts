@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { MAX_GATEWAY_SETS } from "../src/calc/band.js";
+import { MAX_GATEWAY_SETS } from "../src/dataplane/band.js";
 import { makeWorkload, selectorAnnotations, syntheticCluster } from "../src/calc/fixtures.js";
 import { computeNodePlan } from "../src/calc/node-plan.js";
 import type { NodePlan } from "../src/calc/plan.js";
@@ -70,7 +70,7 @@ export async function benchCalc(): Promise<void> {
 
   // Cold: the first plan after a build also fills the shared caches (gateway matches, policies).
   const typicalCold = time(() => computeNodePlan(index, TYPICAL_NODE));
-  const typicalWarm = time(() => computeNodePlan(index, TYPICAL_NODE, typicalCold.value));
+  const typicalWarm = time(() => computeNodePlan(index, TYPICAL_NODE));
   const nodes = index.nodeNames();
   const plans = new Map<string, NodePlan>();
   const all = time(() => {
@@ -78,7 +78,7 @@ export async function benchCalc(): Promise<void> {
   });
   const heapAfter = heapMB();
 
-  const big = time(() => computeNodePlan(index, BIG_NODE, plans.get(BIG_NODE)));
+  const big = time(() => computeNodePlan(index, BIG_NODE));
   const bigPlan = big.value;
   const bigEgress = bigPlan.workloads.filter((w) => w.gatewaySet !== undefined).length;
   const bigBlocked = bigPlan.workloads.filter((w) => w.blocked !== undefined).length;
@@ -98,11 +98,10 @@ export async function benchCalc(): Promise<void> {
   });
   const withPlan = (node: string) =>
     time(() => {
-      let plan = plans.get(node);
       for (let i = 0; i < EVENTS; i++) {
         if (i % 2 === 0) index.upsertPod(eventPod(i, node));
         else index.deletePod("tenant-1", `event-${i - 1}`);
-        plan = computeNodePlan(index, node, plan);
+        computeNodePlan(index, node);
       }
     });
   const typicalEvents = withPlan(TYPICAL_NODE);
@@ -139,12 +138,12 @@ export async function benchCalc(): Promise<void> {
       ip: `10.62.${(i >> 8) & 0xff}.${i & 0xff}`,
       labels: { app: `a${(i >> 1) % ACCESS_GNPS}` },
     });
-  let accessPlan = computeNodePlan(index, TYPICAL_NODE, plans.get(TYPICAL_NODE));
+  let accessPlan = computeNodePlan(index, TYPICAL_NODE);
   const accessEvents = time(() => {
     for (let i = 0; i < ACCESS_EVENTS; i++) {
       if (i % 2 === 0) index.upsertPod(accessEventPod(i));
       else index.deletePod("tenant-1", `access-event-${i - 1}`);
-      accessPlan = computeNodePlan(index, TYPICAL_NODE, accessPlan);
+      accessPlan = computeNodePlan(index, TYPICAL_NODE);
     }
   });
   // Reference work on the same input, to read the times as ratios: a structured deep copy of all pods.

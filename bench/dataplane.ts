@@ -10,7 +10,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { macForIp } from "../src/calc/mac.js";
-import { markOfSlot, tableOfSlot } from "../src/calc/band.js";
 import type { NodePlan } from "../src/calc/plan.js";
 import { GatewayDataplane } from "../src/dataplane/gateway-dataplane.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
@@ -229,8 +228,6 @@ async function buildEgwPath(): Promise<void> {
     gatewaySets: [
       {
         key: "bench",
-        mark: markOfSlot(1),
-        table: tableOfSlot(1),
         routes: [{ destination: "0.0.0.0/0", action: "gateways", hops: [hop] }],
       },
     ],

@@ -73,7 +73,7 @@ async function measure(pods: number): Promise<Sample> {
       index.upsertPod(removed);
       removed = undefined;
     }
-    plan = computeNodePlan(index, NODE, plan);
+    plan = computeNodePlan(index, NODE);
     const t1 = performance.now();
     const r = await dataplane.reconcile(plan);
     const t2 = performance.now();

@@ -14,6 +14,7 @@ import { allow, deny, globalNetworkPolicy } from "../src/calc/access/testing.js"
 import { makeNamespace, makeNode, makeWorkload, makeWorkloadPool } from "../src/calc/fixtures.js";
 import { computeNodePlan } from "../src/calc/node-plan.js";
 import { ClusterIndex } from "../src/calc/snapshot.js";
+import { withFreshSlots } from "../src/dataplane/kernel-plan.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
 import { renderNode } from "../src/dataplane/render-node.js";
 import { netnsRunner } from "../src/dataplane/runner.js";
@@ -122,7 +123,7 @@ async function apply(dp: NodeDataplane, s: Scenario): Promise<{ compileMs: numbe
   const t0 = performance.now();
   if (s.policy) index.upsertGlobalNetworkPolicy(s.policy);
   const plan = computeNodePlan(index, "n1");
-  const rendered = renderNode(plan);
+  const rendered = renderNode(withFreshSlots(plan));
   const compileMs = performance.now() - t0;
   if (!rendered.ok) throw new Error(rendered.error.join("; "));
   const t1 = performance.now();

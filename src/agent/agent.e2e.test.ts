@@ -11,9 +11,9 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import type { NodePlan } from "../calc/plan.js";
 import { NODE_NFT_TABLE } from "../dataplane/config.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
+import type { KernelNodePlan } from "../dataplane/kernel-plan.js";
 import { GatewayDataplane } from "../dataplane/gateway-dataplane.js";
 import { readWorkloadSlots } from "../dataplane/kernel.js";
 import { NodeDataplane } from "../dataplane/node-dataplane.js";
@@ -127,7 +127,8 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
   let agentServer: StatusServer | undefined;
   let tmp = "";
   const gateways = new Map<string, RunningGateway>();
-  let lastPlan: NodePlan | undefined;
+  /** The plan as the node's kernel holds it after the last successful reconcile (with slots). */
+  let lastPlan: KernelNodePlan | undefined;
 
   const startGateway = async (g: Gw): Promise<void> => {
     assert.ok(store);
@@ -188,8 +189,8 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
       debounceMs: 20,
       poll: { intervalMs: 400, failureThreshold: 2 },
       log: quiet,
-      onReconcile: (plan, r) => {
-        if (r.ok) lastPlan = plan;
+      onReconcile: (_plan, r) => {
+        if (r.ok) lastPlan = r.value.plan;
       },
     });
     await started.start();

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import type { NodePlan } from "../calc/plan.js";
 import type { Resource } from "../api/meta.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
-import { gatewayGroupsOf, type KernelGatewayGroup } from "../dataplane/kernel-groups.js";
+import { gatewayGroupsOf, type TableGatewayGroup } from "../dataplane/kernel-groups.js";
 import type { HttpGetResult } from "../daemon/http-get.js";
 import { clientPod, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
 import { podReportsNotReady, replicasOutsideKernelGroups } from "./health-seed.js";
@@ -22,7 +22,7 @@ const withReady = (pod: Resource, status: "True" | "False"): Resource => ({
 interface Restart {
   podB?: Resource;
   kernelSlots?: Map<string, number>;
-  kernelGroups?: KernelGatewayGroup[];
+  kernelGroups?: TableGatewayGroup[];
   intervalMs?: number;
 }
 
@@ -133,8 +133,6 @@ describe("health seeding (pure)", () => {
       gatewaySets: [
         {
           key: "s1",
-          mark: 1 << 16,
-          table: 20001,
           routes: [
             {
               destination: "0.0.0.0/0",
@@ -145,15 +143,13 @@ describe("health seeding (pure)", () => {
         },
         {
           key: "s2",
-          mark: 2 << 16,
-          table: 20002,
           routes: [{ destination: "198.18.0.0/16", action: "gateways", hops: [hop("ns/c", "10.0.0.3")] }],
         },
       ],
     } as unknown as NodePlan;
     const held = replicasOutsideKernelGroups(plan, [
-      { table: 20001, dst: "0.0.0.0/0", hops: ["10.0.0.1"] },
-      { table: 20002, dst: "198.18.0.0/16", hops: ["10.0.0.9"] },
+      { gatewaySet: "s1", dst: "0.0.0.0/0", hops: ["10.0.0.1"], table: 20001 },
+      { gatewaySet: "s2", dst: "198.18.0.0/16", hops: ["10.0.0.9"], table: 20002 },
     ]);
     assert.deepEqual([...held.keys()], ["ns/b"], "s2's group holds none of its replicas: left alone");
     assert.match(held.get("ns/b") ?? "", /table 20001 for 0\.0\.0\.0\/0/);

@@ -14,25 +14,25 @@ export const podReportsNotReady = (pod: { status?: unknown }): boolean =>
   readyConditionOf(pod)?.status === "False";
 
 /**
- * Replicas a plan routes through that the kernel's existing group for the same route (table and
- * destination) lacks, with the reason. A route whose kernel group holds none of the plan's
+ * Replicas a plan routes through that the kernel's existing group for the same route (gateway set
+ * and destination) lacks, with the reason. A route whose kernel group holds none of the plan's
  * replicas is left alone: holding them all out would fail the route closed on a guess.
  */
 export function replicasOutsideKernelGroups(
   plan: NodePlan,
   groups: readonly KernelGatewayGroup[],
 ): Map<string, string> {
-  const byRoute = new Map(groups.map((g) => [`${g.table} ${g.dst}`, new Set(g.hops)]));
+  const byRoute = new Map(groups.map((g) => [`${g.gatewaySet} ${g.dst}`, g]));
   const out = new Map<string, string>();
   for (const set of plan.gatewaySets) {
     for (const route of set.routes) {
       if (route.action !== "gateways") continue;
       const dst = cidr4(route.destination) ?? route.destination;
-      const inKernel = byRoute.get(`${set.table} ${dst}`);
-      if (inKernel === undefined || !route.hops.some((h) => inKernel.has(h.ip))) continue;
+      const inKernel = byRoute.get(`${set.key} ${dst}`);
+      if (inKernel === undefined || !route.hops.some((h) => inKernel.hops.includes(h.ip))) continue;
       for (const hop of route.hops) {
-        if (inKernel.has(hop.ip) || out.has(hop.replica)) continue;
-        out.set(hop.replica, `not in the kernel's nexthop group of table ${set.table} for ${dst}`);
+        if (inKernel.hops.includes(hop.ip) || out.has(hop.replica)) continue;
+        out.set(hop.replica, `not in the kernel's nexthop group of table ${inKernel.table} for ${dst}`);
       }
     }
   }

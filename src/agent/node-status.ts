@@ -1,12 +1,14 @@
 // Publishes the agent's health in its Node's status.conditions (type EgwAgentReady), so
 // `egw status` (and `kubectl get node -o yaml`) show whether the node's egress dataplane is
 // programmed, and why not. Only written when the condition changes (see daemon/publish-condition);
-// other fields and conditions of the Node are kept.
+// other fields and conditions of the Node are kept. What the health is, is the reconcile loop's.
 import { conditionOf, withCondition, type Condition, type ConditionUpdate } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { CONDITION_AGENT_READY } from "../api/well-known.js";
+import type { Clock } from "../daemon/clock.js";
 import { publishCondition } from "../daemon/publish-condition.js";
 import type { Datastore } from "../datastore/types.js";
+import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
 
 /** What the agent reports; `ready` false means the kernel keeps its previous state. */
@@ -47,3 +49,30 @@ export const publishAgentHealth = (
   attempts = 3,
 ): Promise<Result<"written" | "unchanged", string>> =>
   publishCondition(store, { kind: "Node", name }, agentCondition(h), now, attempts);
+
+/** Writes the agent's health on its Node after each pass, when it changed since the last write. */
+export class NodeConditionPublisher {
+  /** What was last written (JSON); undefined: write on the next call. */
+  private published: string | undefined;
+  private lastError: string | undefined;
+
+  constructor(private readonly o: { store: Datastore; node: string; clock: Clock; log: Logger }) {}
+
+  async publish(h: AgentHealth): Promise<void> {
+    const key = JSON.stringify(h);
+    if (key === this.published) return;
+    const r = await publishAgentHealth(this.o.store, this.o.node, h, () => new Date(this.o.clock.now()));
+    if (r.ok) {
+      this.published = key;
+      this.o.log.info("node condition updated", { condition: "EgwAgentReady", ...h, result: r.value });
+      this.lastError = undefined;
+      return;
+    }
+    this.published = undefined;
+    if (r.error !== this.lastError)
+      this.o.log.warn("cannot publish the agent's health on its Node; retrying on the next pass", {
+        error: r.error,
+      });
+    this.lastError = r.error;
+  }
+}

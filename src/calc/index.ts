@@ -1,5 +1,4 @@
 // calc/: pure functions from a snapshot of resources to a NodePlan. No I/O, no clocks.
-export * from "./band.js";
 export { effectiveEgressConfig, type ConfigLevel, type EgressConfig } from "./effective-config.js";
 export {
   explainWorkload,
@@ -11,7 +10,7 @@ export {
 export { resolveWorkloadEgress, type GatewayReplica, type WorkloadEgress } from "./gateway-selection.js";
 export * from "./inputs.js";
 export { macForIp } from "./mac.js";
-export { assignSlots, computeNodePlan } from "./node-plan.js";
+export { computeNodePlan } from "./node-plan.js";
 export type * from "./plan.js";
 export { parsePolicy, type ParsedPolicy } from "./policy.js";
 export { ClusterIndex, isGatewayPod, type Snapshot } from "./snapshot.js";

@@ -1,14 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  MARK_MASK,
-  markOfSlot,
-  MAX_GATEWAY_SETS,
-  slotOfMark,
-  slotOfTable,
-  TABLE_LAST,
-  tableOfSlot,
-} from "./band.js";
 import { macForIp } from "./mac.js";
 
 describe("macForIp", () => {
@@ -27,20 +18,5 @@ describe("macForIp", () => {
   it("rejects malformed addresses", () => {
     assert.equal(macForIp("10.0.0"), undefined);
     assert.equal(macForIp(""), undefined);
-  });
-});
-
-describe("band", () => {
-  it("maps slots to marks inside the mask and tables inside the band, both ways", () => {
-    for (const slot of [1, 2, MAX_GATEWAY_SETS]) {
-      const mark = markOfSlot(slot);
-      assert.equal(mark & ~MARK_MASK, 0);
-      assert.equal(slotOfMark(mark | 0x1234), slot, "bits outside the mask are ignored");
-      assert.equal(slotOfTable(tableOfSlot(slot)), slot);
-    }
-    assert.equal(tableOfSlot(MAX_GATEWAY_SETS), TABLE_LAST);
-    assert.equal(slotOfMark(0x1234), undefined);
-    assert.equal(slotOfTable(254), undefined);
-    assert.equal(slotOfTable(TABLE_LAST + 1), undefined);
   });
 });

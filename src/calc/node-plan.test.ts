@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MAX_GATEWAY_SETS, slotOfMark, slotOfTable, TABLE_FIRST } from "./band.js";
 import {
   makeGatewayPod,
   makeNamespace,
@@ -12,7 +11,7 @@ import {
   selectorAnnotations,
 } from "./fixtures.js";
 import type { PodInput } from "./inputs.js";
-import { assignSlots, computeNodePlan, preferredSlots } from "./node-plan.js";
+import { computeNodePlan } from "./node-plan.js";
 import type { NodePlan } from "./plan.js";
 import { ClusterIndex } from "./snapshot.js";
 
@@ -126,155 +125,54 @@ describe("computeNodePlan", () => {
     );
   });
 
-  it("assigns marks and tables from egw's band, one slot per set", () => {
-    const plan = computeNodePlan(cluster([pod("a", sel("red")), pod("d", sel("blue"))]), "n1");
-    const slots = plan.gatewaySets.map((s) => [slotOfTable(s.table), slotOfMark(s.mark)]);
-    assert.deepEqual(slots, [
-      [1, 1],
-      [2, 2],
-    ]);
-    assert.equal(plan.gatewaySets[0]?.table, TABLE_FIRST);
-    assert.equal(plan.gatewaySets[0]?.mark, 0x10000);
-  });
-
-  it("keeps marks and tables of surviving sets when sets appear and disappear", () => {
+  it("names gateway sets by key, sorted, and recomputes identically without changes", () => {
     const index = cluster([pod("r", sel("red")), pod("b", sel("blue")), pod("g", sel("green"))]);
     const first = computeNodePlan(index, "n1");
-    const tables = (p: NodePlan) =>
-      Object.fromEntries(p.workloads.map((w) => [w.name, setOf(p, w.name)?.table]));
-    const t1 = tables(first);
-
-    index.deletePod("app", "b");
-    const second = computeNodePlan(index, "n1", first);
-    assert.equal(tables(second)["r"], t1["r"]);
-    assert.equal(tables(second)["g"], t1["g"]);
-    assert.equal(second.gatewaySets.length, 2);
-
-    index.upsertPod(pod("x", policyAnnotations("missing-so-blocked")));
-    index.upsertPod(
-      pod(
-        "y",
-        selectorAnnotations("egw.dev/gateway == 'red'", { namespaceSelector: "all()", maxNextHops: 1 }),
-      ),
-    );
-    const third = computeNodePlan(index, "n1", second);
-    assert.equal(tables(third)["r"], t1["r"]);
-    assert.equal(tables(third)["g"], t1["g"]);
-    assert.equal(tables(third)["y"], t1["b"], "a new set takes the lowest free slot");
-    assert.deepEqual(third.workloads.find((w) => w.name === "x")?.gatewaySet, undefined);
-    assert.match(third.workloads.find((w) => w.name === "x")?.blocked?.reason ?? "", /does not exist/);
-
-    const again = computeNodePlan(index, "n1", third);
-    assert.deepEqual(again, third, "recomputation without changes is identical");
-  });
-
-  it("keeps a set's table when its only replica fails and routes go unreachable (fail closed)", () => {
-    const index = cluster([pod("d", sel("blue"))]);
-    const first = computeNodePlan(index, "n1");
+    const keys = first.gatewaySets.map((s) => s.key);
+    assert.deepEqual(keys, [...keys].sort());
+    assert.equal(new Set(keys).size, 3);
+    assert.deepEqual(computeNodePlan(index, "n1"), first);
     index.setGatewayHealth("egress/blue-0", false);
-    const second = computeNodePlan(index, "n1", first);
-    assert.equal(second.gatewaySets[0]?.table, first.gatewaySets[0]?.table);
-    assert.equal(second.gatewaySets[0]?.routes[0]?.action, "unreachable");
-    assert.deepEqual(second.tunnelPeers, []);
-  });
-});
-
-describe("computeNodePlan after a restart (slots read back from the kernel)", () => {
-  it("keeps each set on the slot its workloads use in the kernel, where a fresh order would differ", () => {
-    // Before the restart only "red" existed, on slot 1; "blue" appeared while the agent was down.
-    const red = pod("red-client", sel("red"));
-    const blue = pod("blue-client", sel("blue"));
-    const index = cluster([red, blue]);
-    const fresh = computeNodePlan(index, "n1");
-    assert.equal(slotOfTable(setOf(fresh, "blue-client")?.table ?? 0), 1, "fresh order puts blue first");
-    assert.equal(slotOfTable(setOf(fresh, "red-client")?.table ?? 0), 2);
-
-    const kernel = new Map([[red.status?.podIP ?? "", 1]]);
-    const adopted = computeNodePlan(index, "n1", undefined, kernel);
-    const redSet = setOf(adopted, "red-client");
-    assert.equal(redSet?.table, TABLE_FIRST);
-    assert.equal(slotOfMark(redSet?.mark ?? 0), 1);
-    assert.equal(slotOfTable(setOf(adopted, "blue-client")?.table ?? 0), 2, "the new set takes a free slot");
+    const down = computeNodePlan(index, "n1");
+    assert.equal(setOf(down, "b")?.key, setOf(first, "b")?.key, "a health change keeps the key");
+    assert.equal(setOf(down, "b")?.routes[0]?.action, "unreachable");
+    assert.ok(!down.tunnelPeers.some((h) => h.replica === "egress/blue-0"));
   });
 
-  it("a valid previous plan wins over the kernel hint; foreign or out-of-band slots are ignored", () => {
-    const red = pod("red-prev", sel("red"));
-    const blue = pod("blue-prev", sel("blue"));
-    const index = cluster([red, blue]);
-    const previous = computeNodePlan(index, "n1", undefined, new Map([[red.status?.podIP ?? "", 7]]));
-    assert.equal(slotOfTable(setOf(previous, "red-prev")?.table ?? 0), 7);
-    const next = computeNodePlan(index, "n1", previous, new Map([[red.status?.podIP ?? "", 3]]));
-    assert.equal(slotOfTable(setOf(next, "red-prev")?.table ?? 0), 7);
-    const bad = computeNodePlan(
-      index,
+  it("lists a running local gateway replica as a workload that may send from its egress IP", () => {
+    const local = makeGatewayPod("egress", "red-9", {
+      node: "n1",
+      ip: "10.128.0.9",
+      egressIP: "10.10.0.9",
+      gateway: "red",
+    });
+    const withInterface = (p: PodInput, hostInterface: string, phase = "Running"): PodInput => ({
+      ...p,
+      status: { ...p.status, hostInterface, phase },
+    });
+    const starting = makeGatewayPod("egress", "red-8", {
+      node: "n1",
+      ip: "10.128.0.8",
+      egressIP: "10.10.0.8",
+      gateway: "red",
+    });
+    const plan = computeNodePlan(
+      cluster([
+        withInterface(local, "ewred9"),
+        withInterface(starting, "ewred8", "Pending"),
+        pod("a", sel("red")),
+      ]),
       "n1",
-      undefined,
-      new Map([
-        [red.status?.podIP ?? "", 0],
-        [blue.status?.podIP ?? "", MAX_GATEWAY_SETS + 1],
-      ]),
     );
-    assert.deepEqual(bad.gatewaySets.map((s) => slotOfTable(s.table)).sort(), [1, 2]);
-  });
-});
-
-describe("preferredSlots", () => {
-  it("takes the slot most of a set's workloads use, and gives a contested slot to the larger set", () => {
-    const workloads = [
-      { ip: "10.0.0.1", gatewaySet: "a" },
-      { ip: "10.0.0.2", gatewaySet: "a" },
-      { ip: "10.0.0.3", gatewaySet: "a" },
-      { ip: "10.0.0.4", gatewaySet: "b" },
-      { ip: "10.0.0.5", gatewaySet: "b" },
-      { ip: "10.0.0.6", gatewaySet: "c" },
-      { ip: "10.0.0.7" }, // no gateway set: its kernel slot is irrelevant
-    ];
-    const kernel = new Map([
-      ["10.0.0.1", 4],
-      ["10.0.0.2", 4],
-      ["10.0.0.3", 9],
-      ["10.0.0.4", 9],
-      ["10.0.0.5", 9],
-      ["10.0.0.6", 4],
-      ["10.0.0.7", 5],
-    ]);
-    // a: 2× slot 4; b: 2× slot 9 (a's one vote for 9 loses); c's vote for 4 loses to a's two.
-    assert.deepEqual(Object.fromEntries(preferredSlots(workloads, kernel)), { a: 4, b: 9 });
-  });
-});
-
-describe("assignSlots", () => {
-  it("reuses valid previous slots, ignores foreign or inconsistent ones, fills the lowest free", () => {
-    const { slots } = assignSlots(
-      ["a", "b", "c", "d"],
-      [
-        { key: "a", mark: 0x30000, table: 20003 },
-        { key: "b", mark: 0x10000, table: 20002 }, // mark and table disagree: not reused
-        { key: "gone", mark: 0x10000, table: 20001 },
-        { key: "c", mark: 0x50000, table: 99 }, // outside the band
-      ],
-    );
-    assert.deepEqual(Object.fromEntries(slots), { a: 3, b: 1, c: 2, d: 4 });
-  });
-
-  it("honours preferred slots for keys without a previous slot, when valid and still free", () => {
-    const { slots } = assignSlots(
-      ["a", "b", "c", "d"],
-      [{ key: "a", mark: 0x20000, table: 20002 }],
-      new Map([
-        ["a", 5], // a keeps its previous slot 2
-        ["b", 2], // taken by a: b gets the lowest free one
-        ["c", 3],
-        ["d", MAX_GATEWAY_SETS + 1], // outside the band
-      ]),
-    );
-    assert.deepEqual(Object.fromEntries(slots), { a: 2, b: 1, c: 3, d: 4 });
-  });
-
-  it("reports keys beyond the band as overflow", () => {
-    const keys = Array.from({ length: MAX_GATEWAY_SETS + 2 }, (_, i) => `k${String(i).padStart(5, "0")}`);
-    const { slots, overflow } = assignSlots(keys, []);
-    assert.equal(slots.size, MAX_GATEWAY_SETS);
-    assert.deepEqual([...overflow], keys.slice(-2));
+    const replica = plan.workloads.find((w) => w.name === "red-9");
+    assert.deepEqual(replica, {
+      namespace: "egress",
+      name: "red-9",
+      ip: "10.128.0.9",
+      hostInterface: "ewred9",
+      extraSourceIPs: ["10.10.0.9"],
+    });
+    assert.ok(!plan.workloads.some((w) => w.name === "red-8"), "not running yet");
+    assert.ok(!plan.workloads.some((w) => w.name === "red-1"), "no host interface");
   });
 });

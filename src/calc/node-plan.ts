@@ -1,30 +1,26 @@
-// The NodePlan of one node: its workloads, one gateway set per distinct routing behaviour (not
-// per pod), each with a stable mark and table from egw's band, and the tunnel peers they use.
+// The NodePlan of one node: its workloads (local gateway replicas included, with the egress IP
+// they send from), one gateway set per distinct routing behaviour (not per pod), named by key, and
+// the tunnel peers the sets use. Which fwmark and routing table a set gets is not decided here:
+// the dataplane gives out and keeps those (dataplane/slots.ts).
+import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import { computeAccessPlan } from "./access/compute.js";
 import type { PodInput } from "./inputs.js";
-import { MAX_GATEWAY_SETS, markOfSlot, slotOfTable, tableOfSlot } from "./band.js";
 import { resolveWorkloadEgress } from "./gateway-selection.js";
-import type { DestinationRoute, GatewayHop, GatewaySetPlan, NodePlan, WorkloadPlan } from "./plan.js";
+import type { GatewayHop, GatewaySetPlan, NodePlan, WorkloadPlan } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
 import { compareStrings as compare } from "../util/compare.js";
 
-/**
- * Computes what `nodeName`'s kernel must hold. Pass the previous plan so gateway sets that still
- * exist keep their mark and table (established connections carry the mark in conntrack).
- * Without a previous plan (an agent restart), pass `kernelSlots` — workload IP → the slot the
- * kernel steers it with today — so each set keeps the slot its workloads already use.
- */
-export function computeNodePlan(
-  index: ClusterIndex,
-  nodeName: string,
-  previous?: NodePlan,
-  kernelSlots?: ReadonlyMap<string, number>,
-): NodePlan {
+/** Computes what `nodeName`'s kernel must hold. */
+export function computeNodePlan(index: ClusterIndex, nodeName: string): NodePlan {
   const workloads: WorkloadPlan[] = [];
-  const setRoutes = new Map<string, DestinationRoute[]>();
+  const sets = new Map<string, GatewaySetPlan>();
   const workloadPods: PodInput[] = [];
   for (const pod of index.podsOnNode(nodeName)) {
-    if (isGatewayPod(pod)) continue; // replicas run their own dataplane
+    if (isGatewayPod(pod)) {
+      const replica = localReplica(pod);
+      if (replica !== undefined) workloads.push(replica);
+      continue;
+    }
     const ip = pod.status?.podIP;
     const hostInterface = pod.status?.hostInterface;
     const phase = pod.status?.phase;
@@ -40,32 +36,13 @@ export function computeNodePlan(
     if (egress.kind === "blocked") workload.blocked = { reason: egress.reason };
     else if (egress.kind === "gateways") {
       workload.gatewaySet = egress.key;
-      if (!setRoutes.has(egress.key)) setRoutes.set(egress.key, egress.routes);
+      if (!sets.has(egress.key)) sets.set(egress.key, { key: egress.key, routes: egress.routes });
     }
     workloads.push(workload);
     workloadPods.push(pod);
   }
 
-  const preferred = kernelSlots === undefined ? undefined : preferredSlots(workloads, kernelSlots);
-  const { slots, overflow } = assignSlots([...setRoutes.keys()], previous?.gatewaySets ?? [], preferred);
-  if (overflow.size > 0) {
-    for (const w of workloads) {
-      if (w.gatewaySet === undefined || !overflow.has(w.gatewaySet)) continue;
-      delete w.gatewaySet;
-      w.blocked = {
-        reason: `node "${nodeName}" needs more than ${MAX_GATEWAY_SETS} distinct gateway sets; egress is blocked for the excess`,
-      };
-    }
-  }
-  const gatewaySets: GatewaySetPlan[] = [...slots]
-    .map(([key, slot]) => ({
-      key,
-      mark: markOfSlot(slot),
-      table: tableOfSlot(slot),
-      routes: setRoutes.get(key) ?? [],
-    }))
-    .sort((a, b) => a.table - b.table);
-
+  const gatewaySets = [...sets.values()].sort((a, b) => compare(a.key, b.key));
   workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
   return {
     node: nodeName,
@@ -79,77 +56,21 @@ export function computeNodePlan(
 }
 
 /**
- * Gives every key a slot in 1..MAX_GATEWAY_SETS: the slot it had in `previous` when still valid,
- * else its `preferred` slot when valid and free, otherwise the lowest free one (new keys in sorted
- * order, so the result is deterministic). Keys that do not fit are returned in `overflow`.
+ * A running gateway replica on this node as a workload: it uses no gateway itself (its own
+ * dataplane does the SNAT), and it may send from its egress IP, as the controller recorded it.
  */
-export function assignSlots(
-  keys: readonly string[],
-  previous: readonly Pick<GatewaySetPlan, "key" | "mark" | "table">[],
-  preferred: ReadonlyMap<string, number> = new Map(),
-): { slots: Map<string, number>; overflow: Set<string> } {
-  const wanted = new Set(keys);
-  const slots = new Map<string, number>();
-  const used = new Set<number>();
-  for (const set of previous) {
-    const slot = slotOfTable(set.table);
-    if (slot === undefined || markOfSlot(slot) !== set.mark || !wanted.has(set.key)) continue;
-    if (used.has(slot) || slots.has(set.key)) continue;
-    slots.set(set.key, slot);
-    used.add(slot);
-  }
-  for (const [key, slot] of preferred) {
-    if (!wanted.has(key) || slots.has(key) || used.has(slot) || !validSlot(slot)) continue;
-    slots.set(key, slot);
-    used.add(slot);
-  }
-  const overflow = new Set<string>();
-  let next = 1;
-  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(compare)) {
-    while (used.has(next)) next++;
-    if (next > MAX_GATEWAY_SETS) {
-      overflow.add(key);
-      continue;
-    }
-    slots.set(key, next);
-    used.add(next);
-  }
-  return { slots, overflow };
+function localReplica(pod: PodInput): WorkloadPlan | undefined {
+  const ip = pod.status?.podIP;
+  const hostInterface = pod.status?.hostInterface;
+  if (!ip || !hostInterface || pod.status?.phase !== "Running") return undefined;
+  return {
+    namespace: pod.metadata.namespace ?? "default",
+    name: pod.metadata.name,
+    ip,
+    hostInterface,
+    extraSourceIPs: [pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] ?? ""],
+  };
 }
-
-/**
- * key → the slot its workloads already use in the kernel (`kernelSlots`: workload IP → slot).
- * A set whose workloads disagree takes the slot most of them use (ties: lowest slot); a slot
- * claimed by several sets goes to the one with the most workloads in it (ties: lowest key), so
- * the fewest established connections change table.
- */
-export function preferredSlots(
-  workloads: readonly Pick<WorkloadPlan, "ip" | "gatewaySet">[],
-  kernelSlots: ReadonlyMap<string, number>,
-): Map<string, number> {
-  const votes = new Map<string, { key: string; slot: number; count: number }>();
-  for (const w of workloads) {
-    const slot = kernelSlots.get(w.ip);
-    if (w.gatewaySet === undefined || slot === undefined || !validSlot(slot)) continue;
-    const id = `${slot} ${w.gatewaySet}`;
-    const vote = votes.get(id) ?? { key: w.gatewaySet, slot, count: 0 };
-    vote.count++;
-    votes.set(id, vote);
-  }
-  const ranked = [...votes.values()].sort(
-    (a, b) => b.count - a.count || a.slot - b.slot || compare(a.key, b.key),
-  );
-  const preferred = new Map<string, number>();
-  const taken = new Set<number>();
-  for (const { key, slot } of ranked) {
-    if (preferred.has(key) || taken.has(slot)) continue;
-    preferred.set(key, slot);
-    taken.add(slot);
-  }
-  return preferred;
-}
-
-const validSlot = (slot: number): boolean => Number.isInteger(slot) && slot >= 1 && slot <= MAX_GATEWAY_SETS;
 
 /** Every hop any set routes to, once per IP, sorted by IP text. */
 function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {

@@ -28,14 +28,12 @@ export type DestinationRoute =
   | { destination: string; action: "unreachable"; reason: string };
 
 /**
- * A distinct routing behaviour shared by every workload that resolves to it (one table per
- * set, not per pod). `key` is a canonical description; mark and table are stable across
- * recomputation for the same key so established flows keep their table.
+ * A distinct routing behaviour shared by every workload that resolves to it (one routing table
+ * per set, not per pod). `key` is a canonical description: equal keys mean equal routes. Which
+ * fwmark and table a set gets is the dataplane's business (dataplane/slots.ts), not calc's.
  */
 export interface GatewaySetPlan {
   key: string;
-  mark: number;
-  table: number;
   routes: DestinationRoute[];
 }
 
@@ -44,6 +42,11 @@ export interface WorkloadPlan {
   name: string;
   ip: string;
   hostInterface: string;
+  /**
+   * Addresses besides `ip` the workload may send from. A gateway replica forwards its clients'
+   * traffic, source-NATed to its egress IP, through its node: that traffic is its own.
+   */
+  extraSourceIPs?: string[];
   /** Key of the gateway set this workload uses; absent when it uses no gateway (node SNAT). */
   gatewaySet?: string;
   /** Egress is blocked entirely (bad annotation, missing policy…): fail closed. */

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import { describePodEgress, publishedReadiness, snapshotOf } from "./egress-view.js";
+import {
+  clusterViewOf,
+  describePodEgress,
+  publishedGatewayHealth,
+  publishedReadiness,
+} from "./egress-view.js";
 
 const node = (name: string, ip: string): Resource => ({
   apiVersion: "v1",
@@ -50,18 +55,17 @@ const replica = (name: string, ip: string, egressIP: string, ready?: boolean): R
   });
 
 const cluster = (pods: Resource[]) =>
-  snapshotOf({
-    nodes: [node("node-1", "172.30.0.11")],
-    namespaces: [
+  clusterViewOf({
+    Node: [node("node-1", "172.30.0.11")],
+    Namespace: [
       ns("egress"),
       ns("team-a", {
         "egress.egw.dev/selector": "egw.dev/gateway == 'shared'",
         "egress.egw.dev/namespaceSelector": "kubernetes.io/metadata.name == 'egress'",
       }),
     ],
-    pods,
-    policies: [],
-    pools: [
+    Pod: pods,
+    IPPool: [
       {
         apiVersion: "egw.dev/v1",
         kind: "IPPool",
@@ -69,18 +73,18 @@ const cluster = (pods: Resource[]) =>
         spec: { cidr: "10.244.0.0/16" },
       },
     ],
-  });
+  }).index;
 
 describe("egress view for describe pod", () => {
   it("reads gateway readiness from the Ready condition replicas publish", () => {
     assert.equal(publishedReadiness(replica("a", "10.244.1.2", "10.10.0.1", true)), true);
     assert.equal(publishedReadiness(replica("a", "10.244.1.2", "10.10.0.1", false)), false);
     assert.equal(publishedReadiness(replica("a", "10.244.1.2", "10.10.0.1")), undefined);
-    const s = cluster([
+    const health = publishedGatewayHealth([
       replica("a", "10.244.1.2", "10.10.0.1", false),
       replica("b", "10.244.1.3", "10.10.0.2"),
     ]);
-    assert.deepEqual([...s.gatewayHealth], [["egress/a", false]]);
+    assert.deepEqual([...health], [["egress/a", false]]);
   });
 
   it("shows the gateways a pod uses with their egress IPs, leaving out replicas that are not ready", () => {

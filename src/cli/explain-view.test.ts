@@ -11,7 +11,7 @@ import {
   makeWorkloadPool,
   selectorAnnotations,
 } from "../calc/fixtures.js";
-import type { Snapshot } from "../calc/snapshot.js";
+import { ClusterIndex, type Snapshot } from "../calc/snapshot.js";
 import { MemoryStore } from "../datastore/memory.js";
 import { ok } from "../util/result.js";
 import { register } from "./commands/explain.js";
@@ -64,7 +64,11 @@ describe("egw explain", () => {
   });
 
   it("names the deciding rule and the gateway and egress IP of an allowed connection", () => {
-    const x = explainConnection(snapshot(), "shop", "web", { ip: "198.18.0.10", port: 80, protocol: "tcp" });
+    const x = explainConnection(ClusterIndex.fromSnapshot(snapshot()), "shop", "web", {
+      ip: "198.18.0.10",
+      port: 80,
+      protocol: "tcp",
+    });
     assert.ok(x.ok);
     const text = formatConnectionExplanation(x.value).join("\n");
     assert.match(text, /Verdict: {2}ALLOW/);
@@ -86,7 +90,11 @@ describe("egw explain", () => {
   });
 
   it("names the tier default for a denied connection, which never reaches a gateway", () => {
-    const x = explainConnection(snapshot(), "shop", "web", { ip: "198.18.0.10", port: 81, protocol: "tcp" });
+    const x = explainConnection(ClusterIndex.fromSnapshot(snapshot()), "shop", "web", {
+      ip: "198.18.0.10",
+      port: 81,
+      protocol: "tcp",
+    });
     assert.ok(x.ok);
     const text = formatConnectionExplanation(x.value).join("\n");
     assert.match(text, /Verdict: {2}DENY/);

@@ -1,37 +1,20 @@
 // `egw explain`'s pure part: parse the --to target, run calc's evaluator (the code the agents
 // compile to nft) and calc's egress explanation for that destination, and format the answer;
 // and the egress lines of `egw describe pod`, from the same explanation.
-import type { Resource } from "../api/meta.js";
 import { cidrContains, parseCidr, parseIp } from "../util/ip.js";
 import {
-  ClusterIndex,
   describeVerdict,
   evaluateEgress,
   explainWorkload,
+  type ClusterIndex,
   type Connection,
   type DestinationExplanation,
   type GatewayChoiceExplanation,
   type RuleRef,
-  type Snapshot,
   type Verdict,
   type WorkloadExplanation,
 } from "../calc/index.js";
-import type { GlobalNetworkSetInput, NetworkPolicyInput, TierInput } from "../calc/access/inputs.js";
 import { err, ok, type Result } from "../util/result.js";
-
-export const ACCESS_KINDS = ["Tier", "NetworkPolicy", "GlobalNetworkPolicy", "GlobalNetworkSet"] as const;
-
-/** Adds the access-policy objects to a snapshot (pure). */
-export const withAccessPolicy = (
-  snapshot: Snapshot,
-  lists: Readonly<Record<(typeof ACCESS_KINDS)[number], readonly Resource[]>>,
-): Snapshot => ({
-  ...snapshot,
-  tiers: lists.Tier as readonly TierInput[],
-  networkPolicies: lists.NetworkPolicy as readonly NetworkPolicyInput[],
-  globalNetworkPolicies: lists.GlobalNetworkPolicy as readonly NetworkPolicyInput[],
-  globalNetworkSets: lists.GlobalNetworkSet as readonly GlobalNetworkSetInput[],
-});
 
 const PROTOCOLS = ["tcp", "udp", "icmp", "sctp", "udplite"];
 
@@ -95,12 +78,11 @@ export interface ConnectionExplanation {
 }
 
 export function explainConnection(
-  snapshot: Snapshot,
+  index: ClusterIndex,
   namespace: string,
   pod: string,
   to: Connection,
 ): Result<ConnectionExplanation, string> {
-  const index = ClusterIndex.fromSnapshot(snapshot);
   const verdict = evaluateEgress(index, namespace, pod, to);
   if (!verdict.ok) return verdict;
   const egress: string[] = [];

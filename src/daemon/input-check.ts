@@ -1,139 +1,65 @@
-// Shape checks for objects read from the datastore, before they reach calc. The CLI validates
-// what users apply, but a daemon must survive anything stored by other writers: a malformed
-// object is reported (kind/name, field path, what is expected) and skipped, never a crash.
+// The shape check of objects read from the datastore, before they reach calc: the same TypeBox
+// schemas `egw apply` and `egw validate` use (api/schemas), run by ajv, compiled once per kind. A
+// daemon must survive anything other writers stored, so a malformed object is reported (kind/name,
+// field path, what is expected) and skipped, never a crash.
+//
+// Reading is more lenient than writing in one way only: fields a schema does not declare are
+// accepted, anywhere (in metadata, spec and status), because other writers add them — kubelets
+// and controllers write status fields egw does not model, newer egw versions add fields. Every
+// declared field must still have its declared type and values. Defaults and semantic rules (CIDR
+// and selector syntax…) are not applied here: calc judges those per object and fails closed.
+import type { TSchema } from "@sinclair/typebox";
+import { IssueList } from "../api/issues.js";
+import { checkSchema } from "../api/schema-check.js";
+import { SCHEMAS } from "../api/schemas/index.js";
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const isStringMap = (v: unknown): boolean =>
-  isObject(v) && Object.values(v).every((x) => typeof x === "string");
-const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === "string");
 
-type Check = (v: unknown) => boolean;
-const optional =
-  (check: Check): Check =>
-  (v) =>
-    v === undefined || check(v);
-const str: Check = (v) => typeof v === "string";
-const num: Check = (v) => typeof v === "number" && Number.isFinite(v);
+/** A copy of `schema` that accepts undeclared fields at every level. */
+function acceptingUnknownFields(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(acceptingUnknownFields);
+  if (!isObject(schema)) return schema;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "additionalProperties" && value === false) continue;
+    out[key] = acceptingUnknownFields(value);
+  }
+  return out;
+}
 
-/** Field path → check (and the expected shape, for the message). */
-type Fields = [path: string, check: Check, expected: string][];
+/** The reading schema of each kind, derived once from the kind's schema. */
+const READING = new Map<string, TSchema>(
+  Object.entries(SCHEMAS).map(([kind, schema]) => [kind, acceptingUnknownFields(schema) as TSchema]),
+);
 
-const at = (obj: unknown, path: string): unknown =>
-  path.split(".").reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), obj);
-
-const META: Fields = [
-  ["metadata.name", (v) => typeof v === "string" && v !== "", "a non-empty string"],
-  ["metadata.namespace", optional(str), "a string"],
-  ["metadata.labels", optional(isStringMap), "a map of strings"],
-  ["metadata.annotations", optional(isStringMap), "a map of strings"],
-  ["metadata.deletionTimestamp", optional(str), "a string"],
-  ["spec", optional(isObject), "an object"],
-  ["status", optional(isObject), "an object"],
-];
-
-const isPortList = (v: unknown): boolean =>
-  Array.isArray(v) && v.every((p) => typeof p === "string" || typeof p === "number");
-const isProtocol = (v: unknown): boolean => typeof v === "string" || typeof v === "number";
-
-/** An egress rule in the shape calc/access/parse.ts reads (its values are validated there). */
-const isAccessRule = (r: unknown): boolean =>
-  isObject(r) &&
-  str(r.action) &&
-  optional(isProtocol)(r.protocol) &&
-  optional(isProtocol)(r.notProtocol) &&
-  optional(num)(r.ipVersion) &&
-  optional(isObject)(r.destination) &&
-  ["nets", "notNets", "domains"].every((k) => optional(isStringArray)(at(r, `destination.${k}`))) &&
-  ["selector", "namespaceSelector"].every((k) => optional(str)(at(r, `destination.${k}`))) &&
-  ["ports", "notPorts"].every((k) => optional(isPortList)(at(r, `destination.${k}`)));
-
-const ACCESS_POLICY: Fields = [
-  ["spec.tier", optional(str), "a string"],
-  ["spec.order", optional(num), "a number"],
-  ["spec.selector", optional(str), "a string"],
-  ["spec.types", optional(isStringArray), "a list of strings"],
-  [
-    "spec.egress",
-    optional((v) => Array.isArray(v) && v.every(isAccessRule)),
-    "a list of rules {action, protocol, notProtocol, ipVersion, destination: {nets, notNets, selector, namespaceSelector, ports, notPorts, domains}}",
-  ],
-];
-
-const BY_KIND: Record<string, Fields> = {
-  Pod: [
-    ["spec.nodeName", optional(str), "a string"],
-    ["status.phase", optional(str), "a string"],
-    ["status.podIP", optional(str), "a string"],
-    ["status.hostInterface", optional(str), "a string"],
-  ],
-  Node: [
-    ["spec.podCIDR", optional(str), "a string"],
-    ["spec.podCIDRs", optional(isStringArray), "a list of strings"],
-    [
-      "status.addresses",
-      optional((v) => Array.isArray(v) && v.every((a) => isObject(a) && str(a.type) && str(a.address))),
-      "a list of {type, address} strings",
-    ],
-  ],
-  Namespace: [],
-  IPPool: [
-    ["spec.cidr", optional(str), "a string"],
-    ["spec.allowedUses", optional(isStringArray), "a list of strings"],
-  ],
-  EgressGatewayPolicy: [
-    [
-      "spec.rules",
-      optional(
-        (v) =>
-          Array.isArray(v) &&
-          v.every(
-            (r) =>
-              isObject(r) &&
-              optional(isObject)(r.destination) &&
-              optional(str)(at(r, "destination.cidr")) &&
-              optional(isObject)(r.gateway) &&
-              optional(str)(at(r, "gateway.selector")) &&
-              optional(str)(at(r, "gateway.namespaceSelector")) &&
-              optional(num)(at(r, "gateway.maxNextHops")) &&
-              optional(str)(r.gatewayPreference),
-          ),
-      ),
-      "a list of rules {destination: {cidr}, gateway: {selector, namespaceSelector, maxNextHops}}",
-    ],
-  ],
-  Tier: [
-    ["spec.order", optional(num), "a number"],
-    ["spec.defaultAction", optional(str), "a string"],
-  ],
-  NetworkPolicy: ACCESS_POLICY,
-  GlobalNetworkPolicy: [...ACCESS_POLICY, ["spec.namespaceSelector", optional(str), "a string"]],
-  GlobalNetworkSet: [["spec.nets", optional(isStringArray), "a list of strings"]],
-  EgressGateway: [
-    ["spec.failureDetection", optional(isObject), "an object"],
-    ["spec.failureDetection.icmpProbe.ips", optional(isStringArray), "a list of strings"],
-    ["spec.failureDetection.icmpProbe.intervalMs", optional(num), "a number"],
-    ["spec.failureDetection.icmpProbe.timeoutMs", optional(num), "a number"],
-    ["spec.failureDetection.httpProbe.urls", optional(isStringArray), "a list of strings"],
-    ["spec.failureDetection.httpProbe.intervalMs", optional(num), "a number"],
-    ["spec.failureDetection.httpProbe.timeoutMs", optional(num), "a number"],
-  ],
-};
+const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** Describes an object for messages even when its metadata is broken. */
 export function describeObject(kind: string, obj: unknown): string {
-  const name = at(obj, "metadata.name");
-  const ns = at(obj, "metadata.namespace");
-  const n = typeof name === "string" ? name : "(no name)";
-  return typeof ns === "string" && ns !== "" ? `${kind} ${ns}/${n}` : `${kind} ${n}`;
+  const meta = isObject(obj) && isObject(obj.metadata) ? obj.metadata : {};
+  const name = text(meta.name) ?? "(no name)";
+  const ns = text(meta.namespace);
+  return ns !== undefined ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
 }
 
-/** undefined when the object has the shape the daemons read; otherwise why not. */
+/**
+ * undefined when the object has the shape its kind's schema declares; otherwise every reason why
+ * not, as `Kind ns/name: path: what is wrong; path: …`.
+ */
 export function malformed(kind: string, obj: unknown): string | undefined {
   if (!isObject(obj)) return `${kind}: not an object`;
-  for (const [path, check, expected] of [...META, ...(BY_KIND[kind] ?? [])]) {
-    if (!check(at(obj, path))) return `${describeObject(kind, obj)}: ${path} must be ${expected}`;
+  const subject = describeObject(kind, obj);
+  const schema = READING.get(kind);
+  if (schema === undefined) return `${subject}: ${kind} is not a kind egw knows`;
+  const issues = new IssueList({ kind });
+  try {
+    if (checkSchema(schema, obj, issues)) return undefined;
+  } catch (e) {
+    // Only pathological input (e.g. nesting thousands deep) gets here.
+    const why = e instanceof RangeError ? "it is nested too deeply or too large" : String(e);
+    return `${subject}: cannot be checked: ${why}`;
   }
-  return undefined;
+  return `${subject}: ${issues.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`;
 }

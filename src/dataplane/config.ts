@@ -1,7 +1,7 @@
-// Names, id bands and tunables of the egress dataplane. The fwmark, table and rule-priority band
-// is calc's (calc/band.ts assigns slots in it); the nexthop-id band is the dataplane's own.
+// Names, id bands and tunables of the egress dataplane: the fwmark, table and rule-priority band
+// (band.ts, slots given out by slots.ts) and the nexthop-id band are all the dataplane's own.
 import { EGRESS_VXLAN_PORT, EGRESS_VXLAN_VNI, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
-import { MARK_MASK, RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "../calc/band.js";
+import { MARK_MASK, RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "./band.js";
 
 export { MARK_MASK, RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST };
 
@@ -10,7 +10,7 @@ export const VXLAN_DEVICE = "egw.vxlan";
 /** nft table of a client node, and of a gateway replica. */
 export const NODE_NFT_TABLE = "egw";
 export const GATEWAY_NFT_TABLE = "egw_gw";
-/** Chain issue-5 egress policy compiles into; the node ruleset jumps to it for workload traffic. */
+/** Chain egress policy compiles into; the node ruleset jumps to it for workload traffic. */
 export const POLICY_CHAIN = "egw_policy";
 
 /** Nexthop object ids egw owns (the id space is per netns; others' nexthops stay untouched). */

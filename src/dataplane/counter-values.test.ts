@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AccessPlan } from "../calc/access/plan.js";
-import type { NodePlan } from "../calc/plan.js";
+import type { KernelNodePlan } from "./kernel-plan.js";
 import { nftMatches } from "./kernel.js";
 import type { CounterValues } from "./model.js";
 import { withCounterValues } from "./nft-text.js";
@@ -32,7 +32,7 @@ const access: AccessPlan = {
   ],
 };
 
-const nodePlan = (pods: number): NodePlan => ({
+const nodePlan = (pods: number): KernelNodePlan => ({
   node: "n1",
   nodeIP: "172.30.0.1",
   workloadCidrs: ["10.244.0.0/16"],

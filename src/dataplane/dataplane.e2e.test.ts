@@ -8,6 +8,7 @@ import { macForIp } from "../calc/mac.js";
 import type { GatewayHop, NodePlan } from "../calc/plan.js";
 import { MARK_MASK, TABLE_FIRST, VXLAN_DEVICE } from "./config.js";
 import { GatewayDataplane } from "./gateway-dataplane.js";
+import { withFreshSlots } from "./kernel-plan.js";
 import { NodeDataplane } from "./node-dataplane.js";
 import { renderGateway, type GatewayPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
@@ -17,7 +18,7 @@ import { buildGatewayTopology, gatewayTopology, leakCount } from "./testing/topo
 
 const T = gatewayTopology(`egwdp${randomBytes(3).toString("hex")}-`);
 const { ns: NS, nodeIP: NODE_IP, podIP: POD_IP, server: SERVER, port: PORT, gateways: GW } = T;
-const SET_MARK = 1 << 16;
+/** The slot the dataplane gives the only gateway set: the first of the band. */
 const SET_TABLE = TABLE_FIRST;
 
 const processes = new Processes();
@@ -82,7 +83,7 @@ function nodePlan(routes: NodePlan["gatewaySets"][number]["routes"], blocked = f
         ...(blocked ? { blocked: { reason: "test" } } : {}),
       },
     ],
-    gatewaySets: [{ key: "set-a", mark: SET_MARK, table: SET_TABLE, routes }],
+    gatewaySets: [{ key: "set-a", routes }],
     tunnelPeers: [...new Map(hops.map((h) => [h.ip, h])).values()],
   };
 }
@@ -139,7 +140,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   };
 
   it("rendered rulesets pass `nft -c`", async () => {
-    const r = renderNode(viaGateways(...GW));
+    const r = renderNode(withFreshSlots(viaGateways(...GW)));
     assert.ok(r.ok);
     await inNs(NS.node, "true");
     await sh(`ip netns exec ${NS.node} nft -c -f -`, r.value.nft);
@@ -184,6 +185,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     assert.ok(r.ok, r.ok ? "" : r.error);
     assert.deepEqual(r.value.actions, []);
     assert.equal(r.value.changes, 0);
+    assert.equal(r.value.plan.gatewaySets[0]?.table, SET_TABLE, "the set kept its slot");
     long.stdin.write("hello-2\n");
     assert.match(await nextLine(long, "hello-2"), /hello-2/);
     long.kill("SIGKILL");
@@ -285,10 +287,10 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
 
   it("rejects an invalid plan without touching the kernel", async () => {
     const bad = viaGateways(...GW);
-    bad.gatewaySets[0]!.mark = 0x1; // outside the mask
+    bad.gatewaySets[0]!.routes[0]!.destination = "0.0.0.0/33";
     const r = await dp.reconcile(bad);
     assert.equal(r.ok, false);
-    assert.match(r.ok ? "" : r.error, /gatewaySets\[0\].*mark 0x00000001.*mask/);
+    assert.match(r.ok ? "" : r.error, /gatewaySets\[0\].*routes\[0\]\.destination "0\.0\.0\.0\/33"/);
     assert.equal(await reconcileOk(viaGateways(...GW)), 0);
   });
 

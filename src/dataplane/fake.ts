@@ -1,49 +1,59 @@
-// In-memory stand-in for the node dataplane, for agent unit tests: it renders each plan (so bad
-// plans fail exactly as they would for real) and records what was applied.
+// In-memory stand-in for the node dataplane, for agent unit tests: it gives gateway sets their
+// slots and renders each plan exactly as the real one does (so slot adoption, blocked overflow and
+// bad plans behave as they would for real) and records what was applied.
 import type { NodePlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { DataplaneOptions } from "./config.js";
-import type { KernelGatewayGroup } from "./kernel-groups.js";
-import type { NodeDataplanePort, ReconcileReport } from "./node-dataplane.js";
+import { groupsBySet, type TableGatewayGroup } from "./kernel-groups.js";
+import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
+import type { AdoptedKernelState, NodeDataplanePort, NodeReconcileReport } from "./node-dataplane.js";
 import { renderNode, type PolicyHook } from "./render-node.js";
+import { GatewaySetSlots } from "./slots.js";
 
 export class FakeNodeDataplane implements NodeDataplanePort {
-  /** Every plan accepted, in order. */
-  readonly applied: NodePlan[] = [];
+  /** Every plan accepted, in order, as the kernel would hold it (gateway sets with their slots). */
+  readonly applied: KernelNodePlan[] = [];
   private lastHash: string | undefined;
-  /** What readWorkloadSlots reports (the kernel state a restarted agent would find). */
+  /** The kernel a restarted agent finds: workload IP → gateway-set slot it is steered with. */
   kernelSlots = new Map<string, number>();
-  /** What readGatewayGroups reports (the nexthop groups a restarted agent would find). */
-  kernelGroups: KernelGatewayGroup[] = [];
+  /** The kernel a restarted agent finds: its gateway nexthop groups, by table. */
+  kernelGroups: TableGatewayGroup[] = [];
   /** When set, the next reconcile fails with this message (to test the agent's error path). */
   failNext: string | undefined;
+  private readonly slots = new GatewaySetSlots(() => Promise.resolve(ok(new Map(this.kernelSlots))));
 
   constructor(private readonly options: Partial<DataplaneOptions> = {}) {}
 
-  async reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
+  async reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>> {
     if (this.failNext !== undefined) {
       const message = this.failNext;
       this.failNext = undefined;
       return err(message);
     }
-    const r = renderNode(plan, this.options, policy);
+    const assigned = await this.slots.assign(plan);
+    if (!assigned.ok) return assigned;
+    const placed = kernelPlanOf(plan, assigned.value);
+    const r = renderNode(placed.plan, this.options, policy);
     if (!r.ok) return err(`node ${plan.node}: invalid plan: ${r.error.join("; ")}`);
-    this.applied.push(plan);
+    this.applied.push(placed.plan);
     const fingerprint = r.value.shape.hash + JSON.stringify(r.value.desired);
     const changed = fingerprint !== this.lastHash;
     this.lastHash = fingerprint;
-    return ok({ changes: changed ? 1 : 0, actions: changed ? ["render"] : [] });
+    return ok({
+      changes: changed ? 1 : 0,
+      actions: changed ? ["render"] : [],
+      plan: placed.plan,
+      problems: placed.problems,
+    });
   }
 
-  readWorkloadSlots(): Promise<Result<Map<string, number>, string>> {
-    return Promise.resolve(ok(new Map(this.kernelSlots)));
+  async adoptKernelState(plan: NodePlan): Promise<Result<AdoptedKernelState, string>> {
+    const preview = await this.slots.preview(plan);
+    if (!preview.ok) return preview;
+    return ok({ gatewayGroups: groupsBySet(this.kernelGroups, preview.value.slots) });
   }
 
-  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>> {
-    return Promise.resolve(ok(this.kernelGroups.map((g) => ({ ...g, hops: [...g.hops] }))));
-  }
-
-  get last(): NodePlan | undefined {
+  get last(): KernelNodePlan | undefined {
     return this.applied[this.applied.length - 1];
   }
 }

@@ -8,18 +8,26 @@ export {
   type NodeRender,
   type NodeDesired,
   type PolicyHook,
-  type DataplaneWorkload,
 } from "./render-node.js";
 export { renderGateway, type GatewayPlan, type GatewayNode, type GatewayRender } from "./render-gateway.js";
 export {
   NodeDataplane,
   planRoutingChanges,
+  type AdoptedKernelState,
   type NodeDataplanePort,
+  type NodeReconcileReport,
   type ReconcileReport,
 } from "./node-dataplane.js";
 export { GatewayDataplane } from "./gateway-dataplane.js";
 export { FakeNodeDataplane } from "./fake.js";
-export { gatewayGroupsOf, type KernelGatewayGroup } from "./kernel-groups.js";
+export {
+  gatewayGroupsOf,
+  groupsBySet,
+  type KernelGatewayGroup,
+  type TableGatewayGroup,
+} from "./kernel-groups.js";
+export { kernelPlanOf, type KernelNodePlan, type KernelPlan, type SlottedGatewaySet } from "./kernel-plan.js";
+export { assignSlots, preferredSlots, GatewaySetSlots, type SlotAssignment } from "./slots.js";
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";
 export {
   renderAccessPlan,

@@ -3,7 +3,7 @@
 // Every function returns errors as values naming the command and what the tool said.
 import { err, ok, type Result } from "../util/result.js";
 import { inRuleBand, inTableBand } from "./config.js";
-import { gatewayGroupsOf, type KernelGatewayGroup } from "./kernel-groups.js";
+import { gatewayGroupsOf, type TableGatewayGroup } from "./kernel-groups.js";
 import type {
   NftShape,
   ObservedFdb,
@@ -160,8 +160,8 @@ export async function readNft(runner: Runner, table: string): Promise<Result<Obs
 
 /**
  * Workload IP → gateway-set slot, as the node's nft table steers it today (empty when egw has no
- * table yet). A restarted agent feeds this to calc so sets keep the slots their connections'
- * conntrack marks name.
+ * table yet). A restarted node dataplane adopts it (slots.ts) so sets keep the slots their
+ * connections' conntrack marks name.
  */
 export async function readWorkloadSlots(
   runner: Runner,
@@ -173,7 +173,7 @@ export async function readWorkloadSlots(
 }
 
 /** The gateway groups egw's tables route through now (empty on a fresh node). */
-export async function readGatewayGroups(runner: Runner): Promise<Result<KernelGatewayGroup[], string>> {
+export async function readGatewayGroups(runner: Runner): Promise<Result<TableGatewayGroup[], string>> {
   const routes = await readBandRoutes(runner);
   if (!routes.ok) return routes;
   const nexthops = await readNexthops(runner);

@@ -1,6 +1,7 @@
-// The client node's dataplane: reconcile(plan) = read kernel → diff → apply, level-triggered and
-// idempotent. It adopts matching kernel state (a restart changes nothing and keeps resilient
-// groups and conntrack marks), repairs drift, and never touches objects outside egw's bands.
+// The client node's dataplane: reconcile(plan) = give the plan's gateway sets their slots → read
+// kernel → diff → apply, level-triggered and idempotent. It adopts matching kernel state (a
+// restart keeps each set's slot, the resilient groups and conntrack marks, and changes nothing),
+// repairs drift, and never touches objects outside egw's bands.
 import type { NodePlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import { NODE_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
@@ -20,10 +21,12 @@ import {
   readWorkloadSlots,
   runBatch,
 } from "./kernel.js";
-import type { KernelGatewayGroup } from "./kernel-groups.js";
+import { groupsBySet, type KernelGatewayGroup } from "./kernel-groups.js";
+import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
 import { withCounterValues } from "./nft-text.js";
 import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
 import type { Runner } from "./runner.js";
+import { GatewaySetSlots } from "./slots.js";
 
 export interface ReconcileReport {
   /** Number of kernel changes made (0 when the kernel already matched the plan). */
@@ -32,13 +35,34 @@ export interface ReconcileReport {
   actions: string[];
 }
 
+/** A client node's reconcile: the kernel changes, and how the plan was placed in the kernel. */
+export interface NodeReconcileReport extends ReconcileReport {
+  /** The plan as the kernel holds it now: gateway sets with their fwmark and table. */
+  plan: KernelNodePlan;
+  /**
+   * Where the kernel departs from the plan, one line each: workloads blocked because the node
+   * needs more gateway sets than egw's band holds (fail closed), pods or addresses left out
+   * because the kernel cannot hold them.
+   */
+  problems: string[];
+}
+
+/** What a previous process left in the kernel (see NodeDataplanePort.adoptKernelState). */
+export interface AdoptedKernelState {
+  /** The gateway nexthop groups the kernel routes through, by gateway set and destination. */
+  gatewayGroups: KernelGatewayGroup[];
+}
+
 /** The agent-facing port; the fake in fake.ts implements it for unit tests. */
 export interface NodeDataplanePort {
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>>;
-  /** Workload IP → gateway-set slot the kernel uses now (read once by a starting agent to adopt it). */
-  readWorkloadSlots(): Promise<Result<Map<string, number>, string>>;
-  /** The gateway groups the kernel routes through now (read once by a starting agent). */
-  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>>;
+  /** Gives the plan's gateway sets their slots (kept across calls), then programs the kernel. */
+  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>>;
+  /**
+   * Read once by a starting agent, before its first reconcile: adopts the gateway-set slots the
+   * kernel steers `plan`'s workloads with (reconcile does so by itself when this was not called)
+   * and returns the kernel's gateway groups named by `plan`'s gateway sets.
+   */
+  adoptKernelState(plan: NodePlan): Promise<Result<AdoptedKernelState, string>>;
 }
 
 /** Works out the routing changes for a render against the kernel (used by reconcile and dry runs). */
@@ -78,31 +102,45 @@ export async function planRoutingChanges(
 export class NodeDataplane implements NodeDataplanePort {
   private readonly options: DataplaneOptions;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly slots: GatewaySetSlots;
 
   constructor(
     private readonly runner: Runner,
     options: Partial<DataplaneOptions> = {},
   ) {
     this.options = withDefaults(options);
+    this.slots = new GatewaySetSlots(() => readWorkloadSlots(this.runner, NODE_NFT_TABLE));
   }
 
-  readWorkloadSlots(): Promise<Result<Map<string, number>, string>> {
-    return readWorkloadSlots(this.runner, NODE_NFT_TABLE);
-  }
-
-  readGatewayGroups(): Promise<Result<KernelGatewayGroup[], string>> {
-    return readGatewayGroups(this.runner);
+  adoptKernelState(plan: NodePlan): Promise<Result<AdoptedKernelState, string>> {
+    return this.serialised(async () => {
+      const preview = await this.slots.preview(plan);
+      if (!preview.ok) return preview;
+      const groups = await readGatewayGroups(this.runner);
+      if (!groups.ok) return err(`reading the kernel's gateway nexthop groups failed: ${groups.error}`);
+      return ok({ gatewayGroups: groupsBySet(groups.value, preview.value.slots) });
+    });
   }
 
   /** Serialised: a watch event and the periodic resync never interleave their batches. */
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
-    const run = this.queue.then(() => this.reconcileNow(plan, policy));
+  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>> {
+    return this.serialised(() => this.reconcileNow(plan, policy));
+  }
+
+  private serialised<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async reconcileNow(plan: NodePlan, policy?: PolicyHook): Promise<Result<ReconcileReport, string>> {
-    const rendered = renderNode(plan, this.options, policy);
+  private async reconcileNow(
+    plan: NodePlan,
+    policy?: PolicyHook,
+  ): Promise<Result<NodeReconcileReport, string>> {
+    const assigned = await this.slots.assign(plan);
+    if (!assigned.ok) return assigned;
+    const placed = kernelPlanOf(plan, assigned.value);
+    const rendered = renderNode(placed.plan, this.options, policy);
     if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
     const actions: string[] = [];
@@ -144,7 +182,7 @@ export class NodeDataplane implements NodeDataplanePort {
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));
     }
-    return ok({ changes: actions.length, actions });
+    return ok({ changes: actions.length, actions, plan: placed.plan, problems: placed.problems });
   }
 
   /** Removes everything egw owns on this node (uninstall, tests): its table, band objects, device. */

@@ -1,6 +1,6 @@
 // Pure parsers of `ip -json`, `bridge -json` and `nft -j` output into the dataplane's model.
 // Unknown shapes are skipped rather than trusted: a read-back never throws.
-import { markOfSlot, slotOfTable } from "../calc/band.js";
+import { markOfSlot, slotOfTable } from "./band.js";
 import { hashFromComment, VERSION_CHAIN, cidr4 } from "./nft-text.js";
 import type {
   ObservedFdb,

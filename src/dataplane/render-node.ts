@@ -2,7 +2,7 @@
 // atomic table replacement; routing objects are rendered as desired state that the diff turns
 // into `ip -batch` lines against what the kernel already has (so restarts adopt, not rebuild).
 import { macForIp } from "../calc/mac.js";
-import type { NodePlan, WorkloadPlan } from "../calc/plan.js";
+import type { WorkloadPlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import {
   MARK_MASK,
@@ -14,6 +14,7 @@ import {
   withDefaults,
   type DataplaneOptions,
 } from "./config.js";
+import type { KernelNodePlan } from "./kernel-plan.js";
 import { renderAccessPlan } from "./render-policy.js";
 import type {
   DesiredGroup,
@@ -35,12 +36,6 @@ import {
   validIfnamePrefix,
   type TableBody,
 } from "./nft-text.js";
-
-/**
- * A workload as the dataplane sees it. `extraSourceIPs` lets a workload send from more addresses
- * than its pod IP — a gateway replica sends SNATed traffic from its egress IP through its node.
- */
-export type DataplaneWorkload = WorkloadPlan & { extraSourceIPs?: string[] };
 
 /** Rules the egress-policy compiler (docs/policy.md) adds: definitions go in the table, rules in egw_policy. */
 export interface PolicyHook {
@@ -80,11 +75,11 @@ const setMeta = (value: number): string => `meta mark set meta mark and ${hex(no
 const setCt = (value: number): string => `ct mark set ct mark and ${hex(notMask())} or ${hex(value)}`;
 
 interface Checked {
-  workloads: DataplaneWorkload[];
+  workloads: WorkloadPlan[];
   errors: string[];
 }
 
-function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
+function checkPlan(plan: KernelNodePlan, o: DataplaneOptions): Checked {
   const errors: string[] = [];
   const at = `NodePlan of node "${plan.node}"`;
   if (ipv4(plan.nodeIP) === undefined) errors.push(`${at}: nodeIP "${plan.nodeIP}" is not an IPv4 address`);
@@ -131,7 +126,7 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
     if (ipv4(h.vtep) === undefined) errors.push(`${p}: vtep "${h.vtep}" is not an IPv4 address`);
     if (canonicalMac(h.mac) === undefined) errors.push(`${p}: mac "${h.mac}" is not a MAC address`);
   });
-  const workloads = plan.workloads as DataplaneWorkload[];
+  const workloads = plan.workloads;
   workloads.forEach((w, i) => {
     const p = `${at}: workloads[${i}] (${w.namespace}/${w.name})`;
     if (ipv4(w.ip) === undefined) errors.push(`${p}: ip "${w.ip}" is not an IPv4 address`);
@@ -149,8 +144,8 @@ function checkPlan(plan: NodePlan, o: DataplaneOptions): Checked {
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
 function nodeTableBody(
-  plan: NodePlan,
-  workloads: DataplaneWorkload[],
+  plan: KernelNodePlan,
+  workloads: WorkloadPlan[],
   o: DataplaneOptions,
   policy?: PolicyHook,
 ): TableBody {
@@ -245,7 +240,7 @@ function nodeTableBody(
   };
 }
 
-function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
+function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
   const nodeMac = macForIp(plan.nodeIP) ?? "";
   const peersByIp = new Map<string, TunnelPeer>();
   for (const h of plan.tunnelPeers)
@@ -284,7 +279,7 @@ function nodeRouting(plan: NodePlan, o: DataplaneOptions): NodeDesired {
  * Counter start values are filled in later, by withCounterValues (nft-text.ts) on the text.
  */
 export function renderNode(
-  plan: NodePlan,
+  plan: KernelNodePlan,
   options: Partial<DataplaneOptions> = {},
   policy?: PolicyHook,
 ): Result<NodeRender, string[]> {

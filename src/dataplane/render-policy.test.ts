@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AccessPlan, AccessPolicy, AccessTier } from "../calc/access/plan.js";
-import type { NodePlan } from "../calc/plan.js";
+import type { KernelNodePlan } from "./kernel-plan.js";
 import { countersOfPolicy, parsePolicyCounters, sumCounters } from "./policy-counters.js";
 import { renderNode } from "./render-node.js";
 import { counterRef, nflogPrefix, NFLOG_PREFIX_MAX, renderAccessPlan } from "./render-policy.js";
@@ -148,7 +148,7 @@ describe("renderAccessPlan", () => {
   });
 
   it("is rendered into the node table from NodePlan.access, with its chains in the drift shape", () => {
-    const node: NodePlan = {
+    const node: KernelNodePlan = {
       node: "n1",
       nodeIP: "172.30.0.1",
       workloadCidrs: ["10.244.0.0/16"],

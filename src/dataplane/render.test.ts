@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { GatewayHop, NodePlan } from "../calc/plan.js";
+import type { GatewayHop } from "../calc/plan.js";
+import type { KernelNodePlan } from "./kernel-plan.js";
 import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
 import { renderGateway, type GatewayPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
@@ -13,7 +14,7 @@ const hop = (n: number): GatewayHop => ({
   egressIP: `10.10.0.${n}`,
 });
 
-const plan = (): NodePlan => ({
+const plan = (): KernelNodePlan => ({
   node: "n1",
   nodeIP: "172.30.0.10",
   workloadCidrs: ["10.244.0.0/16"],

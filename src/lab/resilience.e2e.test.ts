@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "../calc/band.js";
+import { RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "../dataplane/band.js";
 import { agentComponent, LAB_RESYNC_SECONDS } from "./components.js";
 import { nodeNetns, podNetns } from "./names.js";
 import { isAlive } from "../util/background-process.js";

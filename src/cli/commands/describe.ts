@@ -1,10 +1,11 @@
 // `egw describe KIND NAME [-n NS]`: one object, human-readable. For a Pod it adds how its egress
-// leaves: the gateway set per destination with egress IPs, or why it is blocked (calc's explain).
+// leaves: per destination its gateways with egress IPs and the settings that chose them, or why
+// it is blocked (calc's explain).
 import type { Command } from "commander";
 import { orFail, type CliContext } from "../context.js";
 import { CliError } from "../exit.js";
 import { notFoundText } from "../kinds.js";
-import { describePodEgress, readSnapshot } from "../egress-view.js";
+import { describePodEgress, readClusterView, skippedLines } from "../egress-view.js";
 import { ACCESS_POLICY_KINDS, describePolicyRules } from "../policy-view.js";
 import { renderDescription } from "../output.js";
 import { kindOrFail, refFor, targetNamespace } from "./get.js";
@@ -25,8 +26,9 @@ export const register = (program: Command, ctx: CliContext): void => {
       const obj = orFail(ctx, r);
       ctx.io.stdout(renderDescription(obj, ctx.io.now()));
       if (obj.kind === "Pod") {
-        const snapshot = orFail(ctx, await readSnapshot(store), "reading the cluster for the egress view");
-        const lines = describePodEgress(snapshot, obj.metadata.namespace ?? "default", obj.metadata.name);
+        const view = orFail(ctx, await readClusterView(store), "reading the cluster for the egress view");
+        for (const line of skippedLines(view)) ctx.io.stderr(`${line}\n`);
+        const lines = describePodEgress(view.index, obj.metadata.namespace ?? "default", obj.metadata.name);
         ctx.io.stdout(`${lines.join("\n")}\n`);
       }
       if (ACCESS_POLICY_KINDS.includes(obj.kind))

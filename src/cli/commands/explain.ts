@@ -2,17 +2,10 @@
 // tier/policy/rule (or default) decides, and which gateways and egress IP it would leave with.
 // It reads the cluster from the datastore and runs calc's code, the same the agents enforce.
 import { Option, type Command } from "commander";
-import type { Resource } from "../../api/meta.js";
 import { orFail, type CliContext } from "../context.js";
-import { readSnapshot } from "../egress-view.js";
+import { readClusterView, skippedLines } from "../egress-view.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
-import {
-  ACCESS_KINDS,
-  explainConnection,
-  formatConnectionExplanation,
-  parseTarget,
-  withAccessPolicy,
-} from "../explain-view.js";
+import { explainConnection, formatConnectionExplanation, parseTarget } from "../explain-view.js";
 
 export const register = (program: Command, ctx: CliContext): void => {
   program
@@ -27,13 +20,9 @@ export const register = (program: Command, ctx: CliContext): void => {
       if (!to.ok) throw new CliError(to.error, EXIT_USAGE);
       const namespace = ctx.namespace(opts.namespace);
       const store = await ctx.datastore();
-      const snapshot = orFail(ctx, await readSnapshot(store), "reading the cluster");
-      const lists = {} as Record<(typeof ACCESS_KINDS)[number], Resource[]>;
-      for (const kind of ACCESS_KINDS) {
-        const r = orFail(ctx, await store.list(kind), `listing ${kind}`);
-        lists[kind] = [...r.items];
-      }
-      const x = explainConnection(withAccessPolicy(snapshot, lists), namespace, pod, to.value);
+      const view = orFail(ctx, await readClusterView(store), "reading the cluster");
+      for (const line of skippedLines(view)) ctx.io.stderr(`${line}\n`);
+      const x = explainConnection(view.index, namespace, pod, to.value);
       if (!x.ok) throw new CliError(x.error);
       ctx.io.stdout(
         opts.output === "json"

@@ -1,6 +1,7 @@
 // The kernel resources egw owns on a node: a fixed band of fwmark bits, routing tables and ip
-// rule priorities. calc assigns slots inside it; dataplane programs and reconciles only what lies
-// inside it, so tables, rules and mark bits of other software are never touched.
+// rule priorities. The dataplane gives each gateway set a slot inside it (slots.ts) and programs
+// and reconciles only what lies inside it, so tables, rules and mark bits of other software are
+// never touched. calc knows nothing of it: it names gateway sets by key.
 //
 // One slot per gateway set. Slot s (1..MAX_GATEWAY_SETS) owns:
 //   fwmark  s << MARK_SHIFT   under MARK_MASK (bits outside the mask are left to others)

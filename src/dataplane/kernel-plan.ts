@@ -1,0 +1,115 @@
+// A NodePlan as this node's kernel will hold it (pure): every gateway set carries the slot
+// (fwmark and routing table) slots.ts gave it; workloads of sets that got no slot are blocked
+// (fail closed); workloads and source addresses this IPv4 dataplane cannot hold are left out. Each
+// departure from the plan is returned as one line naming the pod, so it is never silent.
+import type { GatewaySetPlan, NodePlan, WorkloadPlan } from "../calc/plan.js";
+import { MAX_GATEWAY_SETS, markOfSlot, tableOfSlot } from "./band.js";
+import { ipv4, validIfname } from "./nft-text.js";
+import { assignSlots, type SlotAssignment } from "./slots.js";
+
+/** A gateway set with its slot: the fwmark its connections carry and the table that routes them. */
+export interface SlottedGatewaySet extends GatewaySetPlan {
+  mark: number;
+  table: number;
+}
+
+/** What the renderer takes: a NodePlan whose gateway sets have their slots. */
+export interface KernelNodePlan extends Omit<NodePlan, "gatewaySets"> {
+  /** Sorted by table. */
+  gatewaySets: SlottedGatewaySet[];
+}
+
+export interface KernelPlan {
+  plan: KernelNodePlan;
+  /** Where the kernel departs from the NodePlan, one line each (blocked or left-out pods). */
+  problems: string[];
+}
+
+const podOf = (w: WorkloadPlan): string => `Pod ${w.namespace}/${w.name}`;
+
+/**
+ * Parsing an address costs about a microsecond, and every reconcile of a node checks the same few
+ * thousand addresses again: the verdicts are remembered (dropped wholesale past a bound).
+ */
+const IPV4_MEMO_MAX = 50_000;
+const ipv4Memo = new Map<string, boolean>();
+function isIPv4(text: string): boolean {
+  let known = ipv4Memo.get(text);
+  if (known === undefined) {
+    if (ipv4Memo.size >= IPV4_MEMO_MAX) ipv4Memo.clear();
+    known = ipv4(text) !== undefined;
+    ipv4Memo.set(text, known);
+  }
+  return known;
+}
+
+/** Why the kernel cannot hold this workload at all; undefined when it can. */
+function unusable(w: WorkloadPlan): string | undefined {
+  if (!isIPv4(w.ip)) return `status.podIP "${w.ip}" is not an IPv4 address`;
+  if (!validIfname(w.hostInterface))
+    return `status.hostInterface "${w.hostInterface}" is not a valid interface name (1-15 characters)`;
+  return undefined;
+}
+
+/** Places `plan` in the kernel with the slots of `assignment`; the NodePlan itself is not changed. */
+export function kernelPlanOf(plan: NodePlan, assignment: SlotAssignment): KernelPlan {
+  const problems: string[] = [];
+  const overflowReason = `node "${plan.node}" needs more than ${MAX_GATEWAY_SETS} distinct gateway sets; egress is blocked for the excess`;
+  const overflowCount = new Map<string, number>();
+  const workloads: WorkloadPlan[] = [];
+  for (const w of plan.workloads) {
+    const bad = unusable(w);
+    if (bad !== undefined) {
+      problems.push(`${podOf(w)}: ${bad}; its traffic is dropped`);
+      continue;
+    }
+    let out = w;
+    const extra = w.extraSourceIPs?.filter((ip) => {
+      if (isIPv4(ip)) return true;
+      problems.push(`${podOf(w)}: extra source address "${ip}" is not an IPv4 address; left out`);
+      return false;
+    });
+    if (extra !== undefined && extra.length !== w.extraSourceIPs?.length) {
+      const { extraSourceIPs: _all, ...rest } = w;
+      out = extra.length > 0 ? { ...rest, extraSourceIPs: extra } : rest;
+    }
+    if (out.gatewaySet !== undefined && !out.blocked && assignment.overflow.has(out.gatewaySet)) {
+      overflowCount.set(out.gatewaySet, (overflowCount.get(out.gatewaySet) ?? 0) + 1);
+      const { gatewaySet: _set, ...rest } = out;
+      out = { ...rest, blocked: { reason: overflowReason } };
+    }
+    workloads.push(out);
+  }
+  for (const [key, n] of overflowCount)
+    problems.push(
+      `gateway set ${key}: no slot left in egw's band; egress of its ${n} workload(s) is blocked`,
+    );
+
+  const gatewaySets: SlottedGatewaySet[] = [];
+  for (const set of plan.gatewaySets) {
+    const slot = assignment.slots.get(set.key);
+    if (slot !== undefined) gatewaySets.push({ ...set, mark: markOfSlot(slot), table: tableOfSlot(slot) });
+  }
+  gatewaySets.sort((a, b) => a.table - b.table);
+  // Replicas only the blocked sets route to are no tunnel peers of this node.
+  const tunnelPeers = assignment.overflow.size === 0 ? plan.tunnelPeers : peersOf(plan, gatewaySets);
+  return { plan: { ...plan, workloads, gatewaySets, tunnelPeers }, problems };
+}
+
+function peersOf(plan: NodePlan, sets: readonly SlottedGatewaySet[]): NodePlan["tunnelPeers"] {
+  const used = new Set<string>();
+  for (const set of sets)
+    for (const route of set.routes)
+      if (route.action === "gateways") for (const h of route.hops) used.add(h.ip);
+  return plan.tunnelPeers.filter((h) => used.has(h.ip));
+}
+
+/** The plan with the slots a node without earlier assignments gives it (tests, benchmarks). */
+export const withFreshSlots = (plan: NodePlan): KernelNodePlan =>
+  kernelPlanOf(
+    plan,
+    assignSlots(
+      plan.gatewaySets.map((s) => s.key),
+      new Map(),
+    ),
+  ).plan;
