@@ -73,7 +73,7 @@ export interface ConnectionExplanation {
   to: Connection;
   verdict: Verdict;
   summary: string;
-  /** How an allowed connection leaves (gateway set and egress IPs, or node SNAT). */
+  /** How an allowed connection leaves (gateways, what chose them and egress IPs, or node SNAT). */
   egress: string[];
 }
 
@@ -97,7 +97,7 @@ export function explainConnection(
     else {
       egress.push("via gateways", `source: ${e.source}`);
       const route = routeFor(e.destinations, to.ip);
-      if (route === undefined) egress.push("no route of the set covers the destination: normal path");
+      if (route === undefined) egress.push("no gateway route covers the destination: normal path");
       else if (route.action === "throw") egress.push(`${route.destination}: no gateway (${route.why})`);
       else if (route.action === "unreachable")
         egress.push(`${route.destination}: UNREACHABLE (fail closed): ${route.reason}`);
