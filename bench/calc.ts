@@ -10,6 +10,7 @@ import { computeNodePlan } from "../src/calc/node-plan.js";
 import type { NodePlan } from "../src/calc/plan.js";
 import { ClusterIndex } from "../src/calc/snapshot.js";
 import { allow, globalNetworkPolicy, globalNetworkSet } from "../src/calc/access/testing.js";
+import { fmtMs, printTable } from "./report.js";
 
 const SHAPE = {
   nodes: 1_000,
@@ -53,15 +54,6 @@ const time = <T>(fn: () => T): { ms: number; wallMs: number; value: T } => {
   const cpu = process.cpuUsage(cpuStart);
   return { ms: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - start, value };
 };
-
-const fmtMs = (ms: number): string =>
-  (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(3)) + " ms";
-
-function printTable(rows: [string, string, string?][]): void {
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}${c ? `  ${c}` : ""}`);
-}
 
 const wall = (t: { wallMs: number }): string => `wall ${fmtMs(t.wallMs)}`;
 
@@ -165,83 +157,86 @@ export async function benchCalc(): Promise<void> {
       `EgressGateways), ${counts.namespaces} namespaces, ${counts.policies} EgressGatewayPolicies; ` +
       `gc ${gc ? "available" : "NOT available (heap figures include garbage)"}`,
   );
-  printTable([
-    ["measurement (CPU time unless noted)", "value", "note"],
+  printTable(
     [
-      "reference: structuredClone of all pods",
-      fmtMs(reference.ms),
-      `${wall(reference)}; not calc, for ratios`,
+      ["measurement (CPU time unless noted)", "value", "note"],
+      [
+        "reference: structuredClone of all pods",
+        fmtMs(reference.ms),
+        `${wall(reference)}; not calc, for ratios`,
+      ],
+      ["generate synthetic snapshot", fmtMs(generated.ms), "not calc"],
+      ["index build (fromSnapshot)", fmtMs(build.ms), wall(build)],
+      [
+        `NodePlan, one node (${TYPICAL_NODE}), cold`,
+        fmtMs(typicalCold.ms),
+        `${typicalCold.value.workloads.length} workloads; fills shared caches`,
+      ],
+      [`NodePlan, one node (${TYPICAL_NODE}), warm`, fmtMs(typicalWarm.ms), "per-pod results reused"],
+      [
+        `NodePlan, all ${nodes.length} nodes`,
+        fmtMs(all.ms),
+        `${wall(all)}; ${fmtMs(all.ms / nodes.length)} per node; every node computed`,
+      ],
+      [
+        "full computation: build + all nodes",
+        fmtMs(fullComputation),
+        `first run, JIT warm-up included; ${(fullComputation / reference.ms).toFixed(1)}x the reference clone`,
+      ],
+      [
+        "full computation, second run (fresh index)",
+        fmtMs(second.ms),
+        `${wall(second)}; ${(second.ms / reference.ms).toFixed(1)}x the reference clone`,
+      ],
+      [`NodePlan, ${BIG_NODE} (${bigPlan.workloads.length} pods), after a full pass`, fmtMs(big.ms)],
+      ["heap used before index", `${heapBefore.toFixed(0)} MB`, "snapshot objects only"],
+      [
+        "heap used after index + all plans",
+        `${heapAfter.toFixed(0)} MB`,
+        `+${(heapAfter - heapBefore).toFixed(0)} MB`,
+      ],
+      [
+        `pod add/delete, index update only`,
+        fmtMs(perEvent(indexOnly.ms, EVENTS)),
+        `per event, mean of ${EVENTS}`,
+      ],
+      [`pod add/delete + NodePlan (${TYPICAL_NODE})`, fmtMs(eventMs), `per event, mean of ${EVENTS}`],
+      [
+        `pod add/delete + NodePlan (${BIG_NODE})`,
+        fmtMs(perEvent(bigEvents.ms, EVENTS)),
+        `per event, mean of ${EVENTS}`,
+      ],
+      [
+        `gateway health change + NodePlan (${TYPICAL_NODE})`,
+        fmtMs(perEvent(healthFlip.ms, 20)),
+        "per event, mean of 20; caches dropped",
+      ],
+      [
+        `pod add/delete + NodePlan (${TYPICAL_NODE}) with ${ACCESS_GNPS} GlobalNetworkPolicies with destination selectors`,
+        fmtMs(perEvent(accessEvents.ms, ACCESS_EVENTS)),
+        `per event, mean of ${ACCESS_EVENTS}; ${accessPlan.access?.tiers.reduce((n, t) => n + t.policies.length, 0) ?? 0} policies in the plan`,
+      ],
+      [
+        `full rebuild + NodePlan (${TYPICAL_NODE})`,
+        fmtMs(fullRebuild.ms),
+        "what an event would cost without incremental indexes",
+      ],
+      ["ratio full rebuild / incremental event", `${(fullRebuild.ms / eventMs).toFixed(0)}x`],
+      [`${BIG_NODE}: pods selected for gateways`, String(bigEgress), `${bigBlocked} blocked`],
+      [
+        `${BIG_NODE}: ip rules = gateway sets = tables`,
+        String(bigPlan.gatewaySets.length),
+        `band holds ${MAX_GATEWAY_SETS}`,
+      ],
+      [`${BIG_NODE}: routes in those tables`, String(routeCount(bigPlan))],
+      [`${BIG_NODE}: tunnel peers`, String(bigPlan.tunnelPeers.length)],
+      [
+        `ratio egress pods / tables on ${BIG_NODE}`,
+        `${(bigEgress / Math.max(1, bigPlan.gatewaySets.length)).toFixed(1)}x`,
+        "table-per-pod would need one per pod",
+      ],
     ],
-    ["generate synthetic snapshot", fmtMs(generated.ms), "not calc"],
-    ["index build (fromSnapshot)", fmtMs(build.ms), wall(build)],
-    [
-      `NodePlan, one node (${TYPICAL_NODE}), cold`,
-      fmtMs(typicalCold.ms),
-      `${typicalCold.value.workloads.length} workloads; fills shared caches`,
-    ],
-    [`NodePlan, one node (${TYPICAL_NODE}), warm`, fmtMs(typicalWarm.ms), "per-pod results reused"],
-    [
-      `NodePlan, all ${nodes.length} nodes`,
-      fmtMs(all.ms),
-      `${wall(all)}; ${fmtMs(all.ms / nodes.length)} per node; every node computed`,
-    ],
-    [
-      "full computation: build + all nodes",
-      fmtMs(fullComputation),
-      `first run, JIT warm-up included; ${(fullComputation / reference.ms).toFixed(1)}x the reference clone`,
-    ],
-    [
-      "full computation, second run (fresh index)",
-      fmtMs(second.ms),
-      `${wall(second)}; ${(second.ms / reference.ms).toFixed(1)}x the reference clone`,
-    ],
-    [`NodePlan, ${BIG_NODE} (${bigPlan.workloads.length} pods), after a full pass`, fmtMs(big.ms)],
-    ["heap used before index", `${heapBefore.toFixed(0)} MB`, "snapshot objects only"],
-    [
-      "heap used after index + all plans",
-      `${heapAfter.toFixed(0)} MB`,
-      `+${(heapAfter - heapBefore).toFixed(0)} MB`,
-    ],
-    [
-      `pod add/delete, index update only`,
-      fmtMs(perEvent(indexOnly.ms, EVENTS)),
-      `per event, mean of ${EVENTS}`,
-    ],
-    [`pod add/delete + NodePlan (${TYPICAL_NODE})`, fmtMs(eventMs), `per event, mean of ${EVENTS}`],
-    [
-      `pod add/delete + NodePlan (${BIG_NODE})`,
-      fmtMs(perEvent(bigEvents.ms, EVENTS)),
-      `per event, mean of ${EVENTS}`,
-    ],
-    [
-      `gateway health change + NodePlan (${TYPICAL_NODE})`,
-      fmtMs(perEvent(healthFlip.ms, 20)),
-      "per event, mean of 20; caches dropped",
-    ],
-    [
-      `pod add/delete + NodePlan (${TYPICAL_NODE}) with ${ACCESS_GNPS} GlobalNetworkPolicies with destination selectors`,
-      fmtMs(perEvent(accessEvents.ms, ACCESS_EVENTS)),
-      `per event, mean of ${ACCESS_EVENTS}; ${accessPlan.access?.tiers.reduce((n, t) => n + t.policies.length, 0) ?? 0} policies in the plan`,
-    ],
-    [
-      `full rebuild + NodePlan (${TYPICAL_NODE})`,
-      fmtMs(fullRebuild.ms),
-      "what an event would cost without incremental indexes",
-    ],
-    ["ratio full rebuild / incremental event", `${(fullRebuild.ms / eventMs).toFixed(0)}x`],
-    [`${BIG_NODE}: pods selected for gateways`, String(bigEgress), `${bigBlocked} blocked`],
-    [
-      `${BIG_NODE}: ip rules = gateway sets = tables`,
-      String(bigPlan.gatewaySets.length),
-      `band holds ${MAX_GATEWAY_SETS}`,
-    ],
-    [`${BIG_NODE}: routes in those tables`, String(routeCount(bigPlan))],
-    [`${BIG_NODE}: tunnel peers`, String(bigPlan.tunnelPeers.length)],
-    [
-      `ratio egress pods / tables on ${BIG_NODE}`,
-      `${(bigEgress / Math.max(1, bigPlan.gatewaySets.length)).toFixed(1)}x`,
-      "table-per-pod would need one per pod",
-    ],
-  ]);
+    { note: true },
+  );
   await Promise.resolve();
 }

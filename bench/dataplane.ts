@@ -15,6 +15,7 @@ import { GatewayDataplane } from "../src/dataplane/gateway-dataplane.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
 import type { GatewayReplicaPlan } from "../src/dataplane/render-gateway.js";
 import { netnsRunner } from "../src/dataplane/runner.js";
+import { median, printTable } from "./report.js";
 
 const ROUNDS = 5;
 const IPERF_SECONDS = 3;
@@ -291,19 +292,6 @@ async function connectsPerSecond(path: Path): Promise<number> {
   const r = JSON.parse(out) as { ok: number; failed: number; seconds: number };
   if (r.failed > 0) throw new Error(`${r.failed} of ${CONNECTS} connects failed over the ${path.name} path`);
   return r.ok / r.seconds;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    console.log(
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
-    );
 }
 
 export async function benchDataplane(): Promise<void> {

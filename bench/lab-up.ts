@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { median, printTable } from "./report.js";
 
 const repoRoot = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../.." : "..", import.meta.url));
 const egwBin = join(repoRoot, "bin", "egw");
@@ -19,11 +20,6 @@ const egw = (env: NodeJS.ProcessEnv, args: string[]): Promise<number> =>
       else resolve(performance.now() - start);
     });
   });
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
 
 export async function benchLabUp(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), "egw-bench-lab-"));
@@ -57,10 +53,5 @@ export async function benchLabUp(): Promise<void> {
     `${(median(xs) / base).toFixed(2)}x`,
   ]);
   const header = ["operation (egw CLI, median of " + RUNS + ")", "time", "vs up 1 node"];
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  for (const r of all)
-    console.log(
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
-    );
+  printTable([header, ...rows]);
 }

@@ -18,6 +18,7 @@ import { allow, globalNetworkPolicy } from "../src/calc/access/testing.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
 import { localRunner } from "../src/dataplane/runner.js";
 import { deleteNetns, sh } from "../src/dataplane/testing/netns.js";
+import { percentile } from "./report.js";
 
 const SIZES = [200, 2_000];
 const EVENTS = 40;
@@ -29,10 +30,6 @@ interface Sample {
   changes: number[];
 }
 
-const percentile = (xs: readonly number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-};
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 /** A cluster whose node-0 carries `pods` gateway-selected workloads, plus one selector policy. */

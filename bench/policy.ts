@@ -20,6 +20,7 @@ import { renderNode } from "../src/dataplane/render-node.js";
 import { netnsRunner } from "../src/dataplane/runner.js";
 import { deleteNetns, lineFrom, run } from "../src/dataplane/testing/netns.js";
 import { addNetns, addPod, linkNodeToExternal } from "../src/dataplane/testing/topology.js";
+import { fmtMs, median, percentile, printTable } from "./report.js";
 
 const ROUNDS = 3;
 const CONNECTS = 1_500;
@@ -101,25 +102,6 @@ function policyWith(rules: number, lastNets: string[]): NetworkPolicyInput {
 interface Scenario {
   name: string;
   policy?: NetworkPolicyInput;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? NaN;
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
-const fmtMs = (ms: number): string =>
-  (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(3)) + " ms";
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    console.log(
-      r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  "),
-    );
 }
 
 async function connectsPerSecond(): Promise<number> {

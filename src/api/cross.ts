@@ -1,7 +1,7 @@
 // Rules that involve several objects: duplicates within one batch, overlapping or changed IPPools.
 import { DEFAULTS } from "./defaults.js";
 import { describeRef, refOf, type Resource } from "./meta.js";
-import { type Cidr, cidrsOverlap, parseCidr } from "./ip.js";
+import { type Cidr, cidrsOverlap, parseCidr } from "../util/ip.js";
 import { IssueList, type ValidationIssue } from "./issues.js";
 
 const refKey = (r: Resource): string => `${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;

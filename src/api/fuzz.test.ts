@@ -4,18 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EXAMPLES } from "./examples.js";
 import { validateResource } from "./index.js";
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../util/random.js";
 
 type Json = unknown;
 type Container = Record<string, Json> | Json[];
@@ -165,7 +154,7 @@ const ITERATIONS = 12_000;
 
 describe("fuzz validateResource", () => {
   it(`survives ${ITERATIONS} mutated resources`, (t) => {
-    const rand = prng(20240601);
+    const rand = seededRandom(20240601);
     const { mutate, int } = fuzzer(rand);
     const kinds = Object.keys(EXAMPLES);
     let accepted = 0;

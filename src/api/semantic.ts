@@ -2,7 +2,7 @@
 // names, label syntax, CIDRs and addresses, selectors, ports, probe timing.
 import { formatSelectorError, parseSelector } from "../selector/index.js";
 import { kindInfo } from "./kinds.js";
-import { type Cidr, type IpVersion, parseCidr, parseIp } from "./ip.js";
+import { type Cidr, type IpVersion, parseCidr, parseIp } from "../util/ip.js";
 import { type IssueList, type PathSegment, showValue } from "./issues.js";
 import type { ObjectMeta, Resource } from "./meta.js";
 import {

@@ -1,9 +1,11 @@
-// Why a workload leaves the way it does: the effective gateway set per destination with replica
-// names and egress IPs, or the reason it is blocked, or that it uses no gateway (for describe).
+// Why a workload leaves the way it does, as data for `egw describe pod` and `egw explain`: per
+// destination the gateways with replica names and egress IPs and the settings that chose them
+// (selectors, maxNextHops, node-local preference, which replicas), or the reason it is blocked,
+// or that it uses no gateway. Formatting is the CLI's; internal keys stay out of it.
 import { ANN_EGRESS_GATEWAY_POLICY, ANN_EGRESS_SELECTOR, ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { err, ok, type Result } from "../util/result.js";
 import { describeLevel, type EgressConfig } from "./effective-config.js";
-import { replicaOf, resolveWorkloadEgress } from "./gateway-selection.js";
+import { gatewayChoices, replicaOf, resolveWorkloadEgress, type GatewayChoice } from "./gateway-selection.js";
 import type { DestinationRoute } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
 
@@ -16,8 +18,33 @@ export interface GatewayExplanation {
   health: string;
 }
 
+/** The settings that chose a destination's gateways, and which replicas they chose. */
+export interface GatewayChoiceExplanation {
+  /** Gateway replicas' labels must match (canonical selector text). */
+  selector: string;
+  /** Their namespaces' labels must match (the pod's own namespace unless set). */
+  namespaceSelector: string;
+  /** At most this many replicas per workload; 0 = no limit. */
+  maxNextHops: number;
+  /** Replicas on the pod's node are preferred when it has any (EgressGatewayPolicy PreferNodeLocal). */
+  preferNodeLocal: boolean;
+  /** How many candidates (matching replicas that may be used) the choice was made from. */
+  candidates: number;
+  /** The candidates were the ones on the pod's node. */
+  nodeLocal: boolean;
+  /** The replicas maxNextHops picked for this pod; absent when all candidates are used. */
+  picked?: string[];
+  /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
+  fallback: boolean;
+}
+
 export type DestinationExplanation =
-  | { destination: string; action: "gateways"; gateways: GatewayExplanation[] }
+  | {
+      destination: string;
+      action: "gateways";
+      gateways: GatewayExplanation[];
+      choice?: GatewayChoiceExplanation;
+    }
   | { destination: string; action: "throw"; why: string }
   | { destination: string; action: "unreachable"; reason: string };
 
@@ -28,7 +55,6 @@ export type WorkloadExplanation =
   | {
       kind: "gateways";
       source: string;
-      gatewaySet: string;
       destinations: DestinationExplanation[];
       notes: string[];
     };
@@ -47,7 +73,8 @@ export function explainWorkload(
       owner: pod.metadata.annotations?.[ANN_GATEWAY_OWNER] ?? "(unknown)",
     });
   }
-  const egress = resolveWorkloadEgress(index, pod, pod.spec?.nodeName ?? "");
+  const node = pod.spec?.nodeName ?? "";
+  const egress = resolveWorkloadEgress(index, pod, node);
   switch (egress.kind) {
     case "none":
       return ok({
@@ -62,21 +89,38 @@ export function explainWorkload(
         const policy = index.policy(egress.config.policy);
         if (policy?.ok) for (const r of policy.value.routes) fromPolicy.add(r.destination);
       }
+      const choices = new Map(gatewayChoices(index, pod, node).map((c) => [c.destination, c]));
       return ok({
         kind: "gateways",
         source: describeSource(egress.config),
-        gatewaySet: egress.key,
-        destinations: egress.routes.map((r) => explainRoute(index, r, fromPolicy)),
+        destinations: egress.routes.map((r) =>
+          explainRoute(index, r, fromPolicy, choices.get(r.destination)),
+        ),
         notes: egress.notes,
       });
     }
   }
 }
 
+function explainChoice(c: GatewayChoice): GatewayChoiceExplanation {
+  const out: GatewayChoiceExplanation = {
+    selector: c.target.selector.toString(),
+    namespaceSelector: c.target.namespaceSelector.toString(),
+    maxNextHops: c.target.maxNextHops,
+    preferNodeLocal: c.target.preferNodeLocal,
+    candidates: c.pool.length,
+    nodeLocal: c.pool !== c.candidates,
+    fallback: c.fallback,
+  };
+  if (c.picked !== undefined) out.picked = c.picked.map((r) => r.key);
+  return out;
+}
+
 function explainRoute(
   index: ClusterIndex,
   route: DestinationRoute,
   fromPolicy: ReadonlySet<string>,
+  choice: GatewayChoice | undefined,
 ): DestinationExplanation {
   switch (route.action) {
     case "throw":
@@ -93,6 +137,7 @@ function explainRoute(
       return {
         destination: route.destination,
         action: "gateways",
+        ...(choice === undefined ? {} : { choice: explainChoice(choice) }),
         gateways: route.hops.map((hop) => {
           const [ns = "", podName = ""] = hop.replica.split("/", 2);
           const pod = index.pod(ns, podName);
@@ -124,35 +169,5 @@ function describeSource(config: EgressConfig): string {
           : `, namespaceSelector "${config.namespaceSelector}"`) +
         (config.maxNextHops > 0 ? `, maxNextHops ${config.maxNextHops}` : "")
       );
-  }
-}
-
-/** Human-readable lines for `egw describe pod`. */
-export function formatExplanation(e: WorkloadExplanation): string[] {
-  switch (e.kind) {
-    case "gateway-replica":
-      return [`Egress: this pod is a replica of EgressGateway ${e.owner}`];
-    case "no-gateway":
-      return [`Egress: ${e.summary}`];
-    case "blocked":
-      return [`Egress: BLOCKED (fail closed)`, `  Source: ${e.source}`, `  Reason: ${e.reason}`];
-    case "gateways": {
-      const lines = [`Egress: via gateways`, `  Source: ${e.source}`];
-      for (const d of e.destinations) {
-        if (d.action === "throw") lines.push(`  ${d.destination}: no gateway (${d.why})`);
-        else if (d.action === "unreachable")
-          lines.push(`  ${d.destination}: UNREACHABLE (fail closed): ${d.reason}`);
-        else {
-          lines.push(`  ${d.destination}: ${d.gateways.length} gateway(s)`);
-          for (const g of d.gateways) {
-            lines.push(
-              `    ${g.replica} on ${g.node}: egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`,
-            );
-          }
-        }
-      }
-      for (const n of e.notes) lines.push(`  Note: ${n}`);
-      return lines;
-    }
   }
 }

@@ -20,18 +20,9 @@ import type {
   PolicyRuleInput,
 } from "./inputs.js";
 import type { Snapshot } from "./snapshot.js";
+import { seededRandom } from "../util/random.js";
 
-/** Seeded PRNG (mulberry32): same seed, same sequence. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const ipv4 = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
 const V4 = (a: number, b: number, c: number, d: number): number =>

@@ -32,6 +32,7 @@ import { macForIp } from "./mac.js";
 import type { DestinationRoute, GatewayHop } from "./plan.js";
 import { DEFAULT_DESTINATION, type GatewayTarget } from "./policy.js";
 import type { ClusterIndex } from "./snapshot.js";
+import { compareStrings } from "../util/compare.js";
 
 /** A gateway replica as calc sees it. */
 export interface GatewayReplica {
@@ -56,6 +57,23 @@ export type WorkloadEgress =
       notes: string[];
     };
 
+/**
+ * How the gateways of one destination were chosen, for explain (the set's key encodes the same).
+ * It refers to arrays the selection has anyway.
+ */
+export interface GatewayChoice {
+  destination: string;
+  target: GatewayTarget;
+  /** Every candidate: a matching replica that may be chosen (running, with an IP, not draining). */
+  candidates: readonly GatewayReplica[];
+  /** What was chosen from: the candidates, or those on the client node (node-local preference). */
+  pool: readonly GatewayReplica[];
+  /** The replicas maxNextHops picked for this workload; absent when the whole pool is used. */
+  picked?: readonly GatewayReplica[];
+  /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
+  fallback: boolean;
+}
+
 const isUsable = (r: GatewayReplica): boolean => r.excluded === undefined && r.healthy !== false;
 
 /** Resolves a workload pod's egress on `clientNode` (the node whose plan is being computed). */
@@ -67,20 +85,40 @@ export function resolveWorkloadEgress(
   return index.memoForPod(pod, clientNode, () => resolveUncached(index, pod, clientNode));
 }
 
+/**
+ * How each destination's gateways were chosen for a workload pod on `clientNode` (for explain;
+ * the same choices resolveWorkloadEgress makes, which does not keep them).
+ */
+export function gatewayChoices(index: ClusterIndex, pod: PodInput, clientNode: string): GatewayChoice[] {
+  const prepared = prepareFor(index, pod, clientNode);
+  const parts = prepared.kind === "done" ? prepared.from?.parts : prepared.parts;
+  const out: GatewayChoice[] = [];
+  for (const p of parts ?? []) {
+    const choice = p.kind === "resolved" ? p.part.choice : finishPick(p, podKeyOf(pod)).choice;
+    if (choice !== undefined) out.push(choice);
+  }
+  return out;
+}
+
 function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string): WorkloadEgress {
+  const prepared = prepareFor(index, pod, clientNode);
+  return prepared.kind === "done" ? prepared.value : finish(prepared, podKeyOf(pod));
+}
+
+/** The workload's config resolved as far as it goes without the workload itself (memoized). */
+function prepareFor(index: ClusterIndex, pod: PodInput, clientNode: string): Prepared {
   const namespace = pod.metadata.namespace ?? "default";
   const config = effectiveEgressConfig(
     pod.metadata.annotations,
     index.namespace(namespace)?.metadata.annotations,
     (name) => index.policy(name) !== undefined,
   );
-  if (config.kind === "none") return config;
+  if (config.kind === "none") return { kind: "done", value: config };
   if (config.kind === "missing-policy") {
-    return blocked(
-      config,
+    const reason =
       `${describeLevel(config.from)} ${ANN_EGRESS_GATEWAY_POLICY} names EgressGatewayPolicy "${config.policy}", ` +
-        `which does not exist: egress is blocked until it is created or the annotation is changed`,
-    );
+      `which does not exist: egress is blocked until it is created or the annotation is changed`;
+    return { kind: "done", value: blocked(config, reason) };
   }
   // Everything but the maxNextHops pick is shared by all workloads with this config, and by all
   // nodes unless a rule prefers node-local gateways. A namespace-level selector config is a
@@ -101,18 +139,22 @@ function resolveUncached(index: ClusterIndex, pod: PodInput, clientNode: string)
   };
   let entry = index.memo(sharedKey, prepareHere);
   if (entry.dependsOnNode) entry = index.memo(`${sharedKey}\u0000${clientNode}`, prepareHere);
-  return entry.prepared.kind === "done" ? entry.prepared.value : finish(entry.prepared, podKeyOf(pod));
+  return entry.prepared;
 }
 
 /** A config resolved as far as possible without knowing which workload asks. */
-type Prepared =
-  | { kind: "done"; value: WorkloadEgress }
-  | { kind: "per-workload"; config: EgressConfig; notes: string[]; parts: PreparedPart[] };
+type Prepared = Done | PerWorkload;
+
+/** `from` keeps the parts when every one was resolved without the workload (explain reads them). */
+type Done = { kind: "done"; value: WorkloadEgress; from?: PerWorkload };
+
+type PerWorkload = { kind: "per-workload"; config: EgressConfig; notes: string[]; parts: PreparedPart[] };
 
 interface ResolvedPart {
   destination: string;
   keyPart: string;
   route: DestinationRoute;
+  choice?: GatewayChoice;
 }
 
 /** A destination whose replicas are picked per workload (maxNextHops smaller than the pool). */
@@ -187,11 +229,13 @@ function prepare(
       parts.push(throwPart(DEFAULT_DESTINATION));
     }
   }
-  const prepared: Prepared = { kind: "per-workload", config, notes, parts };
-  return parts.every((p) => p.kind === "resolved") ? { kind: "done", value: finish(prepared, "") } : prepared;
+  const prepared: PerWorkload = { kind: "per-workload", config, notes, parts };
+  return parts.every((p) => p.kind === "resolved")
+    ? { kind: "done", value: finish(prepared, ""), from: prepared }
+    : prepared;
 }
 
-function finish(prepared: Extract<Prepared, { kind: "per-workload" }>, workloadKey: string): WorkloadEgress {
+function finish(prepared: PerWorkload, workloadKey: string): WorkloadEgress {
   const parts = prepared.parts.map((p) => (p.kind === "resolved" ? p.part : finishPick(p, workloadKey)));
   return {
     kind: "gateways",
@@ -232,16 +276,26 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
   const { destination, target } = part;
   const keyPart = `gw(${part.intent};pick=${pick})`;
   let hops = picked.filter(isUsable);
-  if (hops.length === 0) {
+  const fallback = hops.length === 0;
+  if (fallback) {
     // The preferred replicas are all down: fall back to any healthy candidate.
     const healthy = part.candidates.filter(isUsable);
     hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
   }
+  const choice: GatewayChoice = {
+    destination,
+    target,
+    candidates: part.candidates,
+    pool: part.pool,
+    fallback,
+  };
+  if (pick !== "*") choice.picked = picked;
   if (hops.length === 0) {
     const reason = noGatewayReason(target, part.matching);
-    return { destination, keyPart, route: { destination, action: "unreachable", reason } };
+    return { destination, keyPart, route: { destination, action: "unreachable", reason }, choice };
   }
-  return { destination, keyPart, route: { destination, action: "gateways", hops: hops.map((r) => r.hop) } };
+  const route: DestinationRoute = { destination, action: "gateways", hops: hops.map((r) => r.hop) };
+  return { destination, keyPart, route, choice };
 }
 
 function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplica[]): string {
@@ -315,4 +369,4 @@ function blocked(config: EgressConfig, reason: string): WorkloadEgress {
 }
 
 const sortByKey = <T extends { key: string }>(items: T[]): T[] =>
-  items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  items.sort((a, b) => compareStrings(a.key, b.key));

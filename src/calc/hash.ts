@@ -1,4 +1,5 @@
 // Small, fast, deterministic string hashing (no crypto needed: only spreading and stability).
+import { compareStrings } from "../util/compare.js";
 
 /** FNV-1a over UTF-16 code units, finished with murmur3's fmix32 so nearby inputs spread well. */
 export function hash32(text: string): number {
@@ -32,6 +33,6 @@ export function rendezvousPick<T>(
     id: idOf(item),
     weight: hash32(`${seed}\u0000${idOf(item)}`),
   }));
-  ranked.sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  ranked.sort((a, b) => b.weight - a.weight || compareStrings(a.id, b.id));
   return ranked.slice(0, count).map((r) => r.item);
 }

@@ -2,8 +2,8 @@
 export { effectiveEgressConfig, type ConfigLevel, type EgressConfig } from "./effective-config.js";
 export {
   explainWorkload,
-  formatExplanation,
   type DestinationExplanation,
+  type GatewayChoiceExplanation,
   type GatewayExplanation,
   type WorkloadExplanation,
 } from "./explain.js";

@@ -1,6 +1,6 @@
 // Gateway MACs derived from the gateway's IP, so client nodes and gateways agree without any
 // discovery protocol (same scheme as Calico: a2:2a + the IPv4 address bytes).
-import { parseIp } from "../api/ip.js";
+import { parseIp } from "../util/ip.js";
 import { hash32 } from "./hash.js";
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, "0");

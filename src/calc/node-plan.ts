@@ -8,6 +8,7 @@ import type { PodInput } from "./inputs.js";
 import { resolveWorkloadEgress } from "./gateway-selection.js";
 import type { GatewayHop, GatewaySetPlan, NodePlan, WorkloadPlan } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
+import { compareStrings as compare } from "../util/compare.js";
 
 /** Computes what `nodeName`'s kernel must hold. */
 export function computeNodePlan(index: ClusterIndex, nodeName: string): NodePlan {
@@ -84,5 +85,3 @@ function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
   for (const hop of seen) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
   return [...byIP.values()].sort((a, b) => compare(a.ip, b.ip));
 }
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,9 +1,10 @@
 // EgressGatewayPolicy → validated routes, longest prefix first. A policy that fails validation is
 // kept as an error so the workloads naming it are blocked with that message (fail closed).
-import { parseCidr } from "../api/ip.js";
+import { parseCidr } from "../util/ip.js";
 import { formatSelectorError, type Selector, type SelectorError } from "../selector/index.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { EgressGatewayPolicyInput } from "./inputs.js";
+import { compareStrings } from "../util/compare.js";
 
 export type ParseSelectorFn = (src: string) => Result<Selector, SelectorError>;
 
@@ -106,5 +107,5 @@ export function byLongestPrefix(
   a: { prefix: number; destination: string },
   b: { prefix: number; destination: string },
 ): number {
-  return b.prefix - a.prefix || (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0);
+  return b.prefix - a.prefix || compareStrings(a.destination, b.destination);
 }

@@ -21,6 +21,7 @@ import {
   type ParsedNetworkSet,
 } from "./access/destinations.js";
 import { ipv4Nets, parseAccessPolicy, type ParsedAccessPolicy } from "./access/parse.js";
+import { compareStrings } from "../util/compare.js";
 
 /** Everything one computation needs, as plain resource objects. */
 export interface Snapshot {
@@ -373,7 +374,7 @@ export class ClusterIndex {
     ): [string, string[]][] =>
       [...m.entries()]
         .map(([k, v]): [string, string[]] => [k, [...v.keys()].sort()])
-        .sort(([a], [b]) => cmp(a, b));
+        .sort(([a], [b]) => compareStrings(a, b));
     const sortedKeys = (m: Map<string, unknown>): string[] => [...m.keys()].sort();
     return {
       nodes: sortedKeys(this.nodes),
@@ -383,7 +384,7 @@ export class ClusterIndex {
       gatewaysByNamespace: sortedSets(this.gatewaysByNamespace),
       policies: sortedKeys(this.policies),
       ipPools: sortedKeys(this.ipPools),
-      health: [...this.health.entries()].sort(([a], [b]) => cmp(a, b)),
+      health: [...this.health.entries()].sort(([a], [b]) => compareStrings(a, b)),
       tiers: sortedKeys(this.tiers),
       accessPolicies: sortedKeys(this.accessPolicies),
       globalNetworkSets: sortedKeys(this.networkSets),
@@ -434,8 +435,6 @@ export class ClusterIndex {
 }
 
 const namespaceOf = (pod: PodInput): string => pod.metadata.namespace ?? "default";
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
   let s = m.get(k);

@@ -12,6 +12,7 @@ import {
   type Env,
 } from "./config.js";
 import { CliError } from "./exit.js";
+import type { CounterSource } from "./policy-view.js";
 
 export interface CliIO {
   stdout(text: string): void;
@@ -25,12 +26,30 @@ export type DatastoreOpener = (
   sel: DatastoreSelection & { timeoutMs: number },
 ) => Promise<Result<Datastore, DatastoreError>>;
 
+/**
+ * Reads the egress-policy rule counters of the cluster `sel` points at (each node keeps its own),
+ * or says why they cannot be read from here. A port: the CLI does not know where nodes run.
+ */
+export type PolicyCounterReader = (sel: DatastoreSelection, env: Env) => Promise<CounterSource>;
+
+/** What the CLI reaches beyond the datastore, wired once by the composition root (main.ts). */
+export interface CliPorts {
+  policyCounters?: PolicyCounterReader;
+}
+
+const NO_COUNTERS: CounterSource = {
+  kind: "unavailable",
+  why: "kept by each node's nft ruleset (table inet egw); not available from here (read them on the nodes)",
+};
+
 /** How long one datastore call may take before the CLI reports the datastore unreachable. */
 export const DATASTORE_TIMEOUT_MS = 3000;
 
 export interface CliContext {
   io: CliIO;
-  /** The config file (EGW_CONFIG or ~/.config/egw/config.yaml); missing file = {}. */
+  /** Where the config file is: --config > EGW_CONFIG > ~/.config/egw/config.yaml. */
+  configPath(): string;
+  /** The config file's settings; a missing file = {}. */
   config(): EgwConfig;
   /** The datastore the flag/env/config select (flag > env > config > default). */
   datastoreSelection(): DatastoreSelection;
@@ -40,6 +59,8 @@ export interface CliContext {
   namespace(flag?: string): string;
   /** Turns a datastore error into the user-facing message (unreachable datastore explained). */
   describeDatastoreError(e: DatastoreError): string;
+  /** The rule counters of the compiled egress policy, from the counter port. */
+  policyCounters(): Promise<CounterSource>;
   /** Closes the datastore if it was opened. */
   close(): Promise<void>;
 }
@@ -55,15 +76,19 @@ export const createContext = (
   program: Command,
   io: CliIO,
   opener: DatastoreOpener = defaultOpener,
+  ports: CliPorts = {},
 ): CliContext => {
   let config: EgwConfig | undefined;
   let store: Datastore | undefined;
 
   const ctx: CliContext = {
     io,
+    configPath() {
+      return program.opts<{ config?: string }>().config ?? defaultConfigPath(io.env);
+    },
     config() {
       if (config === undefined) {
-        const r = readConfig(defaultConfigPath(io.env));
+        const r = readConfig(ctx.configPath());
         if (!r.ok) throw new CliError(r.error);
         config = r.value;
       }
@@ -95,8 +120,12 @@ export const createContext = (
       const reason = e.message.includes(sel.etcdEndpoints[0] ?? "\0") ? e.message : `${where}: ${e.message}`;
       return (
         `datastore unavailable: ${reason}\n` +
-        `  start it (egw up) or point egw at a running one with --datastore, EGW_ETCD_ENDPOINTS or ${defaultConfigPath(io.env)}`
+        `  start it (egw up) or point egw at a running one with --datastore, EGW_ETCD_ENDPOINTS or ${ctx.configPath()}`
       );
+    },
+    async policyCounters() {
+      const read = ports.policyCounters;
+      return read === undefined ? NO_COUNTERS : read(ctx.datastoreSelection(), io.env);
     },
     async close() {
       const s = store;

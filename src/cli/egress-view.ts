@@ -5,10 +5,11 @@
 import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
-import { explainWorkload, formatExplanation, podKey, type ClusterIndex } from "../calc/index.js";
+import { explainWorkload, podKey, type ClusterIndex } from "../calc/index.js";
 import { clusterInputsOf, readClusterInputs, type ClusterInputs } from "../daemon/cluster-inputs.js";
 import type { Datastore, DatastoreError } from "../datastore/types.js";
 import { ok, type Result } from "../util/result.js";
+import { formatWorkloadExplanation } from "./explain-view.js";
 
 /** Ready condition of a gateway replica pod: true/false, undefined when it has not reported yet. */
 export const publishedReadiness = (pod: Resource): boolean | undefined => {
@@ -52,5 +53,5 @@ export const skippedLines = (inputs: ClusterInputs): string[] =>
 /** The `Egress:` lines of `egw describe pod` (pure). */
 export const describePodEgress = (index: ClusterIndex, namespace: string, name: string): string[] => {
   const explained = explainWorkload(index, namespace, name);
-  return explained.ok ? formatExplanation(explained.value) : [`Egress: ${explained.error}`];
+  return explained.ok ? formatWorkloadExplanation(explained.value) : [`Egress: ${explained.error}`];
 };

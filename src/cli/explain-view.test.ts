@@ -16,7 +16,13 @@ import { MemoryStore } from "../datastore/memory.js";
 import { ok } from "../util/result.js";
 import { register } from "./commands/explain.js";
 import { createContext, type CliIO } from "./context.js";
-import { explainConnection, formatConnectionExplanation, parseTarget } from "./explain-view.js";
+import {
+  describeGatewayChoice,
+  explainConnection,
+  formatConnectionExplanation,
+  formatWorkloadExplanation,
+  parseTarget,
+} from "./explain-view.js";
 
 const snapshot = (): Snapshot => ({
   nodes: [makeNode("n1", "172.30.0.1")],
@@ -71,6 +77,16 @@ describe("egw explain", () => {
       /Decided: {2}tier "default", GlobalNetworkPolicy shop-egress, egress rule 0 \(Allow\)/,
     );
     assert.match(text, /egress\/red-0 on n1: egress IP 10\.10\.0\.1/);
+    // The gateway set in words: selectors and settings, never calc's internal key.
+    assert.deepEqual(x.value.egress.slice(0, 6), [
+      "via gateways",
+      `source: pod annotation egress.egw.dev/selector "egw.dev/gateway == 'red'", namespaceSelector "all()"`,
+      "0.0.0.0/0: 1 gateway(s), one per connection",
+      `  selector: egw.dev/gateway == "red"`,
+      "  namespace selector: all()",
+      "  maxNextHops 0 (no limit), node-local preference off: all 1 candidate used",
+    ]);
+    assert.doesNotMatch(text, /sel=|pick=|max=|gw\(/);
   });
 
   it("names the tier default for a denied connection, which never reaches a gateway", () => {
@@ -84,6 +100,82 @@ describe("egw explain", () => {
     assert.match(text, /Verdict: {2}DENY/);
     assert.match(text, /tier "default".*default action \(Deny\)/);
     assert.match(text, /Egress: {3}none: the connection is denied/);
+  });
+
+  it("formats describe pod's egress lines with the gateway choice in words", () => {
+    const lines = formatWorkloadExplanation({
+      kind: "gateways",
+      source: `EgressGatewayPolicy "split" (pod annotation egress.egw.dev/egressGatewayPolicy)`,
+      destinations: [
+        {
+          destination: "198.18.20.0/24",
+          action: "gateways",
+          choice: {
+            selector: 'egw.dev/gateway == "a"',
+            namespaceSelector: "all()",
+            maxNextHops: 2,
+            preferNodeLocal: true,
+            candidates: 3,
+            nodeLocal: false,
+            picked: ["egress/a-0", "egress/a-2"],
+            fallback: false,
+          },
+          gateways: [
+            {
+              replica: "egress/a-0",
+              node: "n2",
+              podIP: "10.128.0.2",
+              egressIP: "10.10.2.1",
+              health: "ready",
+            },
+            {
+              replica: "egress/a-2",
+              node: "n3",
+              podIP: "10.128.0.4",
+              egressIP: "10.10.2.3",
+              health: "not polled yet",
+            },
+          ],
+        },
+        { destination: "198.18.30.0/24", action: "throw", why: "policy rule without gateway: normal path" },
+        { destination: "198.18.40.0/24", action: "unreachable", reason: "no gateway replica matches" },
+      ],
+      notes: ["a note"],
+    });
+    assert.deepEqual(lines, [
+      "Egress: via gateways",
+      `  Source: EgressGatewayPolicy "split" (pod annotation egress.egw.dev/egressGatewayPolicy)`,
+      "  198.18.20.0/24: 2 gateway(s)",
+      `    selector: egw.dev/gateway == "a"`,
+      "    namespace selector: all()",
+      "    maxNextHops 2, node-local preference on (no candidate on the pod's node): 2 of 3 candidates picked for this pod: egress/a-0, egress/a-2",
+      "    egress/a-0 on n2: egress IP 10.10.2.1 (pod IP 10.128.0.2, ready)",
+      "    egress/a-2 on n3: egress IP 10.10.2.3 (pod IP 10.128.0.4, not polled yet)",
+      "  198.18.30.0/24: no gateway (policy rule without gateway: normal path)",
+      "  198.18.40.0/24: UNREACHABLE (fail closed): no gateway replica matches",
+      "  Note: a note",
+    ]);
+    assert.deepEqual(formatWorkloadExplanation({ kind: "blocked", reason: "r", source: "s" }), [
+      "Egress: BLOCKED (fail closed)",
+      "  Source: s",
+      "  Reason: r",
+    ]);
+  });
+
+  it("says when node-local candidates were used and when healthy candidates stood in", () => {
+    const base = {
+      selector: "all()",
+      namespaceSelector: "all()",
+      maxNextHops: 0,
+      preferNodeLocal: true,
+      candidates: 2,
+      nodeLocal: true,
+      fallback: true,
+    };
+    assert.deepEqual(describeGatewayChoice(base).slice(2), [
+      "maxNextHops 0 (no limit), node-local preference on: all 2 candidates on the pod's node used",
+      "none of those passed readiness polling: healthy candidates stand in",
+    ]);
   });
 
   it("runs as a command against the datastore", async () => {

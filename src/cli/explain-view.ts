@@ -1,6 +1,7 @@
 // `egw explain`'s pure part: parse the --to target, run calc's evaluator (the code the agents
-// compile to nft) and calc's egress explanation for that destination, and format the answer.
-import { cidrContains, parseCidr, parseIp } from "../api/ip.js";
+// compile to nft) and calc's egress explanation for that destination, and format the answer;
+// and the egress lines of `egw describe pod`, from the same explanation.
+import { cidrContains, parseCidr, parseIp } from "../util/ip.js";
 import {
   describeVerdict,
   evaluateEgress,
@@ -8,8 +9,10 @@ import {
   type ClusterIndex,
   type Connection,
   type DestinationExplanation,
+  type GatewayChoiceExplanation,
   type RuleRef,
   type Verdict,
+  type WorkloadExplanation,
 } from "../calc/index.js";
 import { err, ok, type Result } from "../util/result.js";
 
@@ -70,7 +73,7 @@ export interface ConnectionExplanation {
   to: Connection;
   verdict: Verdict;
   summary: string;
-  /** How an allowed connection leaves (gateway set and egress IPs, or node SNAT). */
+  /** How an allowed connection leaves (gateways, what chose them and egress IPs, or node SNAT). */
   egress: string[];
 }
 
@@ -92,14 +95,16 @@ export function explainConnection(
     else if (e.kind === "no-gateway") egress.push(e.summary);
     else if (e.kind === "blocked") egress.push(`BLOCKED (fail closed): ${e.reason}`, `source: ${e.source}`);
     else {
-      egress.push(`gateway set ${e.gatewaySet} (${e.source})`);
+      egress.push("via gateways", `source: ${e.source}`);
       const route = routeFor(e.destinations, to.ip);
-      if (route === undefined) egress.push("no route of the set covers the destination: normal path");
+      if (route === undefined) egress.push("no gateway route covers the destination: normal path");
       else if (route.action === "throw") egress.push(`${route.destination}: no gateway (${route.why})`);
       else if (route.action === "unreachable")
         egress.push(`${route.destination}: UNREACHABLE (fail closed): ${route.reason}`);
       else {
         egress.push(`${route.destination}: ${route.gateways.length} gateway(s), one per connection`);
+        if (route.choice !== undefined)
+          egress.push(...describeGatewayChoice(route.choice).map((l) => `  ${l}`));
         for (const g of route.gateways)
           egress.push(`  ${g.replica} on ${g.node}: egress IP ${g.egressIP} (${g.health})`);
       }
@@ -125,4 +130,60 @@ export function formatConnectionExplanation(x: ConnectionExplanation): string[] 
   for (const l of x.verdict.logged) lines.push(`Logged:   ${describeRef(l)} (NFLOG)`);
   lines.push(`Egress:   ${x.egress[0] ?? ""}`, ...x.egress.slice(1).map((l) => `          ${l}`));
   return lines;
+}
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** The settings that chose a destination's gateways and which replicas they chose, in words. */
+export function describeGatewayChoice(c: GatewayChoiceExplanation): string[] {
+  const limit = c.maxNextHops > 0 ? `maxNextHops ${c.maxNextHops}` : "maxNextHops 0 (no limit)";
+  const local = !c.preferNodeLocal
+    ? "node-local preference off"
+    : c.nodeLocal
+      ? "node-local preference on"
+      : "node-local preference on (no candidate on the pod's node)";
+  const from = `${count(c.candidates, "candidate")}${c.nodeLocal ? " on the pod's node" : ""}`;
+  const which =
+    c.picked === undefined
+      ? `all ${from} used`
+      : `${c.picked.length} of ${from} picked for this pod: ${c.picked.join(", ")}`;
+  // Selectors unquoted, one per line: their canonical text has quotes of its own.
+  const lines = [
+    `selector: ${c.selector}`,
+    `namespace selector: ${c.namespaceSelector}`,
+    `${limit}, ${local}: ${which}`,
+  ];
+  if (c.fallback) lines.push("none of those passed readiness polling: healthy candidates stand in");
+  return lines;
+}
+
+/** The `Egress:` lines of `egw describe pod`. */
+export function formatWorkloadExplanation(e: WorkloadExplanation): string[] {
+  switch (e.kind) {
+    case "gateway-replica":
+      return [`Egress: this pod is a replica of EgressGateway ${e.owner}`];
+    case "no-gateway":
+      return [`Egress: ${e.summary}`];
+    case "blocked":
+      return [`Egress: BLOCKED (fail closed)`, `  Source: ${e.source}`, `  Reason: ${e.reason}`];
+    case "gateways": {
+      const lines = [`Egress: via gateways`, `  Source: ${e.source}`];
+      for (const d of e.destinations) {
+        if (d.action === "throw") lines.push(`  ${d.destination}: no gateway (${d.why})`);
+        else if (d.action === "unreachable")
+          lines.push(`  ${d.destination}: UNREACHABLE (fail closed): ${d.reason}`);
+        else {
+          lines.push(`  ${d.destination}: ${d.gateways.length} gateway(s)`);
+          if (d.choice !== undefined) lines.push(...describeGatewayChoice(d.choice).map((l) => `    ${l}`));
+          for (const g of d.gateways) {
+            lines.push(
+              `    ${g.replica} on ${g.node}: egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`,
+            );
+          }
+        }
+      }
+      for (const n of e.notes) lines.push(`  Note: ${n}`);
+      return lines;
+    }
+  }
 }

@@ -6,7 +6,7 @@ import type { Resource } from "../api/meta.js";
 import { MemoryStore } from "../datastore/memory.js";
 import type { Datastore } from "../datastore/types.js";
 import { ok } from "../util/result.js";
-import type { CliIO } from "./context.js";
+import type { CliIO, CliPorts } from "./context.js";
 import { run } from "./main.js";
 
 interface Captured {
@@ -15,7 +15,7 @@ interface Captured {
   stderr: string;
 }
 
-const makeRunner = (client: () => Datastore) => {
+const makeRunner = (client: () => Datastore, ports?: CliPorts) => {
   return async (args: string[], stdin = ""): Promise<Captured> => {
     let stdout = "";
     let stderr = "";
@@ -26,7 +26,7 @@ const makeRunner = (client: () => Datastore) => {
       env: { EGW_CONFIG: "/nonexistent/egw-config.yaml" },
       now: () => new Date(),
     };
-    const code = await run(args, io, () => Promise.resolve(ok(client())));
+    const code = await run(args, io, () => Promise.resolve(ok(client())), ports);
     return { code, stdout, stderr };
   };
 };
@@ -121,6 +121,37 @@ describe("egw run()", () => {
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^error: datastore unavailable: /);
     assert.equal(r.stderr.match(/^error: /gm)?.length, 1);
+  });
+
+  it("describe of a policy shows the counters of the counter port it is wired with", async () => {
+    const policy = `apiVersion: egw.dev/v1
+kind: GlobalNetworkPolicy
+metadata: {name: web}
+spec: {selector: all(), egress: [{action: Allow, protocol: TCP}, {action: Deny}]}
+`;
+    const asked: string[][] = [];
+    const ports: CliPorts = {
+      policyCounters: (sel) => {
+        asked.push(sel.etcdEndpoints);
+        return Promise.resolve({
+          kind: "read",
+          where: 'test cluster "c"',
+          counters: [{ ref: "gnp:web", rule: 1, packets: 7, bytes: 420 }],
+          nodes: ["n1"],
+          errors: [],
+        });
+      },
+    };
+    const store = new MemoryStore();
+    const egw = makeRunner(() => store.client(), ports);
+    assert.equal((await egw(["apply", "-f", "-"], policy)).code, 0);
+    const d = await egw(["describe", "gnp", "web"]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /^\s+1\s+Deny\s+7\s+420\s+everything$/m);
+    assert.match(d.stdout, /summed over test cluster "c" nodes n1/);
+    assert.deepEqual(asked, [["http://127.0.0.1:2379"]]);
+    const unwired = await makeRunner(() => store.client(), {})(["describe", "gnp", "web"]);
+    assert.match(unwired.stdout, /Counters: kept by each node's nft ruleset/);
   });
 
   it("rejects namespace mismatches with an explicit -n", async () => {

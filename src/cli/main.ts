@@ -13,8 +13,15 @@ import * as lab from "./commands/lab.js";
 import * as validate from "./commands/validate.js";
 import * as version from "./commands/version.js";
 import { DATASTORE_TYPES } from "./config.js";
-import { createContext, type CliContext, type CliIO, type DatastoreOpener } from "./context.js";
+import {
+  createContext,
+  type CliContext,
+  type CliIO,
+  type CliPorts,
+  type DatastoreOpener,
+} from "./context.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, formatErrorLines } from "./exit.js";
+import { labPolicyCounters } from "./lab-counters.js";
 import { egwVersion } from "./version.js";
 
 interface CommandModule {
@@ -37,7 +44,14 @@ const COMMANDS: readonly CommandModule[] = [
   gateway,
 ];
 
-export const buildProgram = (io: CliIO, opener?: DatastoreOpener): { program: Command; ctx: CliContext } => {
+/** What the CLI reaches beyond the datastore: the lab's counter reader on this machine. */
+const PORTS: CliPorts = { policyCounters: labPolicyCounters };
+
+export const buildProgram = (
+  io: CliIO,
+  opener?: DatastoreOpener,
+  ports: CliPorts = PORTS,
+): { program: Command; ctx: CliContext } => {
   const program = new Command("egw");
   // Settings first: subcommands created by .command() inherit them.
   program
@@ -50,15 +64,21 @@ export const buildProgram = (io: CliIO, opener?: DatastoreOpener): { program: Co
         "--datastore <type>",
         "datastore (default: EGW_DATASTORE_TYPE, config file, or etcd)",
       ).choices(DATASTORE_TYPES),
-    );
-  const ctx = createContext(program, io, opener);
+    )
+    .option("--config <file>", "config file (default: EGW_CONFIG, or ~/.config/egw/config.yaml)");
+  const ctx = createContext(program, io, opener, ports);
   for (const m of COMMANDS) m.register(program, ctx);
   return { program, ctx };
 };
 
 /** Runs one invocation (`args` without node and script) and returns the exit code; never throws. */
-export const run = async (args: readonly string[], io: CliIO, opener?: DatastoreOpener): Promise<number> => {
-  const { program, ctx } = buildProgram(io, opener);
+export const run = async (
+  args: readonly string[],
+  io: CliIO,
+  opener?: DatastoreOpener,
+  ports?: CliPorts,
+): Promise<number> => {
+  const { program, ctx } = buildProgram(io, opener, ports);
   try {
     await program.parseAsync([...args], { from: "user" });
     return EXIT_OK;

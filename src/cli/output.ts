@@ -3,6 +3,7 @@
 import { stringify } from "yaml";
 import { conditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
+import { formatTable } from "../util/table.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -210,13 +211,7 @@ export const columnsFor = (
 
 /** Left-aligned columns separated by three spaces, no trailing blanks. */
 export const renderTable = (headers: readonly string[], rows: readonly (readonly string[])[]): string => {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("   ")
-      .trimEnd();
-  return [headers, ...rows].map(line).join("\n") + "\n";
+  return formatTable([headers, ...rows], { gap: "   " }).join("\n") + "\n";
 };
 
 export const renderResourceTable = (

@@ -4,6 +4,7 @@
 import type { Resource } from "../api/meta.js";
 import { accessPolicyKey, type AccessPolicyKind, type AccessRuleInput } from "../calc/access/inputs.js";
 import { countersOfPolicy, type RuleCounter } from "../dataplane/policy-counters.js";
+import { formatTable } from "../util/table.js";
 
 export const ACCESS_POLICY_KINDS: readonly string[] = ["NetworkPolicy", "GlobalNetworkPolicy"];
 
@@ -34,17 +35,6 @@ export function describeRuleMatch(r: AccessRuleInput): string {
   return parts.length > 0 ? parts.join(" ") : "everything";
 }
 
-const table = (rows: string[][]): string[] => {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
-};
-
 /** The "Egress rules" section of a NetworkPolicy or GlobalNetworkPolicy description. */
 export function describePolicyRules(obj: Resource, source: CounterSource): string[] {
   const kind = obj.kind as AccessPolicyKind;
@@ -60,7 +50,7 @@ export function describePolicyRules(obj: Resource, source: CounterSource): strin
       const n = (v: number | undefined): string => (counted === undefined ? "-" : String(v ?? 0));
       rows.push([String(i), String(r.action), n(c?.packets), n(c?.bytes), describeRuleMatch(r)]);
     });
-    lines.push(...table(rows).map((l) => `  ${l}`));
+    lines.push(...formatTable(rows).map((l) => `  ${l}`));
   }
   if (source.kind === "unavailable") lines.push(`Counters: ${source.why}`);
   else {

@@ -3,7 +3,7 @@
 // comment of a never-hooked chain), the table's expected shape, and the carry-over of counter
 // values into a replacement table. Text itself is written by nft/text.ts only.
 import { createHash } from "node:crypto";
-import { parseCidr, parseIp } from "../api/ip.js";
+import { canonicalCidr4, isIpv4 } from "../util/ip.js";
 import type { CounterValue, CounterValues, NftShape } from "./model.js";
 import {
   chain,
@@ -28,16 +28,10 @@ export const canonicalMac = (mac: string): string | undefined => {
 };
 
 /** Canonical dotted IPv4, or undefined (the egress dataplane is IPv4 for now). */
-export function ipv4(text: string): string | undefined {
-  const ip = parseIp(text);
-  return ip?.version === 4 ? text : undefined;
-}
+export const ipv4 = (text: string): string | undefined => (isIpv4(text) ? text : undefined);
 
 /** Canonical IPv4 CIDR (`a.b.c.d/n`, a bare address becomes /32), or undefined. */
-export function cidr4(text: string): string | undefined {
-  const c = parseCidr(text, { allowBareIp: true });
-  return c.ok && c.value.version === 4 ? c.value.text : undefined;
-}
+export const cidr4 = (text: string): string | undefined => canonicalCidr4(text);
 
 export const VERSION_CHAIN = "egw_version";
 const VERSION_PREFIX = "egw-plan ";

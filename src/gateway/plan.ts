@@ -5,8 +5,9 @@
 import type { IPPoolInput, NodeInput, PodInput } from "../calc/inputs.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { GatewayNode, GatewayReplicaPlan } from "../dataplane/render-gateway.js";
-import { cidr4, ipv4 } from "../dataplane/nft-text.js";
+import { canonicalCidr4, isIpv4 } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
+import { compareStrings } from "../util/compare.js";
 
 /** NodeInput plus the pod CIDR fields of a Node's spec. */
 export type GatewayNodeInput = NodeInput & {
@@ -36,18 +37,18 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     return err(
       `${who} has no annotation ${ANN_GATEWAY_EGRESS_IP}: it is not an egress gateway replica (yet)`,
     );
-  if (ipv4(egressIP) === undefined)
+  if (!isIpv4(egressIP))
     return err(`${who}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" must be an IPv4 address`);
   const podIP = i.pod.status?.podIP;
   if (!podIP) return err(`${who} has no status.podIP yet`);
-  if (ipv4(podIP) === undefined) return err(`${who}: status.podIP "${podIP}" must be an IPv4 address`);
+  if (!isIpv4(podIP)) return err(`${who}: status.podIP "${podIP}" must be an IPv4 address`);
 
   const warnings: string[] = [];
   const nodes: GatewayNode[] = [];
   for (const n of i.nodes) {
     const name = n.metadata.name;
     const underlayIP = n.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
-    if (underlayIP === undefined || ipv4(underlayIP) === undefined) {
+    if (underlayIP === undefined || !isIpv4(underlayIP)) {
       warnings.push(
         `Node ${name}: status.addresses has no IPv4 InternalIP; tunnel traffic from it is not accepted`,
       );
@@ -56,7 +57,7 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     const declared = n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []);
     const podCidrs: string[] = [];
     for (const c of declared) {
-      if (cidr4(c) !== undefined) podCidrs.push(c);
+      if (canonicalCidr4(c) !== undefined) podCidrs.push(c);
       else if (!c.includes(":"))
         warnings.push(`Node ${name}: spec.podCIDRs entry "${c}" is not an IPv4 CIDR; skipped`);
     }
@@ -64,14 +65,14 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
       warnings.push(`Node ${name}: no IPv4 spec.podCIDRs; replies cannot be routed back to its pods`);
     nodes.push({ name, underlayIP, podCidrs });
   }
-  nodes.sort((a, b) => cmp(a.name, b.name));
+  nodes.sort((a, b) => compareStrings(a.name, b.name));
 
   const workloadCidrs = new Set<string>();
   for (const p of i.pools) {
     const uses = p.spec?.allowedUses ?? ["Workload"];
     const cidr = p.spec?.cidr;
     if (!uses.includes("Workload") || cidr === undefined || cidr.includes(":")) continue;
-    if (cidr4(cidr) !== undefined) workloadCidrs.add(cidr);
+    if (canonicalCidr4(cidr) !== undefined) workloadCidrs.add(cidr);
     else warnings.push(`IPPool ${p.metadata.name}: spec.cidr "${cidr}" is not an IPv4 CIDR; skipped`);
   }
 
@@ -88,5 +89,3 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     warnings,
   });
 }
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -5,7 +5,8 @@ import type { Resource } from "../api/meta.js";
 import { EGW_API_VERSION } from "../api/kinds.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
-import { cidrContains, firstFree, formatIp, ipToName, parseIp } from "./ip-math.js";
+import { cidrContains, firstFree, formatIp, parseIp } from "../util/ip.js";
+import { ipToName } from "./ip-math.js";
 import {
   describeGateway,
   IpamError,
@@ -14,6 +15,7 @@ import {
   type IPPoolLike,
   type UsablePool,
 } from "./pools.js";
+import { compareNumbers } from "../util/compare.js";
 
 export const IP_ALLOCATION_KIND = "IPAllocation";
 
@@ -77,13 +79,12 @@ const allocationObject = (name: string, spec: IPAllocationSpec): Resource<IPAllo
 
 const inPools = (a: Allocation, pools: readonly UsablePool[]): boolean => {
   const ip = parseIp(a.ip);
-  return ip.ok && pools.some((p) => p.name === a.pool && cidrContains(p.cidr, ip.value));
+  return ip !== undefined && pools.some((p) => p.name === a.pool && cidrContains(p.cidr, ip));
 };
 
 /** Earliest claim first: allocation objects are never modified, so resourceVersion = creation revision. */
 const byClaimOrder = (a: Allocation, b: Allocation): number => {
-  const [x, y] = [BigInt(a.resourceVersion || "0"), BigInt(b.resourceVersion || "0")];
-  return x < y ? -1 : x > y ? 1 : 0;
+  return compareNumbers(BigInt(a.resourceVersion || "0"), BigInt(b.resourceVersion || "0"));
 };
 
 // One allocator (= one datastore client) runs one IPAM operation at a time. Safety against other
@@ -136,7 +137,7 @@ const allocate = async (
     const takenHere = new Set<bigint>();
     for (const a of all.value) {
       const ip = parseIp(a.ip);
-      if (ip.ok && cidrContains(pool.cidr, ip.value)) takenHere.add(ip.value.value);
+      if (ip !== undefined && cidrContains(pool.cidr, ip)) takenHere.add(ip.value);
     }
     for (;;) {
       const free = firstFree(pool.cidr, takenHere);

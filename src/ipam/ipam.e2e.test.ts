@@ -6,7 +6,7 @@ import type { Datastore } from "../datastore/types.js";
 import { startEtcd, type EtcdServer } from "../datastore/testing/etcd-server.js";
 import type { Result } from "../util/result.js";
 import { allocateEgressIP, listAllocations, releaseEgressIP } from "./allocator.js";
-import { formatIp, nthHost, parseCidr } from "./ip-math.js";
+import { formatIp, nthHost, parseCidr } from "../util/ip.js";
 import type { IpamError, IPPoolLike } from "./pools.js";
 
 let etcd: EtcdServer | undefined;

@@ -1,6 +1,6 @@
 // Which pools a gateway may take egress IPs from (pure).
 import { err, ok, type Result } from "../util/result.js";
-import { parseCidr, type Cidr } from "./ip-math.js";
+import { parseCidr, type Cidr } from "../util/ip.js";
 
 /** The part of an IPPool the allocator needs (structural: no dependency on the api schemas). */
 export interface IPPoolLike {
@@ -85,9 +85,10 @@ export const usablePools = (
         ),
       );
     }
-    const cidr = parseCidr(pool.spec?.cidr ?? "");
+    const text = pool.spec?.cidr ?? "";
+    const cidr = parseCidr(text);
     if (!cidr.ok)
-      return err(new IpamError("PoolInvalid", `${gw}: IPPool "${name}": spec.cidr: ${cidr.error}`));
+      return err(new IpamError("PoolInvalid", `${gw}: IPPool "${name}": spec.cidr: "${text}" ${cidr.error}`));
     usable.push({ name, cidr: cidr.value });
   }
   return ok(usable);

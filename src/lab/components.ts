@@ -1,7 +1,8 @@
 // The egw components a lab runs (pure): their names in the manifest (and so their log files) and
 // the argv that starts each one inside its namespace, configured for the lab.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { inNetns } from "./exec.js";
-import { labScriptArgv } from "./processes.js";
 import { UNDERLAY_CIDR, type LabTopology } from "./topology.js";
 
 export const CONTROLLER_COMPONENT = "controller";
@@ -22,16 +23,37 @@ export const LAB_RESYNC_SECONDS = 5;
 export const LAB_POLL_INTERVAL_SECONDS = 2;
 export const LAB_CONTROLLER_RESYNC_SECONDS = 10;
 
-/** `egw ARGS` run by the lab's component entry point, pointed at the lab's etcd. */
-const egwArgv = (stateDir: string, t: LabTopology, args: readonly string[]): string[] =>
-  labScriptArgv("component-main", ["--state-dir", stateDir, "--etcd", t.etcdClientUrl, "--", ...args]);
+/** The egw CLI of this build (bin/egw at the repository root, which runs dist/). */
+const EGW_BIN = fileURLToPath(
+  new URL(import.meta.url.includes("/dist/") ? "../../../bin/egw" : "../../bin/egw", import.meta.url),
+);
+
+/**
+ * The command (for inNetns) that runs `egw ARGS` as a lab component, configured the way a
+ * DaemonSet's environment would: the lab's etcd in EGW_DATASTORE_TYPE and EGW_ETCD_ENDPOINTS
+ * (overriding whatever the user's environment says). `--config` names a file in the state dir
+ * that is never written, so the user's CLI config cannot leak into components, and the state dir
+ * stands on the command line, which is how `egw down`, status and the runtime recognise the
+ * process as the lab's.
+ */
+const egwCommand = (stateDir: string, t: LabTopology, args: readonly string[]): [string, string[]] => [
+  "env",
+  [
+    "EGW_DATASTORE_TYPE=etcd",
+    `EGW_ETCD_ENDPOINTS=${t.etcdClientUrl}`,
+    process.execPath,
+    EGW_BIN,
+    "--config",
+    join(stateDir, "component-config.yaml"),
+    ...args,
+  ],
+];
 
 /** The controller runs in the control namespace, next to etcd. */
 export const controllerArgv = (stateDir: string, t: LabTopology): string[] =>
   inNetns(
     t.netns.ctl,
-    process.execPath,
-    egwArgv(stateDir, t, ["controller", "--resync", String(LAB_CONTROLLER_RESYNC_SECONDS)]).slice(1),
+    ...egwCommand(stateDir, t, ["controller", "--resync", String(LAB_CONTROLLER_RESYNC_SECONDS)]),
   );
 
 /** An agent runs in its node's namespace, as a hostNetwork DaemonSet pod would. */
@@ -42,8 +64,7 @@ export const agentArgv = (
 ): string[] =>
   inNetns(
     node.netns,
-    process.execPath,
-    egwArgv(stateDir, t, [
+    ...egwCommand(stateDir, t, [
       "agent",
       "--node",
       node.name,
@@ -57,7 +78,7 @@ export const agentArgv = (
       String(LAB_RESYNC_SECONDS),
       "--poll-interval",
       String(LAB_POLL_INTERVAL_SECONDS),
-    ]).slice(1),
+    ]),
   );
 
 /** A gateway replica runs in its pod's namespace; its uplink is the pod's eth0. */
@@ -68,12 +89,11 @@ export const gatewayArgv = (
 ): string[] =>
   inNetns(
     pod.netns,
-    process.execPath,
-    egwArgv(stateDir, t, [
+    ...egwCommand(stateDir, t, [
       "gateway",
       "--pod",
       `${pod.namespace}/${pod.name}`,
       "--resync",
       String(LAB_RESYNC_SECONDS),
-    ]).slice(1),
+    ]),
   );

@@ -1,6 +1,6 @@
 // The lab's upstream firewall (it stands in for the customer's firewall): pure rendering of its
 // nft table, allow-list editing, and parsing of its connection log.
-import { parseCidr } from "../api/ip.js";
+import { cidrLast, parseCidr } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
 import { EXTERNAL_HOSTS, externalHost, type ExternalHost } from "./topology.js";
 
@@ -82,8 +82,7 @@ export const revoke = (
 const toRange = (cidr: string): [bigint, bigint] => {
   const c = parseCidr(cidr);
   if (!c.ok) return [0n, -1n];
-  const size = 1n << BigInt(32 - c.value.prefix);
-  return [c.value.base, c.value.base + size - 1n];
+  return [c.value.network, cidrLast(c.value)];
 };
 
 /**

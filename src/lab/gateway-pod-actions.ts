@@ -6,7 +6,8 @@ import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { Resource } from "../api/meta.js";
 import { podNetns } from "./names.js";
 import { podView } from "./pod-actions.js";
-import { ipv4ToInt, type LabNode } from "./topology.js";
+import { type LabNode } from "./topology.js";
+import { isIpv4 } from "../util/ip.js";
 
 /** `proto` of every egress-IP route the lab adds (router and nodes). */
 export const EGRESS_ROUTE_PROTO = 211;
@@ -78,7 +79,7 @@ export const gatewayPods = (
     const netns = podNetns(input.lab, v.namespace, v.name);
     if (v.phase !== "Running" || !node || !v.hostInterface || !input.existingNetns.has(netns)) continue;
     const what = `gateway pod ${v.namespace}/${v.name}`;
-    if (ipv4ToInt(egressIP) === undefined) {
+    if (!isIpv4(egressIP)) {
       problems.push(
         `${what}: annotation ${ANN_GATEWAY_EGRESS_IP} "${egressIP}" is not an IPv4 address; not routed`,
       );

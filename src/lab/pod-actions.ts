@@ -5,6 +5,7 @@
 import type { Resource } from "../api/meta.js";
 import { isPodNetns, podHostInterface, podNetns, POD_INTERFACE, validatePodIdentity } from "./names.js";
 import { blockCapacity, ipv4InCidr, lowestFreeIp, POD_GATEWAY_IP, type LabNode } from "./topology.js";
+import { compareBy } from "../util/compare.js";
 
 export interface PodRef {
   namespace: string;
@@ -67,7 +68,7 @@ export const podView = (r: Resource): PodView => {
 };
 
 const key = (p: PodRef): string => `${p.namespace}/${p.name}`;
-const byKey = (a: PodRef, b: PodRef): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey = compareBy(key);
 
 export const podActions = (input: PodActionsInput): PodAction[] => {
   const { lab, nodes } = input;

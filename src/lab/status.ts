@@ -10,6 +10,7 @@ import { podView, type PodView } from "./pod-actions.js";
 import { runsAsOurs } from "./processes.js";
 import { componentsOf, type Component, type LabManifest } from "./state.js";
 import { planTopology, type LabNode } from "./topology.js";
+import { formatTable } from "../util/table.js";
 
 export interface ProcessHealth {
   component: Component;
@@ -96,18 +97,7 @@ export const clusterView = async (m: LabManifest, store: Datastore): Promise<Clu
   return { nodes: topo.value.nodes, pods: pods.value.items.map(podView), agents };
 };
 
-const table = (rows: string[][]): string => {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
-};
+const table = (rows: string[][]): string => formatTable(rows).join("\n");
 
 /** The `egw status` text. */
 export const formatStatus = (m: LabManifest, health: LabHealth, cluster: ClusterView | string): string => {

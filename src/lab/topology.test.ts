@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { blockCapacity, intToIpv4, ipv4InCidr, ipv4ToInt, lowestFreeIp, planTopology } from "./topology.js";
+import { blockCapacity, ipv4InCidr, lowestFreeIp, planTopology } from "./topology.js";
 
 describe("lab topology", () => {
   it("plans the underlay, pod blocks and namespaces of each node", () => {
@@ -60,11 +60,7 @@ describe("lab topology", () => {
     assert.equal(lowestFreeIp("10.0.0.0/30", new Set(["10.0.0.1", "10.0.0.2"])), undefined);
   });
 
-  it("does IPv4 arithmetic and containment", () => {
-    assert.equal(ipv4ToInt("10.244.1.2"), 0x0af40102);
-    assert.equal(intToIpv4(0x0af40102), "10.244.1.2");
-    assert.equal(ipv4ToInt("10.244.1"), undefined);
-    assert.equal(ipv4ToInt("10.244.1.256"), undefined);
+  it("tells whether an address is in a block", () => {
     assert.equal(ipv4InCidr("10.244.1.7", "10.244.1.0/24"), true);
     assert.equal(ipv4InCidr("10.244.2.7", "10.244.1.0/24"), false);
   });

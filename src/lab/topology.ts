@@ -1,5 +1,6 @@
 // The lab's address plan (pure). Every lab uses the same private ranges; that is safe because
 // each lab lives entirely inside its own network namespaces.
+import { cidrContains, formatIp, hostCount, hostRange, parseCidr, parseIp, type Cidr } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
 import { infraNetns, nodeNetns, type InfraRole } from "./names.js";
 
@@ -125,38 +126,17 @@ export const planTopology = (lab: string, nodes: number): Result<LabTopology, st
   });
 };
 
-// --- IPv4 arithmetic for pod blocks (the lab is IPv4 only) ---
+// --- Pod blocks (the lab is IPv4 only); the address arithmetic is util/ip.ts ---
 
-export const ipv4ToInt = (ip: string): number | undefined => {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-};
-
-export const intToIpv4 = (n: number): string =>
-  [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
-
-/** Parses `a.b.c.d/len` into the first address and size; undefined if malformed. */
-export const parseIpv4Cidr = (cidr: string): { base: number; size: number; prefix: number } | undefined => {
-  const [ip, len] = cidr.split("/");
-  const base = ip === undefined ? undefined : ipv4ToInt(ip);
-  const prefix = Number(len);
-  if (base === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return undefined;
-  const size = 2 ** (32 - prefix);
-  return { base: base - (base % size), size, prefix };
+const ipv4Block = (cidr: string): Cidr | undefined => {
+  const c = parseCidr(cidr, { maskHostBits: true });
+  return c.ok && c.value.version === 4 ? c.value : undefined;
 };
 
 export const ipv4InCidr = (ip: string, cidr: string): boolean => {
-  const n = ipv4ToInt(ip);
-  const c = parseIpv4Cidr(cidr);
-  return n !== undefined && c !== undefined && n >= c.base && n < c.base + c.size;
+  const a = parseIp(ip);
+  const c = ipv4Block(cidr);
+  return a?.version === 4 && c !== undefined && cidrContains(c, a);
 };
 
 /**
@@ -164,12 +144,11 @@ export const ipv4InCidr = (ip: string, cidr: string): boolean => {
  * undefined when the block is exhausted.
  */
 export const lowestFreeIp = (block: string, used: ReadonlySet<string>): string | undefined => {
-  const c = parseIpv4Cidr(block);
+  const c = ipv4Block(block);
   if (c === undefined) return undefined;
-  const first = c.size > 2 ? c.base + 1 : c.base;
-  const last = c.size > 2 ? c.base + c.size - 2 : c.base + c.size - 1;
-  for (let n = first; n <= last; n++) {
-    const ip = intToIpv4(n);
+  const { first, last } = hostRange(c);
+  for (let value = first; value <= last; value++) {
+    const ip = formatIp({ version: 4, value });
     if (!used.has(ip)) return ip;
   }
   return undefined;
@@ -177,7 +156,6 @@ export const lowestFreeIp = (block: string, used: ReadonlySet<string>): string |
 
 /** Number of pod addresses a block offers (what lowestFreeIp can hand out). */
 export const blockCapacity = (block: string): number => {
-  const c = parseIpv4Cidr(block);
-  if (c === undefined) return 0;
-  return c.size > 2 ? c.size - 2 : c.size;
+  const c = ipv4Block(block);
+  return c === undefined ? 0 : Number(hostCount(c));
 };

@@ -4,6 +4,7 @@
 // canonicalising that gives the same text again.
 
 import type { SelectorAst } from "./ast.js";
+import { compareStrings } from "../util/compare.js";
 
 export function canonicalSelector(ast: SelectorAst): string {
   switch (ast.kind) {
@@ -52,6 +53,6 @@ function quote(value: string): string {
 }
 
 function set(values: readonly string[]): string {
-  const sorted = [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...new Set(values)].sort(compareStrings);
   return `{${sorted.map(quote).join(", ")}}`;
 }

@@ -4,20 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { formatSelectorError, parseSelector, type Labels, type SelectorAst } from "./index.js";
+import { seededRandom } from "../util/random.js";
 
-/** mulberry32: small, fast, good enough for test input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(0x5e1ec70);
+const rand = seededRandom(0x5e1ec70);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 

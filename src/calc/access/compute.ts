@@ -8,6 +8,7 @@ import type { ClusterIndex } from "../snapshot.js";
 import { podNamespace } from "./destinations.js";
 import { DEFAULT_TIER, type ParsedAccessPolicy, type ParsedAccessRule } from "./parse.js";
 import type { AccessPlan, AccessPolicy, AccessRule, AccessTier, AccessWorkload } from "./plan.js";
+import { compareNumbers, compareStrings } from "../../util/compare.js";
 
 /** Calico's implicit `default` tier sorts at this order unless a Tier object says otherwise. */
 export const DEFAULT_TIER_ORDER = 1_000_000;
@@ -69,8 +70,7 @@ const byOrderThenName = (
 ): number => {
   const oa = a.order ?? Infinity;
   const ob = b.order ?? Infinity;
-  if (oa !== ob) return oa < ob ? -1 : 1;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return compareNumbers(oa, ob) || compareStrings(a.name, b.name);
 };
 
 function tierOf(index: ClusterIndex, name: string, problems: string[]): Omit<AccessTier, "policies"> {
@@ -93,7 +93,7 @@ export function computeAccessPlan(index: ClusterIndex, pods: Iterable<PodInput>)
       pod,
       { key: podKeyOf(pod), hostInterface: pod.status?.hostInterface ?? "" },
     ])
-    .sort(([, a], [, b]) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    .sort(([, a], [, b]) => compareStrings(a.key, b.key));
   const res = new Resolver(index);
   const byTier = new Map<string, AccessPolicy[]>();
   for (const [, parsed] of index.accessPolicyEntries()) {

@@ -4,11 +4,9 @@
 // GlobalNetworkSets change; computeAccessPlan reads it, so a pod event costs O(entries), not
 // O(entries × pods).
 import type { Selector } from "../../selector/index.js";
+import { isIpv4 } from "../../util/ip.js";
 import type { PodInput } from "../inputs.js";
 import type { AccessPolicyKind } from "./inputs.js";
-
-const IPV4 =
-  /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
 
 export const podNamespace = (pod: PodInput): string => pod.metadata.namespace ?? "default";
 
@@ -16,7 +14,7 @@ export const podNamespace = (pod: PodInput): string => pod.metadata.namespace ??
 export const liveIPv4 = (pod: PodInput): string | undefined => {
   const ip = pod.status?.podIP;
   const phase = pod.status?.phase;
-  return ip !== undefined && IPV4.test(ip) && phase !== "Succeeded" && phase !== "Failed" ? ip : undefined;
+  return ip !== undefined && isIpv4(ip) && phase !== "Succeeded" && phase !== "Failed" ? ip : undefined;
 };
 
 /** A namespaceSelector that picks cluster-scoped objects (`global()`), not namespaces. */

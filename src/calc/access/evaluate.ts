@@ -3,7 +3,7 @@
 // Deny end evaluation, Log continues, Pass leaves the tier; a tier whose policies select the
 // workload but do not act applies its defaultAction; a workload no policy selects is allowed.
 // render-policy.ts compiles the same plan to nft; tests check both agree on real connections.
-import { parseIp } from "../../api/ip.js";
+import { parseIpv4Number } from "../../util/ip.js";
 import { err, ok, type Result } from "../../util/result.js";
 import type { ClusterIndex } from "../snapshot.js";
 import { computeAccessPlan } from "./compute.js";
@@ -53,11 +53,11 @@ function ranges(cidrs: readonly string[]): Range[] {
   r = [];
   for (const c of cidrs) {
     const [addr = "", len = "32"] = c.split("/");
-    const ip = parseIp(addr);
-    if (ip?.version !== 4) continue;
+    const ip = parseIpv4Number(addr);
+    if (ip === undefined) continue;
     const prefix = Number(len);
     const size = 2 ** (32 - prefix);
-    const lo = Number(ip.value) - (Number(ip.value) % size);
+    const lo = ip - (ip % size);
     r.push([lo, lo + size - 1]);
   }
   rangeCache.set(cidrs, r);
@@ -95,15 +95,15 @@ const applies = (p: AccessPolicy, workload: string): boolean => {
 };
 
 function toPacket(c: Connection): Result<Packet, string> {
-  const ip = parseIp(c.ip);
-  if (ip?.version !== 4) return err(`destination "${c.ip}" is not an IPv4 address`);
+  const ip = parseIpv4Number(c.ip);
+  if (ip === undefined) return err(`destination "${c.ip}" is not an IPv4 address`);
   const protocol = protocolNumber(c.protocol);
   if (protocol === undefined)
     return err(`protocol "${String(c.protocol)}" is not valid: use tcp, udp, icmp or a number 1-255`);
   const port = c.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     return err(`port ${port} is not valid: use 1-65535`);
-  return ok({ ip: Number(ip.value), port, protocol });
+  return ok({ ip, port, protocol });
 }
 
 /** Evaluates one new connection of `workload` ("<namespace>/<pod>") against a plan. */

@@ -2,7 +2,7 @@
 // as numbers, ports as ranges, nets as canonical IPv4 CIDRs). Parsed once per object update.
 // A rule that fails validation (the API rejects it, so only a bypassed datastore gets here)
 // becomes a Deny of everything at its position: fail closed, with the reason kept for status.
-import { parseCidr } from "../../api/ip.js";
+import { parseCidr } from "../../util/ip.js";
 import { formatSelectorError, type Selector } from "../../selector/index.js";
 import { err, ok, type Result } from "../../util/result.js";
 import type { ParseSelectorFn } from "../policy.js";
@@ -101,12 +101,8 @@ export function ipv4Nets(nets: readonly string[]): Result<{ v4: string[]; v6: nu
   const v4: string[] = [];
   let v6 = 0;
   for (const [i, n] of nets.entries()) {
-    let c = parseCidr(n, { allowBareIp: true });
-    if (!c.ok && c.error.startsWith("has host bits set")) {
-      // Calico masks host bits; follow it rather than fail the rule.
-      const fixed = /use "([^"]+)"/.exec(c.error)?.[1];
-      if (fixed !== undefined) c = parseCidr(fixed);
-    }
+    // Calico masks host bits; follow it rather than fail the rule.
+    const c = parseCidr(n, { allowBareIp: true, maskHostBits: true });
     if (!c.ok) return err(`[${i}] "${n}" ${c.error}`);
     if (c.value.version === 4) v4.push(c.value.text);
     else v6++;

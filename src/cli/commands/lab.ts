@@ -34,9 +34,10 @@ import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
 import { planTopology, type LabTopology } from "../../lab/topology.js";
 import { labUp } from "../../lab/up.js";
 import { runInteractive } from "../../util/process.js";
-import { defaultConfigPath, readConfig, writeConfig, type EgwConfig } from "../config.js";
+import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
+import { formatTable } from "../../util/table.js";
 
 interface LabFlags {
   name?: string;
@@ -105,8 +106,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
         : "TCP: behind the firewall, nothing allowed yet",
     ]),
   ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const lines = rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c)).join("  ")}`);
+  const lines = formatTable(rows).map((l) => `  ${l}`);
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
@@ -125,7 +125,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
 
 /** Points the CLI config at the lab's etcd (keeping other settings). */
 const targetLab = (ctx: CliContext, endpoint: string): string => {
-  const path = defaultConfigPath(ctx.io.env);
+  const path = ctx.configPath();
   const current = readConfig(path);
   const next: EgwConfig = {
     ...(current.ok ? current.value : {}),
@@ -139,7 +139,7 @@ const targetLab = (ctx: CliContext, endpoint: string): string => {
 
 /** Drops the lab's endpoint from the CLI config; removes the file if nothing else is left. */
 const untargetLab = (ctx: CliContext, endpoint: string): void => {
-  const path = defaultConfigPath(ctx.io.env);
+  const path = ctx.configPath();
   const current = readConfig(path);
   if (!current.ok || !current.value.etcdEndpoints?.includes(endpoint)) return;
   const rest: EgwConfig = { ...current.value };
@@ -172,9 +172,7 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
       });
       if (!r.ok) throw new CliError(r.error);
       const { manifest, topology } = r.value;
-      const configPath = manifest.etcdEndpoint
-        ? targetLab(ctx, manifest.etcdEndpoint)
-        : defaultConfigPath(ctx.io.env);
+      const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
       if (r.value.alreadyRunning) {
         ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
         const cluster = await withStore(manifest, (s) => clusterView(manifest, s));

