@@ -3,7 +3,7 @@
 //   kernel  hand-built VXLAN + plain `ip rule`/route into the tunnel + plain `snat` on a gateway:
 //           the kernel's limit for this design (no egw rules anywhere);
 //   egw     the same shape built by the real NodeDataplane + GatewayDataplane from a NodePlan and
-//           a GatewayPlan (nft steering, marks, resilient nexthop group, gateway filter);
+//           a GatewayReplicaPlan (nft steering, marks, resilient nexthop group, gateway filter);
 //   direct  pod → node masquerade → external, no tunnel (a pod not selected for a gateway, on the
 //           egw node, so it still passes egw's table).
 // Each round runs every path once (interleaved); the table reports medians over the rounds.
@@ -13,7 +13,7 @@ import { macForIp } from "../src/calc/mac.js";
 import type { NodePlan } from "../src/calc/plan.js";
 import { GatewayDataplane } from "../src/dataplane/gateway-dataplane.js";
 import { NodeDataplane } from "../src/dataplane/node-dataplane.js";
-import type { GatewayPlan } from "../src/dataplane/render-gateway.js";
+import type { GatewayReplicaPlan } from "../src/dataplane/render-gateway.js";
 import { netnsRunner } from "../src/dataplane/runner.js";
 import { median, printTable } from "./report.js";
 
@@ -233,7 +233,7 @@ async function buildEgwPath(): Promise<void> {
     ],
     tunnelPeers: [hop],
   };
-  const gateway: GatewayPlan = {
+  const gateway: GatewayReplicaPlan = {
     replica: hop.replica,
     podIP: ADDR.egwGw,
     egressIP: ADDR.egwEgress,

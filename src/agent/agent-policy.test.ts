@@ -7,7 +7,6 @@ import type { Resource } from "../api/meta.js";
 import type { NodePlan } from "../calc/plan.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
 import type { NodeReconcileReport } from "../dataplane/node-dataplane.js";
-import type { PolicyHook } from "../dataplane/render-node.js";
 import { err, type Result } from "../util/result.js";
 import { agentConditionOf } from "./node-status.js";
 import { must, startAgentOn } from "./testing/harness.js";
@@ -27,13 +26,10 @@ const accessOf = (d: FakeNodeDataplane) => d.last?.access;
 /** Fails every reconcile whose plan has egress policy while `broken` (an nft load that fails). */
 class PolicyFailingDataplane extends FakeNodeDataplane {
   broken = false;
-  override async reconcile(
-    plan: NodePlan,
-    policy?: PolicyHook,
-  ): Promise<Result<NodeReconcileReport, string>> {
+  override async reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
     if (this.broken && (plan.access?.tiers.length ?? 0) > 0)
       return err("nft -f: Error: Could not process rule: Message too long");
-    return super.reconcile(plan, policy);
+    return super.reconcile(plan);
   }
 }
 

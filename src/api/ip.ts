@@ -1,5 +1,5 @@
 // Address parsing moved to util/ip.ts. These re-exports keep the callers that have not switched
-// yet working (dataplane/nft-text.ts, the api barrel); new code imports util/ip.ts.
+// yet working (the api barrel); new code imports util/ip.ts.
 export {
   cidrContains,
   cidrLast,

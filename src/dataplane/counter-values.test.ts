@@ -6,6 +6,8 @@ import type { AccessPlan } from "../calc/access/plan.js";
 import type { KernelNodePlan } from "./kernel-plan.js";
 import { nftMatches } from "./kernel.js";
 import type { CounterValues } from "./model.js";
+import { ACCEPT, chain, counter, DROP, is, rule } from "./nft/objects.js";
+import { replaceTableText, ruleText } from "./nft/text.js";
 import { withCounterValues } from "./nft-text.js";
 import { parseNft } from "./parse.js";
 import { renderNode } from "./render-node.js";
@@ -58,7 +60,7 @@ const counters: CounterValues = new Map([
 const render = (pods: number, values?: CounterValues) => {
   const r = renderNode(nodePlan(pods));
   assert.ok(r.ok, r.ok ? "" : r.error.join("; "));
-  return { ...r.value, nft: withCounterValues(r.value.nft, values) };
+  return { ...r.value, nft: replaceTableText(withCounterValues(r.value.table, values)) };
 };
 
 describe("counter values across table replacement", () => {
@@ -86,7 +88,7 @@ describe("counter values across table replacement", () => {
     const valued = render(1, counters);
     assert.deepEqual(valued.shape, plain.shape);
     assert.equal(
-      withCounterValues(plain.nft, counters),
+      replaceTableText(withCounterValues(plain.table, counters)),
       valued.nft,
       "the dataplane's late fill-in is the same",
     );
@@ -105,18 +107,30 @@ describe("counter values across table replacement", () => {
   });
 
   it("leaves alone rules whose comment is not unique, and rules already carrying values", () => {
-    const text = [
-      '  ip daddr 1.1.1.1 counter accept comment "dup"',
-      '  ip daddr 2.2.2.2 counter drop comment "dup"',
-      '  counter packets 5 bytes 5 accept comment "set"',
-      "  counter accept",
-    ].join("\n");
+    const table = {
+      name: "egw",
+      objects: [
+        chain("egw_c", [
+          rule([is("ip daddr", "1.1.1.1")], [counter()], ACCEPT, "dup"),
+          rule([is("ip daddr", "2.2.2.2")], [counter()], DROP, "dup"),
+          rule([], [{ kind: "counter", packets: 5, bytes: 5 }], ACCEPT, "set"),
+          rule([], [counter()], ACCEPT),
+        ]),
+      ],
+    };
     const values = new Map([
       ["dup", { packets: 1, bytes: 1 }],
       ["set", { packets: 9, bytes: 9 }],
     ]);
-    assert.equal(withCounterValues(text, values), text);
-    assert.equal(withCounterValues(text, undefined), text);
+    assert.equal(withCounterValues(table, values), table);
+    assert.equal(withCounterValues(table, undefined), table);
+    const c = table.objects[0];
+    assert.deepEqual(c?.rules.map(ruleText), [
+      'ip daddr 1.1.1.1 counter accept comment "dup"',
+      'ip daddr 2.2.2.2 counter drop comment "dup"',
+      'counter packets 5 bytes 5 accept comment "set"',
+      "counter accept",
+    ]);
   });
 
   it("reads counter values by comment from nft -j, dropping ambiguous ones", () => {

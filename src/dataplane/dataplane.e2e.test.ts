@@ -10,10 +10,11 @@ import { MARK_MASK, TABLE_FIRST, VXLAN_DEVICE } from "./config.js";
 import { GatewayDataplane } from "./gateway-dataplane.js";
 import { withFreshSlots } from "./kernel-plan.js";
 import { NodeDataplane } from "./node-dataplane.js";
-import { renderGateway, type GatewayPlan } from "./render-gateway.js";
+import { renderGateway, type GatewayReplicaPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 import { netnsRunner, type Runner } from "./runner.js";
 import { deleteNetns, inNs, lineFrom, Processes, sh } from "./testing/netns.js";
+import { nftLoadsRefused } from "./testing/nft-faults.js";
 import { buildGatewayTopology, gatewayTopology, leakCount } from "./testing/topology.js";
 
 const T = gatewayTopology(`egwdp${randomBytes(3).toString("hex")}-`);
@@ -90,7 +91,7 @@ function nodePlan(routes: NodePlan["gatewaySets"][number]["routes"], blocked = f
 const viaGateways = (...gws: (typeof GW)[number][]): NodePlan =>
   nodePlan([{ destination: "0.0.0.0/0", action: "gateways", hops: gws.map(hop) }]);
 
-const gatewayPlan = (g: (typeof GW)[number]): GatewayPlan => ({
+const gatewayPlan = (g: (typeof GW)[number]): GatewayReplicaPlan => ({
   replica: `egress/${g.ns}`,
   podIP: g.ip,
   egressIP: g.egress,
@@ -279,7 +280,15 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   it("returns an nft failure as a value and keeps the previous ruleset", async () => {
     await reconcileOk(viaGateways(...GW));
     const before = await inNs(NS.node, "nft list table inet egw");
-    const r = await dp.reconcile(viaGateways(...GW), { definitions: [], rules: ["this is not nft"] });
+    // A plan that needs a new table (one more workload), loaded through a runner the kernel refuses.
+    const changed = viaGateways(...GW);
+    changed.workloads.push({
+      namespace: "default",
+      name: "other",
+      ip: "10.244.1.99",
+      hostInterface: "ewpod9",
+    });
+    const r = await new NodeDataplane(nftLoadsRefused(node)).reconcile(changed);
     assert.equal(r.ok, false);
     assert.equal(await inNs(NS.node, "nft list table inet egw"), before);
     await assertOnlyVia([...egressIPs], 2);

@@ -7,7 +7,7 @@ import type { DataplaneOptions } from "./config.js";
 import { groupsBySet, type TableGatewayGroup } from "./kernel-groups.js";
 import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
 import type { AdoptedKernelState, NodeDataplanePort, NodeReconcileReport } from "./node-dataplane.js";
-import { renderNode, type PolicyHook } from "./render-node.js";
+import { renderNode } from "./render-node.js";
 import { GatewaySetSlots } from "./slots.js";
 
 export class FakeNodeDataplane implements NodeDataplanePort {
@@ -24,7 +24,7 @@ export class FakeNodeDataplane implements NodeDataplanePort {
 
   constructor(private readonly options: Partial<DataplaneOptions> = {}) {}
 
-  async reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>> {
+  async reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
     if (this.failNext !== undefined) {
       const message = this.failNext;
       this.failNext = undefined;
@@ -33,7 +33,7 @@ export class FakeNodeDataplane implements NodeDataplanePort {
     const assigned = await this.slots.assign(plan);
     if (!assigned.ok) return assigned;
     const placed = kernelPlanOf(plan, assigned.value);
-    const r = renderNode(placed.plan, this.options, policy);
+    const r = renderNode(placed.plan, this.options);
     if (!r.ok) return err(`node ${plan.node}: invalid plan: ${r.error.join("; ")}`);
     this.applied.push(placed.plan);
     const fingerprint = r.value.shape.hash + JSON.stringify(r.value.desired);

@@ -18,7 +18,7 @@ import {
 import type { ObservedRoute } from "./model.js";
 import type { ReconcileReport } from "./node-dataplane.js";
 import { parseJson } from "./parse.js";
-import { renderGateway, type GatewayPlan, type GatewayRender } from "./render-gateway.js";
+import { renderGateway, type GatewayReplicaPlan, type GatewayRender } from "./render-gateway.js";
 import type { Runner } from "./runner.js";
 
 type Json = Record<string, unknown>;
@@ -80,13 +80,13 @@ export class GatewayDataplane {
     this.options = withDefaults(options);
   }
 
-  reconcile(plan: GatewayPlan): Promise<Result<ReconcileReport, string>> {
+  reconcile(plan: GatewayReplicaPlan): Promise<Result<ReconcileReport, string>> {
     const run = this.queue.then(() => this.reconcileNow(plan));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async reconcileNow(plan: GatewayPlan): Promise<Result<ReconcileReport, string>> {
+  private async reconcileNow(plan: GatewayReplicaPlan): Promise<Result<ReconcileReport, string>> {
     const rendered = renderGateway(plan, this.options);
     if (!rendered.ok) return err(`gateway ${plan.replica}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
@@ -137,7 +137,7 @@ export class GatewayDataplane {
   }
 
   /** Removes the gateway's table, device (and so its routes, neighbours, FDB) and egress address. */
-  async teardown(plan: Pick<GatewayPlan, "egressIP" | "uplink">): Promise<Result<void, string>> {
+  async teardown(plan: Pick<GatewayReplicaPlan, "egressIP" | "uplink">): Promise<Result<void, string>> {
     const nft = await deleteNftTable(this.runner, GATEWAY_NFT_TABLE);
     if (!nft.ok) return nft;
     await this.runner.run(["ip", "link", "del", VXLAN_DEVICE]);

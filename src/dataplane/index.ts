@@ -2,14 +2,13 @@
 export * from "./config.js";
 export type * from "./model.js";
 export { localRunner, netnsRunner, type Runner, type RunResult } from "./runner.js";
+export { renderNode, nodeSysctls, type NodeRender, type NodeDesired } from "./render-node.js";
 export {
-  renderNode,
-  nodeSysctls,
-  type NodeRender,
-  type NodeDesired,
-  type PolicyHook,
-} from "./render-node.js";
-export { renderGateway, type GatewayPlan, type GatewayNode, type GatewayRender } from "./render-gateway.js";
+  renderGateway,
+  type GatewayReplicaPlan,
+  type GatewayNode,
+  type GatewayRender,
+} from "./render-gateway.js";
 export {
   NodeDataplane,
   planRoutingChanges,
@@ -31,6 +30,7 @@ export { assignSlots, preferredSlots, GatewaySetSlots, type SlotAssignment } fro
 export { diffRouting, diffPeers, countChanges, type Changes } from "./diff.js";
 export {
   renderAccessPlan,
+  type CompiledAccessPolicy,
   nflogPrefix,
   counterRef,
   ruleComment,

@@ -1,34 +1,37 @@
-// Small helpers shared by the nft renderers: validated names and addresses, and the atomic
-// whole-table replacement wrapper with a version marker the read-back can recognise.
+// What the renderers put around their nft objects: validated names and addresses, the version
+// marker that lets a read-back recognise the rendered table (a hash of its text, kept in a rule
+// comment of a never-hooked chain), the table's expected shape, and the carry-over of counter
+// values into a replacement table. Text itself is written by nft/text.ts only.
 import { createHash } from "node:crypto";
-import { parseCidr, parseIp } from "../api/ip.js";
-import type { CounterValues, NftShape } from "./model.js";
+import { canonicalCidr4, isIpv4 } from "../util/ip.js";
+import type { CounterValue, CounterValues, NftShape } from "./model.js";
+import {
+  chain,
+  countsElements,
+  RETURN,
+  rule,
+  type Chain,
+  type Rule,
+  type Table,
+  type TableObject,
+} from "./nft/objects.js";
+import { objectLines, replaceTableText, tableBodyLines } from "./nft/text.js";
 
-/** Interface names as the kernel allows them, minus anything that could break out of a quote. */
-const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}$/;
+export { hex } from "./nft/text.js";
+export { validIfname, validIfnamePrefix } from "./nft/values.js";
+
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
-export const validIfname = (name: string): boolean => IFNAME.test(name) && name !== "." && name !== "..";
-/** An interface-name prefix used as an nft wildcard (`"ew*"`). */
-export const validIfnamePrefix = (prefix: string): boolean => /^[A-Za-z0-9_.:@+-]{1,14}$/.test(prefix);
 export const canonicalMac = (mac: string): string | undefined => {
   const m = mac.toLowerCase();
   return MAC.test(m) ? m : undefined;
 };
 
 /** Canonical dotted IPv4, or undefined (the egress dataplane is IPv4 for now). */
-export function ipv4(text: string): string | undefined {
-  const ip = parseIp(text);
-  return ip?.version === 4 ? text : undefined;
-}
+export const ipv4 = (text: string): string | undefined => (isIpv4(text) ? text : undefined);
 
 /** Canonical IPv4 CIDR (`a.b.c.d/n`, a bare address becomes /32), or undefined. */
-export function cidr4(text: string): string | undefined {
-  const c = parseCidr(text, { allowBareIp: true });
-  return c.ok && c.value.version === 4 ? c.value.text : undefined;
-}
-
-export const hex = (n: number, width = 8): string => `0x${(n >>> 0).toString(16).padStart(width, "0")}`;
+export const cidr4 = (text: string): string | undefined => canonicalCidr4(text);
 
 export const VERSION_CHAIN = "egw_version";
 const VERSION_PREFIX = "egw-plan ";
@@ -37,65 +40,82 @@ export const versionComment = (hash: string): string => `${VERSION_PREFIX}${hash
 export const hashFromComment = (comment: string): string | undefined =>
   comment.startsWith(VERSION_PREFIX) ? comment.slice(VERSION_PREFIX.length) : undefined;
 
-/** An nft element list: `elements = { a, b }`, or nothing for an empty set. */
-export const elements = (items: readonly string[]): string =>
-  items.length === 0 ? "" : ` elements = { ${items.join(", ")} }`;
-
-export interface TableBody {
-  /** Set, map and chain definitions, one nft statement per line, without the version chain. */
-  lines: string[];
-  chains: Record<string, number>;
-  sets: Record<string, number>;
+/** Chain rule counts and the element counts the kernel reports as rendered (see NftShape). */
+export function shapeOf(table: Table, hash: string): NftShape {
+  const chains: Record<string, number> = {};
+  const sets: Record<string, number> = {};
+  for (const o of table.objects) {
+    if (o.kind === "chain") chains[o.name] = o.rules.length;
+    else if (countsElements(o)) sets[o.name] = o.elements.length;
+  }
+  return { table: table.name, hash, chains, sets };
 }
 
-const COUNTED_RULE = /^(\s*(?:.*?\s)?)counter (?!packets )(.*\scomment "([^"]*)")$/;
+export interface VersionedTable {
+  /** The table with the version chain first. */
+  table: Table;
+  /** Its whole-table replacement as `nft -f` text. */
+  text: string;
+  shape: NftShape;
+}
 
 /**
- * Gives every counted rule of nft text whose comment has a value in `counters` that value as
- * its start (`counter packets N bytes M`), so replacing a table does not reset its counters.
- * A comment on several rules is left alone (the value would be counted twice). Pure; the plan
- * hash is taken before this, so counter values never make a table look different.
+ * A table made of `objects` plus the version chain holding the hash of their text, for
+ * read-back comparison. Counter values are left out of the hash (they are added later by
+ * withCounterValues), so they never make a table look different.
  */
-export function withCounterValues(text: string, counters: CounterValues | undefined): string {
-  if (counters === undefined || counters.size === 0) return text;
-  const lines = text.split("\n");
+export function versionedTable(name: string, objects: readonly TableObject[]): VersionedTable {
+  const body = tableBodyLines(objects);
+  const hash = createHash("sha256").update(body.join("\n")).digest("hex").slice(0, 16);
+  const version = chain(VERSION_CHAIN, [rule([], [], RETURN, versionComment(hash))]);
+  const table: Table = { name, objects: [version, ...objects] };
+  const lines = [...objectLines(version)];
+  for (const l of body) lines.push(l);
+  return { table, text: replaceTableText(table, lines), shape: shapeOf(table, hash) };
+}
+
+const countedComment = (r: Rule): string | undefined =>
+  r.comment !== undefined && r.statements.some((s) => s.kind === "counter") ? r.comment : undefined;
+
+/**
+ * Starts every counted rule whose comment has a value in `counters` at that value (`counter
+ * packets N bytes M`), so replacing a table does not reset its counters. A comment on several
+ * counted rules is left alone (the value would be counted twice), and so is a counter that
+ * already has a value. Returns `table` itself when nothing changes.
+ */
+export function withCounterValues(table: Table, counters: CounterValues | undefined): Table {
+  if (counters === undefined || counters.size === 0) return table;
   const seen = new Map<string, number>();
-  const counted = lines.map((line) => {
-    const m = line.endsWith('"') ? COUNTED_RULE.exec(line) : null;
-    if (m?.[3] !== undefined) seen.set(m[3], (seen.get(m[3]) ?? 0) + 1);
-    return m;
-  });
-  return lines
-    .map((line, i) => {
-      const m = counted[i];
-      const comment = m?.[3];
-      const value = comment === undefined ? undefined : counters.get(comment);
-      if (m === null || m === undefined || value === undefined || seen.get(comment ?? "") !== 1) return line;
-      return `${m[1]}counter packets ${value.packets} bytes ${value.bytes} ${m[2]}`;
-    })
-    .join("\n");
-}
-
-/**
- * One `nft -f` transaction that atomically replaces `table inet <name>`: declaring the table
- * first makes the delete valid when it does not exist yet; either everything applies or nothing.
- * The body's hash goes into a rule comment of a never-hooked chain, for read-back comparison.
- */
-export function replaceTableText(name: string, body: TableBody): { text: string; shape: NftShape } {
-  const hash = createHash("sha256").update(body.lines.join("\n")).digest("hex").slice(0, 16);
-  const text = [
-    `table inet ${name}`,
-    `delete table inet ${name}`,
-    `table inet ${name} {`,
-    `  chain ${VERSION_CHAIN} {`,
-    `    return comment "${versionComment(hash)}"`,
-    `  }`,
-    ...body.lines.map((l) => `  ${l}`),
-    `}`,
-    ``,
-  ].join("\n");
-  return {
-    text,
-    shape: { table: name, hash, chains: { ...body.chains, [VERSION_CHAIN]: 1 }, sets: body.sets },
+  for (const o of table.objects)
+    if (o.kind === "chain")
+      for (const r of o.rules) {
+        const c = countedComment(r);
+        if (c !== undefined) seen.set(c, (seen.get(c) ?? 0) + 1);
+      }
+  const valueOf = (r: Rule): CounterValue | undefined => {
+    const c = countedComment(r);
+    const v = c === undefined || seen.get(c) !== 1 ? undefined : counters.get(c);
+    return v !== undefined && r.statements.some((s) => s.kind === "counter" && s.packets === undefined)
+      ? v
+      : undefined;
   };
+  let changed = false;
+  // Only chains with a rule to start are copied: a 10,000-rule table changes a few.
+  const objects = table.objects.map((o) => {
+    if (o.kind !== "chain" || !o.rules.some((r) => valueOf(r) !== undefined)) return o;
+    changed = true;
+    const rules = o.rules.map((r) => {
+      const value = valueOf(r);
+      if (value === undefined) return r;
+      let started = false;
+      const statements = r.statements.map((s) => {
+        if (started || s.kind !== "counter" || s.packets !== undefined) return s;
+        started = true;
+        return { kind: "counter" as const, packets: value.packets, bytes: value.bytes };
+      });
+      return { ...r, statements };
+    });
+    return { ...o, rules } satisfies Chain;
+  });
+  return changed ? { ...table, objects } : table;
 }

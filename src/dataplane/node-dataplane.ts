@@ -23,8 +23,9 @@ import {
 } from "./kernel.js";
 import { groupsBySet, type KernelGatewayGroup } from "./kernel-groups.js";
 import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
+import { replaceTableText } from "./nft/text.js";
 import { withCounterValues } from "./nft-text.js";
-import { renderNode, type NodeRender, type PolicyHook } from "./render-node.js";
+import { renderNode, type NodeRender } from "./render-node.js";
 import type { Runner } from "./runner.js";
 import { GatewaySetSlots } from "./slots.js";
 
@@ -56,7 +57,7 @@ export interface AdoptedKernelState {
 /** The agent-facing port; the fake in fake.ts implements it for unit tests. */
 export interface NodeDataplanePort {
   /** Gives the plan's gateway sets their slots (kept across calls), then programs the kernel. */
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>>;
+  reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>>;
   /**
    * Read once by a starting agent, before its first reconcile: adopts the gateway-set slots the
    * kernel steers `plan`'s workloads with (reconcile does so by itself when this was not called)
@@ -123,8 +124,8 @@ export class NodeDataplane implements NodeDataplanePort {
   }
 
   /** Serialised: a watch event and the periodic resync never interleave their batches. */
-  reconcile(plan: NodePlan, policy?: PolicyHook): Promise<Result<NodeReconcileReport, string>> {
-    return this.serialised(() => this.reconcileNow(plan, policy));
+  reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
+    return this.serialised(() => this.reconcileNow(plan));
   }
 
   private serialised<T>(job: () => Promise<T>): Promise<T> {
@@ -133,14 +134,11 @@ export class NodeDataplane implements NodeDataplanePort {
     return run;
   }
 
-  private async reconcileNow(
-    plan: NodePlan,
-    policy?: PolicyHook,
-  ): Promise<Result<NodeReconcileReport, string>> {
+  private async reconcileNow(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
     const assigned = await this.slots.assign(plan);
     if (!assigned.ok) return assigned;
     const placed = kernelPlanOf(plan, assigned.value);
-    const rendered = renderNode(placed.plan, this.options, policy);
+    const rendered = renderNode(placed.plan, this.options);
     if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
     const actions: string[] = [];
@@ -169,7 +167,10 @@ export class NodeDataplane implements NodeDataplanePort {
     if (!nft.ok) return nft;
     if (!nftMatches(nft.value, r.shape)) {
       // The replacement starts each rule's counter where the kernel's stands now.
-      const loaded = await loadNft(this.runner, withCounterValues(r.nft, nft.value.counters));
+      const loaded = await loadNft(
+        this.runner,
+        replaceTableText(withCounterValues(r.table, nft.value.counters)),
+      );
       // The old ruleset stays in force, so the objects it uses must stay too: skip removals.
       if (!loaded.ok) return loaded;
       actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);

@@ -18,6 +18,7 @@ import { NodeDataplane } from "./node-dataplane.js";
 import { countersOfPolicy, readPolicyCounters } from "./policy-counters.js";
 import { netnsRunner } from "./runner.js";
 import { deleteNetns, lineFrom, Processes, run, sh } from "./testing/netns.js";
+import { nftLoadsRefused } from "./testing/nft-faults.js";
 import { addNetns, addPod, linkNodeToExternal } from "./testing/topology.js";
 
 const P = `egwpol${randomBytes(3).toString("hex")}-`;
@@ -307,10 +308,10 @@ describe("egress access policy in network namespaces", { skip: root ? false : "n
   it("keeps the old ruleset in force when a new one fails to load", async () => {
     const before = await readNft(runner, NODE_NFT_TABLE);
     assert.ok(before.ok);
-    const broken = await dataplane.reconcile(computeNodePlan(index, "n1"), {
-      definitions: [],
-      rules: ["ip daddr @egw_no_such_set accept"],
-    });
+    // A plan that needs a new table (one more workload), loaded through a runner the kernel refuses.
+    const changed = computeNodePlan(index, "n1");
+    changed.workloads.push({ namespace: "other", name: "new", ip: "10.244.1.99", hostInterface: "ewnew" });
+    const broken = await new NodeDataplane(nftLoadsRefused(runner)).reconcile(changed);
     assert.equal(broken.ok, false);
     assert.match(broken.ok ? "" : broken.error, /nft -f/);
     const afterLoad = await readNft(runner, NODE_NFT_TABLE);

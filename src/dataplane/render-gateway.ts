@@ -1,4 +1,4 @@
-// GatewayPlan → what a gateway replica's netns must hold (pure): the tunnel endpoint, the egress
+// GatewayReplicaPlan → what a gateway replica's netns must hold (pure): the tunnel endpoint, the egress
 // IP, the return routes to every node's pods through the tunnel, and an nft table that accepts
 // only tunnel traffic from cluster nodes and health checks, forwards only decapsulated workload
 // traffic out of the uplink, and SNATs it to the egress IP (never masquerade).
@@ -6,7 +6,9 @@ import { macForIp } from "../calc/mac.js";
 import { err, ok, type Result } from "../util/result.js";
 import { GATEWAY_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
 import type { NftShape, Sysctls, TunnelPeer, VxlanLink } from "./model.js";
-import { cidr4, elements, ipv4, replaceTableText, validIfname } from "./nft-text.js";
+import { ACCEPT, chain, counter, DROP, inSet, is, rule, set, states, type Table } from "./nft/objects.js";
+import { Transaction } from "./nft/transaction.js";
+import { cidr4, ipv4, validIfname, versionedTable } from "./nft-text.js";
 
 export interface GatewayNode {
   name: string;
@@ -16,7 +18,11 @@ export interface GatewayNode {
   podCidrs: string[];
 }
 
-export interface GatewayPlan {
+/**
+ * What the kernel of one gateway replica (its own netns) must hold: the counterpart of a client
+ * node's NodePlan. The gateway daemon builds it (gateway/plan.ts); renderGateway renders it.
+ */
+export interface GatewayReplicaPlan {
   /** "<namespace>/<pod name>" of the replica, for messages. */
   replica: string;
   /** The replica's pod IP: its VXLAN source address; its tunnel MAC derives from it. */
@@ -35,6 +41,9 @@ export interface GatewayRoute {
 }
 
 export interface GatewayRender {
+  /** The replica's nft table (version chain included), as typed objects. */
+  table: Table;
+  /** Its whole-table replacement as `nft -f` text. */
   nft: string;
   shape: NftShape;
   link: VxlanLink;
@@ -48,8 +57,8 @@ export interface GatewayRender {
 export const egressAddressLabel = (uplink: string): string | undefined =>
   `${uplink}:egw`.length <= 15 ? `${uplink}:egw` : undefined;
 
-function check(p: GatewayPlan): string[] {
-  const at = `GatewayPlan of replica "${p.replica}"`;
+function check(p: GatewayReplicaPlan): string[] {
+  const at = `GatewayReplicaPlan of replica "${p.replica}"`;
   const e: string[] = [];
   if (ipv4(p.podIP) === undefined) e.push(`${at}: podIP "${p.podIP}" is not an IPv4 address`);
   if (ipv4(p.egressIP) === undefined) e.push(`${at}: egressIP "${p.egressIP}" is not an IPv4 address`);
@@ -73,7 +82,7 @@ function check(p: GatewayPlan): string[] {
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
 export function renderGateway(
-  plan: GatewayPlan,
+  plan: GatewayReplicaPlan,
   options: Partial<DataplaneOptions> = {},
 ): Result<GatewayRender, string[]> {
   const o = withDefaults(options);
@@ -81,39 +90,44 @@ export function renderGateway(
   if (problems.length > 0) return err(problems);
   const nodes = sortedUnique(plan.nodes.map((n) => n.underlayIP));
   const workloads = sortedUnique(plan.workloadCidrs.map((c) => cidr4(c) ?? c));
-  const up = `"${plan.uplink}"`;
-  const body = {
-    lines: [
-      `set egw_nodes { type ipv4_addr;${elements(nodes)} }`,
-      `set egw_workload_cidrs { type ipv4_addr; flags interval; auto-merge;${elements(workloads)} }`,
-      `chain egw_input {`,
-      `  type filter hook input priority filter; policy drop;`,
-      `  iif "lo" accept`,
-      `  ct state established,related accept`,
-      `  udp dport ${o.port} ip saddr @egw_nodes accept`,
-      `  tcp dport ${plan.healthPort} accept`,
-      `  counter drop`,
-      `}`,
-      `chain egw_forward {`,
-      `  type filter hook forward priority filter; policy drop;`,
-      `  ct state established,related accept`,
-      `  iifname "${VXLAN_DEVICE}" oifname ${up} ip saddr @egw_workload_cidrs accept`,
-      `  counter drop`,
-      `}`,
-      `chain egw_postrouting {`,
-      `  type nat hook postrouting priority srcnat; policy accept;`,
-      `  oifname ${up} ip saddr @egw_workload_cidrs snat ip to ${plan.egressIP}`,
-      `}`,
-    ],
-    chains: { egw_input: 5, egw_forward: 3, egw_postrouting: 1 },
-    sets: { egw_nodes: nodes.length },
-  };
-  const { text, shape } = replaceTableText(GATEWAY_NFT_TABLE, body);
+  const fromWorkloads = is("ip saddr", inSet("egw_workload_cidrs"));
+  const { table, text, shape } = versionedTable(GATEWAY_NFT_TABLE, [
+    set("egw_nodes", ["ipv4_addr"], nodes),
+    set("egw_workload_cidrs", ["ipv4_addr"], workloads, { interval: true }),
+    chain(
+      "egw_input",
+      [
+        rule([is("iif", "lo")], [], ACCEPT),
+        rule([is("ct state", states("established", "related"))], [], ACCEPT),
+        rule([is("udp dport", o.port), is("ip saddr", inSet("egw_nodes"))], [], ACCEPT),
+        rule([is("tcp dport", plan.healthPort)], [], ACCEPT),
+        rule([], [counter()], DROP),
+      ],
+      { type: "filter", hook: "input", priority: { base: "filter", offset: 0 }, policy: "drop" },
+    ),
+    chain(
+      "egw_forward",
+      [
+        rule([is("ct state", states("established", "related"))], [], ACCEPT),
+        rule([is("iifname", VXLAN_DEVICE), is("oifname", plan.uplink), fromWorkloads], [], ACCEPT),
+        rule([], [counter()], DROP),
+      ],
+      { type: "filter", hook: "forward", priority: { base: "filter", offset: 0 }, policy: "drop" },
+    ),
+    chain(
+      "egw_postrouting",
+      [rule([is("oifname", plan.uplink), fromWorkloads], [{ kind: "snat", to: plan.egressIP }])],
+      { type: "nat", hook: "postrouting", priority: { base: "srcnat", offset: 0 }, policy: "accept" },
+    ),
+  ]);
+  const invalid = new Transaction().replaceTable(table).error;
+  if (invalid !== undefined) return err([`GatewayReplicaPlan of replica "${plan.replica}": ${invalid}`]);
   const peers = nodes.map((ip) => ({ ip, mac: macForIp(ip) ?? "", vtep: ip }));
   const routes = plan.nodes
     .flatMap((n) => n.podCidrs.map((c) => ({ dst: cidr4(c) ?? c, via: n.underlayIP })))
     .sort((a, b) => a.dst.localeCompare(b.dst));
   return ok({
+    table,
     nft: text,
     shape,
     link: {

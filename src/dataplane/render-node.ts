@@ -15,7 +15,6 @@ import {
   type DataplaneOptions,
 } from "./config.js";
 import type { KernelNodePlan } from "./kernel-plan.js";
-import { renderAccessPlan } from "./render-policy.js";
 import type {
   DesiredGroup,
   DesiredRule,
@@ -26,24 +25,38 @@ import type {
   VxlanLink,
 } from "./model.js";
 import {
+  ACCEPT,
+  chain,
+  concat,
+  counter,
+  DROP,
+  field,
+  inSet,
+  is,
+  isNot,
+  jump,
+  rule,
+  set,
+  setMark,
+  states,
+  verdictMap,
+  vmap,
+  type Match,
+  type Rule,
+  type Table,
+  type TableObject,
+} from "./nft/objects.js";
+import { Transaction } from "./nft/transaction.js";
+import {
   canonicalMac,
   cidr4,
-  elements,
   hex,
   ipv4,
-  replaceTableText,
   validIfname,
   validIfnamePrefix,
-  type TableBody,
+  versionedTable,
 } from "./nft-text.js";
-
-/** Rules the egress-policy compiler (docs/policy.md) adds: definitions go in the table, rules in egw_policy. */
-export interface PolicyHook {
-  definitions: string[];
-  rules: string[];
-  /** Extra chains the definitions declare, with their rule counts (for drift detection). */
-  chains?: Record<string, number>;
-}
+import { renderAccessPlan } from "./render-policy.js";
 
 export interface NodeDesired {
   link: VxlanLink;
@@ -55,6 +68,9 @@ export interface NodeDesired {
 }
 
 export interface NodeRender {
+  /** The node's nft table (version chain included), as typed objects. */
+  table: Table;
+  /** Its whole-table replacement as `nft -f` text (counters start at zero). */
   nft: string;
   shape: NftShape;
   desired: NodeDesired;
@@ -68,11 +84,6 @@ export const nodeSysctls = (): Sysctls => ({
   [`net/ipv4/conf/${VXLAN_DEVICE}/src_valid_mark`]: "1",
   [`net/ipv4/conf/${VXLAN_DEVICE}/rp_filter`]: "2",
 });
-
-const notMask = (): number => ~MARK_MASK >>> 0;
-/** Set our mark bits to `value`, keeping every bit outside the mask. */
-const setMeta = (value: number): string => `meta mark set meta mark and ${hex(notMask())} or ${hex(value)}`;
-const setCt = (value: number): string => `ct mark set ct mark and ${hex(notMask())} or ${hex(value)}`;
 
 interface Checked {
   workloads: WorkloadPlan[];
@@ -143,101 +154,102 @@ function checkPlan(plan: KernelNodePlan, o: DataplaneOptions): Checked {
 
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
-function nodeTableBody(
+function nodeTableObjects(
   plan: KernelNodePlan,
   workloads: WorkloadPlan[],
   o: DataplaneOptions,
-  policy?: PolicyHook,
-): TableBody {
+): TableObject[] {
   const setByKey = new Map(plan.gatewaySets.map((s) => [s.key, s]));
-  const ifaces = sortedUnique(workloads.map((w) => `"${w.hostInterface}"`));
-  const pairs = sortedUnique(
-    workloads.flatMap((w) => [w.ip, ...(w.extraSourceIPs ?? [])].map((ip) => `"${w.hostInterface}" . ${ip}`)),
-  );
+  const ifaces = sortedUnique(workloads.map((w) => w.hostInterface));
+  // Sorted by their text (`"<iface>" . <ip>`), as the table has always listed them.
+  const pairByText = new Map<string, [string, string]>();
+  for (const w of workloads)
+    for (const ip of [w.ip, ...(w.extraSourceIPs ?? [])])
+      pairByText.set(`"${w.hostInterface}" . ${ip}`, [w.hostInterface, ip]);
+  const pairs = [...pairByText.keys()].sort().map((text) => pairByText.get(text) as [string, string]);
   const blocked = sortedUnique(workloads.filter((w) => w.blocked).map((w) => w.ip));
   const clusterCidrs = sortedUnique([...plan.workloadCidrs, ...o.clusterCidrs].map((c) => cidr4(c) ?? c));
-  const steered = sortedUnique(
-    workloads.flatMap((w) => {
-      const set = w.blocked || w.gatewaySet === undefined ? undefined : setByKey.get(w.gatewaySet);
-      return set ? [`${w.ip} : jump egw_set_${set.table}`] : [];
-    }),
-  );
-  const sets = [...plan.gatewaySets].sort((a, b) => a.table - b.table);
-  const restore = sets.map((s) => `${hex(s.mark)} : jump egw_restore_${s.table}`);
-  const fromWorkload = o.workloadInterfacePrefixes.map((p) => `iifname "${p}*"`);
-
-  const chains: Record<string, number> = {};
-  const lines: string[] = [
-    `set egw_workload_ifaces { type ifname;${elements(ifaces)} }`,
-    `set egw_workload_pairs { type ifname . ipv4_addr;${elements(pairs)} }`,
-    `set egw_blocked { type ipv4_addr;${elements(blocked)} }`,
-    `set egw_cluster_cidrs { type ipv4_addr; flags interval; auto-merge;${elements(clusterCidrs)} }`,
-    `map egw_pod_set { type ipv4_addr : verdict;${elements(steered)} }`,
-    `map egw_mark_restore { type mark : verdict;${elements(restore)} }`,
-    ...(policy?.definitions ?? []),
-  ];
-  const chain = (name: string, head: string[], rules: string[]): void => {
-    chains[name] = rules.length;
-    lines.push(`chain ${name} {`, ...head.map((h) => `  ${h}`), ...rules.map((r) => `  ${r}`), `}`);
-  };
-  chain(POLICY_CHAIN, [], policy?.rules ?? []);
-  chain(
-    "egw_prerouting",
-    // After kube-proxy's DNAT (dstnat), before the routing decision that reads the mark.
-    ["type filter hook prerouting priority dstnat + 10; policy accept;"],
-    [
-      // Replies from gateways get their connection's mark back: with src_valid_mark the reverse-path
-      // check then finds the gateway route, so strict rp_filter accepts them.
-      `iifname "${VXLAN_DEVICE}" ct mark and ${hex(MARK_MASK)} vmap @egw_mark_restore`,
-      ...fromWorkload.map((m) => `${m} jump egw_from_workload`),
-    ],
-  );
-  chain(
-    "egw_from_workload",
-    [],
-    [
-      "ct state established,related jump egw_established",
-      'iifname != @egw_workload_ifaces counter drop comment "unknown workload interface"',
-      'meta nfproto ipv4 iifname . ip saddr != @egw_workload_pairs counter drop comment "spoofed source"',
-      "ct state new ip daddr != @egw_cluster_cidrs ip saddr vmap @egw_pod_set",
-    ],
-  );
-  chain(
-    "egw_established",
-    [],
-    [
-      `ct mark and ${hex(MARK_MASK)} vmap @egw_mark_restore`,
-      `ct mark and ${hex(MARK_MASK)} != 0 counter drop comment "gateway set gone: fail closed"`,
-      "accept",
-    ],
-  );
-  for (const s of sets) {
-    chain(`egw_set_${s.table}`, [], [`${setMeta(s.mark)} ${setCt(s.mark)} accept`]);
-    chain(`egw_restore_${s.table}`, [], [`${setMeta(s.mark)} accept`]);
+  const steered = new Map<string, number>();
+  for (const w of workloads) {
+    const s = w.blocked || w.gatewaySet === undefined ? undefined : setByKey.get(w.gatewaySet);
+    if (s !== undefined) steered.set(w.ip, s.table);
   }
-  chain(
-    "egw_forward",
-    ["type filter hook forward priority filter; policy accept;"],
-    [
-      // Fail closed for blocked workloads: their outbound connections, new or not; replies to
-      // connections into the workload still pass.
-      'ip saddr @egw_blocked ct direction original counter drop comment "egress blocked"',
-      "ct state established,related accept",
-      ...fromWorkload.map((m) => `${m} jump ${POLICY_CHAIN}`),
-    ],
-  );
-  Object.assign(chains, policy?.chains ?? {});
-  return {
-    lines,
-    chains,
-    sets: {
-      egw_workload_ifaces: ifaces.length,
-      egw_workload_pairs: pairs.length,
-      egw_blocked: blocked.length,
-      egw_pod_set: steered.length,
-      egw_mark_restore: restore.length,
-    },
-  };
+  const sets = [...plan.gatewaySets].sort((a, b) => a.table - b.table);
+  const fromWorkload = o.workloadInterfacePrefixes.map((p): Match => is("iifname", `${p}*`));
+  const ctMark = field("ct mark", MARK_MASK);
+  const policy = plan.access !== undefined ? renderAccessPlan(plan.access) : { objects: [], rules: [] };
+
+  return [
+    set("egw_workload_ifaces", ["ifname"], ifaces),
+    set("egw_workload_pairs", ["ifname", "ipv4_addr"], pairs),
+    set("egw_blocked", ["ipv4_addr"], blocked),
+    set("egw_cluster_cidrs", ["ipv4_addr"], clusterCidrs, { interval: true }),
+    verdictMap(
+      "egw_pod_set",
+      ["ipv4_addr"],
+      sortedUnique(steered.keys()).map((ip) => ({ key: ip, verdict: jump(`egw_set_${steered.get(ip)}`) })),
+    ),
+    verdictMap(
+      "egw_mark_restore",
+      ["mark"],
+      sets.map((s) => ({ key: s.mark, verdict: jump(`egw_restore_${s.table}`) })),
+    ),
+    ...policy.objects,
+    chain(POLICY_CHAIN, policy.rules),
+    chain(
+      "egw_prerouting",
+      [
+        // Replies from gateways get their connection's mark back: with src_valid_mark the reverse-path
+        // check then finds the gateway route, so strict rp_filter accepts them.
+        rule([is("iifname", VXLAN_DEVICE)], [], vmap(ctMark, "egw_mark_restore")),
+        ...fromWorkload.map((m) => rule([m], [], jump("egw_from_workload"))),
+      ],
+      // After kube-proxy's DNAT (dstnat), before the routing decision that reads the mark.
+      { type: "filter", hook: "prerouting", priority: { base: "dstnat", offset: 10 }, policy: "accept" },
+    ),
+    chain("egw_from_workload", [
+      rule([is("ct state", states("established", "related"))], [], jump("egw_established")),
+      rule([isNot("iifname", inSet("egw_workload_ifaces"))], [counter()], DROP, "unknown workload interface"),
+      rule(
+        [is("meta nfproto", "ipv4"), isNot(concat("iifname", "ip saddr"), inSet("egw_workload_pairs"))],
+        [counter()],
+        DROP,
+        "spoofed source",
+      ),
+      rule(
+        [is("ct state", states("new")), isNot("ip daddr", inSet("egw_cluster_cidrs"))],
+        [],
+        vmap("ip saddr", "egw_pod_set"),
+      ),
+    ]),
+    chain("egw_established", [
+      rule([], [], vmap(ctMark, "egw_mark_restore")),
+      rule([isNot(ctMark, 0)], [counter()], DROP, "gateway set gone: fail closed"),
+      rule([], [], ACCEPT),
+    ]),
+    ...sets.flatMap((s) => [
+      chain(`egw_set_${s.table}`, [
+        rule([], [setMark("meta", MARK_MASK, s.mark), setMark("ct", MARK_MASK, s.mark)], ACCEPT),
+      ]),
+      chain(`egw_restore_${s.table}`, [rule([], [setMark("meta", MARK_MASK, s.mark)], ACCEPT)]),
+    ]),
+    chain(
+      "egw_forward",
+      [
+        // Fail closed for blocked workloads: their outbound connections, new or not; replies to
+        // connections into the workload still pass.
+        rule(
+          [is("ip saddr", inSet("egw_blocked")), is("ct direction", "original")],
+          [counter()],
+          DROP,
+          "egress blocked",
+        ),
+        rule([is("ct state", states("established", "related"))], [], ACCEPT),
+        ...fromWorkload.map((m): Rule => rule([m], [], jump(POLICY_CHAIN))),
+      ],
+      { type: "filter", hook: "forward", priority: { base: "filter", offset: 0 }, policy: "accept" },
+    ),
+  ];
 }
 
 function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
@@ -274,19 +286,19 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
 }
 
 /**
- * Renders a client node's NodePlan. Bad input is an error listing every problem by field path.
- * The egress access policy comes from `policy` when given, else from the plan's `access`.
- * Counter start values are filled in later, by withCounterValues (nft-text.ts) on the text.
+ * Renders a client node's NodePlan, its egress access policy (`plan.access`) included. Bad input
+ * is an error listing every problem by field path. Counter start values are filled in later, by
+ * withCounterValues (nft-text.ts) on the table.
  */
 export function renderNode(
   plan: KernelNodePlan,
   options: Partial<DataplaneOptions> = {},
-  policy?: PolicyHook,
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
-  const hook = policy ?? (plan.access !== undefined ? renderAccessPlan(plan.access) : undefined);
-  const { text, shape } = replaceTableText(NODE_NFT_TABLE, nodeTableBody(plan, workloads, o, hook));
-  return ok({ nft: text, shape, desired: nodeRouting(plan, o) });
+  const { table, text, shape } = versionedTable(NODE_NFT_TABLE, nodeTableObjects(plan, workloads, o));
+  const invalid = new Transaction().replaceTable(table).error;
+  if (invalid !== undefined) return err([`NodePlan of node "${plan.node}": ${invalid}`]);
+  return ok({ table, nft: text, shape, desired: nodeRouting(plan, o) });
 }

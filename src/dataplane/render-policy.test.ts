@@ -3,8 +3,15 @@ import { describe, it } from "node:test";
 import type { AccessPlan, AccessPolicy, AccessTier } from "../calc/access/plan.js";
 import type { KernelNodePlan } from "./kernel-plan.js";
 import { countersOfPolicy, parsePolicyCounters, sumCounters } from "./policy-counters.js";
+import { ruleText, tableBodyLines } from "./nft/text.js";
 import { renderNode } from "./render-node.js";
-import { counterRef, nflogPrefix, NFLOG_PREFIX_MAX, renderAccessPlan } from "./render-policy.js";
+import {
+  counterRef,
+  nflogPrefix,
+  NFLOG_PREFIX_MAX,
+  renderAccessPlan,
+  type CompiledAccessPolicy,
+} from "./render-policy.js";
 
 const policy = (key: string, ifaces: string[], rules: AccessPolicy["rules"]): AccessPolicy => ({
   kind: "GlobalNetworkPolicy",
@@ -59,6 +66,14 @@ const plan: AccessPlan = {
   ],
 };
 
+/** The compiled policy as nft text: declaration lines, egw_policy rules, chain rule counts. */
+const compile = (p: AccessPlan) => {
+  const c: CompiledAccessPolicy = renderAccessPlan(p);
+  const chains: Record<string, number> = {};
+  for (const o of c.objects) if (o.kind === "chain") chains[o.name] = o.rules.length;
+  return { definitions: tableBodyLines(c.objects), rules: c.rules.map(ruleText), chains };
+};
+
 const chainOf = (defs: string[], name: string): string[] => {
   const start = defs.indexOf(`chain ${name} {`);
   assert.ok(start >= 0, `chain ${name} missing`);
@@ -68,11 +83,11 @@ const chainOf = (defs: string[], name: string): string[] => {
 
 describe("renderAccessPlan", () => {
   it("renders nothing for a plan without tiers", () => {
-    assert.deepEqual(renderAccessPlan({ tiers: [], problems: [] }), { definitions: [], rules: [] });
+    assert.deepEqual(renderAccessPlan({ tiers: [], problems: [] }), { objects: [], rules: [] });
   });
 
   it("dispatches tiers from egw_policy and chains policies with goto", () => {
-    const hook = renderAccessPlan(plan);
+    const hook = compile(plan);
     assert.deepEqual(hook.rules, ["iifname != @egw_access_if return", "jump egw_t0", "jump egw_t1"]);
     const d = hook.definitions;
     assert.deepEqual(chainOf(d, "egw_t0"), ["iifname != @egw_t0_if return", "goto egw_p0"]);
@@ -101,12 +116,12 @@ describe("renderAccessPlan", () => {
     assert.deepEqual(chainOf(d, "egw_t1_end"), [
       'counter log prefix "egw|D|default||default" group 5 drop comment "egw-default default"',
     ]);
-    assert.equal(hook.chains?.egw_p0, 6);
-    assert.equal(hook.chains?.egw_t1_end, 1);
+    assert.equal(hook.chains.egw_p0, 6);
+    assert.equal(hook.chains.egw_t1_end, 1);
   });
 
   it("keeps sets per distinct CIDR list and per policy's interfaces (invalid names left out)", () => {
-    const d = renderAccessPlan(plan).definitions;
+    const d = compile(plan).definitions;
     assert.ok(d.includes('set egw_p2_if { type ifname; elements = { "ew3" } }'));
     assert.ok(d.includes('set egw_access_if { type ifname; elements = { "ew1", "ew2", "ew3" } }'));
     assert.ok(
@@ -121,11 +136,11 @@ describe("renderAccessPlan", () => {
       (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`,
     );
     const pods = Array.from({ length: 500 }, (_, i) => `ew${i}`);
-    const big = renderAccessPlan({
+    const big = compile({
       problems: [],
       tiers: [tier("default", "Deny", [policy("gnp:x", pods, [{ index: 0, action: "Allow", nets: cidrs }])])],
     });
-    const small = renderAccessPlan({
+    const small = compile({
       problems: [],
       tiers: [
         tier("default", "Deny", [

@@ -1,4 +1,4 @@
-// AccessPlan → PolicyHook (pure): the node's egress access policy as nft chains and sets inside
+// AccessPlan → nft objects (pure): the node's egress access policy as chains and sets inside
 // `table inet egw`, loaded in the same atomic `nft -f` as the rest of the node's ruleset.
 //
 // Layout (the forward chain jumps to egw_policy for new workload connections; established and
@@ -16,8 +16,27 @@
 import { createHash } from "node:crypto";
 import type { PortRange } from "../calc/access/parse.js";
 import type { AccessPlan, AccessRule, AccessTier } from "../calc/access/plan.js";
-import { elements, validIfname } from "./nft-text.js";
-import type { PolicyHook } from "./render-node.js";
+import {
+  ACCEPT,
+  anonymous,
+  chain,
+  counter,
+  DROP,
+  goto,
+  inSet,
+  is,
+  isNot,
+  jump,
+  log,
+  RETURN,
+  rule,
+  set,
+  type Match,
+  type Rule,
+  type Statement,
+  type TableObject,
+} from "./nft/objects.js";
+import { validIfname } from "./nft/values.js";
 
 /** NFLOG group of Deny and Log rules (the flow-log collector listens on it). */
 export const POLICY_NFLOG_GROUP = 5;
@@ -55,8 +74,8 @@ export function nflogPrefix(
   return full.slice(0, NFLOG_PREFIX_MAX - tag.length) + tag;
 }
 
-/** Sorted, merged port ranges as nft set elements. */
-function portElements(ranges: readonly PortRange[]): string[] {
+/** Sorted, merged port ranges. */
+function mergedPorts(ranges: readonly PortRange[]): PortRange[] {
   const sorted = [...ranges].sort((a, b) => a.from - b.from);
   const merged: PortRange[] = [];
   for (const r of sorted) {
@@ -64,17 +83,28 @@ function portElements(ranges: readonly PortRange[]): string[] {
     if (last !== undefined && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
     else merged.push({ ...r });
   }
-  return merged.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`));
+  return merged;
 }
 
-const portMatch = (op: "" | "!= ", ranges: readonly PortRange[]): string => {
-  const els = portElements(ranges);
-  return els.length === 1 ? `th dport ${op}${els[0]}` : `th dport ${op}{ ${els.join(", ")} }`;
+/** `th dport 53`, `th dport 1000-2000` or `th dport { 79-81, 1000-2000 }` (negated with `not`). */
+const portMatch = (not: boolean, ranges: readonly PortRange[]): Match => {
+  const m = mergedPorts(ranges);
+  const only = m.length === 1 ? m[0] : undefined;
+  const right =
+    only === undefined
+      ? anonymous(m)
+      : only.from === only.to
+        ? { kind: "value" as const, value: only.from }
+        : { kind: "range" as const, from: only.from, to: only.to };
+  return (not ? isNot : is)("th dport", right);
 };
 
+/** Protocols with ports (a port match needs one of them first: `th dport` reads raw bytes). */
+const PORT_PROTOCOL_NUMBERS = [6, 17, 132, 136];
+
+/** The sets and chains of the compiled policy, in declaration order. */
 class Builder {
-  readonly definitions: string[] = [];
-  readonly chains: Record<string, number> = {};
+  readonly objects: TableObject[] = [];
   private readonly netSets = new Map<string, string>();
 
   /** A named interval set per distinct CIDR list (shared by every rule that uses the same list). */
@@ -84,47 +114,50 @@ class Builder {
     if (name === undefined) {
       name = `egw_n${this.netSets.size}`;
       this.netSets.set(key, name);
-      this.definitions.push(`set ${name} { type ipv4_addr; flags interval; auto-merge;${elements(cidrs)} }`);
+      this.objects.push(set(name, ["ipv4_addr"], cidrs, { interval: true }));
     }
     return name;
   }
 
   ifSet(name: string, ifaces: Iterable<string>): void {
     const valid = [...new Set(ifaces)].filter((i) => i !== "" && validIfname(i)).sort();
-    this.definitions.push(`set ${name} { type ifname;${elements(valid.map((i) => `"${i}"`))} }`);
+    this.objects.push(set(name, ["ifname"], valid));
   }
 
-  chain(name: string, rules: string[]): void {
-    this.chains[name] = rules.length;
-    this.definitions.push(`chain ${name} {`, ...rules.map((r) => `  ${r}`), `}`);
+  chain(name: string, rules: Rule[]): void {
+    this.objects.push(chain(name, rules));
   }
 }
 
-function ruleLine(b: Builder, tier: string, policyKey: string, r: AccessRule): string | undefined {
-  const comment = `comment "${ruleComment(policyKey, r.index)}"`;
-  const deny = `counter log prefix "${nflogPrefix("Deny", tier, policyKey, r.index)}" group ${POLICY_NFLOG_GROUP} drop ${comment}`;
-  if (r.invalid !== undefined) return deny;
+const nflog = (action: "Deny" | "Log", tier: string, policyKey: string, r: number | "default"): Statement =>
+  log(nflogPrefix(action, tier, policyKey, r), POLICY_NFLOG_GROUP);
+
+function policyRule(b: Builder, tier: string, policyKey: string, r: AccessRule): Rule | undefined {
+  const comment = ruleComment(policyKey, r.index);
+  const deny = (m: Match[]): Rule =>
+    rule(m, [counter(), nflog("Deny", tier, policyKey, r.index)], DROP, comment);
+  if (r.invalid !== undefined) return deny([]);
   if (r.never !== undefined) return undefined;
-  const m: string[] = [];
-  if (r.ipVersion === 4) m.push("meta nfproto ipv4");
-  if (r.protocol !== undefined) m.push(`meta l4proto ${r.protocol}`);
-  else if ((r.ports ?? r.notPorts) !== undefined) m.push("meta l4proto { 6, 17, 132, 136 }");
-  if (r.notProtocol !== undefined) m.push(`meta l4proto != ${r.notProtocol}`);
-  if (r.nets !== undefined) m.push(`ip daddr @${b.netSet(r.nets)}`);
-  if (r.selected !== undefined) m.push(`ip daddr @${b.netSet(r.selected)}`);
-  if (r.notNets !== undefined && r.notNets.length > 0) m.push(`ip daddr != @${b.netSet(r.notNets)}`);
-  if (r.ports !== undefined && r.ports.length > 0) m.push(portMatch("", r.ports));
-  if (r.notPorts !== undefined && r.notPorts.length > 0) m.push(portMatch("!= ", r.notPorts));
-  const head = m.length > 0 ? `${m.join(" ")} ` : "";
+  const m: Match[] = [];
+  if (r.ipVersion === 4) m.push(is("meta nfproto", "ipv4"));
+  if (r.protocol !== undefined) m.push(is("meta l4proto", r.protocol));
+  else if ((r.ports ?? r.notPorts) !== undefined)
+    m.push(is("meta l4proto", anonymous(PORT_PROTOCOL_NUMBERS)));
+  if (r.notProtocol !== undefined) m.push(isNot("meta l4proto", r.notProtocol));
+  if (r.nets !== undefined) m.push(is("ip daddr", inSet(b.netSet(r.nets))));
+  if (r.selected !== undefined) m.push(is("ip daddr", inSet(b.netSet(r.selected))));
+  if (r.notNets !== undefined && r.notNets.length > 0) m.push(isNot("ip daddr", inSet(b.netSet(r.notNets))));
+  if (r.ports !== undefined && r.ports.length > 0) m.push(portMatch(false, r.ports));
+  if (r.notPorts !== undefined && r.notPorts.length > 0) m.push(portMatch(true, r.notPorts));
   switch (r.action) {
     case "Allow":
-      return `${head}counter accept ${comment}`;
+      return rule(m, [counter()], ACCEPT, comment);
     case "Deny":
-      return `${head}${deny}`;
+      return deny(m);
     case "Log":
-      return `${head}counter log prefix "${nflogPrefix("Log", tier, policyKey, r.index)}" group ${POLICY_NFLOG_GROUP} ${comment}`;
+      return rule(m, [counter(), nflog("Log", tier, policyKey, r.index)], undefined, comment);
     case "Pass":
-      return `${head}counter return ${comment}`;
+      return rule(m, [counter()], RETURN, comment);
   }
 }
 
@@ -134,33 +167,45 @@ function renderTier(b: Builder, t: AccessTier, i: number, first: number): number
   const ifaces = new Set<string>();
   let j = first;
   t.policies.forEach((p, k) => {
-    const chain = `egw_p${j}`;
+    const name = `egw_p${j}`;
     const next = k + 1 < t.policies.length ? `egw_p${j + 1}` : end;
-    const set = `${chain}_if`;
+    const ifSet = `${name}_if`;
     const pIfaces = p.appliesTo.map((w) => w.hostInterface);
     pIfaces.forEach((x) => ifaces.add(x));
-    b.ifSet(set, pIfaces);
-    const rules = p.rules.flatMap((r) => ruleLine(b, t.name, p.key, r) ?? []);
-    b.chain(chain, [`iifname != @${set} goto ${next}`, ...rules, `goto ${next}`]);
+    b.ifSet(ifSet, pIfaces);
+    const rules = p.rules.flatMap((r) => policyRule(b, t.name, p.key, r) ?? []);
+    b.chain(name, [
+      rule([isNot("iifname", inSet(ifSet))], [], goto(next)),
+      ...rules,
+      rule([], [], goto(next)),
+    ]);
     j++;
   });
   b.ifSet(`${tierChain}_if`, ifaces);
   b.chain(tierChain, [
-    `iifname != @${tierChain}_if return`,
-    `goto ${t.policies.length > 0 ? `egw_p${first}` : end}`,
+    rule([isNot("iifname", inSet(`${tierChain}_if`))], [], RETURN),
+    rule([], [], goto(t.policies.length > 0 ? `egw_p${first}` : end)),
   ]);
-  const comment = `comment "${tierDefaultComment(t.name)}"`;
+  const comment = tierDefaultComment(t.name);
   b.chain(end, [
     t.defaultAction === "Pass"
-      ? `counter return ${comment}`
-      : `counter log prefix "${nflogPrefix("Deny", t.name, "", "default")}" group ${POLICY_NFLOG_GROUP} drop ${comment}`,
+      ? rule([], [counter()], RETURN, comment)
+      : rule([], [counter(), nflog("Deny", t.name, "", "default")], DROP, comment),
   ]);
   return j;
 }
 
-/** Compiles an access plan into the definitions and egw_policy rules of the node table. */
-export function renderAccessPlan(plan: AccessPlan): PolicyHook {
-  if (plan.tiers.length === 0) return { definitions: [], rules: [] };
+/** The node's egress policy: sets and chains for the table, and the rules of egw_policy. */
+export interface CompiledAccessPolicy {
+  /** Sets and chains, in declaration order. */
+  objects: TableObject[];
+  /** The rules of the egw_policy chain (which the forward chain jumps to for new connections). */
+  rules: Rule[];
+}
+
+/** Compiles an access plan into the objects and egw_policy rules of the node table. */
+export function renderAccessPlan(plan: AccessPlan): CompiledAccessPolicy {
+  if (plan.tiers.length === 0) return { objects: [], rules: [] };
   const b = new Builder();
   b.ifSet(
     "egw_access_if",
@@ -171,8 +216,10 @@ export function renderAccessPlan(plan: AccessPlan): PolicyHook {
     next = renderTier(b, t, i, next);
   });
   return {
-    definitions: b.definitions,
-    rules: ["iifname != @egw_access_if return", ...plan.tiers.map((_, i) => `jump egw_t${i}`)],
-    chains: b.chains,
+    objects: b.objects,
+    rules: [
+      rule([isNot("iifname", inSet("egw_access_if"))], [], RETURN),
+      ...plan.tiers.map((_, i) => rule([], [], jump(`egw_t${i}`))),
+    ],
   };
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { GatewayHop } from "../calc/plan.js";
 import type { KernelNodePlan } from "./kernel-plan.js";
 import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
-import { renderGateway, type GatewayPlan } from "./render-gateway.js";
+import { renderGateway, type GatewayReplicaPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 
 const hop = (n: number): GatewayHop => ({
@@ -141,7 +141,7 @@ describe("renderNode", () => {
 });
 
 describe("renderGateway", () => {
-  const gw: GatewayPlan = {
+  const gw: GatewayReplicaPlan = {
     replica: "egress/gw-1",
     podIP: "10.244.9.1",
     egressIP: "10.10.0.1",

@@ -6,7 +6,7 @@ import { ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
 import { memoryLogger } from "../util/log.js";
 import { FakeClock } from "../daemon/testing/fake-clock.js";
 import { egressGateway, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
-import type { GatewayPlan } from "../dataplane/render-gateway.js";
+import type { GatewayReplicaPlan } from "../dataplane/render-gateway.js";
 import type { Runner } from "../dataplane/runner.js";
 import { createMemoryDatastore } from "../datastore/memory.js";
 import type { Datastore } from "../datastore/types.js";
@@ -33,7 +33,7 @@ async function setup(failureDetection?: unknown) {
   ])
     await must(store, obj);
   const clock = new FakeClock();
-  const applied: GatewayPlan[] = [];
+  const applied: GatewayReplicaPlan[] = [];
   const dp = { failNext: undefined as string | undefined };
   let pingOk = true;
   const pings: string[] = [];

@@ -6,7 +6,7 @@ import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
 import type { IPPoolInput, PodInput } from "../calc/inputs.js";
 import type { ReconcileReport } from "../dataplane/node-dataplane.js";
-import type { GatewayPlan } from "../dataplane/render-gateway.js";
+import type { GatewayReplicaPlan } from "../dataplane/render-gateway.js";
 import type { Runner } from "../dataplane/runner.js";
 import type { Datastore } from "../datastore/types.js";
 import { periodic, retryUntilOk, Sleeper, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
@@ -23,7 +23,7 @@ import { httpProbe, pingProbe, ProbeLoop } from "./probes.js";
 import { evaluateReadiness, probeSettings, type FailureDetectionInput, type Readiness } from "./readiness.js";
 
 export interface GatewayDataplanePort {
-  reconcile(plan: GatewayPlan): Promise<Result<ReconcileReport, string>>;
+  reconcile(plan: GatewayReplicaPlan): Promise<Result<ReconcileReport, string>>;
 }
 
 export interface GatewayOptions {
@@ -47,7 +47,7 @@ export interface GatewayOptions {
   /** Publish readiness into the Pod's status (default true). */
   publishStatus?: boolean;
   /** After every reconcile attempt (tests, diagnostics). */
-  onReconcile?: (plan: GatewayPlan, result: Result<ReconcileReport, string>) => void;
+  onReconcile?: (plan: GatewayReplicaPlan, result: Result<ReconcileReport, string>) => void;
 }
 
 type Json = Record<string, unknown>;

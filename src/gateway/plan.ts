@@ -4,7 +4,7 @@
 // make the plan fail (the replica is then not ready).
 import type { IPPoolInput, NodeInput, PodInput } from "../calc/inputs.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
-import type { GatewayNode, GatewayPlan } from "../dataplane/render-gateway.js";
+import type { GatewayNode, GatewayReplicaPlan } from "../dataplane/render-gateway.js";
 import { canonicalCidr4, isIpv4 } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
 import { compareStrings } from "../util/compare.js";
@@ -24,7 +24,7 @@ export interface GatewayPlanInputs {
 }
 
 export interface BuiltGatewayPlan {
-  plan: GatewayPlan;
+  plan: GatewayReplicaPlan;
   /** Objects (or parts) left out, one line each. */
   warnings: string[];
 }
