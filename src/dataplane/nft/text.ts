@@ -165,6 +165,16 @@ export function objectLines(o: TableObject): readonly string[] {
   return lines;
 }
 
+/**
+ * One declaration without its elements: a chain in full, a set or map as its name, type and
+ * flags. What stays the same while only elements change (a node table's outline is hashed over it).
+ */
+export function outlineLines(o: TableObject): readonly string[] {
+  if (o.kind === "chain") return chainLines(o);
+  if (o.kind === "map") return [`map ${o.name} { type ${typeText(o.type)} : verdict; }`];
+  return [`set ${o.name} { type ${typeText(o.type)};${o.interval ? " flags interval; auto-merge;" : ""} }`];
+}
+
 /** The declaration lines of a table's objects (what the table's plan hash is taken over). */
 export function tableBodyLines(objects: readonly TableObject[]): string[] {
   const lines: string[] = [];
@@ -191,3 +201,7 @@ export const addElementsText = (table: string, set: string, items: readonly stri
 
 export const deleteElementsText = (table: string, set: string, items: readonly string[]): string =>
   `delete element ${FAMILY} ${table} ${set} { ${items.join(", ")} }\n`;
+
+/** Removes every element of a set or map (within a transaction, before it is filled again). */
+export const flushSetText = (table: string, kind: "set" | "map", name: string): string =>
+  `flush ${kind} ${FAMILY} ${table} ${name}\n`;

@@ -1,5 +1,5 @@
 // A list of nft operations applied as one `nft -f` transaction (all or nothing): replace a whole
-// table, delete a table, add or delete elements of a set or verdict map. Each operation is
+// table, delete a table, add, delete or flush elements of a set or verdict map. Each operation is
 // checked when it is added (validate.ts); the first problem sticks and is what `text()` (and
 // FakeNft.run) report, so a caller builds the whole transaction and looks at one result.
 // Element operations name their set by a SetRef carrying its type, so they can be checked
@@ -11,6 +11,7 @@ import {
   deleteElementsText,
   deleteTableText,
   elementText,
+  flushSetText,
   mapElementText,
   replaceTableText,
 } from "./text.js";
@@ -40,7 +41,9 @@ export type Operation =
   | { readonly kind: "add-elements"; readonly set: SetRef; readonly elements: readonly Element[] }
   | { readonly kind: "add-map-elements"; readonly set: SetRef; readonly elements: readonly MapElement[] }
   /** Deletes elements of a set or map by key (a map element's verdict is not needed). */
-  | { readonly kind: "delete-elements"; readonly set: SetRef; readonly keys: readonly Element[] };
+  | { readonly kind: "delete-elements"; readonly set: SetRef; readonly keys: readonly Element[] }
+  /** Deletes every element of a set or map. */
+  | { readonly kind: "flush-set"; readonly set: SetRef };
 
 export function operationText(op: Operation): string {
   switch (op.kind) {
@@ -66,6 +69,8 @@ export function operationText(op: Operation): string {
         op.set.name,
         op.keys.map((k) => elementText(op.set.type, k)),
       );
+    case "flush-set":
+      return flushSetText(op.set.table, op.set.kind, op.set.name);
   }
 }
 
@@ -118,6 +123,11 @@ export class Transaction {
       { kind: "delete-elements", set, keys },
       () => this.checkRef(set, set.kind) ?? checkElements(refName(set), set.type, set.interval, keys),
     );
+  }
+
+  /** Deletes every element of a set or map (a set is filled again by adding after it). */
+  flushSet(set: SetRef): this {
+    return this.add({ kind: "flush-set", set }, () => this.checkRef(set, set.kind));
   }
 
   /** The transaction as `nft -f` input, or its first problem. */
