@@ -25,6 +25,9 @@ import egw from "./lint/layering.js";
 //   gateway), as the CLI does.
 // - Tests (`*.test.ts`, `testing/`, `testing.ts`) follow the same rules, and may also import any
 //   test helper.
+// - No barrels: there is no `index.ts` re-exporting a folder, and importing an `index.js` fails
+//   lint. Every import names the module that defines what it takes, so a file's imports say
+//   exactly which modules it depends on, and a folder has no second way in to keep in step.
 const BOTTOM = ["util"];
 const BASE = ["api", "selector", ...BOTTOM];
 const CORE = ["calc", "dataplane", "datastore", "ipam"];
@@ -47,6 +50,7 @@ const LAYERING = {
     bench: ["cli", ...PROCESSES, "daemon", ...CORE, ...BASE],
   },
   testRooms: { agent: ["gateway"] },
+  noBarrels: true,
 };
 
 export default tseslint.config(

@@ -1,12 +1,15 @@
 // ESLint rule `egw/layering`: a module may import only from the rooms (top-level folders of
 // src/, and bench/) its room is allowed to depend on. It checks every way a module names another:
 // `import`, `import type`, `export … from`, dynamic `import()` (which no-restricted-imports does
-// not see) and TypeScript's `import("…")` types. The policy (which room may import which) is
-// passed as options by eslint.config.js; this file only applies it.
+// not see) and TypeScript's `import("…")` types. With `noBarrels`, it also rejects importing an
+// `index.js` module (a barrel), in any of those forms: an import names the module that defines what
+// it takes. The policy (which room may import which, barrels or not) is passed as options by
+// eslint.config.js; this file only applies it.
 //
 // Options: {
 //   rooms: { [room]: string[] }       rooms each room may import besides itself
 //   testRooms: { [room]: string[] }    extra rooms its tests may import (composition in e2e tests)
+//   noBarrels: boolean                 reject imports of index.js modules (default false)
 // }
 // A file's room: `src/<room>/…` → <room>; `bench/…` → "bench". Files elsewhere are not checked.
 // Tests are `*.test.ts` and test helpers (`testing/` folders, `testing.ts`); a test may import
@@ -23,6 +26,10 @@ const roomOf = (rel) => {
 const isTestHelper = (rel) =>
   rel.split(path.sep).includes("testing") || path.basename(rel, ".ts") === "testing";
 const isTest = (rel) => /\.test\.ts$/.test(rel) || isTestHelper(rel);
+
+/** A relative specifier naming a folder's index module (`./x/index.js`) or the folder itself. */
+const isBarrel = (spec) =>
+  /(^|\/)index(\.[cm]?[jt]s)?$/.test(spec) || spec.endsWith("/") || spec === "." || spec === "..";
 
 /** The string a module specifier node holds, or undefined when it is computed at run time. */
 const specifierOf = (node) => {
@@ -42,6 +49,7 @@ export const layering = {
         properties: {
           rooms: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
           testRooms: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
+          noBarrels: { type: "boolean" },
         },
         required: ["rooms"],
         additionalProperties: false,
@@ -53,28 +61,35 @@ export const layering = {
       unknownRoom: "src/{{room}} is not in the layering of eslint.config.js: add it where it belongs.",
       computed:
         "import() with a computed path cannot be checked for layering: name the module with a string literal.",
+      barrel:
+        "{{spec}} is a barrel: import from the module that defines the thing (egw has no index.ts re-exports; see eslint.config.js).",
     },
   },
   create(context) {
-    const { rooms, testRooms = {} } = context.options[0] ?? { rooms: {} };
+    const { rooms, testRooms = {}, noBarrels = false } = context.options[0] ?? { rooms: {} };
     const cwd = context.cwd ?? process.cwd();
     const file = path.relative(cwd, context.filename);
     const from = roomOf(file);
-    if (from === undefined) return {};
+    if (from === undefined && !noBarrels) return {};
     const test = isTest(file);
-    const allowed = rooms[from];
+    const allowed = from === undefined ? undefined : rooms[from];
 
     const check = (node, source) => {
-      if (allowed === undefined) {
+      if (from !== undefined && allowed === undefined) {
         context.report({ node, messageId: "unknownRoom", data: { room: from } });
         return;
       }
       const spec = specifierOf(source);
       if (spec === undefined) {
-        if (source !== undefined) context.report({ node, messageId: "computed" });
+        if (source !== undefined && from !== undefined) context.report({ node, messageId: "computed" });
         return;
       }
       if (!spec.startsWith(".")) return; // packages and node: builtins
+      if (noBarrels && isBarrel(spec)) {
+        context.report({ node, messageId: "barrel", data: { spec } });
+        return;
+      }
+      if (from === undefined || allowed === undefined) return;
       const target = path.relative(cwd, path.resolve(path.dirname(context.filename), spec));
       const to = roomOf(target);
       if (to === undefined || to === from || allowed.includes(to)) return;

@@ -1,6 +1,7 @@
 // The layering rule of eslint.config.js, run through ESLint's Node API on made-up files: an
 // upward import fails lint (static, re-export, dynamic import(), import type), a downward one
-// passes, and tests may reach test helpers of any room.
+// passes, tests may reach test helpers of any room, and importing a barrel (index.js) fails in
+// any form, downward or not.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +60,26 @@ describe("lint: layering", () => {
       ].join("\n"),
     );
     assert.deepEqual(problems, []);
+  });
+
+  it("fails an import of a barrel (index.js or a folder), static, re-export, import() or type", async () => {
+    const problems = await layering(
+      "src/cli/probe.ts",
+      [
+        `import { computeNodePlan } from "../calc/index.js";`,
+        `export { parseSelector } from "../selector/index.js";`,
+        `export * from "./commands/index.js";`,
+        `import type { Selector } from "../selector/";`,
+        `export const f = async (s: Selector): Promise<unknown> => [s, computeNodePlan, await import("../api/index.js")];`,
+      ].join("\n"),
+    );
+    assert.equal(problems.length, 5, problems.join("\n"));
+    for (const p of problems) assert.match(p, /is a barrel: import from the module that defines the thing/);
+    assert.match(problems[0] ?? "", /^\.\.\/calc\/index\.js is a barrel/);
+    assert.match(problems[4] ?? "", /^\.\.\/api\/index\.js is a barrel/);
+    const inRoom = await layering("src/calc/probe.ts", `export { computeNodePlan } from "./index.js";`);
+    assert.equal(inRoom.length, 1);
+    assert.match(inRoom[0] ?? "", /^\.\/index\.js is a barrel/);
   });
 
   it("lets tests import test helpers of any room, but not other upward modules", async () => {

@@ -1,53 +1,17 @@
 // The agent loop over the memory datastore, the fake dataplane and a fake clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { NodePlan } from "../calc/plan.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
 import { createMemoryDatastore } from "../datastore/memory.js";
 import { Agent } from "./agent.js";
-import type { HttpGetResult } from "../daemon/http-get.js";
 import { memoryLogger } from "../util/log.js";
 import { readinessUrl } from "./poller.js";
 import { FakeClock } from "../daemon/testing/fake-clock.js";
-import { CLIENT, GW_A, GW_B, must, startAgentOn } from "./testing/harness.js";
-import { clientPod, gatewayPod, ipPool, namespace, node, pod } from "../daemon/testing/objects.js";
+import { CLIENT, GW_A, GW_B, hopsOf, must, routesOf, startTwoReplicaAgent } from "./testing/harness.js";
+import { clientPod, gatewayPod, node, pod } from "../daemon/testing/objects.js";
 
 /** `kernelSlots`: what the fake kernel already steers workloads with (an agent restart). */
-async function setup(kernelSlots?: Map<string, number>) {
-  const dataplane = new FakeNodeDataplane();
-  if (kernelSlots) dataplane.kernelSlots = kernelSlots;
-  const answers = new Map<string, HttpGetResult>();
-  const attempts: NodePlan[] = [];
-  const started = await startAgentOn(
-    [
-      node("node1", "172.30.0.1", "10.244.1.0/24"),
-      node("gwnode", "172.30.0.2", "10.244.2.0/24"),
-      namespace("default"),
-      namespace("egress"),
-      ipPool("pods", "10.244.0.0/16"),
-      gatewayPod(GW_A),
-      gatewayPod(GW_B),
-      clientPod(CLIENT),
-    ],
-    dataplane,
-    {
-      random: () => 0.5,
-      poll: { intervalMs: 1000, failureThreshold: 2 },
-      httpGet: async (url) => answers.get(url) ?? { status: 200 },
-      onReconcile: (plan) => attempts.push(plan),
-    },
-  );
-  return { ...started, answers, attempts };
-}
-
-const routesOf = (plan: NodePlan | undefined, workload = "client") => {
-  const w = plan?.workloads.find((x) => x.name === workload);
-  return plan?.gatewaySets.find((s) => s.key === w?.gatewaySet)?.routes;
-};
-const hopsOf = (plan: NodePlan | undefined): string[] => {
-  const r = routesOf(plan)?.[0];
-  return r?.action === "gateways" ? r.hops.map((h) => h.replica) : [];
-};
+const setup = (kernelSlots?: Map<string, number>) => startTwoReplicaAgent({ kernelSlots });
 
 describe("Agent (memory datastore, fake dataplane)", () => {
   it("programs the node's workloads through the selected gateway replicas", async () => {

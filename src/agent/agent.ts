@@ -3,7 +3,7 @@
 // the plan → apply loop (calc → node dataplane, resync, retries; reconcile-loop.ts), the Node
 // condition (node-status.ts) and the metrics (agent-metrics.ts). This file only wires them and
 // serves /healthz and /metrics.
-import { ClusterIndex } from "../calc/index.js";
+import { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
 import { retryUntilOk, Sleeper, systemClock, type Clock } from "../daemon/clock.js";
 import { fetchGet, type HttpGet } from "../daemon/http-get.js";
@@ -17,9 +17,6 @@ import { ClusterFeed } from "./cluster-feed.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
 import { NodeConditionPublisher } from "./node-status.js";
 import { ReconcileLoop, type AgentStatus } from "./reconcile-loop.js";
-
-export type { AgentStatus } from "./reconcile-loop.js";
-export type { PollSettings } from "./gateway-health.js";
 
 export interface AgentOptions {
   store: Datastore;

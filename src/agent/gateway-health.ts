@@ -4,7 +4,7 @@
 // left it out when this agent started). It writes every change into the ClusterIndex and calls
 // `changed` so the plan is recomputed; it does not compute or apply plans itself.
 import { GATEWAY_HEALTH_PORT } from "../api/well-known.js";
-import { isGatewayPod, type ClusterIndex } from "../calc/index.js";
+import { isGatewayPod, type ClusterIndex } from "../calc/snapshot.js";
 import { podKeyOf, type PodInput } from "../calc/inputs.js";
 import type { NodePlan } from "../calc/plan.js";
 import type { Clock } from "../daemon/clock.js";

@@ -4,13 +4,18 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { NodePlan } from "../calc/plan.js";
 import type { Resource } from "../api/meta.js";
-import { FakeNodeDataplane } from "../dataplane/fake.js";
-import { gatewayGroupsOf, type TableGatewayGroup } from "../dataplane/kernel-groups.js";
-import type { HttpGetResult } from "../daemon/http-get.js";
-import { clientPod, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
+import { gatewayGroupsOf } from "../dataplane/kernel-groups.js";
+import { gatewayPod } from "../daemon/testing/objects.js";
 import { podReportsNotReady, replicasOutsideKernelGroups } from "./health-seed.js";
 import { readinessUrl } from "./poller.js";
-import { CLIENT, GW_A, GW_B, startAgentOn } from "./testing/harness.js";
+import {
+  CLIENT,
+  GW_A,
+  GW_B,
+  hopsOf,
+  startTwoReplicaAgent,
+  type TwoReplicaOptions,
+} from "./testing/harness.js";
 
 const URL_B = readinessUrl(GW_B.ip, 8080);
 
@@ -19,49 +24,8 @@ const withReady = (pod: Resource, status: "True" | "False"): Resource => ({
   status: { ...(pod.status as object), conditions: [{ type: "Ready", status, reason: "Probe" }] },
 });
 
-interface Restart {
-  podB?: Resource;
-  kernelSlots?: Map<string, number>;
-  kernelGroups?: TableGatewayGroup[];
-  intervalMs?: number;
-}
-
 /** An agent starting on a node whose kernel (fake) already holds `kernelSlots`/`kernelGroups`. */
-async function restart(o: Restart = {}) {
-  const dataplane = new FakeNodeDataplane();
-  if (o.kernelSlots) dataplane.kernelSlots = o.kernelSlots;
-  if (o.kernelGroups) dataplane.kernelGroups = o.kernelGroups;
-  const answers = new Map<string, HttpGetResult>();
-  const attempts: NodePlan[] = [];
-  const started = await startAgentOn(
-    [
-      node("node1", "172.30.0.1", "10.244.1.0/24"),
-      node("gwnode", "172.30.0.2", "10.244.2.0/24"),
-      namespace("default"),
-      namespace("egress"),
-      ipPool("pods", "10.244.0.0/16"),
-      gatewayPod(GW_A),
-      o.podB ?? gatewayPod(GW_B),
-      clientPod(CLIENT),
-    ],
-    dataplane,
-    {
-      random: () => 0.5, // first polls 500 ms after the first plan
-      poll: { intervalMs: o.intervalMs ?? 1000, failureThreshold: 2 },
-      httpGet: async (url) => answers.get(url) ?? { status: 200 },
-      onReconcile: (plan) => attempts.push(plan),
-    },
-  );
-  return { ...started, answers, attempts };
-}
-
-const hopsOf = (plan: NodePlan | undefined): string[] => {
-  const set = plan?.gatewaySets.find(
-    (s) => s.key === plan.workloads.find((w) => w.name === "client")?.gatewaySet,
-  );
-  const route = set?.routes[0];
-  return route?.action === "gateways" ? route.hops.map((h) => h.replica) : [];
-};
+const restart = (o: TwoReplicaOptions = {}) => startTwoReplicaAgent(o);
 
 describe("agent restart: health seeding", () => {
   it("keeps a replica whose pod says Ready=False out until a poll succeeds", async () => {

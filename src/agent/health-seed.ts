@@ -6,7 +6,7 @@
 //     the route are in it): the previous agent had taken it out.
 import type { NodePlan } from "../calc/plan.js";
 import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
-import { cidr4 } from "../dataplane/nft-text.js";
+import { canonicalCidr4 } from "../util/ip.js";
 import { readyConditionOf } from "../api/conditions.js";
 
 /** True when the gateway process reported its replica not ready in the pod's status. */
@@ -27,7 +27,7 @@ export function replicasOutsideKernelGroups(
   for (const set of plan.gatewaySets) {
     for (const route of set.routes) {
       if (route.action !== "gateways") continue;
-      const dst = cidr4(route.destination) ?? route.destination;
+      const dst = canonicalCidr4(route.destination) ?? route.destination;
       const inKernel = byRoute.get(`${set.key} ${dst}`);
       if (inKernel === undefined || !route.hops.some((h) => inKernel.hops.includes(h.ip))) continue;
       for (const hop of route.hops) {

@@ -4,6 +4,7 @@
 import { jittered, type Clock, type TimerHandle } from "../daemon/clock.js";
 import { HealthTracker, type Health } from "./health-tracker.js";
 import type { HttpGet } from "../daemon/http-get.js";
+import { ipFamilyOf } from "../util/ip.js";
 
 export interface PollerOptions {
   clock: Clock;
@@ -27,7 +28,7 @@ interface Target {
 
 /** The readiness URL of a replica. */
 export const readinessUrl = (podIP: string, port: number): string =>
-  `http://${podIP.includes(":") ? `[${podIP}]` : podIP}:${port}/readiness`;
+  `http://${ipFamilyOf(podIP) === 6 ? `[${podIP}]` : podIP}:${port}/readiness`;
 
 export class GatewayPoller {
   private readonly targets = new Map<string, Target>();

@@ -5,7 +5,8 @@
 // kernel keeps its previous state. Before the first reconcile the dataplane adopts what a previous
 // agent left in the kernel, and replicas its groups did not route to are held down until polled
 // (gateway-health.ts). It does not follow the datastore, poll gateways or write the Node itself.
-import { computeNodePlan, type ClusterIndex } from "../calc/index.js";
+import { computeNodePlan } from "../calc/node-plan.js";
+import type { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
 import { periodic, type Clock, type Periodic, type TimerHandle } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { allCrds, crdFor, KINDS } from "./index.js";
+import { allCrds, crdFor } from "./crd.js";
+import { KINDS } from "./kinds.js";
 
 // Tests reach into arbitrary nested fields of example objects.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

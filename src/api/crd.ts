@@ -1,7 +1,7 @@
 // CustomResourceDefinitions (apiextensions.k8s.io/v1) generated from the kind schemas, made
 // structural: every node typed, no $ref/const/custom keys, unions as int-or-string or enums.
 import { EGW_API_VERSION, KINDS, kindInfo, type KindInfo } from "./kinds.js";
-import { SCHEMAS } from "./schemas/index.js";
+import { SCHEMAS } from "./schemas/all.js";
 
 export type JSONSchemaProps = Record<string, unknown>;
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatIssue, validateAgainst, type Resource } from "./index.js";
+import { validateAgainst } from "./cross.js";
+import { formatIssue } from "./issues.js";
+import type { Resource } from "./meta.js";
 
 const pool = (name: string, cidr: string, blockSize = 26): Resource => ({
   apiVersion: "egw.dev/v1",

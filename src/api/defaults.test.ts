@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyDefaults, DEFAULTS, validateResource, type Resource } from "./index.js";
+import { applyDefaults, DEFAULTS } from "./defaults.js";
+import type { Resource } from "./meta.js";
+import { validateResource } from "./validate.js";
 
 // Tests reach into arbitrary nested fields of example objects.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,7 @@
 // Defaults, applied to a copy of a schema-valid object so they show in `egw get -o yaml`.
 // Values follow Calico's where the concept is the same (see shared/reference/calico-egress-gateway.md).
 import { LABEL_GATEWAY, LABEL_NAMESPACE_NAME } from "./well-known.js";
+import { ipFamilyOf, parseCidr } from "../util/ip.js";
 
 export const DEFAULTS = {
   ipPool: {
@@ -63,10 +64,17 @@ const DEFAULTERS: Record<string, (o: Obj, name: string) => void> = {
     if (!spec) return;
     const d = DEFAULTS.ipPool;
     const cidr = typeof spec.cidr === "string" ? spec.cidr : "";
-    const prefix = Number(cidr.split("/")[1]);
-    const standard = cidr.includes(":") ? d.blockSizeV6 : d.blockSizeV4;
+    // Defaults come before the semantic checks: a malformed cidr gets its family's standard block
+    // size, and the checks report the cidr.
+    const parsed = parseCidr(cidr, { maskHostBits: true });
+    const family = parsed.ok ? parsed.value.version : ipFamilyOf(cidr);
+    const standard = family === 6 ? d.blockSizeV6 : d.blockSizeV4;
     // A pool smaller than a standard block gets blocks of its own size (Calico would reject it).
-    setDefault(spec, "blockSize", Number.isInteger(prefix) && prefix > standard ? prefix : standard);
+    setDefault(
+      spec,
+      "blockSize",
+      parsed.ok && parsed.value.prefix > standard ? parsed.value.prefix : standard,
+    );
     setDefault(spec, "allowedUses", d.allowedUses);
     setDefault(spec, "natOutgoing", d.natOutgoing);
     setDefault(spec, "disableBGPExport", d.disableBGPExport);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EXAMPLES } from "./examples.js";
-import { validateResource } from "./index.js";
+import { validateResource } from "./validate.js";
 import { seededRandom } from "../util/random.js";
 
 type Json = unknown;

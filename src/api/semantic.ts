@@ -1,6 +1,7 @@
 // Rules beyond the schema, for one object that already passed its schema and got its defaults:
 // names, label syntax, CIDRs and addresses, selectors, ports, probe timing.
-import { formatSelectorError, parseSelector } from "../selector/index.js";
+import { formatSelectorError } from "../selector/errors.js";
+import { parseSelector } from "../selector/selector.js";
 import { kindInfo } from "./kinds.js";
 import { type Cidr, type IpVersion, parseCidr, parseIp } from "../util/ip.js";
 import { type IssueList, type PathSegment, showValue } from "./issues.js";
@@ -20,20 +21,15 @@ import {
   ANN_EGRESS_SELECTOR,
   ANN_GATEWAY_EGRESS_IP,
 } from "./well-known.js";
+import type { Namespace, Node, Pod } from "./schemas/core.js";
+import type { EgressGateway, EgressGatewayPolicy, IPAllocation, IPPool } from "./schemas/egress.js";
 import type {
-  EgressGateway,
-  EgressGatewayPolicy,
   EntityRule,
   GlobalNetworkPolicy,
   GlobalNetworkSet,
-  IPAllocation,
-  IPPool,
-  Namespace,
   NetworkPolicy,
-  Node,
-  Pod,
   Rule,
-} from "./schemas/index.js";
+} from "./schemas/policy.js";
 
 type Path = readonly PathSegment[];
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EXAMPLES } from "./examples.js";
-import { formatIssue, KINDS, validateResource, type ValidationIssue } from "./index.js";
+import { formatIssue, type ValidationIssue } from "./issues.js";
+import { KINDS } from "./kinds.js";
+import { validateResource } from "./validate.js";
 
 // Tests reach into arbitrary nested fields of example objects.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -5,7 +5,7 @@ import { KINDS, kindInfo } from "./kinds.js";
 import { IssueList, type PathSegment, showValue, type ValidationIssue } from "./issues.js";
 import type { Resource } from "./meta.js";
 import { checkSchema } from "./schema-check.js";
-import { SCHEMAS } from "./schemas/index.js";
+import { SCHEMAS } from "./schemas/all.js";
 import { checkMetadata, checkSemantics } from "./semantic.js";
 
 type Obj = Record<string, unknown>;

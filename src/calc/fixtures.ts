@@ -20,11 +20,9 @@ import type {
   PolicyRuleInput,
 } from "./inputs.js";
 import type { Snapshot } from "./snapshot.js";
+import { formatIpv4Number as ipv4 } from "../util/ip.js";
 import { seededRandom } from "../util/random.js";
 
-export { seededRandom };
-
-const ipv4 = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
 const V4 = (a: number, b: number, c: number, d: number): number =>
   ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 

@@ -24,7 +24,8 @@ import {
   ANN_GATEWAY_TERMINATING,
   LABEL_NAMESPACE_NAME,
 } from "../api/well-known.js";
-import { formatSelectorError, type Selector } from "../selector/index.js";
+import { formatSelectorError } from "../selector/errors.js";
+import type { Selector } from "../selector/selector.js";
 import { describeLevel, effectiveEgressConfig, type EgressConfig } from "./effective-config.js";
 import { rendezvousPick } from "./hash.js";
 import { podKeyOf, type PodInput } from "./inputs.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSelector } from "../selector/index.js";
+import { parseSelector } from "../selector/selector.js";
 import { makePolicy } from "./fixtures.js";
 import type { PolicyRuleInput } from "./inputs.js";
 import { parsePolicy } from "./policy.js";

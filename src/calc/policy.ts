@@ -1,7 +1,8 @@
 // EgressGatewayPolicy → validated routes, longest prefix first. A policy that fails validation is
 // kept as an error so the workloads naming it are blocked with that message (fail closed).
 import { parseCidr } from "../util/ip.js";
-import { formatSelectorError, type Selector, type SelectorError } from "../selector/index.js";
+import { formatSelectorError, type SelectorError } from "../selector/errors.js";
+import type { Selector } from "../selector/selector.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { EgressGatewayPolicyInput } from "./inputs.js";
 import { compareStrings } from "../util/compare.js";

@@ -8,13 +8,13 @@ import {
   makeWorkload,
   makeWorkloadPool,
   policyAnnotations,
-  seededRandom,
   selectorAnnotations,
 } from "./fixtures.js";
 import type { EgressGatewayPolicyInput, NamespaceInput, NodeInput, PodInput } from "./inputs.js";
 import { podKeyOf } from "./inputs.js";
 import { computeNodePlan } from "./node-plan.js";
 import { ClusterIndex } from "./snapshot.js";
+import { seededRandom } from "../util/random.js";
 
 const NODES = ["n1", "n2", "n3"];
 const NAMESPACES = ["egress", "a", "b", "c"];

@@ -2,7 +2,8 @@
 // it. The index is updated one object at a time, so a pod event costs work for that pod only; the
 // agent keeps one index per process and recomputes its node's plan from it.
 import { ANN_GATEWAY_EGRESS_IP, LABEL_NAMESPACE_NAME } from "../api/well-known.js";
-import { parseSelector, type Selector, type SelectorError } from "../selector/index.js";
+import type { SelectorError } from "../selector/errors.js";
+import { parseSelector, type Selector } from "../selector/selector.js";
 import type { Result } from "../util/result.js";
 import type { EgressGatewayPolicyInput, IPPoolInput, NamespaceInput, NodeInput, PodInput } from "./inputs.js";
 import { podKey, podKeyOf } from "./inputs.js";

@@ -5,7 +5,9 @@
 import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
-import { explainWorkload, podKey, type ClusterIndex } from "../calc/index.js";
+import { explainWorkload } from "../calc/explain.js";
+import { podKey } from "../calc/inputs.js";
+import type { ClusterIndex } from "../calc/snapshot.js";
 import { clusterInputsOf, readClusterInputs, type ClusterInputs } from "../daemon/cluster-inputs.js";
 import type { Datastore, DatastoreError } from "../datastore/types.js";
 import { ok, type Result } from "../util/result.js";

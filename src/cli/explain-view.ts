@@ -5,15 +5,17 @@ import { cidrContains, parseCidr, parseIp } from "../util/ip.js";
 import {
   describeVerdict,
   evaluateEgress,
-  explainWorkload,
-  type ClusterIndex,
   type Connection,
-  type DestinationExplanation,
-  type GatewayChoiceExplanation,
   type RuleRef,
   type Verdict,
+} from "../calc/access/evaluate.js";
+import {
+  explainWorkload,
+  type DestinationExplanation,
+  type GatewayChoiceExplanation,
   type WorkloadExplanation,
-} from "../calc/index.js";
+} from "../calc/explain.js";
+import type { ClusterIndex } from "../calc/snapshot.js";
 import { err, ok, type Result } from "../util/result.js";
 
 const PROTOCOLS = ["tcp", "udp", "icmp", "sctp", "udplite"];

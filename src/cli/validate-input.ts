@@ -3,7 +3,9 @@
 import { kindInfo } from "../api/kinds.js";
 import type { Resource } from "../api/meta.js";
 import { err, ok, type Result } from "../util/result.js";
-import { formatIssue, validateAgainst, validateResource } from "./api-port.js";
+import { validateAgainst } from "../api/cross.js";
+import { formatIssue } from "../api/issues.js";
+import { validateResource } from "../api/validate.js";
 import { withNamespace } from "./apply-plan.js";
 import { documentLocation, type InputDocument } from "./yaml-input.js";
 

@@ -3,7 +3,7 @@
 // are left over and must be released. The allocation itself is a datastore transaction
 // (ipam/allocator.ts), run by the executor.
 import type { EgressGateway } from "../api/schemas/egress.js";
-import { cidrContains, parseIp, hostCount } from "../ipam/ip-math.js";
+import { cidrContains, hostCount, parseIp } from "../util/ip.js";
 import { usablePools, type IPPoolLike, type UsablePool } from "../ipam/pools.js";
 import type { Problem, ProblemReason } from "./actions.js";
 import { byReplicaIndex, replicaIndex } from "./replicas.js";
@@ -47,7 +47,7 @@ export const resolvePools = (
 
 export const ipIn = (ip: string, pools: readonly UsablePool[]): boolean => {
   const parsed = parseIp(ip);
-  return parsed.ok && pools.some((p) => cidrContains(p.cidr, parsed.value));
+  return parsed !== undefined && pools.some((p) => cidrContains(p.cidr, parsed));
 };
 
 /** Addresses of the pools not held by any allocation (those in `released` count as free). */
@@ -62,7 +62,7 @@ export const freeAddresses = (
     for (const a of allocations) {
       if (released.has(a.name)) continue;
       const ip = parseIp(a.ip);
-      if (ip.ok && cidrContains(p.cidr, ip.value)) taken += 1n;
+      if (ip !== undefined && cidrContains(p.cidr, ip)) taken += 1n;
     }
     const left = hostCount(p.cidr) - taken;
     if (left > 0n) free += left;

@@ -11,7 +11,7 @@
 // The parts: replicas.ts (names, template metadata), placement.ts (nodes), egress-ips.ts (pools,
 // free addresses, held allocations), drain.ts (retiring), status.ts (what the status reports).
 import { DEFAULTS } from "../api/defaults.js";
-import { formatCidr, hostCount } from "../ipam/ip-math.js";
+import { formatCidr, hostCount } from "../util/ip.js";
 import type { UsablePool } from "../ipam/pools.js";
 import type { GatewayActions, GatewayActionsInput, Problem, ReplicaAction } from "./actions.js";
 import { drainDeadline, drainGraceMs, drainProgress, scaleDownRetirees } from "./drain.js";

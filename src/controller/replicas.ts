@@ -7,6 +7,7 @@ import {
   ANN_GATEWAY_TERMINATING,
   LABEL_GATEWAY,
 } from "../api/well-known.js";
+import { compareNumbers, compareStrings } from "../util/compare.js";
 import type { ReplicaView } from "./views.js";
 
 /** `<gateway>-<n>` → n (decimal, no leading zeros); undefined for any other name. */
@@ -24,7 +25,7 @@ export const byReplicaIndex =
   (gateway: string) =>
   (a: { name: string }, b: { name: string }): number => {
     const [x, y] = [replicaIndex(gateway, a.name) ?? Infinity, replicaIndex(gateway, b.name) ?? Infinity];
-    return x !== y ? x - y : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    return compareNumbers(x, y) || compareStrings(a.name, b.name);
   };
 
 /** The labels the gateway's replicas carry (template.metadata.labels, default egw.dev/gateway). */

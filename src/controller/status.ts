@@ -1,7 +1,8 @@
 // The EgressGateway status (pure): per-replica node, egress IP and readiness, and two conditions:
 // Ready (every requested replica serves and is ready) and Degraded (something keeps the gateway
 // from its spec: a pool problem, no node, an invalid spec, a failing action).
-import type { Condition, EgressGatewayStatus } from "../api/schemas/egress.js";
+import type { Condition } from "../api/schemas/common.js";
+import type { EgressGatewayStatus } from "../api/schemas/egress.js";
 import type { Problem, ReplicaStatus } from "./actions.js";
 import { replicaReady } from "./replicas.js";
 import type { ReplicaView } from "./views.js";

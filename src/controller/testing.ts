@@ -6,6 +6,7 @@ import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore } from "../datastore/types.js";
 import { listAllocations, type Allocation } from "../ipam/allocator.js";
+import { compareBy } from "../util/compare.js";
 
 export const nodeObj = (name: string, labels: Record<string, string> = {}): Resource => ({
   apiVersion: "v1",
@@ -42,7 +43,7 @@ export const replicaPods = async (ds: Datastore, namespace: string, gateway: str
   const pods = await must(ds.list("Pod", { namespace }));
   return pods.items
     .filter((p) => p.metadata.annotations?.[ANN_GATEWAY_OWNER] === `${namespace}/${gateway}`)
-    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    .sort(compareBy((p) => p.metadata.name));
 };
 
 export const egressIPOf = (pod: Resource): string | undefined =>

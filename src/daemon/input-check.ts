@@ -11,7 +11,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { IssueList } from "../api/issues.js";
 import { checkSchema } from "../api/schema-check.js";
-import { SCHEMAS } from "../api/schemas/index.js";
+import { SCHEMAS } from "../api/schemas/all.js";
 
 type Json = Record<string, unknown>;
 

@@ -14,7 +14,7 @@ import type {
   ObservedRule,
   TunnelPeer,
 } from "./model.js";
-import { hex } from "./nft-text.js";
+import { hex } from "./nft/text.js";
 
 export interface Changes {
   ipAdd: string[];

@@ -2,6 +2,7 @@
 // back by table, then named by the gateway set whose slot holds that table, so a restarted agent
 // can compare them with its first plan without knowing table numbers (agent/health-seed.ts) and
 // keep replicas the kernel was not using out until they are polled healthy.
+import { compareStrings } from "../util/compare.js";
 import { slotOfTable } from "./band.js";
 import type { ObservedNexthop, ObservedRoute } from "./model.js";
 
@@ -41,7 +42,7 @@ export function gatewayGroupsOf(
     });
     out.push({ table: r.table, dst: r.dst, hops: [...new Set(hops)].sort() });
   }
-  return out.sort((a, b) => a.table - b.table || (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
+  return out.sort((a, b) => a.table - b.table || compareStrings(a.dst, b.dst));
 }
 
 /**

@@ -4,7 +4,8 @@
 // departure from the plan is returned as one line naming the pod, so it is never silent.
 import type { GatewaySetPlan, NodePlan, WorkloadPlan } from "../calc/plan.js";
 import { MAX_GATEWAY_SETS, markOfSlot, tableOfSlot } from "./band.js";
-import { ipv4, validIfname } from "./nft-text.js";
+import { isIpv4 } from "../util/ip.js";
+import { validIfname } from "./nft/values.js";
 import { assignSlots, type SlotAssignment } from "./slots.js";
 
 /** A gateway set with its slot: the fwmark its connections carry and the table that routes them. */
@@ -33,11 +34,11 @@ const podOf = (w: WorkloadPlan): string => `Pod ${w.namespace}/${w.name}`;
  */
 const IPV4_MEMO_MAX = 50_000;
 const ipv4Memo = new Map<string, boolean>();
-function isIPv4(text: string): boolean {
+function knownIpv4(text: string): boolean {
   let known = ipv4Memo.get(text);
   if (known === undefined) {
     if (ipv4Memo.size >= IPV4_MEMO_MAX) ipv4Memo.clear();
-    known = ipv4(text) !== undefined;
+    known = isIpv4(text);
     ipv4Memo.set(text, known);
   }
   return known;
@@ -45,7 +46,7 @@ function isIPv4(text: string): boolean {
 
 /** Why the kernel cannot hold this workload at all; undefined when it can. */
 function unusable(w: WorkloadPlan): string | undefined {
-  if (!isIPv4(w.ip)) return `status.podIP "${w.ip}" is not an IPv4 address`;
+  if (!knownIpv4(w.ip)) return `status.podIP "${w.ip}" is not an IPv4 address`;
   if (!validIfname(w.hostInterface))
     return `status.hostInterface "${w.hostInterface}" is not a valid interface name (1-15 characters)`;
   return undefined;
@@ -65,7 +66,7 @@ export function kernelPlanOf(plan: NodePlan, assignment: SlotAssignment): Kernel
     }
     let out = w;
     const extra = w.extraSourceIPs?.filter((ip) => {
-      if (isIPv4(ip)) return true;
+      if (knownIpv4(ip)) return true;
       problems.push(`${podOf(w)}: extra source address "${ip}" is not an IPv4 address; left out`);
       return false;
     });

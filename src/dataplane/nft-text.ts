@@ -1,9 +1,9 @@
-// What the renderers put around their nft objects: validated names and addresses, the version
+// What the renderers put around their nft objects: canonical MACs, the version
 // marker that lets a read-back recognise the rendered table (a hash of its text, kept in a rule
 // comment of a never-hooked chain), the table's expected shape, and the carry-over of counter
 // values into a replacement table. Text itself is written by nft/text.ts only.
 import { createHash } from "node:crypto";
-import { canonicalCidr4, isIpv4 } from "../util/ip.js";
+import { isIpv4 } from "../util/ip.js";
 import type { CounterValue, CounterValues, NftShape } from "./model.js";
 import {
   chain,
@@ -17,8 +17,11 @@ import {
 } from "./nft/objects.js";
 import { objectLines, replaceTableText, tableBodyLines } from "./nft/text.js";
 
+// Thin re-exports kept for render-node.ts; other modules import these from where they are defined
+// (nft/text.ts, nft/values.ts, util/ip.ts).
 export { hex } from "./nft/text.js";
 export { validIfname, validIfnamePrefix } from "./nft/values.js";
+export { canonicalCidr4 as cidr4 } from "../util/ip.js";
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
@@ -27,11 +30,8 @@ export const canonicalMac = (mac: string): string | undefined => {
   return MAC.test(m) ? m : undefined;
 };
 
-/** Canonical dotted IPv4, or undefined (the egress dataplane is IPv4 for now). */
+/** util/ip.ts isIpv4 in the form render-node.ts uses: the address itself, or undefined. */
 export const ipv4 = (text: string): string | undefined => (isIpv4(text) ? text : undefined);
-
-/** Canonical IPv4 CIDR (`a.b.c.d/n`, a bare address becomes /32), or undefined. */
-export const cidr4 = (text: string): string | undefined => canonicalCidr4(text);
 
 export const VERSION_CHAIN = "egw_version";
 const VERSION_PREFIX = "egw-plan ";

@@ -1,7 +1,8 @@
 // Pure parsers of `ip -json`, `bridge -json` and `nft -j` output into the dataplane's model.
 // Unknown shapes are skipped rather than trusted: a read-back never throws.
 import { markOfSlot, slotOfTable } from "./band.js";
-import { hashFromComment, VERSION_CHAIN, cidr4 } from "./nft-text.js";
+import { canonicalCidr4 } from "../util/ip.js";
+import { hashFromComment, VERSION_CHAIN } from "./nft-text.js";
 import type {
   ObservedFdb,
   ObservedLink,
@@ -97,7 +98,7 @@ export const parseNexthops = (json: unknown): ObservedNexthop[] =>
   });
 
 const routeDst = (dst: string | undefined): string | undefined =>
-  dst === undefined ? undefined : dst === "default" ? "0.0.0.0/0" : cidr4(dst);
+  dst === undefined ? undefined : dst === "default" ? "0.0.0.0/0" : canonicalCidr4(dst);
 
 /** `ip -4 -json route show table all` (or one table: `fallbackTable` fills the missing field). */
 export const parseRoutes = (json: unknown, fallbackTable = 254): ObservedRoute[] =>

@@ -1,6 +1,7 @@
 // Per-rule packet/byte counters of the compiled egress policy, read back from
 // `nft -j list table inet egw` (each policy rule carries a counter and a comment naming it), and
 // summed over nodes for `egw describe networkpolicy`. Parsing and aggregation are pure.
+import { compareNumbers, compareStrings } from "../util/compare.js";
 import { ok, type Result } from "../util/result.js";
 import { NODE_NFT_TABLE } from "./config.js";
 import { readNftJson } from "./kernel.js";
@@ -47,8 +48,8 @@ export function sumCounters(perNode: readonly (readonly RuleCounter[])[]): RuleC
     }
   }
   const rank = (r: number | "default"): number => (r === "default" ? Infinity : r);
-  return [...byKey.values()].sort((a, b) =>
-    a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : rank(a.rule) - rank(b.rule),
+  return [...byKey.values()].sort(
+    (a, b) => compareStrings(a.ref, b.ref) || compareNumbers(rank(a.rule), rank(b.rule)),
   );
 }
 

@@ -3,12 +3,15 @@
 // only tunnel traffic from cluster nodes and health checks, forwards only decapsulated workload
 // traffic out of the uplink, and SNATs it to the egress IP (never masquerade).
 import { macForIp } from "../calc/mac.js";
+import { compareStrings } from "../util/compare.js";
+import { canonicalCidr4, isIpv4 } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
 import { GATEWAY_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
 import type { NftShape, Sysctls, TunnelPeer, VxlanLink } from "./model.js";
 import { ACCEPT, chain, counter, DROP, inSet, is, rule, set, states, type Table } from "./nft/objects.js";
 import { Transaction } from "./nft/transaction.js";
-import { cidr4, ipv4, validIfname, versionedTable } from "./nft-text.js";
+import { validIfname } from "./nft/values.js";
+import { versionedTable } from "./nft-text.js";
 
 export interface GatewayNode {
   name: string;
@@ -60,19 +63,19 @@ export const egressAddressLabel = (uplink: string): string | undefined =>
 function check(p: GatewayReplicaPlan): string[] {
   const at = `GatewayReplicaPlan of replica "${p.replica}"`;
   const e: string[] = [];
-  if (ipv4(p.podIP) === undefined) e.push(`${at}: podIP "${p.podIP}" is not an IPv4 address`);
-  if (ipv4(p.egressIP) === undefined) e.push(`${at}: egressIP "${p.egressIP}" is not an IPv4 address`);
+  if (!isIpv4(p.podIP)) e.push(`${at}: podIP "${p.podIP}" is not an IPv4 address`);
+  if (!isIpv4(p.egressIP)) e.push(`${at}: egressIP "${p.egressIP}" is not an IPv4 address`);
   if (!validIfname(p.uplink)) e.push(`${at}: uplink "${p.uplink}" is not a valid interface name`);
   if (!Number.isInteger(p.healthPort) || p.healthPort < 1 || p.healthPort > 65535)
     e.push(`${at}: healthPort ${p.healthPort} must be 1-65535`);
   p.workloadCidrs.forEach((c, i) => {
-    if (cidr4(c) === undefined) e.push(`${at}: workloadCidrs[${i}] "${c}" is not an IPv4 CIDR`);
+    if (canonicalCidr4(c) === undefined) e.push(`${at}: workloadCidrs[${i}] "${c}" is not an IPv4 CIDR`);
   });
   p.nodes.forEach((n, i) => {
-    if (ipv4(n.underlayIP) === undefined)
+    if (!isIpv4(n.underlayIP))
       e.push(`${at}: nodes[${i}] (${n.name}).underlayIP "${n.underlayIP}" is not IPv4`);
     n.podCidrs.forEach((c, j) => {
-      if (cidr4(c) === undefined)
+      if (canonicalCidr4(c) === undefined)
         e.push(`${at}: nodes[${i}] (${n.name}).podCidrs[${j}] "${c}" is not an IPv4 CIDR`);
     });
   });
@@ -89,7 +92,7 @@ export function renderGateway(
   const problems = check(plan);
   if (problems.length > 0) return err(problems);
   const nodes = sortedUnique(plan.nodes.map((n) => n.underlayIP));
-  const workloads = sortedUnique(plan.workloadCidrs.map((c) => cidr4(c) ?? c));
+  const workloads = sortedUnique(plan.workloadCidrs.map((c) => canonicalCidr4(c) ?? c));
   const fromWorkloads = is("ip saddr", inSet("egw_workload_cidrs"));
   const { table, text, shape } = versionedTable(GATEWAY_NFT_TABLE, [
     set("egw_nodes", ["ipv4_addr"], nodes),
@@ -124,8 +127,8 @@ export function renderGateway(
   if (invalid !== undefined) return err([`GatewayReplicaPlan of replica "${plan.replica}": ${invalid}`]);
   const peers = nodes.map((ip) => ({ ip, mac: macForIp(ip) ?? "", vtep: ip }));
   const routes = plan.nodes
-    .flatMap((n) => n.podCidrs.map((c) => ({ dst: cidr4(c) ?? c, via: n.underlayIP })))
-    .sort((a, b) => a.dst.localeCompare(b.dst));
+    .flatMap((n) => n.podCidrs.map((c) => ({ dst: canonicalCidr4(c) ?? c, via: n.underlayIP })))
+    .sort((a, b) => compareStrings(a.dst, b.dst));
   return ok({
     table,
     nft: text,

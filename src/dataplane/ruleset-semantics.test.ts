@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { evaluateEgress, type Verdict } from "../calc/access/evaluate.js";
-import { seededRandom } from "../calc/fixtures.js";
+import { seededRandom } from "../util/random.js";
 import { DEFAULT_OPTIONS, MARK_MASK, VXLAN_DEVICE } from "./config.js";
 import { FakeNft } from "./nft/fake.js";
 import type { Chain, Table } from "./nft/objects.js";

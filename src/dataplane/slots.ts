@@ -5,6 +5,7 @@
 // first assignment it adopts the slots the kernel already steers the plan's workloads with.
 // Reading the kernel is the caller's job (it passes a reader); the rules of assignment are pure.
 import type { NodePlan, WorkloadPlan } from "../calc/plan.js";
+import { compareStrings } from "../util/compare.js";
 import { err, ok, type Result } from "../util/result.js";
 import { MAX_GATEWAY_SETS } from "./band.js";
 
@@ -16,7 +17,6 @@ export interface SlotAssignment {
 }
 
 const validSlot = (slot: number): boolean => Number.isInteger(slot) && slot >= 1 && slot <= MAX_GATEWAY_SETS;
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Gives every key a slot: the one it holds in `held` when still valid, else its `preferred` slot
@@ -40,7 +40,7 @@ export function assignSlots(
   for (const [key, slot] of preferred) take(key, slot);
   const overflow = new Set<string>();
   let next = 1;
-  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(compare)) {
+  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(compareStrings)) {
     while (used.has(next)) next++;
     if (next > MAX_GATEWAY_SETS) {
       overflow.add(key);
@@ -72,7 +72,7 @@ export function preferredSlots(
     votes.set(id, vote);
   }
   const ranked = [...votes.values()].sort(
-    (a, b) => b.count - a.count || a.slot - b.slot || compare(a.key, b.key),
+    (a, b) => b.count - a.count || a.slot - b.slot || compareStrings(a.key, b.key),
   );
   const preferred = new Map<string, number>();
   const taken = new Set<number>();

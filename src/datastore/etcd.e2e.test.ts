@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { test } from "node:test";
+import type { Resource } from "../api/meta.js";
 import { registerDatastoreContract } from "./contract.js";
 import { openDatastore } from "./connect.js";
 import { EtcdDatastore } from "./etcd.js";
@@ -94,6 +95,34 @@ test(
       await ds.close();
       for (const s of held) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
+    }
+  },
+);
+
+test(
+  "etcd: an object over etcd's request limit is Invalid (not Unavailable), naming it",
+  { timeout: 60_000 },
+  async () => {
+    const server = await startEtcd();
+    const ds = new EtcdDatastore({ endpoints: server.endpoints, root: `/egw-test-${process.pid}-big/v1` });
+    try {
+      // etcd's default limit is 1.5 MiB per request.
+      const big: Resource = {
+        apiVersion: "egw.dev/v1",
+        kind: "IPPool",
+        metadata: { name: "big", annotations: { filler: "x".repeat(1_600_000) } },
+        spec: { cidr: "10.10.0.0/24" },
+      };
+      const r = await ds.create(big);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.error.code, "Invalid");
+      assert.match(r.error.message, /IPPool big/);
+      // The refusal does not make the store look down.
+      assert.ok((await ds.list("IPPool")).ok);
+    } finally {
+      await ds.close();
+      await server.stop();
     }
   },
 );

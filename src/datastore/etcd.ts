@@ -1,6 +1,6 @@
 // etcd v3 backend over the `etcd3` client. resourceVersion = the key's mod_revision; every
 // conditional write is one etcd transaction, so compare-and-swap is atomic on the server.
-import { Etcd3, type IKeyValue, type IOptions } from "etcd3";
+import { Etcd3, GRPCInvalidArgumentError, type IKeyValue, type IOptions } from "etcd3";
 import { describeRef, refOf, type ObjectRef, type Resource } from "../api/meta.js";
 import { err, ok, type Result } from "../util/result.js";
 import { decodeStored, newStoreOwned, ownedOf, toStored, withVersion } from "./codec.js";
@@ -91,7 +91,9 @@ export class EtcdDatastore implements Datastore {
       return ok(await Promise.race([fn(), deadline]));
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
-      if (/too large/i.test(msg)) return err(new DatastoreError("Invalid", `${what}: ${msg}`));
+      // etcd refused the request itself (e.g. "request is too large"): retrying cannot help. The
+      // client types errors by their gRPC status code; egw does not read their text.
+      if (e instanceof GRPCInvalidArgumentError) return err(new DatastoreError("Invalid", `${what}: ${msg}`));
       return err(
         new DatastoreError("Unavailable", `cannot reach etcd at ${this.endpoints}: ${what}: ${msg}`),
       );

@@ -5,7 +5,7 @@
 import type { IPPoolInput, NodeInput, PodInput } from "../calc/inputs.js";
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { GatewayNode, GatewayReplicaPlan } from "../dataplane/render-gateway.js";
-import { canonicalCidr4, isIpv4 } from "../util/ip.js";
+import { canonicalCidr4, ipFamilyOf, isIpv4 } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
 import { compareStrings } from "../util/compare.js";
 
@@ -58,7 +58,7 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
     const podCidrs: string[] = [];
     for (const c of declared) {
       if (canonicalCidr4(c) !== undefined) podCidrs.push(c);
-      else if (!c.includes(":"))
+      else if (ipFamilyOf(c) === 4)
         warnings.push(`Node ${name}: spec.podCIDRs entry "${c}" is not an IPv4 CIDR; skipped`);
     }
     if (podCidrs.length === 0)
@@ -71,7 +71,7 @@ export function buildGatewayPlan(i: GatewayPlanInputs): Result<BuiltGatewayPlan,
   for (const p of i.pools) {
     const uses = p.spec?.allowedUses ?? ["Workload"];
     const cidr = p.spec?.cidr;
-    if (!uses.includes("Workload") || cidr === undefined || cidr.includes(":")) continue;
+    if (!uses.includes("Workload") || cidr === undefined || ipFamilyOf(cidr) === 6) continue;
     if (canonicalCidr4(cidr) !== undefined) workloadCidrs.add(cidr);
     else warnings.push(`IPPool ${p.metadata.name}: spec.cidr "${cidr}" is not an IPv4 CIDR; skipped`);
   }

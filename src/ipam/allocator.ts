@@ -6,7 +6,7 @@ import { EGW_API_VERSION } from "../api/kinds.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
 import { cidrContains, firstFree, formatIp, parseIp } from "../util/ip.js";
-import { ipToName } from "./ip-math.js";
+import { ipToName } from "./allocation-name.js";
 import {
   describeGateway,
   IpamError,

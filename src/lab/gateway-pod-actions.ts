@@ -7,6 +7,7 @@ import type { Resource } from "../api/meta.js";
 import { podNetns } from "./names.js";
 import { podView } from "./pod-actions.js";
 import { type LabNode } from "./topology.js";
+import { compareBy } from "../util/compare.js";
 import { isIpv4 } from "../util/ip.js";
 
 /** `proto` of every egress-IP route the lab adds (router and nodes). */
@@ -66,11 +67,7 @@ export const gatewayPods = (
   const nodes = new Map(input.nodes.map((n) => [n.name, n]));
   const out: GatewayPodView[] = [];
   const claimed = new Set<string>();
-  const sorted = [...input.pods].sort((a, b) =>
-    `${a.metadata.namespace ?? ""}/${a.metadata.name}` < `${b.metadata.namespace ?? ""}/${b.metadata.name}`
-      ? -1
-      : 1,
-  );
+  const sorted = [...input.pods].sort(compareBy((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`));
   for (const pod of sorted) {
     const egressIP = pod.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP];
     if (egressIP === undefined) continue;

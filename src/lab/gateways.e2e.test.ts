@@ -10,6 +10,7 @@ import { infraNetns, nodeNetns } from "./names.js";
 import { isAlive } from "../util/background-process.js";
 import { readManifest } from "./state.js";
 import { egwOk, eventually, repoRoot, runCmd } from "./testing/lab-cli.js";
+import { nftCounterPackets } from "./testing/policy-helpers.js";
 import {
   DB,
   labSession,
@@ -151,22 +152,7 @@ describe("egress gateways in the lab (root)", { skip: !isRoot && "needs root", t
       ].join("\n"),
     );
     assert.equal(counted.code, 0, counted.stderr);
-    const leaked = async (): Promise<number> => {
-      const r = await runCmd("ip", [
-        "netns",
-        "exec",
-        rtr,
-        "nft",
-        "-j",
-        "list",
-        "counter",
-        "inet",
-        table,
-        "egwt_leak",
-      ]);
-      const json = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
-      return json.nftables.find((x) => x.counter)?.counter?.packets ?? -1;
-    };
+    const leaked = (): Promise<number> => nftCounterPackets(rtr, table, "egwt_leak");
     assert.equal(await leaked(), 0);
 
     const [frontendIP] = await readyGateway("shop", "frontend", 1);

@@ -1,7 +1,9 @@
 // Canonical form: stable text, equivalent on re-parse, idempotent.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { canonicalSelector, parseSelector, selectorLabelKeys, type SelectorAst } from "./index.js";
+import { selectorLabelKeys, type SelectorAst } from "./ast.js";
+import { canonicalSelector } from "./canonical.js";
+import { parseSelector } from "./selector.js";
 
 const CANONICAL: [input: string, canonical: string][] = [
   ["", "all()"],

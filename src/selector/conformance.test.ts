@@ -1,7 +1,9 @@
 // Conformance table: selector text, labels, expected match (Calico semantics).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatSelectorError, parseSelector, type Labels } from "./index.js";
+import type { Labels } from "./ast.js";
+import { formatSelectorError } from "./errors.js";
+import { parseSelector } from "./selector.js";
 
 interface Case {
   selector: string;

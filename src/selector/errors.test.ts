@@ -2,7 +2,9 @@
 // what was expected.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatSelectorError, matchesSelector, MAX_SELECTOR_NESTING, parseSelector } from "./index.js";
+import { formatSelectorError } from "./errors.js";
+import { MAX_SELECTOR_NESTING } from "./parser.js";
+import { matchesSelector, parseSelector } from "./selector.js";
 
 interface BadCase {
   selector: string;

@@ -3,7 +3,9 @@
 // evaluator and survives a canonical round trip.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatSelectorError, parseSelector, type Labels, type SelectorAst } from "./index.js";
+import type { Labels, SelectorAst } from "./ast.js";
+import { formatSelectorError } from "./errors.js";
+import { parseSelector } from "./selector.js";
 import { seededRandom } from "../util/random.js";
 
 const rand = seededRandom(0x5e1ec70);

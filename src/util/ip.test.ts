@@ -9,8 +9,11 @@ import {
   firstFree,
   formatCidr,
   formatIp,
+  formatIpv4Number,
   hostCount,
   hostRange,
+  ipFamilyOf,
+  ipv4Range,
   isIpv4,
   nthHost,
   parseCidr,
@@ -82,6 +85,14 @@ describe("ip addresses", () => {
     ];
     for (const [input, want] of cases) assert.equal(formatIp(ip(input)), want, input);
     assert.equal(formatIp({ version: 4, value: 0xc0a80001n }), "192.168.0.1");
+    for (const text of ["0.0.0.0", "10.244.1.7", "192.168.0.1", "255.255.255.255"])
+      assert.equal(formatIpv4Number(parseIpv4Number(text) ?? assert.fail(text)), text);
+  });
+
+  it("tells the family an address is written in, valid or not", () => {
+    assert.equal(ipFamilyOf("10.0.0.0/8"), 4);
+    assert.equal(ipFamilyOf("fd00::/8"), 6);
+    assert.equal(ipFamilyOf("not:an:address"), 6);
   });
 });
 
@@ -118,6 +129,15 @@ describe("CIDRs", () => {
     assert.equal(canonicalCidr4("10.1.2.0/24"), "10.1.2.0/24");
     assert.equal(canonicalCidr4("10.1.2.3/24"), undefined);
     assert.equal(canonicalCidr4("fd00::/8"), undefined);
+  });
+
+  it("gives IPv4 addresses and prefixes as number ranges, host bits ignored", () => {
+    assert.deepEqual(ipv4Range("10.0.0.7"), [0x0a000007, 0x0a000007]);
+    assert.deepEqual(ipv4Range("10.0.0.7/24"), [0x0a000000, 0x0a0000ff]);
+    assert.deepEqual(ipv4Range("0.0.0.0/0"), [0, 2 ** 32 - 1]);
+    assert.deepEqual(ipv4Range("255.255.255.255/32"), [2 ** 32 - 1, 2 ** 32 - 1]);
+    for (const bad of ["10.0.0.0/33", "10.0.0.0/", "10.0.0.0/08", "10.0.0/8", "fd00::/8", "::1"])
+      assert.equal(ipv4Range(bad), undefined, bad);
   });
 
   it("computes ends, overlaps and containment with BigInt, per version", () => {

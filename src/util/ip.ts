@@ -89,6 +89,33 @@ export function parseIp(s: string): IpAddress | undefined {
 /** Whether `s` is a dotted-quad IPv4 address (the strict form parseIp accepts). */
 export const isIpv4 = (s: string): boolean => parseIpv4Number(s) !== undefined;
 
+/** Dotted-quad text of an IPv4 address held as a number (the inverse of parseIpv4Number). */
+export const formatIpv4Number = (n: number): string =>
+  `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/**
+ * The family an address or CIDR is written in (a colon means IPv6), without checking that it is
+ * valid: for callers that treat the families differently before (or instead of) validating.
+ */
+export const ipFamilyOf = (s: string): IpVersion => (s.includes(":") ? 6 : 4);
+
+/**
+ * An IPv4 address or `address/prefix` as its first and last address, as numbers (host bits are
+ * ignored, as nft and Calico's policy nets do); undefined for anything else, IPv6 included. For
+ * hot paths that compare IPv4 numbers (parseIpv4Number) instead of BigInts.
+ */
+export function ipv4Range(s: string): readonly [number, number] | undefined {
+  const slash = s.indexOf("/");
+  const n = parseIpv4Number(slash < 0 ? s : s.slice(0, slash));
+  if (n === undefined) return undefined;
+  if (slash < 0) return [n, n];
+  const prefixText = s.slice(slash + 1);
+  if (!PREFIX.test(prefixText) || Number(prefixText) > 32) return undefined;
+  const size = 2 ** (32 - Number(prefixText));
+  const first = n - (n % size);
+  return [first, first + size - 1];
+}
+
 const v6Groups = (value: bigint): number[] =>
   Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
 

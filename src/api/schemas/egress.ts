@@ -4,8 +4,6 @@ import { Type, type Static } from "@sinclair/typebox";
 import { EGW_API_VERSION } from "../kinds.js";
 import { ConditionSchema, header, Int32, StringEnum, StringMap, Strict } from "./common.js";
 
-export { ConditionSchema, type Condition } from "./common.js";
-
 export const IP_POOL_USES = ["Workload", "EgressGateway"] as const;
 
 export const IPPoolSpecSchema = Strict({

@@ -3,7 +3,7 @@
 // only the changed pod. ClusterIndex owns the cache and drops it when namespaces or
 // GlobalNetworkSets change; computeAccessPlan reads it, so a pod event costs O(entries), not
 // O(entries × pods).
-import type { Selector } from "../../selector/index.js";
+import type { Selector } from "../../selector/selector.js";
 import { isIpv4 } from "../../util/ip.js";
 import type { PodInput } from "../inputs.js";
 import type { AccessPolicyKind } from "./inputs.js";

@@ -3,7 +3,7 @@
 // Deny end evaluation, Log continues, Pass leaves the tier; a tier whose policies select the
 // workload but do not act applies its defaultAction; a workload no policy selects is allowed.
 // render-policy.ts compiles the same plan to nft; tests check both agree on real connections.
-import { parseIpv4Number } from "../../util/ip.js";
+import { ipv4Range, parseIpv4Number } from "../../util/ip.js";
 import { err, ok, type Result } from "../../util/result.js";
 import type { ClusterIndex } from "../snapshot.js";
 import { computeAccessPlan } from "./compute.js";
@@ -52,13 +52,8 @@ function ranges(cidrs: readonly string[]): Range[] {
   if (r !== undefined) return r;
   r = [];
   for (const c of cidrs) {
-    const [addr = "", len = "32"] = c.split("/");
-    const ip = parseIpv4Number(addr);
-    if (ip === undefined) continue;
-    const prefix = Number(len);
-    const size = 2 ** (32 - prefix);
-    const lo = ip - (ip % size);
-    r.push([lo, lo + size - 1]);
+    const range = ipv4Range(c);
+    if (range !== undefined) r.push(range);
   }
   rangeCache.set(cidrs, r);
   return r;

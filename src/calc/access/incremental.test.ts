@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { makeNamespace, makeNode, makeWorkload, makeWorkloadPool, seededRandom } from "../fixtures.js";
+import { seededRandom } from "../../util/random.js";
+import { makeNamespace, makeNode, makeWorkload, makeWorkloadPool } from "../fixtures.js";
 import type { NamespaceInput, PodInput } from "../inputs.js";
 import { computeNodePlan } from "../node-plan.js";
 import { ClusterIndex, type Snapshot } from "../snapshot.js";

@@ -3,7 +3,8 @@
 // A rule that fails validation (the API rejects it, so only a bypassed datastore gets here)
 // becomes a Deny of everything at its position: fail closed, with the reason kept for status.
 import { parseCidr } from "../../util/ip.js";
-import { formatSelectorError, type Selector } from "../../selector/index.js";
+import { formatSelectorError } from "../../selector/errors.js";
+import type { Selector } from "../../selector/selector.js";
 import { err, ok, type Result } from "../../util/result.js";
 import type { ParseSelectorFn } from "../policy.js";
 import {

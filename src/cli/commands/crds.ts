@@ -1,6 +1,6 @@
 // `egw crds`: the CustomResourceDefinitions generated from the schemas, as multi-document YAML.
 import type { Command } from "commander";
-import { allCrds } from "../api-port.js";
+import { allCrds } from "../../api/crd.js";
 import type { CliContext } from "../context.js";
 import { renderYaml } from "../output.js";
 

@@ -2,7 +2,8 @@
 import { Option, type Command } from "commander";
 import type { KindInfo } from "../../api/kinds.js";
 import type { ObjectRef, Resource } from "../../api/meta.js";
-import { formatSelectorError, parseSelector } from "../../selector/index.js";
+import { formatSelectorError } from "../../selector/errors.js";
+import { parseSelector } from "../../selector/selector.js";
 import { orFail, type CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { notFoundText, resolveKindName } from "../kinds.js";

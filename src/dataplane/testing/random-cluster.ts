@@ -13,11 +13,11 @@ import {
   makeWorkload,
   makeWorkloadPool,
   policyAnnotations,
-  seededRandom,
   selectorAnnotations,
 } from "../../calc/fixtures.js";
 import type { PodInput, PolicyRuleInput } from "../../calc/inputs.js";
 import { computeNodePlan } from "../../calc/node-plan.js";
+import { seededRandom } from "../../util/random.js";
 import type { WorkloadPlan } from "../../calc/plan.js";
 import { ClusterIndex } from "../../calc/snapshot.js";
 import { LABEL_GATEWAY, LABEL_NAMESPACE_NAME } from "../../api/well-known.js";

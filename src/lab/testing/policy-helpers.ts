@@ -128,24 +128,18 @@ export const addPortCounters = async (
   if (r.code !== 0) throw new Error(`cannot add counters in ${netns}: ${r.stderr}`);
 };
 
-export const portCounter = async (netns: string, table: string, port: number): Promise<number> => {
-  const r = await runCmd("ip", [
-    "netns",
-    "exec",
-    netns,
-    "nft",
-    "-j",
-    "list",
-    "counter",
-    "inet",
-    table,
-    `c${port}`,
-  ]);
-  if (r.code !== 0) throw new Error(`nft list counter c${port} in ${netns}: ${r.stderr}`);
+/** Packets counted by the named counter `name` of table inet `table` in `netns` (-1 if it has none). */
+export const nftCounterPackets = async (netns: string, table: string, name: string): Promise<number> => {
+  const r = await runCmd("ip", ["netns", "exec", netns, "nft", "-j", "list", "counter", "inet", table, name]);
+  if (r.code !== 0) throw new Error(`nft list counter ${name} in ${netns}: ${r.stderr}`);
   const c = (JSON.parse(r.stdout) as NftJson).nftables?.find((x) => x.counter !== undefined)?.counter as
     { packets?: number } | undefined;
   return c?.packets ?? -1;
 };
+
+/** Packets counted by the per-port counter `c<port>` (see addPortCounters). */
+export const portCounter = (netns: string, table: string, port: number): Promise<number> =>
+  nftCounterPackets(netns, table, `c${port}`);
 
 export const deleteTable = (netns: string, table: string): Promise<Outcome> =>
   runCmd("ip", ["netns", "exec", netns, "nft", "delete", "table", "inet", table]);

@@ -1,4 +1,6 @@
-// One schema per kind: the single source of the TS types, runtime validation and CRD schemas.
+// The schema of every kind, by kind name: what validation, CRDs and the daemons' shape check look
+// a kind up in. The schemas and their TS types are defined per group in common.ts, core.ts,
+// egress.ts and policy.ts (one schema per kind: the single source of types, validation and CRDs).
 import type { TSchema } from "@sinclair/typebox";
 import { NamespaceSchema, NodeSchema, PodSchema } from "./core.js";
 import {
@@ -13,11 +15,6 @@ import {
   NetworkPolicySchema,
   TierSchema,
 } from "./policy.js";
-
-export * from "./common.js";
-export * from "./core.js";
-export * from "./egress.js";
-export * from "./policy.js";
 
 /** Schema of each kind in kinds.ts, by kind name. */
 export const SCHEMAS: Readonly<Record<string, TSchema>> = {

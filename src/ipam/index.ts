@@ -1,4 +1,0 @@
-// IPAM: egress IPs for gateway replicas.
-export * from "./ip-math.js";
-export * from "./pools.js";
-export * from "./allocator.js";
