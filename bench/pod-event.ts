@@ -90,6 +90,7 @@ async function measure(pods: number): Promise<Event[]> {
       await event(path, "add", pod);
     }
   }
+  dataplane.close();
   return events;
 }
 

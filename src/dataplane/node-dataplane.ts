@@ -36,7 +36,8 @@ import {
   type NftStep,
   type NodeApplied,
 } from "./node-update.js";
-import { renderNode, type NodeRender } from "./render-node.js";
+import { NftSession } from "./nft-session.js";
+import { checkNodeTable, renderNode, type NodeRender } from "./render-node.js";
 import type { Runner } from "./runner.js";
 import { GatewaySetSlots } from "./slots.js";
 
@@ -128,6 +129,8 @@ export class NodeDataplane implements NodeDataplanePort {
   private readonly slots: GatewaySetSlots;
   /** What the last successful reconcile applied; undefined makes the next one full. */
   private applied: NodeApplied | undefined;
+  /** Applies element updates when the runner can keep a process (else each is an `nft -f`). */
+  private readonly session: NftSession | undefined;
 
   constructor(
     private readonly runner: Runner,
@@ -135,6 +138,13 @@ export class NodeDataplane implements NodeDataplanePort {
   ) {
     this.options = withDefaults(options);
     this.slots = new GatewaySetSlots(() => readWorkloadSlots(this.runner, NODE_NFT_TABLE));
+    const start = runner.start?.bind(runner);
+    this.session = start === undefined ? undefined : new NftSession(() => start(["nft", "-i"]), runner.where);
+  }
+
+  /** Ends the nft session process (tests; an agent's ends with the agent). */
+  close(): void {
+    this.session?.close();
   }
 
   adoptKernelState(plan: NodePlan): Promise<Result<AdoptedKernelState, string>> {
@@ -165,9 +175,16 @@ export class NodeDataplane implements NodeDataplanePort {
     const assigned = await this.slots.assign(plan);
     if (!assigned.ok) return assigned;
     const placed = kernelPlanOf(plan, assigned.value);
-    const rendered = renderNode(placed.plan, this.options);
+    const rendered = renderNode(placed.plan, this.options, { tableCheck: false });
     if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
+    // Every check before the first kernel change: an element update's operations were checked as
+    // they were built; a table that may be loaded whole is checked whole.
+    const step = nftStep(applied, r, full);
+    if (step.kind === "full") {
+      const invalid = checkNodeTable(plan.node, r.table);
+      if (invalid !== undefined) return err(`node ${plan.node}: invalid plan: ${invalid}`);
+    }
     const actions: string[] = [];
 
     const routing = routingKey(r.desired);
@@ -194,7 +211,7 @@ export class NodeDataplane implements NodeDataplanePort {
       if (!added.ok) return added;
     }
 
-    const nft = await this.applyNft(nftStep(applied, r, full), r, actions);
+    const nft = await this.applyNft(step, r, plan.node, actions);
     // A failed load leaves the old ruleset in force, which still uses the old objects: no removals.
     if (!nft.ok) return nft;
     if (c !== undefined) {
@@ -228,17 +245,27 @@ export class NodeDataplane implements NodeDataplanePort {
    * else (or when that transaction fails, e.g. because an element it deletes is gone) a read-back
    * and, if the kernel differs, a whole-table replacement.
    */
-  private async applyNft(step: NftStep, r: NodeRender, actions: string[]): Promise<Result<void, string>> {
+  private async applyNft(
+    step: NftStep,
+    r: NodeRender,
+    node: string,
+    actions: string[],
+  ): Promise<Result<void, string>> {
     if (step.kind === "none") return ok(undefined);
     let elementsFailed: string | undefined;
     if (step.kind === "elements") {
-      const loaded = await loadNft(this.runner, step.text);
+      const loaded =
+        this.session !== undefined
+          ? await this.session.apply(step.text)
+          : await loadNft(this.runner, step.text);
       if (loaded.ok) {
         actions.push(elementsAction(NODE_NFT_TABLE, step.count));
         return ok(undefined);
       }
       elementsFailed = loaded.error;
       actions.push(`nft element update failed, table read back: ${loaded.error}`);
+      const invalid = checkNodeTable(node, r.table);
+      if (invalid !== undefined) return err(`element update failed (${elementsFailed}); ${invalid}`);
     }
     const nft = await readNodeNft(this.runner, NODE_NFT_TABLE);
     if (!nft.ok) return nft;
@@ -259,6 +286,7 @@ export class NodeDataplane implements NodeDataplanePort {
   /** Removes everything egw owns on this node (uninstall, tests): its table, band objects, device. */
   async teardown(): Promise<Result<void, string>> {
     this.applied = undefined;
+    this.session?.close();
     const nexthops = await readNexthops(this.runner);
     if (!nexthops.ok) return nexthops;
     const routes = await readBandRoutes(this.runner);

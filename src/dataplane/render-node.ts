@@ -312,6 +312,17 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
   };
 }
 
+export interface RenderNodeOptions {
+  /**
+   * Check the table against the nft model (default true). The node dataplane passes false and
+   * leaves that check to the transaction that carries the table — a replacement checks it whole,
+   * an element update checks the elements it sends on top of an outline that was checked before —
+   * so a pod event does not check thousands of unchanged elements again. The plan's own checks
+   * (every problem by field path) run either way.
+   */
+  tableCheck?: boolean;
+}
+
 /**
  * Renders a client node's NodePlan, its egress access policy (`plan.access`) included. Bad input
  * is an error listing every problem by field path. Counter start values are filled in later, by
@@ -320,13 +331,16 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
 export function renderNode(
   plan: KernelNodePlan,
   options: Partial<DataplaneOptions> = {},
+  { tableCheck = true }: RenderNodeOptions = {},
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
   const { table, shape } = versionedByOutline(NODE_NFT_TABLE, nodeTableObjects(plan, workloads, o));
-  const invalid = new Transaction().replaceTable(table).error;
-  if (invalid !== undefined) return err([`NodePlan of node "${plan.node}": ${invalid}`]);
+  if (tableCheck) {
+    const invalid = checkNodeTable(plan.node, table);
+    if (invalid !== undefined) return err([invalid]);
+  }
   let text: string | undefined;
   return ok({
     table,
@@ -336,6 +350,12 @@ export function renderNode(
     shape,
     desired: nodeRouting(plan, o),
   });
+}
+
+/** The nft model's verdict on a rendered node table: undefined, or its first problem. */
+export function checkNodeTable(node: string, table: Table): string | undefined {
+  const invalid = new Transaction().replaceTable(table).error;
+  return invalid === undefined ? undefined : `NodePlan of node "${node}": ${invalid}`;
 }
 
 /**

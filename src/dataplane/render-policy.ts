@@ -131,10 +131,18 @@ class Builder {
     return name;
   }
 
+  /** Interface names checked so far (the same pods appear in a policy's, its tier's and the node's set). */
+  private readonly ifnameValid = new Map<string, boolean>();
+
   /** The interfaces a policy or tier applies to, each once, in plan order (a set has no order). */
   ifSet(name: string, ifaces: Iterable<string>): void {
     const valid = new Set<string>();
-    for (const i of ifaces) if (!valid.has(i) && i !== "" && validIfname(i)) valid.add(i);
+    for (const i of ifaces) {
+      if (valid.has(i)) continue;
+      let fine = this.ifnameValid.get(i);
+      if (fine === undefined) this.ifnameValid.set(i, (fine = i !== "" && validIfname(i)));
+      if (fine) valid.add(i);
+    }
     this.objects.push(set(name, ["ifname"], [...valid]));
   }
 

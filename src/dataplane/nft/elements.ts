@@ -114,15 +114,89 @@ const elementHolders = (t: Table): (NftSet | NftMap)[] => t.objects.filter((o) =
 export interface ElementChangeCount {
   added: number;
   removed: number;
-  /** Interval sets rewritten whole (flushed and filled again). */
+  /** Sets and maps written whole (flushed and filled again) instead of element by element. */
   rewritten: number;
   sets: number;
 }
 
 export interface ElementUpdate {
-  /** The operations: deletions and flushes first (a map key changing verdict is deleted, then added). */
+  /** The operations: deletions first (a map key changing verdict is deleted, then added). */
   transaction: Transaction;
   count: ElementChangeCount;
+}
+
+/**
+ * Interval-set elements at which changed plain sets are written whole instead of element by
+ * element. nft 1.0.6 lists every interval set of the ruleset before it runs `add element` or
+ * `delete element` (about 13 µs per listed element here), while writing a set whole costs about
+ * 10 µs per element and lists nothing: with big CIDR sets (a 100,000-prefix policy), rewriting
+ * the few sets a pod touches is the cheaper way; on a node without them, single elements are.
+ */
+const REWRITE_FROM = 1000;
+
+interface Change {
+  a: NftSet | NftMap;
+  deleted: Element[];
+  added: (Element | MapElement)[];
+  /** Interval sets are always written whole: merged elements cannot be deleted one by one. */
+  whole: boolean;
+}
+
+/**
+ * The element operations that turn the elements of `before` into those of `after`, as one
+ * transaction; undefined when the two tables do not declare the same sets and maps (name, kind,
+ * type and flags, in the same order), which only a whole-table replacement can change.
+ *
+ * Plain sets and maps change element by element. An interval set that changed is written whole
+ * (flushed and filled again in the same transaction): the kernel's auto-merge joins adjacent
+ * prefixes into one element, so a prefix that was added can no longer be deleted on its own
+ * ("element does not exist"). When the table's interval sets are big, changed plain sets are
+ * written whole too (see REWRITE_FROM).
+ */
+export function elementUpdate(before: Table, after: Table): ElementUpdate | undefined {
+  if (before.name !== after.name) return undefined;
+  const was = elementHolders(before);
+  const now = elementHolders(after);
+  if (was.length !== now.length) return undefined;
+  const changes: Change[] = [];
+  let intervalElements = 0;
+  for (let i = 0; i < now.length; i++) {
+    const b = was[i] as NftSet | NftMap;
+    const a = now[i] as NftSet | NftMap;
+    if (!sameDeclaration(a, b)) return undefined;
+    if (a.kind === "set" && a.interval === true) intervalElements += a.elements.length;
+    if (a.elements === b.elements) continue;
+    const change = changeOf(b, a);
+    if (change !== undefined) changes.push(change);
+  }
+  let plainSize = 0;
+  for (const c of changes) if (!c.whole) plainSize += c.a.elements.length;
+  const rewrite = intervalElements >= REWRITE_FROM && intervalElements > plainSize;
+
+  const transaction = new Transaction();
+  const count: ElementChangeCount = { added: 0, removed: 0, rewritten: 0, sets: changes.length };
+  const additions: (() => void)[] = [];
+  for (const c of changes) {
+    const ref = setRef(after.name, c.a);
+    if (c.whole || rewrite) {
+      if (c.a.kind === "map") transaction.setMapElements(ref, c.a.elements);
+      else transaction.setElements(ref, c.a.elements);
+      count.rewritten++;
+      count.added += c.a.elements.length;
+      continue;
+    }
+    transaction.deleteElements(ref, c.deleted);
+    const added = c.added;
+    additions.push(() =>
+      c.a.kind === "map"
+        ? transaction.addMapElements(ref, added as MapElement[])
+        : transaction.addElements(ref, added as Element[]),
+    );
+    count.removed += c.deleted.length;
+    count.added += added.length;
+  }
+  for (const add of additions) add();
+  return { transaction, count };
 }
 
 const byKey = (x: Element, y: Element): number => compareStrings(elementKey(x), elementKey(y));
@@ -133,19 +207,20 @@ const sameElement = (x: Element, y: Element): boolean => {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 };
+const sameVerdict = (x: SimpleVerdict, y: SimpleVerdict): boolean =>
+  x === y || (x.kind === y.kind && ("chain" in x ? x.chain : "") === ("chain" in y ? y.chain : ""));
 const sameMapElement = (x: MapElement, y: MapElement): boolean =>
-  x === y ||
-  (sameElement(x.key, y.key) && (x.verdict === y.verdict || verdictKey(x.verdict) === verdictKey(y.verdict)));
+  x === y || (sameElement(x.key, y.key) && sameVerdict(x.verdict, y.verdict));
 
 /**
- * The parts of two element lists that differ: the lists without the longest common head and
+ * The parts of two element lists that differ: the lists without their longest common head and
  * tail. A renderer lists elements in a stable order, so a pod coming or going leaves a short
- * middle and the rest is compared without building key maps of thousands of elements. Elements
+ * middle, and the rest is compared without building key maps of thousands of elements. Elements
  * are unique within a list, so one in a middle can be in the other list's middle only.
  */
 function middles<T>(was: readonly T[], now: readonly T[], same: (x: T, y: T) => boolean): [T[], T[]] {
-  let head = 0;
   const shorter = Math.min(was.length, now.length);
+  let head = 0;
   while (head < shorter && same(was[head] as T, now[head] as T)) head++;
   let tail = 0;
   while (tail < shorter - head && same(was[was.length - 1 - tail] as T, now[now.length - 1 - tail] as T))
@@ -153,77 +228,43 @@ function middles<T>(was: readonly T[], now: readonly T[], same: (x: T, y: T) => 
   return [was.slice(head, was.length - tail), now.slice(head, now.length - tail)];
 }
 
-/**
- * The element operations that turn the elements of `before` into those of `after`, as one
- * transaction; undefined when the two tables do not declare the same sets and maps (name, kind,
- * type and flags, in the same order), which only a whole-table replacement can change.
- *
- * Plain sets and maps change element by element. An interval set that changed is flushed and
- * filled again: the kernel's auto-merge joins adjacent prefixes into one element, so a prefix
- * that was added can no longer be deleted on its own ("element does not exist").
- */
-export function elementUpdate(before: Table, after: Table): ElementUpdate | undefined {
-  if (before.name !== after.name) return undefined;
-  const was = elementHolders(before);
-  const now = elementHolders(after);
-  if (was.length !== now.length) return undefined;
-  const removals: ((tx: Transaction) => void)[] = [];
-  const additions: ((tx: Transaction) => void)[] = [];
-  const count: ElementChangeCount = { added: 0, removed: 0, rewritten: 0, sets: 0 };
-  for (let i = 0; i < now.length; i++) {
-    const b = was[i] as NftSet | NftMap;
-    const a = now[i] as NftSet | NftMap;
-    if (!sameDeclaration(a, b)) return undefined;
-    if (a.elements === b.elements) continue;
-    const ref = setRef(after.name, a);
-    if (a.kind === "set" && a.interval === true) {
-      const old = cachedRanges(b.elements as readonly Element[]);
-      const fresh = cachedRanges(a.elements);
-      if (old !== undefined && fresh !== undefined && sameRanges(old, fresh)) continue;
-      removals.push((tx) => tx.flushSet(ref));
-      additions.push((tx) => tx.addElements(ref, a.elements));
-      count.rewritten++;
-      count.added += a.elements.length;
-      count.sets++;
-      continue;
-    }
-    const deleted: Element[] = [];
-    if (a.kind === "set") {
-      const [wasMiddle, nowMiddle] = middles(b.elements as readonly Element[], a.elements, sameElement);
-      const old = keysOfSet(wasMiddle);
-      const fresh = keysOfSet(nowMiddle);
-      const added: Element[] = [];
-      for (const [k, e] of old) if (!fresh.has(k)) deleted.push(e);
-      for (const [k, e] of fresh) if (!old.has(k)) added.push(e);
-      if (deleted.length === 0 && added.length === 0) continue;
-      // Sorted: the same change always gives the same text.
-      added.sort(byKey);
-      additions.push((tx) => tx.addElements(ref, added));
-      count.added += added.length;
-    } else {
-      const [wasMiddle, nowMiddle] = middles(b.elements as readonly MapElement[], a.elements, sameMapElement);
-      const old = keysOfMap(wasMiddle);
-      const fresh = keysOfMap(nowMiddle);
-      const added: MapElement[] = [];
-      for (const [k, e] of old) {
-        const next = fresh.get(k);
-        if (next === undefined || verdictKey(next.verdict) !== verdictKey(e.verdict)) deleted.push(e.key);
-      }
-      for (const [k, e] of fresh) {
-        const prev = old.get(k);
-        if (prev === undefined || verdictKey(prev.verdict) !== verdictKey(e.verdict)) added.push(e);
-      }
-      if (deleted.length === 0 && added.length === 0) continue;
-      added.sort((x, y) => byKey(x.key, y.key));
-      additions.push((tx) => tx.addMapElements(ref, added));
-      count.added += added.length;
-    }
-    deleted.sort(byKey);
-    removals.push((tx) => tx.deleteElements(ref, deleted));
-    count.removed += deleted.length;
-    count.sets++;
+/** What changed between two versions of one set or map; undefined when they hold the same. */
+function changeOf(b: NftSet | NftMap, a: NftSet | NftMap): Change | undefined {
+  if (a.kind === "set" && a.interval === true) {
+    const old = cachedRanges(b.elements as readonly Element[]);
+    const fresh = cachedRanges(a.elements);
+    if (old !== undefined && fresh !== undefined && sameRanges(old, fresh)) return undefined;
+    return { a, deleted: [], added: [], whole: true };
   }
-  const transaction = new Transaction();
-  for (const op of [...removals, ...additions]) op(transaction);
-  return { transaction, count };
+  const deleted: Element[] = [];
+  if (a.kind === "set") {
+    const [wasMiddle, nowMiddle] = middles(b.elements as readonly Element[], a.elements, sameElement);
+    const old = keysOfSet(wasMiddle);
+    const fresh = keysOfSet(nowMiddle);
+    const added: Element[] = [];
+    for (const [k, e] of old) if (!fresh.has(k)) deleted.push(e);
+    for (const [k, e] of fresh) if (!old.has(k)) added.push(e);
+    if (deleted.length === 0 && added.length === 0) return undefined;
+    // Sorted: the same change always gives the same text.
+    return { a, deleted: deleted.sort(byKey), added: added.sort(byKey), whole: false };
+  }
+  const [wasMiddle, nowMiddle] = middles(b.elements as readonly MapElement[], a.elements, sameMapElement);
+  const old = keysOfMap(wasMiddle);
+  const fresh = keysOfMap(nowMiddle);
+  const added: MapElement[] = [];
+  for (const [k, e] of old) {
+    const next = fresh.get(k);
+    if (next === undefined || !sameVerdict(next.verdict, e.verdict)) deleted.push(e.key);
+  }
+  for (const [k, e] of fresh) {
+    const prev = old.get(k);
+    if (prev === undefined || !sameVerdict(prev.verdict, e.verdict)) added.push(e);
+  }
+  if (deleted.length === 0 && added.length === 0) return undefined;
+  return {
+    a,
+    deleted: deleted.sort(byKey),
+    added: added.sort((x, y) => byKey(x.key, y.key)),
+    whole: false,
+  };
 }

@@ -2,7 +2,8 @@
 // copy, so a transaction that fails anywhere changes nothing — and hands the ruleset back as
 // model values (for the tracer) or as text (Dump). Element semantics follow the kernel's: adding
 // an element that is there is a no-op, adding a map key with another verdict fails ("File
-// exists"), deleting an element that is not there fails, flushing empties a set. Interval sets
+// exists"), deleting an element that is not there fails, setting a set's elements flushes it
+// first (and fails when it does not exist). Interval sets
 // auto-merge as egw declares them: overlapping and adjacent prefixes become one element (listed
 // back as the fewest prefixes covering it), so deleting a prefix that was merged fails as it does
 // in the kernel ("element does not exist"). Only `inet` tables exist.
@@ -140,14 +141,20 @@ function apply(
     case "add-elements":
     case "add-map-elements":
     case "delete-elements":
-    case "flush-set": {
+    case "set-elements":
+    case "set-map-elements": {
       const found = target(tables, op.set, copied);
       if (typeof found === "string") return found;
       const { table, state } = found;
-      if (op.kind === "flush-set") {
+      if (op.kind === "set-elements" || op.kind === "set-map-elements") {
+        // A flush, then the elements added again.
         state.elements.clear();
         state.ranges?.clear();
-        return undefined;
+        const add: Operation =
+          op.kind === "set-elements"
+            ? { kind: "add-elements", set: op.set, elements: op.elements }
+            : { kind: "add-map-elements", set: op.set, elements: op.elements };
+        return apply(tables, add, copied);
       }
       if (state.ranges !== undefined) return intervalUpdate(op, state.ranges);
       if (op.kind === "add-elements") {
