@@ -215,6 +215,8 @@ export class ReconcileLoop {
       message: `${error}; the kernel keeps its previous egress state`,
     };
     this.appliedFingerprint = undefined;
+    // Whatever runs next (the retry or an event) reads the kernel back.
+    this.forceReconcile = true;
     this.state.lastReconcileOk = false;
     this.state.lastError = error;
     this.o.metrics.inc("egw_agent_reconciles_total", { result: "error" });
