@@ -145,9 +145,7 @@ describe("NodeDataplane reconcile paths", () => {
     const event = await dp.reconcile(plan([pod(10, "s1"), pod(11, "s1")]));
     assert.ok(event.ok, event.ok ? "" : event.error);
     assert.deepEqual(runner.take(), ["nft -f -"]);
-    assert.deepEqual(event.value.actions, [
-      "nft -f (elements of table inet egw: 3 added, 0 removed; 3 set(s))",
-    ]);
+    assert.deepEqual(event.value.actions, ["nft elements of table inet egw: 3 added, 0 removed in 3 set(s)"]);
 
     const quiet = await dp.reconcile(plan([pod(10, "s1"), pod(11, "s1")]));
     assert.ok(quiet.ok && quiet.value.changes === 0);

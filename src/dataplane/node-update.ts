@@ -54,5 +54,5 @@ export const routingUnchanged = (applied: NodeApplied | undefined, routing: stri
 
 /** An element update in words, for the reconcile's action list. */
 export const elementsAction = (table: string, c: ElementChangeCount): string =>
-  `nft -f (elements of table inet ${table}: ${c.added} added, ${c.removed} removed` +
-  `${c.rewritten > 0 ? `, ${c.rewritten} set(s) written whole` : ""}; ${c.sets} set(s))`;
+  `nft elements of table inet ${table}: ${c.added} added, ${c.removed} removed in ${c.sets} set(s)` +
+  (c.rewritten > 0 ? `, ${c.rewritten} of them written whole` : "");

@@ -284,7 +284,7 @@ describe("egress access policy in network namespaces", { skip: root ? false : "n
     const r = await dataplane.reconcile(computeNodePlan(index, "n1"));
     assert.ok(r.ok, r.ok ? "" : r.error);
     assert.ok(
-      r.value.actions.some((a) => a.startsWith("nft -f (elements")),
+      r.value.actions.some((a) => a.startsWith("nft elements of table")),
       "the new pod is an element update",
     );
     await kept("an element update");

@@ -67,15 +67,28 @@ export function rangePrefixes([lo, hi]: AddressRange): string[] {
   return out;
 }
 
-/** What an interval set's elements cover; undefined when one of them is not an address or prefix. */
-export function intervalRanges(elements: readonly Element[]): AddressRange[] | undefined {
-  const ranges: AddressRange[] = [];
+// Element lists are immutable and calc hands the same big ones (a policy's 100,000 nets) to every
+// render, so an interval set's ranges are kept by list identity.
+const rangesOf = new WeakMap<readonly Element[], readonly AddressRange[] | undefined>();
+
+/**
+ * What an interval set's elements cover, merged; undefined when one of them is not an address or
+ * prefix. The result is shared: never change it.
+ */
+export function intervalRanges(elements: readonly Element[]): readonly AddressRange[] | undefined {
+  if (rangesOf.has(elements)) return rangesOf.get(elements);
+  let merged: AddressRange[] | undefined = [];
   for (const e of elements) {
     const r = typeof e === "object" ? undefined : addressRange(String(e));
-    if (r === undefined) return undefined;
-    ranges.push(r);
+    if (r === undefined) {
+      merged = undefined;
+      break;
+    }
+    merged.push(r);
   }
-  return mergeRanges(ranges);
+  if (merged !== undefined) merged = mergeRanges(merged);
+  rangesOf.set(elements, merged);
+  return merged;
 }
 
 /** A map element's verdict as text, for comparing verdicts. */
@@ -91,14 +104,6 @@ function keysOfMap(elements: readonly MapElement[]): Map<string, MapElement> {
   const keys = new Map<string, MapElement>();
   for (const e of elements) keys.set(elementKey(e.key), e);
   return keys;
-}
-
-// An interval set's ranges are kept by list identity: the previous render's are asked for again.
-const rangesOf = new WeakMap<readonly Element[], AddressRange[] | undefined>();
-
-function cachedRanges(elements: readonly Element[]): AddressRange[] | undefined {
-  if (!rangesOf.has(elements)) rangesOf.set(elements, intervalRanges(elements));
-  return rangesOf.get(elements);
 }
 
 const sameDeclaration = (a: NftSet | NftMap, b: NftSet | NftMap): boolean =>
@@ -231,8 +236,8 @@ function middles<T>(was: readonly T[], now: readonly T[], same: (x: T, y: T) => 
 /** What changed between two versions of one set or map; undefined when they hold the same. */
 function changeOf(b: NftSet | NftMap, a: NftSet | NftMap): Change | undefined {
   if (a.kind === "set" && a.interval === true) {
-    const old = cachedRanges(b.elements as readonly Element[]);
-    const fresh = cachedRanges(a.elements);
+    const old = intervalRanges(b.elements as readonly Element[]);
+    const fresh = intervalRanges(a.elements);
     if (old !== undefined && fresh !== undefined && sameRanges(old, fresh)) return undefined;
     return { a, deleted: [], added: [], whole: true };
   }
