@@ -25,7 +25,7 @@ export const routingKey = (d: NodeDesired): string => JSON.stringify(d);
 export type NftStep =
   /** The kernel holds the rendered table already (as far as this process knows). */
   | { kind: "none" }
-  /** Only set and map elements changed: one `nft -f` transaction of element operations. */
+  /** Only set and map elements changed: one nft transaction of element operations. */
   | { kind: "elements"; text: string; count: ElementChangeCount }
   /** Read the table back and replace it whole if it differs (carrying counter values over). */
   | { kind: "full"; why: string };

@@ -220,8 +220,9 @@ const sameMapElement = (x: MapElement, y: MapElement): boolean =>
 /**
  * The parts of two element lists that differ: the lists without their longest common head and
  * tail. A renderer lists elements in a stable order, so a pod coming or going leaves a short
- * middle, and the rest is compared without building key maps of thousands of elements. Elements
- * are unique within a list, so one in a middle can be in the other list's middle only.
+ * middle, and the rest is compared without building key maps of thousands of elements. Keys are
+ * unique within a list (the model's checks refuse a key listed twice), so a key in one middle can
+ * only be in the other list's middle.
  */
 function middles<T>(was: readonly T[], now: readonly T[], same: (x: T, y: T) => boolean): [T[], T[]] {
   const shorter = Math.min(was.length, now.length);
