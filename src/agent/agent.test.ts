@@ -102,6 +102,27 @@ describe("Agent (memory datastore, fake dataplane)", () => {
     assert.equal(attempts.length, before + 2, "nothing after stop");
   });
 
+  it("asks for a full reconcile first, on every resync and on retries; events only send changes", async () => {
+    const { store, clock, dataplane, agent } = await setup();
+    assert.equal(dataplane.fullReconciles[0], true, "the first pass reads the kernel back");
+    const seen = dataplane.fullReconciles.length;
+    await must(store, clientPod({ ...CLIENT, name: "c8", ip: "10.244.1.98", hostInterface: "ewc8" }));
+    await clock.advance(50);
+    assert.deepEqual(dataplane.fullReconciles.slice(seen), [false], "a pod event");
+    await clock.advance(10_000);
+    assert.deepEqual(dataplane.fullReconciles.slice(seen), [false, true], "the periodic resync");
+    dataplane.failNext = "nft: something broke";
+    await must(store, clientPod({ ...CLIENT, name: "c9", ip: "10.244.1.99", hostInterface: "ewc9" }));
+    await clock.advance(50);
+    await clock.advance(1_000);
+    assert.deepEqual(
+      dataplane.fullReconciles.slice(seen),
+      [false, true, false, true],
+      "the pass after a failure",
+    );
+    await agent.stop();
+  });
+
   it("reports a failed reconcile in /healthz and the log, retries, then recovers", async () => {
     const { store, clock, dataplane, log, agent } = await setup();
     dataplane.failNext = "nft -f: Error: something broke";

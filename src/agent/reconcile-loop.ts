@@ -1,6 +1,6 @@
 // The plan → apply loop of one node. Every trigger (coalesced) computes the node's NodePlan from
 // the ClusterIndex (calc, pure) and hands it to the node dataplane when it changed, or when the
-// periodic resync or a retry forces it (drift repair). It keeps the outcome: /healthz status, the
+// periodic resync or a retry forces it (a full reconcile: drift repair). It keeps the outcome: /healthz status, the
 // health to publish on the Node, metrics and logs. A failed pass is retried with backoff while the
 // kernel keeps its previous state. Before the first reconcile the dataplane adopts what a previous
 // agent left in the kernel, and replicas its groups did not route to are held down until polled
@@ -148,9 +148,12 @@ export class ReconcileLoop {
 
     const fingerprint = JSON.stringify(plan);
     if (!this.forceReconcile && fingerprint === this.appliedFingerprint) return;
+    // A forced pass (the first, the periodic resync, a retry) reads the kernel back and repairs
+    // it; a pass for an event lets the dataplane send only what changed.
+    const full = this.forceReconcile;
     this.forceReconcile = false;
     const started = this.o.clock.now();
-    const result = await this.o.dataplane.reconcile(plan);
+    const result = await this.o.dataplane.reconcile(plan, { full });
     const seconds = (this.o.clock.now() - started) / 1000;
     this.o.metrics.set("egw_agent_reconcile_duration_seconds", seconds);
     if (result.ok) this.succeeded(fingerprint, result.value, seconds);
@@ -212,6 +215,8 @@ export class ReconcileLoop {
       message: `${error}; the kernel keeps its previous egress state`,
     };
     this.appliedFingerprint = undefined;
+    // Whatever runs next (the retry or an event) reads the kernel back.
+    this.forceReconcile = true;
     this.state.lastReconcileOk = false;
     this.state.lastError = error;
     this.o.metrics.inc("egw_agent_reconciles_total", { result: "error" });

@@ -1,15 +1,18 @@
 // End to end in network namespaces (root): a client node with one pod, two gateway replicas and an
 // external server that reports the source address it sees. Everything is named with a random
-// prefix and removed in after(), also when a test fails.
+// prefix and removed in after(), also when a test fails. Pod events between full reconciles are
+// element updates; after each, the kernel's table must equal a fresh full render loaded into a
+// scratch namespace.
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { macForIp } from "../calc/mac.js";
-import type { GatewayHop, NodePlan } from "../calc/plan.js";
+import type { AccessPlan } from "../calc/access/plan.js";
+import type { GatewayHop, NodePlan, WorkloadPlan } from "../calc/plan.js";
 import { MARK_MASK, TABLE_FIRST, VXLAN_DEVICE } from "./config.js";
 import { GatewayDataplane } from "./gateway-dataplane.js";
-import { withFreshSlots } from "./kernel-plan.js";
-import { NodeDataplane } from "./node-dataplane.js";
+import { withFreshSlots, type KernelNodePlan } from "./kernel-plan.js";
+import { NodeDataplane, type ReconcileOptions } from "./node-dataplane.js";
 import { renderGateway, type GatewayReplicaPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 import { netnsRunner, type Runner } from "./runner.js";
@@ -17,7 +20,10 @@ import { deleteNetns, inNs, lineFrom, Processes, sh } from "./testing/netns.js";
 import { nftLoadsRefused } from "./testing/nft-faults.js";
 import { buildGatewayTopology, gatewayTopology, leakCount } from "./testing/topology.js";
 
-const T = gatewayTopology(`egwdp${randomBytes(3).toString("hex")}-`);
+const PREFIX = `egwdp${randomBytes(3).toString("hex")}-`;
+const T = gatewayTopology(PREFIX);
+/** Where a fresh full render is loaded, to compare the node's table with. */
+const FRESH = `${PREFIX}fresh`;
 const { ns: NS, nodeIP: NODE_IP, podIP: POD_IP, server: SERVER, port: PORT, gateways: GW } = T;
 /** The slot the dataplane gives the only gateway set: the first of the band. */
 const SET_TABLE = TABLE_FIRST;
@@ -117,7 +123,44 @@ async function buildTopology(): Promise<void> {
 
 async function cleanup(): Promise<void> {
   processes.killAll();
-  await deleteNetns(Object.values(NS));
+  await deleteNetns([...Object.values(NS), FRESH]);
+}
+
+const byJson = (a: unknown, b: unknown): number => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
+/** nft JSON without handles and counter values, set elements in a fixed order. */
+function normalized(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalized);
+  if (v === null || typeof v !== "object") return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k === "handle") continue;
+    if (k === "counter") out[k] = "counted";
+    else out[k] = k === "elem" && Array.isArray(x) ? x.map(normalized).sort(byJson) : normalized(x);
+  }
+  return out;
+}
+
+/** What `table inet egw` holds in a namespace: chains, rules, sets and their elements. */
+async function tableContent(ns: string): Promise<unknown[]> {
+  const json = JSON.parse(await inNs(ns, "nft -j list table inet egw")) as { nftables: object[] };
+  return json.nftables.filter((x) => !("metainfo" in x)).map(normalized);
+}
+
+/** The table a fresh full render of `plan` gives, loaded into the scratch namespace. */
+async function freshContent(plan: KernelNodePlan): Promise<unknown[]> {
+  const r = renderNode(plan);
+  assert.ok(r.ok, r.ok ? "" : r.error.join("\n"));
+  await inNs(FRESH, "nft -f -", r.value.nft);
+  return tableContent(FRESH);
+}
+
+/** Rule handles by chain: they change when the table is loaded again, not when elements change. */
+async function ruleHandles(ns: string): Promise<string> {
+  const json = JSON.parse(await inNs(ns, "nft -a -j list table inet egw")) as {
+    nftables: { rule?: { chain: string; handle: number } }[];
+  };
+  return json.nftables.flatMap((x) => (x.rule ? [`${x.rule.chain}#${x.rule.handle}`] : [])).join(" ");
 }
 
 describe("dataplane end to end (netns)", { concurrency: false }, () => {
@@ -125,11 +168,17 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
   const dp = new NodeDataplane(node);
   const egressIPs = new Set(GW.map((g) => g.egress));
 
-  before(buildTopology);
-  after(cleanup);
+  before(async () => {
+    await buildTopology();
+    await sh(`ip netns add ${FRESH}`);
+  });
+  after(async () => {
+    dp.close();
+    await cleanup();
+  });
 
-  const reconcileOk = async (plan: NodePlan, d = dp): Promise<number> => {
-    const r = await d.reconcile(plan);
+  const reconcileOk = async (plan: NodePlan, options: ReconcileOptions = {}, d = dp): Promise<number> => {
+    const r = await d.reconcile(plan, options);
     assert.ok(r.ok, r.ok ? "" : r.error);
     return r.value.changes;
   };
@@ -183,6 +232,7 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     assert.match(await nextLine(long, "hello-1"), /hello-1/);
     const restarted = new NodeDataplane(node);
     const r = await restarted.reconcile(viaGateways(...GW));
+    restarted.close();
     assert.ok(r.ok, r.ok ? "" : r.error);
     assert.deepEqual(r.value.actions, []);
     assert.equal(r.value.changes, 0);
@@ -234,13 +284,21 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     ["a link flap", async () => `ip link set ${VXLAN_DEVICE} down; ip link set ${VXLAN_DEVICE} up`],
     ["a deleted nexthop", async () => `ip nexthop del id ${await hopId(GW[0]!.ip)}`],
     ["deleted neighbours", async () => `ip neigh flush dev ${VXLAN_DEVICE} nud permanent`],
+    [
+      "a deleted set element",
+      async () => `echo "delete element inet egw egw_workload_pairs { \\"ewpod1\\" . ${POD_IP} }" | nft -f -`,
+    ],
   ];
   for (const [what, cmd] of drifts) {
-    it(`repairs ${what}`, async () => {
+    it(`repairs ${what} on a full reconcile`, async () => {
       await inNs(NS.node, await cmd());
-      assert.ok((await reconcileOk(viaGateways(...GW))) > 0, "reconcile made repairs");
+      assert.ok((await reconcileOk(viaGateways(...GW), { full: true })) > 0, "reconcile made repairs");
       await assertOnlyVia([...egressIPs]);
-      assert.equal(await reconcileOk(viaGateways(...GW)), 0, "a second reconcile finds nothing to do");
+      assert.equal(
+        await reconcileOk(viaGateways(...GW), { full: true }),
+        0,
+        "a second reconcile finds nothing to do",
+      );
     });
   }
 
@@ -275,6 +333,134 @@ describe("dataplane end to end (netns)", { concurrency: false }, () => {
     assert.equal(await leakCount(T), before);
     const listing = await inNs(NS.node, "nft list chain inet egw egw_forward");
     assert.match(listing, /ip saddr @egw_blocked ct direction original counter packets [1-9]/);
+  });
+
+  /** Workloads without veths: the table lists them, no packet of theirs is ever sent. */
+  const workload = (n: number, extra: Partial<WorkloadPlan> = {}): WorkloadPlan => ({
+    namespace: "default",
+    name: `w${n}`,
+    ip: `10.244.1.${n}`,
+    hostInterface: `eww${n}`,
+    gatewaySet: "set-a",
+    ...extra,
+  });
+  /** The client's plan plus `pods`, and a policy for those pods allowing `selected` (an interval set). */
+  const withPods = (pods: WorkloadPlan[], selected: string[]): NodePlan => {
+    const access: AccessPlan = {
+      problems: [],
+      tiers: [
+        {
+          name: "default",
+          defaultAction: "Deny",
+          policies: [
+            {
+              kind: "GlobalNetworkPolicy",
+              name: "to-pods",
+              key: "gnp:to-pods",
+              appliesTo: pods.map((w) => ({ key: `default/${w.name}`, hostInterface: w.hostInterface })),
+              rules: [{ index: 0, action: "Allow", selected }],
+            },
+          ],
+        },
+      ],
+    };
+    const p = viaGateways(...GW);
+    return { ...p, workloads: [...p.workloads, ...pods], access };
+  };
+  const spoofedCount = async (): Promise<number> => {
+    const listing = await inNs(NS.node, "nft list chain inet egw egw_from_workload");
+    return Number(/counter packets (\d+) bytes \d+ drop comment "spoofed source"/.exec(listing)?.[1] ?? -1);
+  };
+
+  it("applies pod events as element updates: the table equals a fresh render, rules stay, counters count on", async () => {
+    const first = await dp.reconcile(
+      withPods([workload(20), workload(21)], ["10.244.1.20/32", "10.244.1.21/32"]),
+    );
+    assert.ok(first.ok, first.ok ? "" : first.error);
+    assert.ok(
+      first.value.actions.some((a) => a.startsWith("nft -f (replace table")),
+      "a new policy is a table replacement",
+    );
+    assert.deepEqual(await tableContent(NS.node), await freshContent(first.value.plan));
+    await connections(1, "10.244.1.99");
+    const handles = await ruleHandles(NS.node);
+    const spoofed = await spoofedCount();
+    assert.ok(spoofed > 0, "a spoofed packet was counted");
+
+    const events: [string, NodePlan][] = [
+      ["a pod leaves (its address leaves the merged interval)", withPods([workload(21)], ["10.244.1.21/32"])],
+      [
+        "pods come, next to each other",
+        withPods(
+          [workload(21), workload(22), workload(23, { gatewaySet: undefined })],
+          ["10.244.1.21/32", "10.244.1.22/32", "10.244.1.23/32"],
+        ),
+      ],
+      [
+        "a pod is blocked",
+        withPods(
+          [
+            workload(21, { blocked: { reason: "test" } }),
+            workload(22),
+            workload(23, { gatewaySet: undefined }),
+          ],
+          ["10.244.1.21/32", "10.244.1.22/32", "10.244.1.23/32"],
+        ),
+      ],
+      ["pods leave from the middle of a merged interval", withPods([workload(22)], ["10.244.1.22/32"])],
+      ["the last pod leaves", withPods([], [])],
+    ];
+    for (const [what, plan] of events) {
+      const r = await dp.reconcile(plan);
+      assert.ok(r.ok, `${what}: ${r.ok ? "" : r.error}`);
+      assert.equal(r.value.actions.length, 1, `${what}: ${r.value.actions.join("; ")}`);
+      assert.match(r.value.actions[0] ?? "", /^nft elements of table inet egw: /, what);
+      assert.deepEqual(await tableContent(NS.node), await freshContent(r.value.plan), what);
+    }
+    assert.equal(await ruleHandles(NS.node), handles, "no rule was loaded again");
+    assert.equal(await spoofedCount(), spoofed, "the counter kept its value");
+    await connections(1, "10.244.1.99");
+    assert.ok((await spoofedCount()) > spoofed, "and counts on");
+    assert.ok((await reconcileOk(viaGateways(...GW), { full: true })) > 0, "the policy goes again");
+  });
+
+  it("a failed element update changes nothing, and the next reconcile replaces the table", async () => {
+    let refuse = false;
+    const refused = nftLoadsRefused(node);
+    // No `start`: element updates go through `nft -f`, which this runner can make the kernel refuse.
+    const flaky: Runner = {
+      where: node.where,
+      run: (argv, input) => (refuse ? refused : node).run(argv, input),
+    };
+    const other = new NodeDataplane(flaky);
+    const adopted = await other.reconcile(viaGateways(...GW));
+    assert.ok(adopted.ok, adopted.ok ? "" : adopted.error);
+    assert.deepEqual(adopted.value.actions, [], "adopts the kernel");
+    const before = await inNs(NS.node, "nft list table inet egw");
+    refuse = true;
+    const plan = withPods([workload(30)], ["10.244.1.30/32"]);
+    const failed = await other.reconcile(plan);
+    assert.equal(failed.ok, false);
+    assert.equal(await inNs(NS.node, "nft list table inet egw"), before, "the kernel is unchanged");
+    refuse = false;
+    const repaired = await other.reconcile(plan);
+    assert.ok(repaired.ok, repaired.ok ? "" : repaired.error);
+    assert.ok(repaired.value.actions.some((a) => a.startsWith("nft -f (replace table")));
+    assert.deepEqual(await tableContent(NS.node), await freshContent(repaired.value.plan));
+    // `dp` did not see that: only a full reconcile may trust the kernel again.
+    await reconcileOk(viaGateways(...GW), { full: true });
+  });
+
+  it("an element update that meets a hand-made change falls back to a replacement at once", async () => {
+    assert.ok((await reconcileOk(withPods([workload(40)], []))) > 0);
+    await inNs(NS.node, "nft -f -", 'delete element inet egw egw_workload_pairs { "eww40" . 10.244.1.40 }\n');
+    const r = await dp.reconcile(withPods([], []));
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    assert.match(r.value.actions[0] ?? "", /^nft element update failed, table read back: /);
+    assert.ok(r.value.actions.some((a) => a.startsWith("nft -f (replace table")));
+    assert.deepEqual(await tableContent(NS.node), await freshContent(r.value.plan));
+    await reconcileOk(viaGateways(...GW));
+    await assertOnlyVia([...egressIPs], 2);
   });
 
   it("returns an nft failure as a value and keeps the previous ruleset", async () => {

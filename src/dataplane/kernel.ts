@@ -27,6 +27,8 @@ import {
   parseRules,
   parseWorkloadSlots,
 } from "./parse.js";
+import { holdsElements, kernelElements } from "./nft/json.js";
+import type { Table } from "./nft/objects.js";
 import type { Runner } from "./runner.js";
 
 const failure = (runner: Runner, argv: readonly string[], stderr: string): string =>
@@ -179,6 +181,31 @@ export async function readGatewayGroups(runner: Runner): Promise<Result<TableGat
   const nexthops = await readNexthops(runner);
   if (!nexthops.ok) return nexthops;
   return ok(gatewayGroupsOf(routes.value, nexthops.value));
+}
+
+/** The node table as the kernel holds it: outline and counter values, and the listing itself. */
+export interface ObservedNodeNft extends ObservedNft {
+  /** `nft -j list table` output, for reading the elements when the outline matches. */
+  json: unknown;
+}
+
+/** Reads the node table once (`nft -j list table`). */
+export async function readNodeNft(runner: Runner, table: string): Promise<Result<ObservedNodeNft, string>> {
+  const r = await readNftJson(runner, table);
+  if (!r.ok) return r;
+  if (r.value === undefined) return ok({ exists: false, chains: {}, sets: {}, json: undefined });
+  return ok({ ...parseNft(r.value), json: r.value });
+}
+
+/**
+ * True when the kernel holds exactly the rendered node table: the outline hash (chains and set
+ * declarations), every chain's rule count, and every set's and map's elements (an element update
+ * leaves the marker as it is, so the elements are compared themselves, once the rest matches).
+ */
+export function nodeNftMatches(have: ObservedNodeNft, want: Table, shape: NftShape): boolean {
+  if (!nftMatches(have, { ...shape, sets: {} })) return false;
+  const elements = kernelElements(have.json);
+  return want.objects.every((o) => o.kind === "chain" || holdsElements(o, elements.get(o.name)));
 }
 
 /** True when the kernel's table is exactly the rendered one (version marker and outline). */

@@ -1,7 +1,10 @@
 // The client node's dataplane: reconcile(plan) = give the plan's gateway sets their slots → read
 // kernel → diff → apply, level-triggered and idempotent. It adopts matching kernel state (a
 // restart keeps each set's slot, the resilient groups and conntrack marks, and changes nothing),
-// repairs drift, and never touches objects outside egw's bands.
+// repairs drift, and never touches objects outside egw's bands. Between full reconciles (the
+// first one, resyncs, anything after a failure) it trusts what it applied last: unchanged routing
+// is not read back, and a table whose sets and maps are all that changed gets one transaction of
+// element operations instead of a replacement (node-update.ts decides).
 import type { NodePlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
 import { NODE_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
@@ -11,12 +14,12 @@ import {
   ensureSysctls,
   ensureVxlan,
   loadNft,
-  nftMatches,
+  nodeNftMatches,
   readBandRoutes,
   readBandRules,
   readNexthops,
   readGatewayGroups,
-  readNft,
+  readNodeNft,
   readPeers,
   readWorkloadSlots,
   runBatch,
@@ -25,7 +28,16 @@ import { groupsBySet, type KernelGatewayGroup } from "./kernel-groups.js";
 import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
 import { replaceTableText } from "./nft/text.js";
 import { withCounterValues } from "./nft-text.js";
-import { renderNode, type NodeRender } from "./render-node.js";
+import {
+  elementsAction,
+  nftStep,
+  routingKey,
+  routingUnchanged,
+  type NftStep,
+  type NodeApplied,
+} from "./node-update.js";
+import { NftSession } from "./nft-session.js";
+import { checkNodeTable, renderNode, type NodeRender } from "./render-node.js";
 import type { Runner } from "./runner.js";
 import { GatewaySetSlots } from "./slots.js";
 
@@ -54,10 +66,21 @@ export interface AdoptedKernelState {
   gatewayGroups: KernelGatewayGroup[];
 }
 
+export interface ReconcileOptions {
+  /**
+   * Read everything back from the kernel and repair what differs (the agent's periodic resync and
+   * its retries). Without it, what this dataplane applied last is trusted: routing whose desired
+   * state did not change is neither read nor written, and a table that changed only in set and
+   * map elements is updated element by element. The first reconcile, and the first after any
+   * failure, is full either way.
+   */
+  full?: boolean;
+}
+
 /** The agent-facing port; the fake in fake.ts implements it for unit tests. */
 export interface NodeDataplanePort {
   /** Gives the plan's gateway sets their slots (kept across calls), then programs the kernel. */
-  reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>>;
+  reconcile(plan: NodePlan, options?: ReconcileOptions): Promise<Result<NodeReconcileReport, string>>;
   /**
    * Read once by a starting agent, before its first reconcile: adopts the gateway-set slots the
    * kernel steers `plan`'s workloads with (reconcile does so by itself when this was not called)
@@ -104,6 +127,10 @@ export class NodeDataplane implements NodeDataplanePort {
   private readonly options: DataplaneOptions;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly slots: GatewaySetSlots;
+  /** What the last successful reconcile applied; undefined makes the next one full. */
+  private applied: NodeApplied | undefined;
+  /** Applies element updates when the runner can keep a process (else each is an `nft -f`). */
+  private readonly session: NftSession | undefined;
 
   constructor(
     private readonly runner: Runner,
@@ -111,6 +138,13 @@ export class NodeDataplane implements NodeDataplanePort {
   ) {
     this.options = withDefaults(options);
     this.slots = new GatewaySetSlots(() => readWorkloadSlots(this.runner, NODE_NFT_TABLE));
+    const start = runner.start?.bind(runner);
+    this.session = start === undefined ? undefined : new NftSession(() => start(["nft", "-i"]), runner.where);
+  }
+
+  /** Ends the nft session process (tests; an agent's ends with the agent). */
+  close(): void {
+    this.session?.close();
   }
 
   adoptKernelState(plan: NodePlan): Promise<Result<AdoptedKernelState, string>> {
@@ -124,8 +158,8 @@ export class NodeDataplane implements NodeDataplanePort {
   }
 
   /** Serialised: a watch event and the periodic resync never interleave their batches. */
-  reconcile(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
-    return this.serialised(() => this.reconcileNow(plan));
+  reconcile(plan: NodePlan, options: ReconcileOptions = {}): Promise<Result<NodeReconcileReport, string>> {
+    return this.serialised(() => this.reconcileNow(plan, options.full === true));
   }
 
   private serialised<T>(job: () => Promise<T>): Promise<T> {
@@ -134,60 +168,125 @@ export class NodeDataplane implements NodeDataplanePort {
     return run;
   }
 
-  private async reconcileNow(plan: NodePlan): Promise<Result<NodeReconcileReport, string>> {
+  private async reconcileNow(plan: NodePlan, full: boolean): Promise<Result<NodeReconcileReport, string>> {
+    // Any failure below leaves this undefined, so the next reconcile reads everything back.
+    const applied = this.applied;
+    this.applied = undefined;
     const assigned = await this.slots.assign(plan);
     if (!assigned.ok) return assigned;
     const placed = kernelPlanOf(plan, assigned.value);
-    const rendered = renderNode(placed.plan, this.options);
+    const rendered = renderNode(placed.plan, this.options, { tableCheck: false });
     if (!rendered.ok) return err(`node ${plan.node}: invalid plan: ${rendered.error.join("; ")}`);
     const r = rendered.value;
+    // Every check before the first kernel change: an element update's operations were checked as
+    // they were built; a table that may be loaded whole is checked whole.
+    const step = nftStep(applied, r, full);
+    if (step.kind === "full") {
+      const invalid = checkNodeTable(plan.node, r.table);
+      if (invalid !== undefined) return err(`node ${plan.node}: invalid plan: ${invalid}`);
+    }
     const actions: string[] = [];
 
-    const link = await ensureVxlan(this.runner, r.desired.link);
-    if (!link.ok) return link;
-    actions.push(...link.value.map((l) => `ip ${l}`));
-    const sysctls = await ensureSysctls(this.runner, r.desired.sysctls);
-    if (!sysctls.ok) return sysctls;
-    actions.push(...sysctls.value);
-
-    const planned = await planRoutingChanges(this.runner, r, this.options);
-    if (!planned.ok) return planned;
-    const c = planned.value;
-
-    // Add first: tables, routes and rules exist before any mark points at them.
-    for (const [tool, lines] of [
-      ["bridge", c.bridgeAdd],
-      ["ip", c.ipAdd],
-    ] as const) {
-      const applied = await runBatch(this.runner, tool, lines);
-      if (!applied.ok) return applied;
-      actions.push(...lines.map((l) => `${tool} ${l}`));
-    }
-    const nft = await readNft(this.runner, NODE_NFT_TABLE);
-    if (!nft.ok) return nft;
-    if (!nftMatches(nft.value, r.shape)) {
-      // The replacement starts each rule's counter where the kernel's stands now.
-      const loaded = await loadNft(
-        this.runner,
-        replaceTableText(withCounterValues(r.table, nft.value.counters)),
+    const routing = routingKey(r.desired);
+    const skipRouting = routingUnchanged(applied, routing, full);
+    let c: Changes | undefined;
+    if (!skipRouting) {
+      const link = await ensureVxlan(this.runner, r.desired.link);
+      if (!link.ok) return link;
+      actions.push(...link.value.map((l) => `ip ${l}`));
+      const sysctls = await ensureSysctls(this.runner, r.desired.sysctls);
+      if (!sysctls.ok) return sysctls;
+      actions.push(...sysctls.value);
+      const planned = await planRoutingChanges(this.runner, r, this.options);
+      if (!planned.ok) return planned;
+      c = planned.value;
+      // Add first: tables, routes and rules exist before any mark points at them.
+      const added = await this.runBatches(
+        [
+          ["bridge", c.bridgeAdd],
+          ["ip", c.ipAdd],
+        ],
+        actions,
       );
-      // The old ruleset stays in force, so the objects it uses must stay too: skip removals.
-      if (!loaded.ok) return loaded;
-      actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);
+      if (!added.ok) return added;
     }
-    for (const [tool, lines] of [
-      ["ip", c.ipRemove],
-      ["bridge", c.bridgeRemove],
-    ] as const) {
+
+    const nft = await this.applyNft(step, r, plan.node, actions);
+    // A failed load leaves the old ruleset in force, which still uses the old objects: no removals.
+    if (!nft.ok) return nft;
+    if (c !== undefined) {
+      const removed = await this.runBatches(
+        [
+          ["ip", c.ipRemove],
+          ["bridge", c.bridgeRemove],
+        ],
+        actions,
+      );
+      if (!removed.ok) return removed;
+    }
+    this.applied = { table: r.table, hash: r.shape.hash, routing };
+    return ok({ changes: actions.length, actions, plan: placed.plan, problems: placed.problems });
+  }
+
+  private async runBatches(
+    batches: readonly (readonly ["ip" | "bridge", readonly string[]])[],
+    actions: string[],
+  ): Promise<Result<void, string>> {
+    for (const [tool, lines] of batches) {
       const applied = await runBatch(this.runner, tool, lines);
       if (!applied.ok) return applied;
       actions.push(...lines.map((l) => `${tool} ${l}`));
     }
-    return ok({ changes: actions.length, actions, plan: placed.plan, problems: placed.problems });
+    return ok(undefined);
+  }
+
+  /**
+   * Brings the node table to the render: an element transaction when that is all that changed,
+   * else (or when that transaction fails, e.g. because an element it deletes is gone) a read-back
+   * and, if the kernel differs, a whole-table replacement.
+   */
+  private async applyNft(
+    step: NftStep,
+    r: NodeRender,
+    node: string,
+    actions: string[],
+  ): Promise<Result<void, string>> {
+    if (step.kind === "none") return ok(undefined);
+    let elementsFailed: string | undefined;
+    if (step.kind === "elements") {
+      const loaded =
+        this.session !== undefined
+          ? await this.session.apply(step.text)
+          : await loadNft(this.runner, step.text);
+      if (loaded.ok) {
+        actions.push(elementsAction(NODE_NFT_TABLE, step.count));
+        return ok(undefined);
+      }
+      elementsFailed = loaded.error;
+      actions.push(`nft element update failed, table read back: ${loaded.error}`);
+      const invalid = checkNodeTable(node, r.table);
+      if (invalid !== undefined) return err(`element update failed (${elementsFailed}); ${invalid}`);
+    }
+    const nft = await readNodeNft(this.runner, NODE_NFT_TABLE);
+    if (!nft.ok) return nft;
+    if (nodeNftMatches(nft.value, r.table, r.shape)) return ok(undefined);
+    // The replacement starts each rule's counter where the kernel's stands now.
+    const loaded = await loadNft(
+      this.runner,
+      replaceTableText(withCounterValues(r.table, nft.value.counters)),
+    );
+    if (!loaded.ok)
+      return elementsFailed === undefined
+        ? loaded
+        : err(`element update failed (${elementsFailed}); table replacement failed too: ${loaded.error}`);
+    actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.shape.hash})`);
+    return ok(undefined);
   }
 
   /** Removes everything egw owns on this node (uninstall, tests): its table, band objects, device. */
   async teardown(): Promise<Result<void, string>> {
+    this.applied = undefined;
+    this.session?.close();
     const nexthops = await readNexthops(this.runner);
     if (!nexthops.ok) return nexthops;
     const routes = await readBandRoutes(this.runner);

@@ -1,6 +1,11 @@
-// NodePlan → what the client node's kernel must hold (pure). The nft ruleset is rendered as one
-// atomic table replacement; routing objects are rendered as desired state that the diff turns
-// into `ip -batch` lines against what the kernel already has (so restarts adopt, not rebuild).
+// NodePlan → what the client node's kernel must hold (pure). The nft ruleset is rendered as typed
+// objects: loaded as one atomic table replacement, or, when only set and map elements changed
+// since the last load, as an element update (node-update.ts decides). Its version marker hashes
+// the table's outline (chains, and sets and maps without their elements), which element updates
+// leave as it is; the read-back compares elements itself. Routing objects are rendered as desired
+// state that the diff turns into `ip -batch` lines against what the kernel already has (so
+// restarts adopt, not rebuild).
+import { createHash } from "node:crypto";
 import { macForIp } from "../calc/mac.js";
 import type { WorkloadPlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
@@ -35,26 +40,32 @@ import {
   is,
   isNot,
   jump,
+  RETURN,
   rule,
   set,
   setMark,
   states,
   verdictMap,
   vmap,
+  type MapElement,
   type Match,
   type Rule,
+  type SimpleVerdict,
   type Table,
   type TableObject,
 } from "./nft/objects.js";
+import { outlineLines, replaceTableText } from "./nft/text.js";
 import { Transaction } from "./nft/transaction.js";
 import {
   canonicalMac,
   cidr4,
   hex,
   ipv4,
+  shapeOf,
   validIfname,
   validIfnamePrefix,
-  versionedTable,
+  VERSION_CHAIN,
+  versionComment,
 } from "./nft-text.js";
 import { renderAccessPlan } from "./render-policy.js";
 
@@ -70,8 +81,9 @@ export interface NodeDesired {
 export interface NodeRender {
   /** The node's nft table (version chain included), as typed objects. */
   table: Table;
-  /** Its whole-table replacement as `nft -f` text (counters start at zero). */
-  nft: string;
+  /** Its whole-table replacement as `nft -f` text (counters start at zero), written when first read. */
+  readonly nft: string;
+  /** The table's outline: `hash` covers chains and set declarations, not elements. */
   shape: NftShape;
   desired: NodeDesired;
 }
@@ -154,26 +166,45 @@ function checkPlan(plan: KernelNodePlan, o: DataplaneOptions): Checked {
 
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
+/**
+ * The per-workload elements of the node table, in one pass over the workloads (a node has
+ * thousands; the kernel keeps sets unordered, so they stay in plan order). Each value is one
+ * element however many workloads carry it; the last workload steering an address wins.
+ */
+function workloadElements(plan: KernelNodePlan, workloads: readonly WorkloadPlan[]) {
+  const verdicts = new Map<string, SimpleVerdict>();
+  for (const s of plan.gatewaySets) verdicts.set(s.key, jump(`egw_set_${s.table}`));
+  const ifaces = new Set<string>();
+  const pairKeys = new Set<string>();
+  const pairs: [string, string][] = [];
+  const blocked = new Set<string>();
+  const steered = new Map<string, SimpleVerdict>();
+  const pair = (iface: string, ip: string): void => {
+    const key = `${iface}\u0000${ip}`;
+    if (pairKeys.has(key)) return;
+    pairKeys.add(key);
+    pairs.push([iface, ip]);
+  };
+  for (const w of workloads) {
+    ifaces.add(w.hostInterface);
+    pair(w.hostInterface, w.ip);
+    if (w.extraSourceIPs !== undefined) for (const ip of w.extraSourceIPs) pair(w.hostInterface, ip);
+    if (w.blocked) blocked.add(w.ip);
+    const v = w.blocked || w.gatewaySet === undefined ? undefined : verdicts.get(w.gatewaySet);
+    if (v !== undefined) steered.set(w.ip, v);
+  }
+  const podSet: MapElement[] = [];
+  for (const [key, verdict] of steered) podSet.push({ key, verdict });
+  return { ifaces: [...ifaces], pairs, blocked: [...blocked], podSet };
+}
+
 function nodeTableObjects(
   plan: KernelNodePlan,
   workloads: WorkloadPlan[],
   o: DataplaneOptions,
 ): TableObject[] {
-  const setByKey = new Map(plan.gatewaySets.map((s) => [s.key, s]));
-  const ifaces = sortedUnique(workloads.map((w) => w.hostInterface));
-  // Sorted by their text (`"<iface>" . <ip>`), as the table has always listed them.
-  const pairByText = new Map<string, [string, string]>();
-  for (const w of workloads)
-    for (const ip of [w.ip, ...(w.extraSourceIPs ?? [])])
-      pairByText.set(`"${w.hostInterface}" . ${ip}`, [w.hostInterface, ip]);
-  const pairs = [...pairByText.keys()].sort().map((text) => pairByText.get(text) as [string, string]);
-  const blocked = sortedUnique(workloads.filter((w) => w.blocked).map((w) => w.ip));
+  const { ifaces, pairs, blocked, podSet } = workloadElements(plan, workloads);
   const clusterCidrs = sortedUnique([...plan.workloadCidrs, ...o.clusterCidrs].map((c) => cidr4(c) ?? c));
-  const steered = new Map<string, number>();
-  for (const w of workloads) {
-    const s = w.blocked || w.gatewaySet === undefined ? undefined : setByKey.get(w.gatewaySet);
-    if (s !== undefined) steered.set(w.ip, s.table);
-  }
   const sets = [...plan.gatewaySets].sort((a, b) => a.table - b.table);
   const fromWorkload = o.workloadInterfacePrefixes.map((p): Match => is("iifname", `${p}*`));
   const ctMark = field("ct mark", MARK_MASK);
@@ -184,11 +215,7 @@ function nodeTableObjects(
     set("egw_workload_pairs", ["ifname", "ipv4_addr"], pairs),
     set("egw_blocked", ["ipv4_addr"], blocked),
     set("egw_cluster_cidrs", ["ipv4_addr"], clusterCidrs, { interval: true }),
-    verdictMap(
-      "egw_pod_set",
-      ["ipv4_addr"],
-      sortedUnique(steered.keys()).map((ip) => ({ key: ip, verdict: jump(`egw_set_${steered.get(ip)}`) })),
-    ),
+    verdictMap("egw_pod_set", ["ipv4_addr"], podSet),
     verdictMap(
       "egw_mark_restore",
       ["mark"],
@@ -285,6 +312,17 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
   };
 }
 
+export interface RenderNodeOptions {
+  /**
+   * Check the table against the nft model (default true). The node dataplane passes false and
+   * leaves that check to the transaction that carries the table — a replacement checks it whole,
+   * an element update checks the elements it sends on top of an outline that was checked before —
+   * so a pod event does not check thousands of unchanged elements again. The plan's own checks
+   * (every problem by field path) run either way.
+   */
+  tableCheck?: boolean;
+}
+
 /**
  * Renders a client node's NodePlan, its egress access policy (`plan.access`) included. Bad input
  * is an error listing every problem by field path. Counter start values are filled in later, by
@@ -293,12 +331,46 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
 export function renderNode(
   plan: KernelNodePlan,
   options: Partial<DataplaneOptions> = {},
+  { tableCheck = true }: RenderNodeOptions = {},
 ): Result<NodeRender, string[]> {
   const o = withDefaults(options);
   const { workloads, errors } = checkPlan(plan, o);
   if (errors.length > 0) return err(errors);
-  const { table, text, shape } = versionedTable(NODE_NFT_TABLE, nodeTableObjects(plan, workloads, o));
+  const { table, shape } = versionedByOutline(NODE_NFT_TABLE, nodeTableObjects(plan, workloads, o));
+  if (tableCheck) {
+    const invalid = checkNodeTable(plan.node, table);
+    if (invalid !== undefined) return err([invalid]);
+  }
+  let text: string | undefined;
+  return ok({
+    table,
+    get nft() {
+      return (text ??= replaceTableText(table));
+    },
+    shape,
+    desired: nodeRouting(plan, o),
+  });
+}
+
+/** The nft model's verdict on a rendered node table: undefined, or its first problem. */
+export function checkNodeTable(node: string, table: Table): string | undefined {
   const invalid = new Transaction().replaceTable(table).error;
-  if (invalid !== undefined) return err([`NodePlan of node "${plan.node}": ${invalid}`]);
-  return ok({ table, nft: text, shape, desired: nodeRouting(plan, o) });
+  return invalid === undefined ? undefined : `NodePlan of node "${node}": ${invalid}`;
+}
+
+/**
+ * The table with the version chain first, holding the hash of the objects' outline (chains in
+ * full, sets and maps without elements): pods coming and going change elements only, which an
+ * element update writes without touching that marker.
+ */
+function versionedByOutline(
+  name: string,
+  objects: readonly TableObject[],
+): { table: Table; shape: NftShape } {
+  const lines: string[] = [];
+  for (const o of objects) for (const l of outlineLines(o)) lines.push(l);
+  const hash = createHash("sha256").update(lines.join("\n")).digest("hex").slice(0, 16);
+  const version = chain(VERSION_CHAIN, [rule([], [], RETURN, versionComment(hash))]);
+  const table: Table = { name, objects: [version, ...objects] };
+  return { table, shape: shapeOf(table, hash) };
 }

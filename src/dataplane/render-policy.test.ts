@@ -103,8 +103,8 @@ describe("renderAccessPlan", () => {
     assert.deepEqual(chainOf(d, "egw_t0_end"), ['counter return comment "egw-default security"']);
     assert.deepEqual(chainOf(d, "egw_p1"), [
       "iifname != @egw_p1_if goto egw_p2",
-      'ip daddr @egw_n0 ip daddr @egw_n1 counter accept comment "egw-rule gnp:b 0"',
-      'meta l4proto 1 ip daddr != @egw_n2 counter log prefix "egw|D|default|gnp:b|1" group 5 drop comment "egw-rule gnp:b 1"',
+      'ip daddr @egw_n0 ip daddr @egw_p1_r0_sel counter accept comment "egw-rule gnp:b 0"',
+      'meta l4proto 1 ip daddr != @egw_n1 counter log prefix "egw|D|default|gnp:b|1" group 5 drop comment "egw-rule gnp:b 1"',
       'counter log prefix "egw|D|default|gnp:b|2" group 5 drop comment "egw-rule gnp:b 2"',
       "goto egw_p2",
     ]);
@@ -120,14 +120,52 @@ describe("renderAccessPlan", () => {
     assert.equal(hook.chains.egw_t1_end, 1);
   });
 
-  it("keeps sets per distinct CIDR list and per policy's interfaces (invalid names left out)", () => {
+  it("keeps sets per distinct fixed CIDR list and per policy's interfaces (invalid names left out)", () => {
     const d = compile(plan).definitions;
     assert.ok(d.includes('set egw_p2_if { type ifname; elements = { "ew3" } }'));
     assert.ok(d.includes('set egw_access_if { type ifname; elements = { "ew1", "ew2", "ew3" } }'));
     assert.ok(
       d.includes("set egw_n0 { type ipv4_addr; flags interval; auto-merge; elements = { 198.18.0.0/24 } }"),
     );
-    assert.equal(d.filter((l) => l.startsWith("set egw_n")).length, 3);
+    assert.equal(d.filter((l) => l.startsWith("set egw_n")).length, 2);
+    assert.ok(
+      d.includes(
+        "set egw_p1_r0_sel { type ipv4_addr; flags interval; auto-merge; elements = { 10.244.1.2/32 } }",
+      ),
+    );
+  });
+
+  it("names a destination-selector set by its policy and rule: pods coming and going change only elements", () => {
+    const withSelected = (selected: string[]): AccessPlan => ({
+      problems: [],
+      tiers: [
+        tier("default", "Deny", [
+          policy(
+            "gnp:s",
+            ["ew1"],
+            [
+              { index: 0, action: "Allow", selected: ["198.18.0.0/24"] },
+              { index: 1, action: "Allow", nets: ["198.18.0.0/24"] },
+              { index: 2, action: "Allow", protocol: 6, selected },
+            ],
+          ),
+        ]),
+      ],
+    });
+    const before = renderAccessPlan(withSelected(["10.244.1.2/32"]));
+    const after = renderAccessPlan(withSelected(["10.244.1.2/32", "10.244.1.3/32", "198.18.0.0/24"]));
+    const names = (c: CompiledAccessPolicy): string[] => c.objects.map((o) => o.name);
+    assert.deepEqual(names(after), names(before));
+    assert.ok(names(before).includes("egw_p0_r2_sel") && names(before).includes("egw_p0_r0_sel"));
+    const chains = (c: CompiledAccessPolicy): string[] =>
+      tableBodyLines(c.objects.filter((o) => o.kind === "chain"));
+    assert.deepEqual(chains(after), chains(before), "no rule changed");
+    const sel = after.objects.find((o) => o.name === "egw_p0_r2_sel");
+    assert.deepEqual(sel?.kind === "set" ? sel.elements : [], [
+      "10.244.1.2/32",
+      "10.244.1.3/32",
+      "198.18.0.0/24",
+    ]);
   });
 
   it("does not grow the rule count with CIDRs or pods", () => {

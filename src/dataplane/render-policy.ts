@@ -13,6 +13,12 @@
 // Allow is `accept`, Deny is NFLOG + `drop`, Log is NFLOG and continue. Which pods a policy or
 // tier applies to is one set lookup by interface, and CIDRs (given, or the current IPs of the
 // pods a selector picks) are interval sets, so cost does not grow with pods or CIDRs.
+//
+// What pods come and go change is only set elements, under names that do not depend on them:
+// interface sets are named by policy and tier, and a rule's destination-selector set by its
+// policy and rule (`egw_p<j>_r<rule>_sel`), so a pod event never renames a set or edits a rule
+// (dataplane/nft/elements.ts then updates elements in place). Fixed CIDR lists (`nets`,
+// `notNets`) are shared by content (`egw_n<i>`): only a policy edit changes them.
 import { createHash } from "node:crypto";
 import type { PortRange } from "../calc/access/parse.js";
 import type { AccessPlan, AccessRule, AccessTier } from "../calc/access/plan.js";
@@ -107,7 +113,7 @@ class Builder {
   readonly objects: TableObject[] = [];
   private readonly netSets = new Map<string, string>();
 
-  /** A named interval set per distinct CIDR list (shared by every rule that uses the same list). */
+  /** A named interval set per distinct fixed CIDR list (shared by every rule that uses the same list). */
   netSet(cidrs: readonly string[]): string {
     const key = cidrs.join(",");
     let name = this.netSets.get(key);
@@ -119,9 +125,25 @@ class Builder {
     return name;
   }
 
+  /** The interval set of the addresses a rule's destination selector picks now, named by the rule. */
+  selectedSet(name: string, cidrs: readonly string[]): string {
+    this.objects.push(set(name, ["ipv4_addr"], cidrs, { interval: true }));
+    return name;
+  }
+
+  /** Interface names checked so far (the same pods appear in a policy's, its tier's and the node's set). */
+  private readonly ifnameValid = new Map<string, boolean>();
+
+  /** The interfaces a policy or tier applies to, each once, in plan order (a set has no order). */
   ifSet(name: string, ifaces: Iterable<string>): void {
-    const valid = [...new Set(ifaces)].filter((i) => i !== "" && validIfname(i)).sort();
-    this.objects.push(set(name, ["ifname"], valid));
+    const valid = new Set<string>();
+    for (const i of ifaces) {
+      if (valid.has(i)) continue;
+      let fine = this.ifnameValid.get(i);
+      if (fine === undefined) this.ifnameValid.set(i, (fine = i !== "" && validIfname(i)));
+      if (fine) valid.add(i);
+    }
+    this.objects.push(set(name, ["ifname"], [...valid]));
   }
 
   chain(name: string, rules: Rule[]): void {
@@ -132,7 +154,13 @@ class Builder {
 const nflog = (action: "Deny" | "Log", tier: string, policyKey: string, r: number | "default"): Statement =>
   log(nflogPrefix(action, tier, policyKey, r), POLICY_NFLOG_GROUP);
 
-function policyRule(b: Builder, tier: string, policyKey: string, r: AccessRule): Rule | undefined {
+function policyRule(
+  b: Builder,
+  tier: string,
+  policyKey: string,
+  policyChain: string,
+  r: AccessRule,
+): Rule | undefined {
   const comment = ruleComment(policyKey, r.index);
   const deny = (m: Match[]): Rule =>
     rule(m, [counter(), nflog("Deny", tier, policyKey, r.index)], DROP, comment);
@@ -145,7 +173,8 @@ function policyRule(b: Builder, tier: string, policyKey: string, r: AccessRule):
     m.push(is("meta l4proto", anonymous(PORT_PROTOCOL_NUMBERS)));
   if (r.notProtocol !== undefined) m.push(isNot("meta l4proto", r.notProtocol));
   if (r.nets !== undefined) m.push(is("ip daddr", inSet(b.netSet(r.nets))));
-  if (r.selected !== undefined) m.push(is("ip daddr", inSet(b.netSet(r.selected))));
+  if (r.selected !== undefined)
+    m.push(is("ip daddr", inSet(b.selectedSet(`${policyChain}_r${r.index}_sel`, r.selected))));
   if (r.notNets !== undefined && r.notNets.length > 0) m.push(isNot("ip daddr", inSet(b.netSet(r.notNets))));
   if (r.ports !== undefined && r.ports.length > 0) m.push(portMatch(false, r.ports));
   if (r.notPorts !== undefined && r.notPorts.length > 0) m.push(portMatch(true, r.notPorts));
@@ -173,7 +202,7 @@ function renderTier(b: Builder, t: AccessTier, i: number, first: number): number
     const pIfaces = p.appliesTo.map((w) => w.hostInterface);
     pIfaces.forEach((x) => ifaces.add(x));
     b.ifSet(ifSet, pIfaces);
-    const rules = p.rules.flatMap((r) => policyRule(b, t.name, p.key, r) ?? []);
+    const rules = p.rules.flatMap((r) => policyRule(b, t.name, p.key, name, r) ?? []);
     b.chain(name, [
       rule([isNot("iifname", inSet(ifSet))], [], goto(next)),
       ...rules,

@@ -3,7 +3,10 @@
 // sets) go through computeNodePlan and renderNode, the table is loaded into the nft fake, and
 // random packets are traced through it. Each packet's verdict, gateway-set mark, counted rules
 // and NFLOG prefixes must equal what evaluateEgress and the NodePlan say. A second test deletes
-// each rule of the ruleset in turn and requires some packet to notice.
+// each rule of the ruleset in turn and requires some packet to notice. A third applies random pod
+// events the way the node dataplane does between full reconciles — element transactions run in
+// the fake (which merges interval elements as the kernel does), a whole-table replacement when
+// more changed — and requires the result to trace like a fresh full render and like calc.
 //
 // Seeded and reproducible: EGW_RULESET_SEED=<n> picks another base seed for the first test; a
 // failure names the seed of the cluster that failed.
@@ -19,7 +22,13 @@ import { Transaction } from "./nft/transaction.js";
 import { renderNode } from "./render-node.js";
 import { nflogPrefix, ruleComment, tierDefaultComment } from "./render-policy.js";
 import type { WorkloadPlan as Workload } from "../calc/plan.js";
-import { randomCluster, randomPacket, type Cluster } from "./testing/random-cluster.js";
+import { randomCluster, randomPacket, NODE, type Cluster, type Rand } from "./testing/random-cluster.js";
+import { computeNodePlan } from "../calc/node-plan.js";
+import { makeWorkload } from "../calc/fixtures.js";
+import type { PodInput } from "../calc/inputs.js";
+import { kernelPlanOf, type KernelNodePlan } from "./kernel-plan.js";
+import { assignSlots } from "./slots.js";
+import { elementUpdate } from "./nft/elements.js";
 
 const BASE_SEED = Number(process.env.EGW_RULESET_SEED ?? 20_251_128);
 const CLUSTERS = 60;
@@ -146,9 +155,14 @@ function range(cidr: string): readonly [number, number] {
   return [first, first + size - 1];
 }
 
-const loaded = (c: Cluster): Table => {
+const rendered = (c: Pick<Cluster, "plan" | "clusterCidrs">) => {
   const r = renderNode(c.plan, { clusterCidrs: c.clusterCidrs });
   assert.ok(r.ok, r.ok ? "" : r.error.join("\n"));
+  return r.value;
+};
+
+const loaded = (c: Cluster): Table => {
+  const r = { value: rendered(c) };
   const fake = new FakeNft();
   const run = fake.run(new Transaction().replaceTable(r.value.table));
   assert.ok(run.ok, run.ok ? "" : run.error);
@@ -209,6 +223,78 @@ describe("rendered node ruleset against calc (randomized, no root)", () => {
     );
   });
 
+  it("turns random pod events into element updates that trace like a fresh full render", (t) => {
+    const CLUSTERS_WITH_EVENTS = 30;
+    const EVENTS = 8;
+    let elementUpdates = 0;
+    let replacements = 0;
+    let packetsTraced = 0;
+    for (let k = 0; k < CLUSTERS_WITH_EVENTS; k++) {
+      const seed = BASE_SEED + 1000 + k;
+      const c = randomCluster(seed);
+      const rand = seededRandom(seed ^ 0xe7e7);
+      const fake = new FakeNft();
+      let held = new Map<string, number>();
+      let applied = rendered(c);
+      assert.ok(fake.run(new Transaction().replaceTable(applied.table)).ok);
+      let plan: KernelNodePlan = c.plan;
+      for (let e = 0; e < EVENTS; e++) {
+        podEvent(rand, c, e);
+        const computed = computeNodePlan(c.index, NODE);
+        const slots = assignSlots(
+          computed.gatewaySets.map((g) => g.key),
+          held,
+        );
+        held = slots.slots;
+        plan = kernelPlanOf(computed, slots).plan;
+        const next = rendered({ plan, clusterCidrs: c.clusterCidrs });
+        const update =
+          next.shape.hash === applied.shape.hash ? elementUpdate(applied.table, next.table) : undefined;
+        const tx = update?.transaction ?? new Transaction().replaceTable(next.table);
+        if (update !== undefined) elementUpdates++;
+        else replacements++;
+        const run = fake.run(tx);
+        assert.ok(run.ok, `cluster seed ${seed}, event ${e}: ${run.ok ? "" : run.error}`);
+        applied = next;
+      }
+      const incremental = fake.table(applied.table.name);
+      assert.ok(incremental !== undefined);
+      const fresh = new FakeNft();
+      assert.ok(
+        fresh.run(new Transaction().replaceTable(rendered({ plan, clusterCidrs: c.clusterCidrs }).table)).ok,
+      );
+      const now: Cluster = { seed, index: c.index, plan, clusterCidrs: c.clusterCidrs };
+      const packets = Array.from({ length: PACKETS_PER_CLUSTER }, () => randomPacket(rand, now));
+      const oracle = new Oracle(now);
+      assert.equal(
+        firstMismatch(incremental, packets, oracle),
+        undefined,
+        `cluster seed ${seed} after events`,
+      );
+      const a = new Tracer([incremental]);
+      const b = new Tracer([fresh.table(applied.table.name) as Table]);
+      for (const p of packets) {
+        const x = a.trace(p);
+        const y = b.trace(p);
+        assert.ok(x.ok && y.ok);
+        assert.equal(
+          canonical(observed(x.value, oracle)),
+          canonical(observed(y.value, oracle)),
+          `seed ${seed}`,
+        );
+      }
+      packetsTraced += packets.length;
+    }
+    assert.ok(
+      elementUpdates > replacements,
+      `${elementUpdates} element updates, ${replacements} replacements`,
+    );
+    t.diagnostic(
+      `${CLUSTERS_WITH_EVENTS * EVENTS} pod events in ${CLUSTERS_WITH_EVENTS} clusters: ${elementUpdates} element ` +
+        `updates, ${replacements} table replacements; ${packetsTraced} packets traced after them`,
+    );
+  });
+
   it("notices any single rule deleted from the ruleset", (t) => {
     // Cheap exits that change no outcome: dropping them only costs lookups.
     const redundant = new Set(["egw_policy#0"]);
@@ -261,3 +347,40 @@ describe("rendered node ruleset against calc (randomized, no root)", () => {
     t.diagnostic(`${mutants} single-rule deletions in ${clusters} clusters, each noticed`);
   });
 });
+
+/**
+ * One random pod event on the cluster's node: a workload deleted, re-added with another address
+ * or labels, relabelled, or a new one (labels decide destination selectors and which policies
+ * apply; annotations which gateway set steers it).
+ */
+function podEvent(rand: Rand, c: Cluster, n: number): void {
+  const onNode = [...c.index.podsOnNode(NODE)].filter(
+    (p) => p.metadata.name.startsWith("p") || p.metadata.name.startsWith("q"),
+  );
+  const app = (): Record<string, string> => ({
+    app: ["web", "db", "batch"][Math.floor(rand() * 3)] as string,
+  });
+  const kind = rand();
+  const pod = onNode[Math.floor(rand() * onNode.length)];
+  if (pod === undefined || kind < 0.3) {
+    const ns = ["a", "b", "c"][Math.floor(rand() * 3)] as string;
+    c.index.upsertPod(
+      makeWorkload(ns, `q${n}`, {
+        node: NODE,
+        // Next to other pods' addresses, so destination-selector prefixes merge.
+        ip: `10.244.1.${40 + n}`,
+        hostInterface: `ewq${n}`,
+        labels: app(),
+      }),
+    );
+  } else if (kind < 0.55) c.index.deletePod(pod.metadata.namespace ?? "default", pod.metadata.name);
+  else {
+    const moved = kind < 0.8;
+    const next: PodInput = {
+      ...pod,
+      metadata: { ...pod.metadata, labels: app() },
+      status: { ...pod.status, ...(moved ? { podIP: `10.244.1.${100 + n}` } : {}) },
+    };
+    c.index.upsertPod(next);
+  }
+}

@@ -100,6 +100,46 @@ describe("FakeNft", () => {
     assert.equal(fake.dump(), before);
   });
 
+  it("merges interval elements as the kernel's auto-merge does: a merged prefix cannot be deleted alone", () => {
+    const dst = set("egw_dst", ["ipv4_addr"], ["10.0.0.1", "10.0.0.2", "10.0.1.0/24"], { interval: true });
+    const fake = new FakeNft();
+    assert.ok(fake.run(new Transaction().replaceTable({ name: "egw", objects: [dst] })).ok);
+    const listed = (): unknown => fake.table("egw")?.objects[0];
+    // Listed back as the fewest prefixes covering what is held (the kernel lists 10.0.0.1-10.0.0.2).
+    assert.deepEqual(listed(), { ...dst, elements: ["10.0.0.1", "10.0.0.2", "10.0.1.0/24"] });
+    const ref = setRef("egw", dst);
+    const r = fake.run(new Transaction().deleteElements(ref, ["10.0.0.2"]));
+    assert.equal(r.ok, false, "the kernel says: element does not exist");
+    assert.match(r.ok ? "" : r.error, /has no element "10\.0\.0\.2"/);
+    assert.ok(fake.run(new Transaction().addElements(ref, ["10.0.0.3", "10.0.0.0/30"])).ok);
+    assert.deepEqual(listed(), { ...dst, elements: ["10.0.0.0/30", "10.0.1.0/24"] });
+    assert.ok(fake.run(new Transaction().deleteElements(ref, ["10.0.0.0/30"])).ok, "a whole element goes");
+    // Setting the elements flushes first, so anything may follow.
+    assert.ok(fake.run(new Transaction().setElements(ref, ["10.0.1.5", "10.0.1.6"])).ok);
+    assert.deepEqual(listed(), { ...dst, elements: ["10.0.1.5", "10.0.1.6"] });
+    assert.ok(fake.run(new Transaction().setElements(ref, [])).ok);
+    assert.deepEqual(listed(), { ...dst, elements: [] });
+  });
+
+  it("sets a set's or map's elements only where the set exists", () => {
+    const fake = loaded();
+    const r = fake.run(
+      new Transaction()
+        .setElements(setRef("egw", ifaces), ["ew5"])
+        .setMapElements(setRef("egw", pods), [{ key: "10.0.0.9", verdict: jump("egw_a") }]),
+    );
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    assert.deepEqual(fake.table("egw")?.objects[0], { ...ifaces, elements: ["ew5"] });
+    assert.deepEqual(fake.table("egw")?.objects[1], {
+      ...pods,
+      elements: [{ key: "10.0.0.9", verdict: jump("egw_a") }],
+    });
+    // In the kernel the flush fails, so the declaration that follows never creates the set.
+    const missing = fake.run(new Transaction().setElements(setRef("egw_other", ifaces), ["ew1"]));
+    assert.equal(missing.ok, false);
+    assert.equal(fake.table("egw_other"), undefined);
+  });
+
   it("refuses a transaction that failed its own checks", () => {
     const fake = new FakeNft();
     const r = fake.run(new Transaction().replaceTable({ name: "egw", objects: [chain("bad name", [])] }));

@@ -2,8 +2,11 @@
 // copy, so a transaction that fails anywhere changes nothing — and hands the ruleset back as
 // model values (for the tracer) or as text (Dump). Element semantics follow the kernel's: adding
 // an element that is there is a no-op, adding a map key with another verdict fails ("File
-// exists"), deleting an element that is not there fails. Interval sets keep their elements as
-// given (the kernel's auto-merge is not modelled). Only `inet` tables exist.
+// exists"), deleting an element that is not there fails, setting a set's elements flushes it
+// first (and fails when it does not exist). Interval sets
+// auto-merge as egw declares them: overlapping and adjacent prefixes become one element (listed
+// back as the fewest prefixes covering it), so deleting a prefix that was merged fails as it does
+// in the kernel ("element does not exist"). Only `inet` tables exist.
 import { err, ok, type Result } from "../../util/result.js";
 import type {
   Chain,
@@ -15,19 +18,48 @@ import type {
   Table,
   TableObject,
 } from "./objects.js";
+import { mergeRanges, rangePrefixes, addressRange, type AddressRange } from "./elements.js";
+import { elementKey } from "./objects.js";
 import { tableText } from "./text.js";
 import type { Operation, SetRef, Transaction } from "./transaction.js";
 
-/** A set or map: its declaration and its elements by key. */
+/**
+ * A set or map: its declaration and its elements by key. An interval set holds merged address
+ * ranges instead, keyed by `lo-hi`: the kernel's elements after auto-merge.
+ */
 interface ElementsState {
   readonly decl: NftSet | NftMap;
   readonly elements: Map<string, Element | MapElement>;
+  readonly ranges?: Map<string, AddressRange>;
 }
 type ObjectState = Chain | ElementsState;
 type TableState = Map<string, ObjectState>;
 
-/** The identity of an element inside its set (the kernel compares keys by value). */
-const elementKey = (e: Element): string => (typeof e === "object" ? e.join("\u0000") : String(e));
+const rangeKey = ([lo, hi]: AddressRange): string => `${lo}-${hi}`;
+const isInterval = (d: NftSet | NftMap): boolean => d.kind === "set" && d.interval === true;
+
+/** What auto-merge leaves of `held` plus `added`, or the first element that is no prefix. */
+function merged(held: Iterable<AddressRange>, added: readonly Element[]): Map<string, AddressRange> | string {
+  const all = [...held];
+  for (const e of added) {
+    const r = typeof e === "object" ? undefined : addressRange(String(e));
+    if (r === undefined) return `${JSON.stringify(e)} is not an IPv4 address or prefix`;
+    all.push(r);
+  }
+  return new Map(mergeRanges(all).map((r) => [rangeKey(r), r]));
+}
+
+function setState(decl: NftSet | NftMap, elements: readonly (Element | MapElement)[]): ElementsState {
+  if (decl.kind === "set" && isInterval(decl)) {
+    const ranges = merged([], elements as readonly Element[]);
+    // Validated tables hold prefixes only; anything else is kept as given.
+    if (typeof ranges !== "string") return { decl, elements: new Map(), ranges };
+  }
+  const byKey = new Map<string, Element | MapElement>();
+  if (decl.kind === "set") for (const e of elements as readonly Element[]) byKey.set(elementKey(e), e);
+  else for (const e of elements as readonly MapElement[]) byKey.set(elementKey(e.key), e);
+  return { decl, elements: byKey };
+}
 
 const sameVerdict = (a: SimpleVerdict, b: SimpleVerdict): boolean =>
   a.kind === b.kind && ("chain" in a ? a.chain : "") === ("chain" in b ? b.chain : "");
@@ -36,9 +68,7 @@ function stateOf(t: Table): TableState {
   const s: TableState = new Map();
   for (const o of t.objects) {
     if (o.kind === "chain") s.set(o.name, o);
-    else if (o.kind === "set")
-      s.set(o.name, { decl: o, elements: new Map(o.elements.map((e) => [elementKey(e), e])) });
-    else s.set(o.name, { decl: o, elements: new Map(o.elements.map((e) => [elementKey(e.key), e])) });
+    else s.set(o.name, setState(o, o.elements));
   }
   return s;
 }
@@ -47,6 +77,8 @@ function tableOf(name: string, s: TableState): Table {
   const objects: TableObject[] = [];
   for (const o of s.values()) {
     if ("kind" in o) objects.push(o);
+    else if (o.ranges !== undefined)
+      objects.push({ ...o.decl, elements: [...o.ranges.values()].flatMap(rangePrefixes) } as NftSet);
     else if (o.decl.kind === "set")
       objects.push({ ...o.decl, elements: [...o.elements.values()] as Element[] });
     else objects.push({ ...o.decl, elements: [...o.elements.values()] as MapElement[] });
@@ -108,10 +140,23 @@ function apply(
       return undefined;
     case "add-elements":
     case "add-map-elements":
-    case "delete-elements": {
+    case "delete-elements":
+    case "set-elements":
+    case "set-map-elements": {
       const found = target(tables, op.set, copied);
       if (typeof found === "string") return found;
       const { table, state } = found;
+      if (op.kind === "set-elements" || op.kind === "set-map-elements") {
+        // A flush, then the elements added again.
+        state.elements.clear();
+        state.ranges?.clear();
+        const add: Operation =
+          op.kind === "set-elements"
+            ? { kind: "add-elements", set: op.set, elements: op.elements }
+            : { kind: "add-map-elements", set: op.set, elements: op.elements };
+        return apply(tables, add, copied);
+      }
+      if (state.ranges !== undefined) return intervalUpdate(op, state.ranges);
       if (op.kind === "add-elements") {
         for (const e of op.elements) state.elements.set(elementKey(e), e);
         return undefined;
@@ -144,6 +189,28 @@ function apply(
   }
 }
 
+/** Adds to or deletes from an interval set's merged ranges; deleting needs an exact element. */
+function intervalUpdate(
+  op: Extract<Operation, { kind: "add-elements" | "add-map-elements" | "delete-elements" }>,
+  ranges: Map<string, AddressRange>,
+): string | undefined {
+  if (op.kind === "add-elements") {
+    const next = merged(ranges.values(), op.elements);
+    if (typeof next === "string") return `${op.set.name}: ${next}`;
+    ranges.clear();
+    for (const [k, r] of next) ranges.set(k, r);
+    return undefined;
+  }
+  if (op.kind === "add-map-elements") return `${op.set.name} is a set, not a map`;
+  for (const k of op.keys) {
+    const r = typeof k === "object" ? undefined : addressRange(String(k));
+    // The kernel says "No such file or directory": a merged element is not one of its prefixes.
+    if (r === undefined || !ranges.delete(rangeKey(r)))
+      return `${op.set.name} has no element ${JSON.stringify(k)} (interval elements merge when added)`;
+  }
+  return undefined;
+}
+
 /** The set or map an element operation names, copied for writing; or what is wrong with the name. */
 function target(
   tables: Map<string, TableState>,
@@ -165,7 +232,11 @@ function target(
   }
   let state = o;
   if (!copied.has(state)) {
-    state = { decl: d, elements: new Map(o.elements) };
+    state = {
+      decl: d,
+      elements: new Map(o.elements),
+      ...(o.ranges !== undefined ? { ranges: new Map(o.ranges) } : {}),
+    };
     copied.add(state);
     table.set(ref.name, state);
   }

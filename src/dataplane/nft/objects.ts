@@ -140,6 +140,9 @@ export type Element = Value | readonly Value[];
 /** An element's values, one per key type. */
 export const valuesOf = (e: Element): readonly Value[] => (typeof e === "object" ? e : [e]);
 
+/** The identity of an element inside its set (the kernel compares keys by value). */
+export const elementKey = (e: Element): string => (typeof e === "object" ? e.join("\u0000") : String(e));
+
 export interface NftSet {
   readonly kind: "set";
   readonly name: string;

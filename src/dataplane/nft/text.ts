@@ -165,6 +165,16 @@ export function objectLines(o: TableObject): readonly string[] {
   return lines;
 }
 
+/**
+ * One declaration without its elements: a chain in full, a set or map as its name, type and
+ * flags. What stays the same while only elements change (a node table's outline is hashed over it).
+ */
+export function outlineLines(o: TableObject): readonly string[] {
+  if (o.kind === "chain") return chainLines(o);
+  if (o.kind === "map") return [`map ${o.name} { type ${typeText(o.type)} : verdict; }`];
+  return [`set ${o.name} { type ${typeText(o.type)};${o.interval ? " flags interval; auto-merge;" : ""} }`];
+}
+
 /** The declaration lines of a table's objects (what the table's plan hash is taken over). */
 export function tableBodyLines(objects: readonly TableObject[]): string[] {
   const lines: string[] = [];
@@ -191,3 +201,21 @@ export const addElementsText = (table: string, set: string, items: readonly stri
 
 export const deleteElementsText = (table: string, set: string, items: readonly string[]): string =>
   `delete element ${FAMILY} ${table} ${set} { ${items.join(", ")} }\n`;
+
+/**
+ * A set or map holding exactly `items` afterwards: flushed, then its declaration repeated with the
+ * elements. The flush fails when the set does not exist, so the declaration never creates one.
+ * Written as a declaration, not `add element`: nft 1.0.6 reads every interval set of the ruleset
+ * back before it adds or deletes elements (for its auto-merge), which costs about a second per
+ * 100,000 prefixes; a declaration skips that.
+ */
+export function setElementsText(
+  s: { table: string; name: string; kind: "set" | "map"; type: readonly KeyType[]; interval: boolean },
+  items: readonly string[],
+): string {
+  const flush = `flush ${s.kind} ${FAMILY} ${s.table} ${s.name}\n`;
+  if (items.length === 0) return flush;
+  const type = s.kind === "map" ? `${typeText(s.type)} : verdict` : typeText(s.type);
+  const flags = s.interval ? " flags interval; auto-merge;" : "";
+  return `${flush}table ${FAMILY} ${s.table} { ${s.kind} ${s.name} { type ${type};${flags} elements = { ${items.join(", ")} }; }; }\n`;
+}

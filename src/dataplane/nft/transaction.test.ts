@@ -90,6 +90,35 @@ describe("Transaction", () => {
     assert.equal(tx.operations.length, 2, "an empty element list adds no operation");
   });
 
+  it("sets a set's or map's elements as a flush and a declaration (never creating the set)", () => {
+    const dst = set("egw_dst", ["ipv4_addr"], [], { interval: true });
+    const tx = new Transaction()
+      .setElements(setRef("egw_t", dst), ["10.0.0.0/31", "10.0.0.2"])
+      .setMapElements(setRef("egw_t", pods), [{ key: "10.0.0.2", verdict: jump("egw_a") }])
+      .setElements(setRef("egw_t", pairs), []);
+    const text = tx.text();
+    assert.ok(text.ok, text.ok ? "" : text.error);
+    assert.equal(
+      text.value,
+      [
+        "flush set inet egw_t egw_dst",
+        "table inet egw_t { set egw_dst { type ipv4_addr; flags interval; auto-merge; elements = { 10.0.0.0/31, 10.0.0.2 }; }; }",
+        "flush map inet egw_t egw_pods",
+        "table inet egw_t { map egw_pods { type ipv4_addr : verdict; elements = { 10.0.0.2 : jump egw_a }; }; }",
+        "flush set inet egw_t egw_pairs",
+        "",
+      ].join("\n"),
+    );
+    assert.match(
+      new Transaction().setElements(setRef("egw_t", pairs), [["ew1", "10.0.0.1/24"]]).error ?? "",
+      /set egw_pairs: element .* is not an IPv4 address/,
+    );
+    assert.match(
+      new Transaction().setElements(setRef("egw_t", pods), ["10.0.0.1"]).error ?? "",
+      /is a map, not a set/,
+    );
+  });
+
   it("rejects names egw must not use", () => {
     assert.match(problem({ ...good, name: "ip" }) ?? "", /table name "ip"/);
     assert.match(problem(table(chain("fwd", []))) ?? "", /chain name "fwd" must be "egw_"/);

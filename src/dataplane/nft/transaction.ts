@@ -1,5 +1,5 @@
 // A list of nft operations applied as one `nft -f` transaction (all or nothing): replace a whole
-// table, delete a table, add or delete elements of a set or verdict map. Each operation is
+// table, delete a table, add or delete elements of a set or verdict map, or set its elements. Each operation is
 // checked when it is added (validate.ts); the first problem sticks and is what `text()` (and
 // FakeNft.run) report, so a caller builds the whole transaction and looks at one result.
 // Element operations name their set by a SetRef carrying its type, so they can be checked
@@ -11,6 +11,7 @@ import {
   deleteElementsText,
   deleteTableText,
   elementText,
+  setElementsText,
   mapElementText,
   replaceTableText,
 } from "./text.js";
@@ -40,7 +41,11 @@ export type Operation =
   | { readonly kind: "add-elements"; readonly set: SetRef; readonly elements: readonly Element[] }
   | { readonly kind: "add-map-elements"; readonly set: SetRef; readonly elements: readonly MapElement[] }
   /** Deletes elements of a set or map by key (a map element's verdict is not needed). */
-  | { readonly kind: "delete-elements"; readonly set: SetRef; readonly keys: readonly Element[] };
+  | { readonly kind: "delete-elements"; readonly set: SetRef; readonly keys: readonly Element[] }
+  /** Makes a set hold exactly these elements: flushed, then filled again. */
+  | { readonly kind: "set-elements"; readonly set: SetRef; readonly elements: readonly Element[] }
+  /** Makes a verdict map hold exactly these elements: flushed, then filled again. */
+  | { readonly kind: "set-map-elements"; readonly set: SetRef; readonly elements: readonly MapElement[] };
 
 export function operationText(op: Operation): string {
   switch (op.kind) {
@@ -65,6 +70,16 @@ export function operationText(op: Operation): string {
         op.set.table,
         op.set.name,
         op.keys.map((k) => elementText(op.set.type, k)),
+      );
+    case "set-elements":
+      return setElementsText(
+        op.set,
+        op.elements.map((e) => elementText(op.set.type, e)),
+      );
+    case "set-map-elements":
+      return setElementsText(
+        op.set,
+        op.elements.map((e) => mapElementText(op.set.type, e)),
       );
   }
 }
@@ -117,6 +132,25 @@ export class Transaction {
     return this.add(
       { kind: "delete-elements", set, keys },
       () => this.checkRef(set, set.kind) ?? checkElements(refName(set), set.type, set.interval, keys),
+    );
+  }
+
+  /**
+   * Makes a set hold exactly `elements` (all or nothing with the rest of the transaction): what an
+   * interval set needs, whose merged elements cannot be deleted one prefix at a time.
+   */
+  setElements(set: SetRef, elements: readonly Element[]): this {
+    return this.add(
+      { kind: "set-elements", set, elements },
+      () => this.checkRef(set, "set") ?? checkElements(refName(set), set.type, set.interval, elements),
+    );
+  }
+
+  /** Makes a verdict map hold exactly `elements`. */
+  setMapElements(set: SetRef, elements: readonly MapElement[]): this {
+    return this.add(
+      { kind: "set-map-elements", set, elements },
+      () => this.checkRef(set, "map") ?? checkMapElements(refName(set), set, elements),
     );
   }
 

@@ -3,7 +3,7 @@
 // set's type. Each check returns the first problem, naming what would be valid, or undefined.
 // Table-wide consistency (what a rule refers to) is validate.ts's. Pure.
 import type { Chain, Element, KeyType, MapElement, NftMap, SimpleVerdict, Value } from "./objects.js";
-import { CT_STATES } from "./objects.js";
+import { CT_STATES, elementKey } from "./objects.js";
 
 /** Interface names as the kernel allows them, minus anything that could break out of a quote. */
 const IFNAME = /^[A-Za-z0-9_.:@+-]{1,15}$/;
@@ -106,8 +106,6 @@ export function checkElement(type: readonly KeyType[], interval: boolean, e: Ele
   return undefined;
 }
 
-const keyOf = (e: Element): string => (typeof e === "object" ? e.join("\u0000") : String(e));
-
 /**
  * Element lists found valid, by identity and the type they were checked against. The lists are
  * immutable and calc hands the same ones to every render until they change (a policy's 100,000
@@ -149,7 +147,7 @@ function checkKeys(
     const problem = fine ? undefined : checkElement(type, interval, e);
     if (problem !== undefined) return `${what}: ${problem}`;
     if (seen === undefined) continue;
-    const k = keyOf(e);
+    const k = elementKey(e);
     // The kernel keeps one copy, so the read-back count would never match the rendered one.
     if (seen.has(k)) return `${what}: element ${JSON.stringify(e)} is listed twice`;
     seen.add(k);
