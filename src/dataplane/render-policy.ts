@@ -1,5 +1,5 @@
 // AccessPlan → nft objects (pure): the node's egress access policy as chains and sets inside
-// `table inet egw`, loaded in the same atomic `nft -f` as the rest of the node's ruleset.
+// `table inet egw`, part of the node's table (loaded whole, or updated element by element).
 //
 // Layout (the forward chain jumps to egw_policy for new workload connections; established and
 // related traffic was accepted before):
