@@ -256,11 +256,20 @@ describe("agent and gateways end to end (etcd, netns)", { concurrency: false }, 
   });
 
   it("connections from the pod leave with the gateways' egress IPs, over both replicas", async () => {
+    // A replica whose pod said Ready=False when the agent saw it is held out until a poll
+    // confirms it (health-seed.ts), so a first plan may route via both and the next via none:
+    // wait for both polls before the plan counts.
+    await waitFor("both replicas polled up", () =>
+      /egw_agent_polled_gateways\{state="up"\} 2/.test(agent?.metricsText().body ?? "") ? true : undefined,
+    );
     await waitForHops(["egress/gw-1", "egress/gw-2"]);
     const seen = await connections(24);
     const egress = new Set<string>(GW.map((g) => g.egress));
     for (const s of seen)
-      assert.ok(egress.has(s), `server saw ${s}; expected one of ${[...egress].join(", ")}`);
+      assert.ok(
+        egress.has(s),
+        `server saw ${s}; expected one of ${[...egress].join(", ")}; all: ${seen.join(" ")}`,
+      );
     assert.deepEqual(new Set(seen), egress, `24 connections should use both replicas: ${seen.join(" ")}`);
   });
 
