@@ -15,6 +15,7 @@ import type { Result } from "../util/result.js";
 import { agentMetrics } from "./agent-metrics.js";
 import { ClusterFeed } from "./cluster-feed.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
+import { NodeLease } from "./lease.js";
 import { NodeConditionPublisher } from "./node-status.js";
 import { ReconcileLoop, type AgentStatus } from "./reconcile-loop.js";
 
@@ -35,6 +36,8 @@ export interface AgentOptions {
   random?: () => number;
   /** Write the agent's health into its Node's status.conditions (EgwAgentReady); default true. */
   publishHealth?: boolean;
+  /** Renew the node's liveness Lease (egw-system/egw-agent-<node>, lease.ts); default true. */
+  renewLease?: boolean;
   /** Called after every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<NodeReconcileReport, string>) => void;
 }
@@ -50,6 +53,7 @@ export class Agent {
   private readonly feed: ClusterFeed;
   private readonly gateways: GatewayHealth;
   private readonly loop: ReconcileLoop;
+  private readonly lease: NodeLease | undefined;
   private stopped = false;
 
   constructor(private readonly o: AgentOptions) {
@@ -60,6 +64,8 @@ export class Agent {
     this.retryMs = Math.min(o.retryMs ?? 1000, this.resyncMs);
     this.poll = pollSettings(o.poll);
     const index = this.index;
+    if (o.renewLease !== false)
+      this.lease = new NodeLease({ store: o.store, node: o.node, clock, log: this.log });
     const publisher = new NodeConditionPublisher({ store: o.store, node: o.node, clock, log: this.log });
     this.gateways = new GatewayHealth({
       index,
@@ -103,6 +109,7 @@ export class Agent {
    */
   async start(): Promise<void> {
     this.log.info("agent starting", { node: this.o.node, resyncMs: this.resyncMs, poll: this.poll });
+    this.lease?.start();
     await retryUntilOk(() => this.feed.start(), {
       sleeper: this.sleeper,
       firstMs: this.retryMs,
@@ -120,6 +127,7 @@ export class Agent {
     this.stopped = true;
     this.sleeper.wake();
     this.gateways.stop();
+    await this.lease?.stop();
     await this.feed.stop();
     await this.loop.stop();
     this.log.info("agent stopped", { node: this.o.node });
