@@ -7,15 +7,16 @@ import { COORDINATION_API_VERSION } from "../api/kinds.js";
 import type { Resource } from "../api/meta.js";
 import { NODE_LEASE_NAMESPACE, nodeLeaseName } from "../api/well-known.js";
 import { periodic, type Clock, type Periodic } from "../daemon/clock.js";
+import { DEFAULT_NODE_LOST_SECONDS, LEASE_RENEW_SECONDS } from "../daemon/node-loss-timing.js";
 import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore } from "../datastore/types.js";
 import type { Logger } from "../util/log.js";
 import { err, ok, type Result } from "../util/result.js";
 
 /** Renewal period; the controller's node-lost time (default 10 s) must be several of these. */
-export const DEFAULT_LEASE_RENEW_MS = 2000;
+export const DEFAULT_LEASE_RENEW_MS = LEASE_RENEW_SECONDS * 1000;
 /** What the lease says about itself (informative: the controller uses its own node-lost time). */
-export const DEFAULT_LEASE_DURATION_SECONDS = 10;
+export const DEFAULT_LEASE_DURATION_SECONDS = DEFAULT_NODE_LOST_SECONDS;
 
 export interface NodeLeaseOptions {
   store: Datastore;
