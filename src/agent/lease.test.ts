@@ -53,7 +53,7 @@ describe("NodeLease", () => {
     await clock.advance(6000);
     store.reconnect();
     const warnings = log.records.filter((r) => r.msg === "cannot renew the node lease; retrying");
-    assert.equal(warnings.length, 1, "one warning per distinct error, not one per tick");
+    assert.equal(warnings.length, 1, "one warning per outage, not one per tick");
     assert.equal(await renewTimeOf(store), new Date(12_000).toISOString());
 
     await clock.advance(2000);

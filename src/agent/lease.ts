@@ -1,7 +1,7 @@
 // The node's liveness lease: the agent renews the Lease `egw-agent-<node>` in egw-system every
 // couple of seconds (compare-and-swap through datastore/read-modify-write, created when absent).
 // The controller judges a node lost when the lease's renewTime stops changing; this module only
-// renews. A datastore error is logged (once per distinct error) and the next tick tries again: it
+// renews. A datastore error is logged (once per outage) and the next tick tries again: it
 // never stops the agent. A renewal still in flight when the next tick comes is not doubled.
 import { COORDINATION_API_VERSION } from "../api/kinds.js";
 import type { Resource } from "../api/meta.js";
@@ -123,7 +123,8 @@ export class NodeLease {
       this.lastError = undefined;
       return;
     }
-    if (r.error !== this.lastError)
+    // Once per outage: the error text varies from one failed renewal to the next.
+    if (this.lastError === undefined)
       this.o.log.warn("cannot renew the node lease; retrying", { error: r.error, everyMs: this.renewMs });
     this.lastError = r.error;
   }

@@ -141,12 +141,14 @@ export class Fence {
             if (this.lastError !== undefined)
               this.o.log.info("datastore reachable again", { pod: this.o.pod, after: this.lastError });
             this.lastError = undefined;
-          } else if (r.error.message !== this.lastError) {
+          } else {
+            // Once per outage: the error text varies from one failed read to the next.
+            if (this.lastError === undefined)
+              this.o.log.warn("cannot read the replica's pod", {
+                error: r.error.message,
+                fenceAfterMs: this.fenceAfterMs,
+              });
             this.lastError = r.error.message;
-            this.o.log.warn("cannot read the replica's pod", {
-              error: r.error.message,
-              fenceAfterMs: this.fenceAfterMs,
-            });
           }
         },
         (e: unknown) => {

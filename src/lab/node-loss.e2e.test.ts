@@ -6,7 +6,7 @@
 // the pool. After the node is restored, the stale replica never SNATs again: the router sees no
 // packet from its egress IP coming from the restored node, and no egress IP is held twice.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CONDITION_NODE_REACHABLE } from "../api/well-known.js";
 import { GATEWAY_NFT_TABLE } from "../dataplane/config.js";
@@ -74,6 +74,9 @@ describe("node loss in the lab (root)", { skip: !isRoot && "needs root", timeout
 
   after(async () => {
     streams.forEach((s) => s.kill());
+    // EGW_E2E_KEEP_LOGS=DIR keeps the components' logs for a post-mortem.
+    const keep = process.env.EGW_E2E_KEEP_LOGS;
+    if (keep) cpSync(labPaths(stateDir).logs, `${keep}/${lab}`, { recursive: true });
     if (cutNode !== undefined) await session.egw("lab", "node", "restore", cutNode).catch(() => undefined);
     await runCmd("ip", ["netns", "exec", rtr, "nft", "delete", "table", "inet", TEST_TABLE]);
     await session.down();
