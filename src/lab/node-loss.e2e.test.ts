@@ -183,6 +183,11 @@ describe("node loss in the lab (root)", { skip: !isRoot && "needs root", timeout
     ].join("\n");
     const loaded = await runCmd("ip", ["netns", "exec", rtr, "nft", "-f", "-"], table);
     assert.equal(loaded.code, 0, loaded.stderr);
+    // The counter sees the victim's traffic while it serves (connections are balanced over both).
+    await eventually("the router to count the victim's SNATed traffic before the cut", async () => {
+      await manyConnections(APP_NS, "client", WHOAMI, 6);
+      return (await nftCounterPackets(rtr, TEST_TABLE, "stale")) > 0 ? true : undefined;
+    });
 
     // Cut the victim's node.
     const agentLog = labPaths(stateDir).log(agentComponent(victim.node));
@@ -291,7 +296,7 @@ describe("node loss in the lab (root)", { skip: !isRoot && "needs root", timeout
       `cut ${victim.node} (replica ${victim.name}, ${victimIP}); client recovered after ${recoveredAfterMs} ms ` +
         `(${recovered.join(" ")}); stale replica fenced after ≤${fencedAfterMs} ms; node lost after ≤${lostAfterMs} ms; ` +
         `replacement ${replacement.name} on ${replacement.node} with ${replacement.egressIP}; ` +
-        `stream ${JSON.stringify(final)}; router counter from the stale node ${staleBefore}`,
+        `stream ${JSON.stringify(final)}; router counter from the stale node ${staleBefore} packets before the restore, unchanged after`,
     );
   });
 });
