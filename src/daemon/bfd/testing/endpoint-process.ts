@@ -2,7 +2,8 @@
 // (`node endpoint-process.js --address IP [--peer IP] [--accept] [--interval MS] [--multiplier N]`).
 // Prints one JSON line per session change ({"peer", "state", "remoteState", "localDiag",
 // "remoteDiag"}) and "ready" once its sockets are bound; reads commands on stdin, one a line:
-// `admin-down DIAG`, `normal`, `close` (stdin
+// `admin-down DIAG`, `normal`, `timers INTERVAL_MS [MULT]` (new timers for --peer), `show` (prints
+// {"peers": {IP: BfdPeerState}}), `close` (stdin
 // closing is a close too). Not a daemon: nothing here is for production use.
 import { createInterface } from "node:readline";
 import { systemClock } from "../../clock.js";
@@ -53,8 +54,12 @@ process.on("SIGTERM", () => void close());
 createInterface({ input: process.stdin })
   .on("close", () => void close())
   .on("line", (line) => {
-    const [cmd, arg] = line.trim().split(/\s+/);
+    const [cmd, arg, ...rest] = line.trim().split(/\s+/);
     if (cmd === "admin-down") endpoint.setAdminDown(Number(arg ?? 7));
     else if (cmd === "normal") endpoint.setAdminDown(undefined);
+    else if (cmd === "timers" && peer !== undefined)
+      endpoint.ensure(peer, { intervalMs: Number(arg), multiplier: Number(rest[0] ?? timers.multiplier) });
+    else if (cmd === "show")
+      process.stdout.write(`${JSON.stringify({ peers: Object.fromEntries(endpoint.peers()) })}\n`);
     else if (cmd === "close") void close();
   });
