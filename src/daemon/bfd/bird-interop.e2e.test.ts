@@ -42,6 +42,23 @@ protocol bfd {
 }
 `;
 
+const TTL_COUNTERS = `table ip egw_bfd_test {
+  counter rfc5881 {}
+  counter other {}
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip saddr ${EGW_IP} ip ttl 255 udp sport 49152-65535 udp dport 3784 counter name "rfc5881" accept
+    ip saddr ${EGW_IP} udp dport 3784 counter name "other" accept
+  }
+}
+`;
+
+/** Packets counted by the named counter in BIRD's namespace. */
+async function counted(name: string): Promise<number> {
+  const out = await sh(`ip netns exec ${NS.bird} nft list counter ip egw_bfd_test ${name}`);
+  return Number(/packets (\d+)/.exec(out)?.[1] ?? NaN);
+}
+
 const processes = new Processes();
 
 type Change = Pick<BfdPeerState, "state" | "remoteState" | "localDiag" | "remoteDiag">;
@@ -144,6 +161,9 @@ describe("BFD interop with BIRD 2", { concurrency: false }, () => {
         ]),
       ].join(" && "),
     );
+    // Counts what reaches BIRD from egw: RFC 5881 packets (TTL 255, source port 49152–65535,
+    // destination 3784) and other packets egw sends to 3784.
+    await sh(`ip netns exec ${NS.bird} nft -f -`, TTL_COUNTERS);
     writeFileSync(FILES.conf, birdConf(100));
     bird = processes.start(NS.bird, ["bird", "-f", "-c", FILES.conf, "-s", FILES.sock, "-P", FILES.pid]);
     await birdShows("configured", () => true);
@@ -161,6 +181,8 @@ describe("BFD interop with BIRD 2", { concurrency: false }, () => {
     await egwSays(egw, "Up");
     assert.equal(lastChange(egw).remoteState, "Up");
     await birdShows("at 100 ms × 3", (r) => r.intervalS === "0.100" && r.timeoutS === "0.300");
+    assert.ok((await counted("rfc5881")) > 0, "BIRD got packets with TTL 255 from a port in 49152-65535");
+    assert.equal(await counted("other"), 0, "and no other packet to 3784");
   });
 
   it("BIRD takes the session Down when the egw side dies", async () => {

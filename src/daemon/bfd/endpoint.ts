@@ -304,6 +304,7 @@ export class BfdEndpoint {
     if (this.closed) return;
     const b = encodeControl(p);
     this.tx.send(b, this.peerPort, ip, (e) => {
+      if (this.closed) return;
       if (e) {
         // One line per peer until sends work again, not one per packet.
         if (!this.failingSends.has(ip)) this.o.log.warn("bfd send failed", { peer: ip, error: e.message });

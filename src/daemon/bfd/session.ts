@@ -135,14 +135,6 @@ export class BfdSession {
     };
   }
 
-  get remoteDiscriminator(): number {
-    return this.remoteDiscr;
-  }
-
-  get currentRole(): BfdRole {
-    return this.role;
-  }
-
   /** A passive session that is now wanted by this side too starts sending on its own. */
   makeActive(): void {
     if (this.role === "active") return;
