@@ -2,7 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { GatewayHop } from "../calc/plan.js";
 import type { KernelNodePlan } from "./kernel-plan.js";
-import { MARK_MASK, RULE_PRIORITY_FIRST, TABLE_FIRST } from "./config.js";
+import {
+  LIVENESS_RULE_PRIORITY,
+  LIVENESS_TABLE,
+  MARK_MASK,
+  RULE_PRIORITY_FIRST,
+  TABLE_FIRST,
+} from "./config.js";
 import { renderGateway, type GatewayReplicaPlan } from "./render-gateway.js";
 import { renderNode } from "./render-node.js";
 
@@ -47,6 +53,10 @@ const plan = (): KernelNodePlan => ({
     },
   ],
   tunnelPeers: [hop(1), hop(2)],
+  pins: [
+    { replica: "egress/gw-1", ip: "10.244.9.1", mark: 3 << 16, table: TABLE_FIRST + 2 },
+    { replica: "egress/gw-2", ip: "10.244.9.2", mark: 4 << 16, table: TABLE_FIRST + 3 },
+  ],
 });
 
 describe("renderNode", () => {
@@ -96,11 +106,42 @@ describe("renderNode", () => {
         mask: MARK_MASK,
         table: TABLE_FIRST + 1,
       },
+      // Pins: one rule per pin and pool.
+      {
+        priority: RULE_PRIORITY_FIRST,
+        from: "10.244.0.0/16",
+        mark: 3 << 16,
+        mask: MARK_MASK,
+        table: TABLE_FIRST + 2,
+      },
+      {
+        priority: RULE_PRIORITY_FIRST,
+        from: "10.244.0.0/16",
+        mark: 4 << 16,
+        mask: MARK_MASK,
+        table: TABLE_FIRST + 3,
+      },
+      // Liveness: BFD from the node's own address takes the tunnel.
+      {
+        priority: LIVENESS_RULE_PRIORITY,
+        from: "172.30.0.10/32",
+        ipproto: "udp",
+        dport: 3784,
+        table: LIVENESS_TABLE,
+      },
     ]);
     assert.deepEqual(d.groups, [{ key: "20001 0.0.0.0/0", hops: ["10.244.9.1", "10.244.9.2"] }]);
     assert.deepEqual(
-      d.routes.map((x) => `${x.table} ${x.dst} ${x.kind}`),
-      ["20001 0.0.0.0/0 group", "20001 198.18.30.0/24 throw", "20002 0.0.0.0/0 unreachable"],
+      d.routes.map((x) => `${x.table} ${x.dst} ${x.kind}${x.kind === "via" ? ` ${x.gateway}` : ""}`),
+      [
+        "20001 0.0.0.0/0 group",
+        "20001 198.18.30.0/24 throw",
+        "20002 0.0.0.0/0 unreachable",
+        "20003 0.0.0.0/0 via 10.244.9.1",
+        "20004 0.0.0.0/0 via 10.244.9.2",
+        "20000 10.244.9.1/32 via 10.244.9.1",
+        "20000 10.244.9.2/32 via 10.244.9.2",
+      ],
     );
     assert.deepEqual(
       d.peers.map((p) => `${p.ip}>${p.vtep}`),

@@ -55,8 +55,8 @@ const pod = (name: string, annotations?: Record<string, string>): PodInput =>
   makeWorkload("app", name, { node: "n1", ip: `10.244.0.${++n}`, ...(annotations ? { annotations } : {}) });
 
 /** A node dataplane's slots over a fake kernel that steers `kernel` (workload IP → slot). */
-const slotsOver = (kernel = new Map<string, number>()) =>
-  new GatewaySetSlots(async () => ok(new Map(kernel)));
+const slotsOver = (kernel = new Map<string, number>(), pins = new Map<string, number>()) =>
+  new GatewaySetSlots(async () => ok({ workloads: new Map(kernel), pins: new Map(pins) }));
 
 async function place(slots: GatewaySetSlots, plan: NodePlan): Promise<KernelNodePlan> {
   const a = await slots.assign(plan);
@@ -157,7 +157,7 @@ describe("GatewaySetSlots", () => {
     let reads = 0;
     const slots = new GatewaySetSlots(async () => {
       reads++;
-      return ok(new Map(kernel));
+      return ok({ workloads: new Map(kernel), pins: new Map() });
     });
     assert.equal(slotOfTable(tableOf(await place(slots, plan), "red-prev") ?? 0), 7);
     kernel.set(red.status?.podIP ?? "", 3);
@@ -176,7 +176,9 @@ describe("GatewaySetSlots", () => {
   it("fails while the kernel cannot be read (no guessing), and reads again next time", async () => {
     let fail = true;
     const slots = new GatewaySetSlots(async () =>
-      fail ? err("nft: permission denied") : ok(new Map([["10.244.0.99", 4]])),
+      fail
+        ? err("nft: permission denied")
+        : ok({ workloads: new Map([["10.244.0.99", 4]]), pins: new Map<string, number>() }),
     );
     const plan = computeNodePlan(
       cluster([makeWorkload("app", "w", { node: "n1", ip: "10.244.0.99", annotations: sel("red") })]),
@@ -191,7 +193,10 @@ describe("GatewaySetSlots", () => {
     fail = false;
     const preview = await slots.preview(plan);
     assert.ok(preview.ok);
-    assert.deepEqual([...preview.value.slots.values()], [4]);
+    assert.deepEqual(
+      [...preview.value.slots].filter(([key]) => !key.startsWith("pin ")).map(([, slot]) => slot),
+      [4],
+    );
     assert.equal(
       slotOfTable(tableOf(await place(slots, plan), "w") ?? 0),
       4,
