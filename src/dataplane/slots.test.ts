@@ -289,3 +289,59 @@ describe("preferredSlots", () => {
     assert.deepEqual(Object.fromEntries(preferredSlots(workloads, kernel)), { a: 4, b: 9 });
   });
 });
+
+describe("pin slots", () => {
+  const pinOf = (plan: KernelNodePlan, ip: string) => plan.pins.find((p) => p.ip === ip);
+
+  it("gives every tunnel peer a pin slot after the sets' slots, and keeps it while the replica drains", async () => {
+    const index = cluster([pod("r", sel("red")), pod("b", sel("blue"))]);
+    const slots = slotsOver();
+    const first = await place(slots, computeNodePlan(index, "n1"));
+    assert.deepEqual(
+      first.gatewaySets.map((s) => slotOfTable(s.table)),
+      [1, 2],
+    );
+    assert.deepEqual(
+      first.pins.map((p) => [p.ip, slotOfTable(p.table), slotOfMark(p.mark)]),
+      [
+        ["10.128.0.1", 3, 3],
+        ["10.128.0.3", 4, 4],
+      ],
+    );
+    // red-0 drains: no route goes to it, but it is retained, so its pin (and its connections) stay.
+    const red = index.pod("egress", "red-0");
+    assert.ok(red !== undefined);
+    index.upsertPod({
+      ...red,
+      metadata: {
+        ...red.metadata,
+        annotations: { ...red.metadata.annotations, "egw.dev/terminating": "true" },
+      },
+    });
+    const draining = await place(slots, computeNodePlan(index, "n1"));
+    assert.equal(setOf(draining, "r")?.routes[0]?.action, "unreachable");
+    assert.deepEqual(pinOf(draining, "10.128.0.1"), pinOf(first, "10.128.0.1"));
+    // Gone: its pin slot is freed (its connections' mark no longer restores: fail closed).
+    index.deletePod("egress", "red-0");
+    const gone = await place(slots, computeNodePlan(index, "n1"));
+    assert.equal(pinOf(gone, "10.128.0.1"), undefined);
+    assert.deepEqual(pinOf(gone, "10.128.0.3"), pinOf(first, "10.128.0.3"));
+  });
+
+  it("adopts the kernel's pins after a restart, where no set claims the slot", async () => {
+    const r = pod("r2", sel("red"));
+    const plan = computeNodePlan(cluster([r, pod("b2", sel("blue"))]), "n1");
+    const slots = slotsOver(
+      new Map([[r.status?.podIP ?? "", 9]]),
+      new Map([
+        ["10.128.0.1", 7],
+        ["10.128.0.3", 9], // the red set's slot: the set wins, the pin takes a free one
+      ]),
+    );
+    const placed = await place(slots, plan);
+    assert.equal(slotOfTable(tableOf(placed, "r2") ?? 0), 9);
+    assert.equal(slotOfTable(pinOf(placed, "10.128.0.1")?.table ?? 0), 7);
+    const blue = slotOfTable(pinOf(placed, "10.128.0.3")?.table ?? 0);
+    assert.ok(blue !== undefined && blue !== 9 && blue !== 7);
+  });
+});
