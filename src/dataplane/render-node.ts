@@ -351,17 +351,20 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
     for (const from of sortedUnique(plan.workloadCidrs.map((c) => cidr4(c) ?? c)))
       rules.push({ priority: RULE_PRIORITY_FIRST, from, mark: p.mark, mask: MARK_MASK, table: p.table });
   }
-  // Liveness: BFD control packets from the node to a replica take the tunnel, as its traffic does.
+  // Liveness: BFD control packets from the node to a replica take the tunnel, as its traffic does
+  // (destination port 3784). A replica's packet arrives on egw.vxlan, which has no address: the
+  // reverse-path check (loose mode too) passes only if the reverse lookup — ports swapped, so
+  // source port 3784 — finds a route through egw.vxlan, hence the second rule.
   const peers = [...peersByIp.values()].sort((a, b) => a.ip.localeCompare(b.ip));
   for (const peer of peers)
     routes.push({ table: LIVENESS_TABLE, dst: `${peer.ip}/32`, kind: "via", gateway: peer.ip });
-  rules.push({
+  const liveness = {
     priority: LIVENESS_RULE_PRIORITY,
     from: `${plan.nodeIP}/32`,
-    ipproto: "udp",
-    dport: LIVENESS_PORT,
+    ipproto: "udp" as const,
     table: LIVENESS_TABLE,
-  });
+  };
+  rules.push({ ...liveness, dport: LIVENESS_PORT }, { ...liveness, sport: LIVENESS_PORT });
   return {
     link: { name: VXLAN_DEVICE, vni: o.vni, port: o.port, local: plan.nodeIP, mac: nodeMac, mtu: o.mtu },
     sysctls: nodeSysctls(),

@@ -129,8 +129,16 @@ describe("renderNode", () => {
         priority: LIVENESS_RULE_PRIORITY,
         from: "172.30.0.10/32",
         ipproto: "udp",
-        dport: 3784,
         table: LIVENESS_TABLE,
+        dport: 3784,
+      },
+      // …and the reverse-path lookup of a replica's BFD packet (ports swapped) finds the tunnel.
+      {
+        priority: LIVENESS_RULE_PRIORITY,
+        from: "172.30.0.10/32",
+        ipproto: "udp",
+        table: LIVENESS_TABLE,
+        sport: 3784,
       },
     ]);
     assert.deepEqual(d.groups, [{ key: "20001 0.0.0.0/0", hops: ["10.244.9.1", "10.244.9.2"] }]);
