@@ -104,6 +104,9 @@ const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort()
  * strict rp_filter holds. Only the replica's own address matches: forwarded client traffic never.
  */
 function livenessRouting(podIP: string, nodes: readonly string[]): GatewayRender["liveness"] {
+  // A replica on a host-network node has the node's address: the kernel refuses a route via a
+  // local address, and BFD to itself needs no tunnel.
+  const remote = nodes.filter((ip) => ip !== podIP);
   const from = `${podIP}/32`;
   const base = { priority: LIVENESS_RULE_PRIORITY, from, ipproto: "udp" as const, table: LIVENESS_TABLE };
   return {
@@ -111,7 +114,7 @@ function livenessRouting(podIP: string, nodes: readonly string[]): GatewayRender
       { ...base, dport: LIVENESS_PORT },
       { ...base, sport: LIVENESS_PORT },
     ],
-    routes: nodes.map((ip) => ({ table: LIVENESS_TABLE, dst: `${ip}/32`, kind: "via", gateway: ip })),
+    routes: remote.map((ip) => ({ table: LIVENESS_TABLE, dst: `${ip}/32`, kind: "via", gateway: ip })),
   };
 }
 

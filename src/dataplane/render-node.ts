@@ -356,8 +356,11 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
   // reverse-path check (loose mode too) passes only if the reverse lookup — ports swapped, so
   // source port 3784 — finds a route through egw.vxlan, hence the second rule.
   const peers = [...peersByIp.values()].sort((a, b) => a.ip.localeCompare(b.ip));
+  // (A replica with the node's own address — host network — needs no tunnel and gets no route:
+  // the kernel refuses a route via a local address.)
   for (const peer of peers)
-    routes.push({ table: LIVENESS_TABLE, dst: `${peer.ip}/32`, kind: "via", gateway: peer.ip });
+    if (peer.ip !== plan.nodeIP)
+      routes.push({ table: LIVENESS_TABLE, dst: `${peer.ip}/32`, kind: "via", gateway: peer.ip });
   const liveness = {
     priority: LIVENESS_RULE_PRIORITY,
     from: `${plan.nodeIP}/32`,

@@ -344,6 +344,18 @@ describe("renderGateway", () => {
     );
   });
 
+  it("routes no liveness packet via its own address (a replica acting as its own node)", () => {
+    const r = renderGateway({
+      ...gw,
+      nodes: [...gw.nodes, { name: "self", underlayIP: "10.244.9.1", podCidrs: [] }],
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(
+      r.value.liveness.routes.map((x) => x.dst),
+      ["172.30.0.10/32", "172.30.0.11/32"],
+    );
+  });
+
   it("reports bad input by field", () => {
     const r = renderGateway({
       ...gw,
