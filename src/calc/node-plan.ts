@@ -91,7 +91,8 @@ export function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
   const byIP = new Map<string, GatewayHop>();
   for (const hop of seen) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
   for (const set of sets) {
-    for (const r of set.retained ?? []) {
+    if (set.retained === undefined) continue;
+    for (const r of set.retained) {
       if (byIP.has(r.ip)) continue;
       const { why: _why, drainDeadline: _deadline, ...hop } = r;
       byIP.set(r.ip, hop);
