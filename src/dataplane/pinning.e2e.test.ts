@@ -129,6 +129,17 @@ async function counted(ns: string, table: string, chain: string, comment: string
 const failClosed = (): Promise<number> =>
   counted(NS.node, "egw", "egw_established", "gateway set gone: fail closed");
 
+/** The listener's line for datagram `text`; on failure, what each side's tunnel counter saw. */
+const arrival = (listener: ReturnType<Processes["start"]>, text: string, what: string): Promise<string> =>
+  lineFrom(listener, (l) => l.includes(text), 10_000).catch(async (e: unknown) => {
+    const seen = async (ns: string) =>
+      counted(ns, "egwtestlv", "lv_in", "through the tunnel").catch(() => -1);
+    throw new Error(
+      `${what}: ${String(e)}; tunnel counters: node ${await seen(NS.node)}, ` +
+        `replica ${await seen(GW[0].ns)}; ${await inNs(NS.node, "ip -s link show egw.vxlan")}`,
+    );
+  });
+
 describe("replica pinning and the liveness path (netns)", { concurrency: false }, () => {
   const node = netnsRunner(NS.node);
   const dp = new NodeDataplane(node);
@@ -248,17 +259,17 @@ describe("replica pinning and the liveness path (netns)", { concurrency: false }
     assert.equal((await inNs(g.ns, `cat /proc/sys/net/ipv4/conf/${VXLAN_DEVICE}/rp_filter`)).trim(), "1");
     const atGateway = processes.start(g.ns, ["node", "-e", UDP_LISTEN_JS, g.ip]);
     const atNode = processes.start(NS.node, ["node", "-e", UDP_LISTEN_JS, NODE_IP]);
-    await lineFrom(atGateway, (l) => l.includes("listening"));
-    await lineFrom(atNode, (l) => l.includes("listening"));
+    // Both waits start before either is awaited: a line printed with no listener is lost.
+    await Promise.all([atGateway, atNode].map((c) => lineFrom(c, (l) => l.includes("listening"))));
 
     // Node → replica: the rule `from <node IP> ipproto udp dport 3784` takes it into the tunnel.
-    const toGateway = lineFrom(atGateway, (l) => l.includes("ping-node"));
+    const toGateway = arrival(atGateway, "ping-node", "node → replica");
     await sh(`ip netns exec ${NS.node} node -e '${UDP_SEND_JS}' ${NODE_IP} ${g.ip} ping-node`);
     assert.match(await toGateway, new RegExp(`^got ${NODE_IP.replace(/\./g, "\\.")}:`));
     assert.equal(await counted(g.ns, "egwtestlv", "lv_in", "through the tunnel"), 1);
 
     // Replica → node: its own dport 3784 rule; the node sees it arrive on egw.vxlan.
-    const toNode = lineFrom(atNode, (l) => l.includes("ping-gateway"));
+    const toNode = arrival(atNode, "ping-gateway", "replica → node");
     await sh(`ip netns exec ${g.ns} node -e '${UDP_SEND_JS}' ${g.ip} ${NODE_IP} ping-gateway`);
     assert.match(await toNode, new RegExp(`^got ${g.ip.replace(/\./g, "\\.")}:`));
     assert.equal(await counted(NS.node, "egwtestlv", "lv_in", "through the tunnel"), 1);
