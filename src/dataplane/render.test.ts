@@ -257,6 +257,13 @@ describe("renderNode: pinning", () => {
     assert.ok(gone.value.hits.some((h) => h.comment === "gateway set gone: fail closed"));
   });
 
+  it("is an error, not a silent miss, for a traced packet that says nothing of routing", () => {
+    const { nexthop: _nexthop, ...unrouted } = newFromP1();
+    const r = new Tracer([table()]).trace(unrouted);
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? "" : r.error, /no routing decision \(rt ip nexthop\)/);
+  });
+
   it("is refused by the nft model in a chain that runs before routing", () => {
     const bad: Table = {
       name: "egw",
