@@ -16,6 +16,9 @@
 // - An EgressGatewayPolicy that does not cover 0.0.0.0/0 sends uncovered destinations the normal
 //   way (as in Calico, where the table simply has no route for them); the plan makes that explicit
 //   with a `throw 0.0.0.0/0`, which is equivalent and visible in `ip route` and describe.
+// - A matching replica that is draining or failed health is in no route but is *retained*: the
+//   connections it carries stay on it (dataplane pinning), so it stays a tunnel peer. A route
+//   whose replicas are all retained is still unreachable for new connections (fail closed).
 import {
   ANN_EGRESS_GATEWAY_POLICY,
   ANN_EGRESS_NAMESPACE_SELECTOR,
@@ -30,7 +33,7 @@ import { describeLevel, effectiveEgressConfig, type EgressConfig } from "./effec
 import { rendezvousPick } from "./hash.js";
 import { podKeyOf, type PodInput } from "./inputs.js";
 import { macForIp } from "./mac.js";
-import type { DestinationRoute, GatewayHop } from "./plan.js";
+import type { DestinationRoute, GatewayHop, RetainedHop } from "./plan.js";
 import { DEFAULT_DESTINATION, type GatewayTarget } from "./policy.js";
 import type { ClusterIndex } from "./snapshot.js";
 import { compareStrings } from "../util/compare.js";
@@ -44,6 +47,8 @@ export interface GatewayReplica {
   excluded?: string;
   /** Polled readiness; undefined = not polled yet (treated as healthy). */
   healthy: boolean | undefined;
+  /** Set when the replica takes no new connections but keeps those it carries (draining, down). */
+  retained?: RetainedHop;
 }
 
 export type WorkloadEgress =
@@ -54,6 +59,8 @@ export type WorkloadEgress =
       /** Canonical description of the routing behaviour: equal keys ⇒ equal routes on a node. */
       key: string;
       routes: DestinationRoute[];
+      /** Replicas of the routes that keep their connections but take no new ones, by key. */
+      retained?: RetainedHop[];
       config: EgressConfig;
       notes: string[];
     };
@@ -155,6 +162,7 @@ interface ResolvedPart {
   destination: string;
   keyPart: string;
   route: DestinationRoute;
+  retained?: readonly RetainedHop[];
   choice?: GatewayChoice;
 }
 
@@ -166,6 +174,8 @@ interface PickPart {
   matching: GatewayReplica[];
   candidates: GatewayReplica[];
   pool: GatewayReplica[];
+  /** The matching replicas that are retained (never usable, so never among the hops). */
+  retained: RetainedHop[];
 }
 
 type PreparedPart = { kind: "resolved"; part: ResolvedPart } | ({ kind: "pick" } & PickPart);
@@ -238,13 +248,33 @@ function prepare(
 
 function finish(prepared: PerWorkload, workloadKey: string): WorkloadEgress {
   const parts = prepared.parts.map((p) => (p.kind === "resolved" ? p.part : finishPick(p, workloadKey)));
-  return {
+  const out: WorkloadEgress = {
     kind: "gateways",
     key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
     routes: parts.map((p) => p.route),
     config: prepared.config,
     notes: prepared.notes,
   };
+  const retained = retainedOfParts(parts);
+  if (retained !== undefined) out.retained = retained;
+  return out;
+}
+
+/** The parts' retained replicas, each once, by replica key; undefined when there are none. */
+function retainedOfParts(parts: readonly ResolvedPart[]): RetainedHop[] | undefined {
+  let only: readonly RetainedHop[] | undefined;
+  let several = false;
+  for (const p of parts) {
+    if (p.retained === undefined || p.retained.length === 0) continue;
+    if (only === undefined) only = p.retained;
+    else several = true;
+  }
+  if (only === undefined) return undefined;
+  if (!several) return [...only];
+  const byReplica = new Map<string, RetainedHop>();
+  for (const p of parts)
+    for (const h of p.retained ?? []) if (!byReplica.has(h.replica)) byReplica.set(h.replica, h);
+  return [...byReplica.values()].sort((a, b) => compareStrings(a.replica, b.replica));
 }
 
 function prepareTarget(
@@ -262,7 +292,9 @@ function prepareTarget(
   const intent =
     `sel=${target.selector.toString()};ns=${target.namespaceSelector.toString()};` +
     `max=${target.maxNextHops};local=${target.preferNodeLocal ? 1 : 0}`;
-  const part: PickPart = { destination, intent, target, matching, candidates, pool };
+  const retained: RetainedHop[] = [];
+  for (const r of matching) if (r.retained !== undefined) retained.push(r.retained);
+  const part: PickPart = { destination, intent, target, matching, candidates, pool, retained };
   if (target.maxNextHops > 0 && target.maxNextHops < pool.length) return { kind: "pick", ...part };
   return { kind: "resolved", part: routeThrough(part, pool, "*") };
 }
@@ -291,12 +323,13 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
     fallback,
   };
   if (pick !== "*") choice.picked = picked;
+  const retained = part.retained;
   if (hops.length === 0) {
     const reason = noGatewayReason(target, part.matching);
-    return { destination, keyPart, route: { destination, action: "unreachable", reason }, choice };
+    return { destination, keyPart, route: { destination, action: "unreachable", reason }, retained, choice };
   }
   const route: DestinationRoute = { destination, action: "gateways", hops: hops.map((r) => r.hop) };
-  return { destination, keyPart, route, choice };
+  return { destination, keyPart, route, retained, choice };
 }
 
 function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplica[]): string {
@@ -357,12 +390,30 @@ export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
       pod.metadata.deletionTimestamp !== undefined ||
       annotations[ANN_GATEWAY_TERMINATING] !== undefined
     ) {
-      excluded = "terminating (draining)";
+      excluded = DRAINING;
     } else if (node === "") excluded = "not scheduled to a node";
-    const replica: GatewayReplica = { key, node, hop, healthy: index.gatewayHealth(key) };
+    const healthy = index.gatewayHealth(key);
+    const replica: GatewayReplica = { key, node, hop, healthy };
     if (excluded !== undefined) replica.excluded = excluded;
+    if (excluded === DRAINING) {
+      replica.retained = { ...hop, why: "draining" };
+      const deadline = drainDeadlineOf(pod);
+      if (deadline !== undefined) replica.retained.drainDeadline = deadline;
+    } else if (excluded === undefined && healthy === false) replica.retained = { ...hop, why: "down" };
     return replica;
   });
+}
+
+const DRAINING = "terminating (draining)";
+
+/**
+ * When a draining replica goes: the controller writes the deadline as the value of
+ * `egw.dev/terminating`; Kubernetes' deletionTimestamp is the time the pod is killed.
+ */
+function drainDeadlineOf(pod: PodInput): string | undefined {
+  const annotated = pod.metadata.annotations?.[ANN_GATEWAY_TERMINATING];
+  if (annotated !== undefined && !Number.isNaN(Date.parse(annotated))) return annotated;
+  return pod.metadata.deletionTimestamp;
 }
 
 function blocked(config: EgressConfig, reason: string): WorkloadEgress {
