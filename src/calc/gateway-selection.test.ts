@@ -468,6 +468,20 @@ describe("zone preference (PreferSameZone)", () => {
       assert.deepEqual(hopNames(routes(resolve(index, "shop", `w${i}`))[0]), ["egress/zoned-2"], `w${i}`);
   });
 
+  it("follows a node's zone label when it changes", () => {
+    const index = zoned([on("n1", "p", sameZone())]);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-1", "egress/zoned-2"]);
+    index.upsertNode({
+      metadata: { name: "n1", labels: { [ZONE]: "zone-b" } },
+      status: { addresses: [{ type: "InternalIP", address: "172.30.0.11" }] },
+    });
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), [
+      "egress/zoned-1",
+      "egress/zoned-3",
+      "egress/zoned-4",
+    ]);
+  });
+
   it("uses every replica for a client whose node has no zone label", () => {
     const index = zoned([on("n5", "p", sameZone())]);
     assert.equal(hopNames(routes(resolve(index, "shop", "p"))[0]).length, 4);
