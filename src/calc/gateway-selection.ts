@@ -21,11 +21,13 @@
 //   whose replicas are all retained is still unreachable for new connections (fail closed).
 import {
   ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_GATEWAY_PREFERENCE,
   ANN_EGRESS_NAMESPACE_SELECTOR,
   ANN_EGRESS_SELECTOR,
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_TERMINATING,
   LABEL_NAMESPACE_NAME,
+  LABEL_TOPOLOGY_ZONE,
 } from "../api/well-known.js";
 import { formatSelectorError } from "../selector/errors.js";
 import type { Selector } from "../selector/selector.js";
@@ -137,7 +139,8 @@ function prepareFor(index: ClusterIndex, pod: PodInput, clientNode: string): Pre
       : config.from === "namespace"
         ? `w\u0000n\u0000${namespace}`
         : `w\u0000s\u0000${config.selector}\u0000${config.namespaceSelector ?? ""}\u0000` +
-          `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}`;
+          `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}\u0000` +
+          `${config.gatewayPreference}\u0000${config.gatewayPreferenceProblem ?? ""}`;
   const prepareHere = (): { prepared: Prepared; dependsOnNode: boolean } => {
     const probe = { dependsOnNode: false };
     return {
@@ -196,6 +199,10 @@ function prepare(
 
   if (config.kind === "selector") {
     if (config.maxNextHopsProblem !== undefined) notes.push(config.maxNextHopsProblem);
+    if (config.gatewayPreferenceProblem !== undefined) {
+      const where = `${describeLevel(config.from)} ${ANN_EGRESS_GATEWAY_PREFERENCE}`;
+      return { kind: "done", value: blocked(config, `${where}: ${config.gatewayPreferenceProblem}`) };
+    }
     const selector = index.selector(config.selector);
     if (!selector.ok) {
       const where = `${describeLevel(config.from)} ${ANN_EGRESS_SELECTOR}`;
@@ -212,7 +219,7 @@ function prepare(
       selector: selector.value,
       namespaceSelector: nsSelector.value,
       maxNextHops: config.maxNextHops,
-      preferNodeLocal: false,
+      preference: config.gatewayPreference,
     };
     parts.push(prepareTarget(index, target, DEFAULT_DESTINATION, clientNode, probe));
   } else {
@@ -286,17 +293,43 @@ function prepareTarget(
 ): PreparedPart {
   const matching = matchingReplicas(index, target.selector, target.namespaceSelector);
   const candidates = matching.filter((r) => r.excluded === undefined);
-  if (target.preferNodeLocal) probe.dependsOnNode = true;
-  const local = target.preferNodeLocal ? candidates.filter((r) => r.node === clientNode) : [];
-  const pool = local.length > 0 ? local : candidates;
+  if (target.preference !== "None") probe.dependsOnNode = true;
+  const preferred = preferredCandidates(index, target, candidates, clientNode);
+  const pool = preferred.length > 0 ? preferred : candidates;
+  const zone = target.preference === "PreferSameZone" ? `;zone=${zoneOf(index, clientNode) ?? ""}` : "";
   const intent =
     `sel=${target.selector.toString()};ns=${target.namespaceSelector.toString()};` +
-    `max=${target.maxNextHops};local=${target.preferNodeLocal ? 1 : 0}`;
+    `max=${target.maxNextHops};local=${target.preference === "PreferNodeLocal" ? 1 : 0}${zone}`;
   const retained: RetainedHop[] = [];
   for (const r of matching) if (r.retained !== undefined) retained.push(r.retained);
   const part: PickPart = { destination, intent, target, matching, candidates, pool, retained };
   if (target.maxNextHops > 0 && target.maxNextHops < pool.length) return { kind: "pick", ...part };
   return { kind: "resolved", part: routeThrough(part, pool, "*") };
+}
+
+/** A node's topology.kubernetes.io/zone label; undefined when unknown or unlabelled. */
+export function zoneOf(index: ClusterIndex, node: string): string | undefined {
+  const zone = index.node(node)?.metadata.labels?.[LABEL_TOPOLOGY_ZONE];
+  return zone === undefined || zone === "" ? undefined : zone;
+}
+
+/** The candidates the target's preference narrows to (on the client's node, or in its zone); may be empty. */
+function preferredCandidates(
+  index: ClusterIndex,
+  target: GatewayTarget,
+  candidates: readonly GatewayReplica[],
+  clientNode: string,
+): GatewayReplica[] {
+  switch (target.preference) {
+    case "None":
+      return [];
+    case "PreferNodeLocal":
+      return candidates.filter((r) => r.node === clientNode);
+    case "PreferSameZone": {
+      const zone = zoneOf(index, clientNode);
+      return zone === undefined ? [] : candidates.filter((r) => zoneOf(index, r.node) === zone);
+    }
+  }
 }
 
 function finishPick(part: PickPart, workloadKey: string): ResolvedPart {
@@ -311,8 +344,10 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
   let hops = picked.filter(isUsable);
   const fallback = hops.length === 0;
   if (fallback) {
-    // The preferred replicas are all down: fall back to any healthy candidate.
-    const healthy = part.candidates.filter(isUsable);
+    // The picked replicas are all down: other healthy ones of the preferred pool stand in, else
+    // any healthy candidate.
+    const healthyPreferred = part.pool.filter(isUsable);
+    const healthy = healthyPreferred.length > 0 ? healthyPreferred : part.candidates.filter(isUsable);
     hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
   }
   const choice: GatewayChoice = {
