@@ -1,41 +1,33 @@
 // The data-path liveness endpoint as the agent and the gateway use it: a port over the BFD
 // endpoint (daemon/bfd), so their decisions (which sessions, what a state means, readiness on the
-// wire) can be unit-tested with a fake (testing/fake-liveness.ts). It only names the surface;
-// the protocol, its timers and the socket are the BFD library's.
+// wire) can be unit-tested with a fake (testing/fake-liveness.ts), and the opener of the real one.
+// The protocol, its timers and the sockets are the BFD library's.
+import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
+import type { Clock } from "./clock.js";
+import { BfdEndpoint, type BfdPeerState, type BfdTimers } from "./bfd/endpoint.js";
+import { BfdDiag, type BfdState } from "./bfd/packet.js";
 
 /** BFD session states (RFC 5880 §4.1). */
-export type LivenessSessionState = "AdminDown" | "Down" | "Init" | "Up";
+export type LivenessSessionState = BfdState;
 
 /** The diagnostic codes egw sends and reads (RFC 5880 §4.1). */
 export const LIVENESS_DIAG = {
-  None: 0,
+  None: BfdDiag.None,
   /** The local detection time expired: no packet from the peer. */
-  TimeExpired: 1,
+  TimeExpired: BfdDiag.TimeExpired,
   /** The peer said its session went down. */
-  NeighborDown: 3,
+  NeighborDown: BfdDiag.NeighborDown,
   /** A gateway whose upstream probes fail or whose dataplane is not applied. */
-  ConcatenatedPathDown: 6,
+  ConcatenatedPathDown: BfdDiag.ConcatenatedPathDown,
   /** A gateway that drains: no new connections, established ones continue. */
-  AdminDown: 7,
+  AdminDown: BfdDiag.AdminDown,
 } as const;
 
 /** Desired min tx = required min rx = intervalMs; detection time = intervalMs × multiplier. */
-export interface LivenessTimers {
-  intervalMs: number;
-  multiplier: number;
-}
+export type LivenessTimers = BfdTimers;
 
-export interface LivenessPeerState {
-  state: LivenessSessionState;
-  remoteState: LivenessSessionState | undefined;
-  localDiag: number;
-  remoteDiag: number;
-  /** Clock ms of the last state change. */
-  since: number;
-  /** Clock ms of the last valid packet from the peer. */
-  lastRxAt?: number;
-}
+export type LivenessPeerState = BfdPeerState;
 
 export interface LivenessEndpoint {
   /** Starts an active session with `peer` (an IP), or retimes it. */
@@ -57,3 +49,16 @@ export interface LivenessEndpointOptions {
 
 /** Opens an endpoint (binds its socket); an error names the address and why. */
 export type OpenLivenessEndpoint = (o: LivenessEndpointOptions) => Promise<Result<LivenessEndpoint, string>>;
+
+/** Opens real BFD endpoints (UDP port 3784 on the given address) on `clock`. */
+export const bfdOpener =
+  (clock: Clock, log: Logger, port?: number): OpenLivenessEndpoint =>
+  async (o) =>
+    BfdEndpoint.open({
+      address: o.address,
+      clock,
+      log,
+      onChange: o.onChange,
+      ...(port === undefined ? {} : { port }),
+      ...(o.acceptPeer === undefined ? {} : { acceptPeer: o.acceptPeer }),
+    });
