@@ -9,21 +9,18 @@
 //             when this agent (re)started, so it keeps its connections until its session decides.
 // Health for calc: up → true, pending → undefined (counts as usable), everything else → false.
 // It does not run timers: the caller asks `nextDeadline()` and calls `tick(now)` then.
-import { LIVENESS_DIAG, type LivenessPeerState } from "../daemon/liveness-endpoint.js";
+import { SLOW_TX_US } from "../daemon/bfd/session.js";
+import { LIVENESS_DIAG, type LivenessPeerState, type LivenessSettings } from "../daemon/liveness-endpoint.js";
 
 export type ClientView = "up" | "draining" | "down" | "held" | "pending";
 
-export interface ReplicaLivenessSettings {
-  intervalMs: number;
-  multiplier: number;
-  holdDownMs: number;
-}
+export type ReplicaLivenessSettings = LivenessSettings;
 
 /**
  * RFC 5880 §6.8.3: a session that is not Up sends at most one packet a second, so a new session
  * is given this long per missed packet before it is judged down.
  */
-export const SLOW_TX_MS = 1000;
+export const SLOW_TX_MS = SLOW_TX_US / 1000;
 
 export interface ViewChange {
   from: ClientView;

@@ -3,13 +3,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import { LIVENESS_DIAG } from "../daemon/liveness-endpoint.js";
+import { LIVENESS_DIAG, livenessSettingsOf } from "../daemon/liveness-endpoint.js";
 import { fakeLivenessOpener, type FakeLivenessEndpoint } from "../daemon/testing/fake-liveness.js";
 import { clientPod, egressGateway, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
 import { FakeNodeDataplane } from "../dataplane/fake.js";
 import type { TableGatewayGroup } from "../dataplane/kernel-groups.js";
 import type { Datastore } from "../datastore/types.js";
-import { livenessSettingsOf } from "./liveness.js";
 import { ReplicaLiveness } from "./liveness-view.js";
 import { withGatewayLiveness } from "./liveness-status.js";
 import { CLIENT, GW_A, GW_B, hopsOf, startAgentOn } from "./testing/harness.js";

@@ -7,17 +7,17 @@
 // datastore on the way. It logs one line per failover (replica, reason, detectMs, applyMs) once the
 // kernel no longer routes new connections to the replica, keeps the metrics, and offers the views
 // to the Node status publisher. It does not compute or apply plans.
-import { DEFAULTS } from "../api/defaults.js";
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { isGatewayPod, type ClusterIndex } from "../calc/snapshot.js";
 import { podKeyOf, type PodInput } from "../calc/inputs.js";
 import type { NodePlan } from "../calc/plan.js";
 import type { Clock, TimerHandle } from "../daemon/clock.js";
-import type {
-  LivenessEndpoint,
-  LivenessPeerState,
-  OpenLivenessEndpoint,
+import {
+  livenessSettingsOf,
+  type LivenessEndpoint,
+  type LivenessPeerState,
+  type OpenLivenessEndpoint,
 } from "../daemon/liveness-endpoint.js";
 import type { Metrics } from "../daemon/metrics.js";
 import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
@@ -69,8 +69,6 @@ const STATUS_STATE: Record<ClientView, GatewayLivenessEntry["state"]> = {
   pending: "Held",
 };
 
-type Json = Record<string, unknown>;
-
 const NOT_READY = "its pod's Ready condition is False; held until its session is up";
 const NEW_REPLICA = "new to this agent; held until its session is up";
 /** watch(): no doubt, the replica keeps its connections until its session decides. */
@@ -89,21 +87,6 @@ interface PendingFailover {
   reason: string;
   detectedAt: number;
   lastRxAt: number | undefined;
-}
-
-/** The liveness settings of an EgressGateway's spec (defaults for what it leaves out). */
-export function livenessSettingsOf(gateway: Resource | undefined): ReplicaLivenessSettings {
-  const d = DEFAULTS.egressGateway.liveness;
-  const spec = (gateway as { spec?: Json } | undefined)?.spec;
-  const fd = spec?.failureDetection as Json | undefined;
-  const l = (fd?.liveness ?? {}) as Partial<Record<keyof ReplicaLivenessSettings, unknown>>;
-  const pick = (v: unknown, fallback: number, min: number): number =>
-    typeof v === "number" && Number.isInteger(v) && v >= min ? v : fallback;
-  return {
-    intervalMs: pick(l.intervalMs, d.intervalMs, 50),
-    multiplier: pick(l.multiplier, d.multiplier, 1),
-    holdDownMs: pick(l.holdDownMs, d.holdDownMs, 0),
-  };
 }
 
 export class GatewayLiveness implements ReplicaHealth {

@@ -2,6 +2,7 @@
 // endpoint (daemon/bfd), so their decisions (which sessions, what a state means, readiness on the
 // wire) can be unit-tested with a fake (testing/fake-liveness.ts), and the opener of the real one.
 // The protocol, its timers and the sockets are the BFD library's.
+import { DEFAULTS } from "../api/defaults.js";
 import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
 import type { Clock } from "./clock.js";
@@ -62,3 +63,26 @@ export const bfdOpener =
       ...(port === undefined ? {} : { port }),
       ...(o.acceptPeer === undefined ? {} : { acceptPeer: o.acceptPeer }),
     });
+
+/** A replica's liveness settings: its EgressGateway's spec.failureDetection.liveness with defaults. */
+export interface LivenessSettings extends LivenessTimers {
+  /** How long a recovered replica stays out of new connections (client side). */
+  holdDownMs: number;
+}
+
+type Json = Record<string, unknown>;
+
+/** The liveness settings of an EgressGateway's spec (defaults for what it leaves out). */
+export function livenessSettingsOf(gateway: { spec?: unknown } | undefined): LivenessSettings {
+  const d = DEFAULTS.egressGateway.liveness;
+  const spec = gateway?.spec as Json | undefined;
+  const fd = spec?.failureDetection as Json | undefined;
+  const l = (fd?.liveness ?? {}) as Partial<Record<keyof LivenessSettings, unknown>>;
+  const pick = (v: unknown, fallback: number, min: number): number =>
+    typeof v === "number" && Number.isInteger(v) && v >= min ? v : fallback;
+  return {
+    intervalMs: pick(l.intervalMs, d.intervalMs, 50),
+    multiplier: pick(l.multiplier, d.multiplier, 1),
+    holdDownMs: pick(l.holdDownMs, d.holdDownMs, 0),
+  };
+}
