@@ -37,6 +37,7 @@ import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
+import { livenessFlag } from "./agent.js";
 import { formatTable } from "../../util/table.js";
 
 interface LabFlags {
@@ -159,8 +160,10 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
       "--state-dir <dir>",
       "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
     )
-    .action(async (opts: { nodes: string; name: string; stateDir?: string }) => {
+    .option("--liveness <mode>", "how the agents judge gateway replicas: bfd or poll (see egw agent)", "bfd")
+    .action(async (opts: { nodes: string; name: string; stateDir?: string; liveness: string }) => {
       const nodes = parseNodeCount(opts.nodes);
+      const liveness = livenessFlag(opts.liveness);
       const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
       const started = Date.now();
       const r = await labUp({
@@ -168,6 +171,7 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
         nodes,
         stateDir,
         env: ctx.io.env,
+        liveness,
         progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
       });
       if (!r.ok) throw new CliError(r.error);
