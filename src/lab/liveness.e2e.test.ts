@@ -45,8 +45,8 @@ spec: {nodeName: node-1}
 /** A table of the test's own in the replica's netns that drops everything the pod sends or forwards. */
 const CUT_TABLE = "egw_e2e_cut";
 const CUT = `table inet ${CUT_TABLE} {
-  chain out { type filter hook output priority -400; policy drop; }
-  chain fwd { type filter hook forward priority -400; policy drop; }
+  chain egw_cut_out { type filter hook output priority -400; policy drop; }
+  chain egw_cut_fwd { type filter hook forward priority -400; policy drop; }
 }
 `;
 
@@ -78,8 +78,9 @@ describe("data-path liveness in the lab (root)", { skip: !isRoot && "needs root"
 
   /** Log records of node-1's agent written after `offset` bytes. */
   const agentRecords = (offset: number): Record<string, unknown>[] =>
-    readFileSync(agentLog, "utf8")
-      .slice(offset)
+    readFileSync(agentLog)
+      .subarray(offset) // a byte offset (messages hold non-ASCII characters such as ×)
+      .toString("utf8")
       .split("\n")
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
