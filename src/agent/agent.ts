@@ -76,6 +76,8 @@ export class Agent {
     this.publisher = publisher;
     this.livenessStatus = new LivenessStatusPublisher({ store: o.store, node: o.node, clock, log: this.log });
     const changed = (): void => this.loop.trigger();
+    // A replica's liveness changed: a failover does not wait for a burst of events to gather.
+    const urgent = (): void => this.loop.trigger(true);
     this.gateways =
       o.liveness === undefined
         ? new GatewayHealth({
@@ -94,7 +96,7 @@ export class Agent {
             clock,
             log: this.log,
             metrics: this.metrics,
-            changed,
+            changed: urgent,
             ...(o.publishHealth === false ? {} : { publish: (e) => this.livenessStatus.offer(e) }),
           });
     this.loop = new ReconcileLoop({

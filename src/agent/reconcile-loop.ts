@@ -94,9 +94,9 @@ export class ReconcileLoop {
     });
   }
 
-  /** Something changed: a pass follows (coalesced). */
-  trigger(): void {
-    this.coalescer.trigger();
+  /** Something changed: a pass follows (coalesced; `urgent`: without the debounce delay). */
+  trigger(urgent = false): void {
+    this.coalescer.trigger(urgent);
   }
 
   /** Arms the periodic forced reconcile (drift repair). */
