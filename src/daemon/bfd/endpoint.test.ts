@@ -120,6 +120,21 @@ describe("BFD endpoint over loopback UDP", () => {
     assert.notEqual(stateOf(a, "127.0.0.2")!.localDiscriminator, first);
   });
 
+  it("a passive endpoint already AdminDown shows a new peer AdminDown with its diag at once", async () => {
+    const a = await open("127.0.0.1", 0);
+    const b = await open("127.0.0.2", a.ep.port, { accept: true });
+    b.ep.setAdminDown(BfdDiag.ConcatenatedPathDown);
+    a.ep.ensure("127.0.0.2", FAST);
+    await until("A sees AdminDown", () => stateOf(a, "127.0.0.2")?.remoteState === "AdminDown");
+    assert.equal(stateOf(a, "127.0.0.2")?.remoteDiag, BfdDiag.ConcatenatedPathDown);
+    assert.equal(stateOf(b, "127.0.0.1")?.state, "AdminDown");
+    b.ep.setAdminDown(undefined);
+    await until(
+      "Up",
+      () => stateOf(a, "127.0.0.2")?.state === "Up" && stateOf(b, "127.0.0.1")?.state === "Up",
+    );
+  });
+
   it("retimes an Up session with a Poll Sequence", async () => {
     const a = await open("127.0.0.1", 0);
     const b = await open("127.0.0.2", a.ep.port, { accept: true });

@@ -13,9 +13,11 @@ import type { Logger } from "../../util/log.js";
 import { formatIp, parseIp } from "../../util/ip.js";
 import { err, ok, type Result } from "../../util/result.js";
 import { BFD_CONTROL_PORT, BfdDiag, decodeControl, encodeControl, type BfdControl } from "./packet.js";
-import { BfdSession, timersProblem, type BfdPeerState, type BfdTimers } from "./session.js";
+import { BfdSession, type BfdPeerState } from "./session.js";
+import { timersProblem, type BfdTimers } from "./timers.js";
 
-export type { BfdPeerState, BfdTimers } from "./session.js";
+export type { BfdPeerState } from "./session.js";
+export type { BfdTimers } from "./timers.js";
 
 export interface BfdEndpointOptions {
   /** Local IP both sockets bind; packets to peers leave from it. */
@@ -304,6 +306,7 @@ export class BfdEndpoint {
     if (this.closed) return;
     const b = encodeControl(p);
     this.tx.send(b, this.peerPort, ip, (e) => {
+      if (this.closed) return;
       if (e) {
         // One line per peer until sends work again, not one per packet.
         if (!this.failingSends.has(ip)) this.o.log.warn("bfd send failed", { peer: ip, error: e.message });

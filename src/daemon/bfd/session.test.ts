@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { FakeClock } from "../testing/fake-clock.js";
 import { seededRandom } from "../../util/random.js";
 import { BfdDiag, type BfdControl } from "./packet.js";
-import { BfdSession, jitteredTxMs, type BfdPeerState, type BfdRole, type BfdTimers } from "./session.js";
+import { BfdSession, type BfdPeerState, type BfdRole } from "./session.js";
+import type { BfdTimers } from "./timers.js";
 
 /** Link delay of the simulated wire, in ms. */
 const WIRE_MS = 1;
@@ -13,8 +14,8 @@ interface Side {
   /** Every packet it sent, with the clock time. */
   sent: { at: number; p: BfdControl }[];
   changes: BfdPeerState[];
-  /** Packets from this side reach the other only while true. */
-  link: { up: boolean };
+  /** Packets from this side reach the other only while up, and not those `drop` picks. */
+  link: { up: boolean; drop?: (p: BfdControl) => boolean };
 }
 
 /** Two sessions joined by a wire with a 1 ms delay; each direction can be cut. */
@@ -57,7 +58,7 @@ class Pair {
       random: seededRandom(seed),
       send: (p) => {
         side.sent.push({ at: this.clock.now(), p });
-        if (!side.link.up) return;
+        if (!side.link.up || side.link.drop?.(p)) return;
         this.clock.setTimeout(() => {
           // What the endpoint's demultiplexing does: a packet for another discriminator is not ours.
           const to = other().session;
@@ -70,9 +71,9 @@ class Pair {
   }
 
   /** Replaces B with a fresh session (a restarted peer), with a new discriminator. */
-  restartB(discr: number): void {
+  restartB(discr: number, role: BfdRole = "passive"): void {
     this.b.session.stop();
-    this.b = this.side(discr, { intervalMs: 100, multiplier: 3 }, "passive", () => this.a, 3);
+    this.b = this.side(discr, { intervalMs: 100, multiplier: 3 }, role, () => this.a, discr);
   }
 
   async untilUp(): Promise<void> {
@@ -94,25 +95,6 @@ const gaps = (sent: { at: number; p: BfdControl }[], from: number, to: number): 
 };
 
 describe("BFD session", () => {
-  it("jitters periodic transmission to 75–100 % of the interval, 75–90 % with detect mult 1", () => {
-    assert.equal(
-      jitteredTxMs(1000, 3, () => 0),
-      750,
-    );
-    assert.equal(
-      jitteredTxMs(1000, 3, () => 0.9999),
-      999,
-    );
-    assert.equal(
-      jitteredTxMs(1000, 1, () => 0),
-      750,
-    );
-    assert.equal(
-      jitteredTxMs(1000, 1, () => 0.9999),
-      899,
-    );
-  });
-
   it("comes Up by the three-way handshake: Down, Init, Up", async () => {
     const w = new Pair();
     await w.untilUp();
@@ -359,6 +341,81 @@ describe("BFD session", () => {
     assert.equal(w.a.session.snapshot().localDiag, BfdDiag.NeighborDown);
     await w.untilUp();
     assert.equal(w.a.session.snapshot().remoteDiscriminator, 4444);
+  });
+
+  it("rides out a lost packet with detect mult 3", async () => {
+    const w = new Pair();
+    await w.untilUp();
+    await w.clock.advance(1000);
+    let dropped = 0;
+    w.a.link.drop = () => dropped++ === 0;
+    await w.clock.advance(5000);
+    assert.equal(dropped > 1, true);
+    assert.deepEqual(states(w.b), ["Init", "Up"], "never left Up");
+  });
+
+  it("random cuts, restarts, AdminDown and timer changes: Up exactly while the peer is heard, and Up again once all heals", async () => {
+    for (let seed = 1; seed <= 25; seed++) {
+      const rnd = seededRandom(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+      const w = new Pair();
+      let discr = 5000;
+      const admin: { a: number | undefined; b: number | undefined } = { a: undefined, b: undefined };
+      const timers = (): BfdTimers => ({ intervalMs: pick([50, 100, 300]), multiplier: pick([1, 3, 5]) });
+      for (let step = 0; step < 30; step++) {
+        const what = pick([
+          "cutA",
+          "cutB",
+          "healA",
+          "healB",
+          "adminA",
+          "adminB",
+          "timersA",
+          "timersB",
+          "restartB",
+        ]);
+        if (what === "cutA") w.a.link.up = false;
+        else if (what === "cutB") w.b.link.up = false;
+        else if (what === "healA") w.a.link.up = true;
+        else if (what === "healB") w.b.link.up = true;
+        else if (what === "adminA") w.a.session.setAdminDown((admin.a = pick([undefined, 6, 7])));
+        else if (what === "adminB") w.b.session.setAdminDown((admin.b = pick([undefined, 6, 7])));
+        else if (what === "timersA") w.a.session.setTimers(timers());
+        else if (what === "timersB") w.b.session.setTimers(timers());
+        else {
+          const link = w.b.link.up;
+          w.restartB(++discr, pick(["active", "passive"] as const));
+          w.b.link.up = link;
+          admin.b = undefined;
+        }
+        await w.clock.advance(Math.floor(rnd() * 3000));
+        for (const side of [w.a, w.b]) {
+          const s = side.session.snapshot();
+          if (s.state !== "Up") continue;
+          const ctx = `seed ${seed} step ${step} (${what})`;
+          assert.ok(s.detectionTimeMs !== undefined && s.lastRxAt !== undefined, ctx);
+          assert.ok(w.clock.now() - s.lastRxAt <= s.detectionTimeMs, `${ctx}: Up but not heard for too long`);
+          assert.equal(
+            s.remoteState === "Up" || s.remoteState === "Init",
+            true,
+            `${ctx}: Up with a peer in ${s.remoteState}`,
+          );
+        }
+      }
+      w.a.link.up = w.b.link.up = true;
+      w.a.session.setAdminDown(undefined);
+      w.b.session.setAdminDown(undefined);
+      await w.clock.advance(10_000);
+      const a = w.a.session.snapshot();
+      const b = w.b.session.snapshot();
+      assert.equal(`${a.state}/${b.state}`, "Up/Up", `seed ${seed}`);
+      assert.equal(a.remoteDiscriminator, b.localDiscriminator, `seed ${seed}`);
+      assert.equal(b.remoteDiscriminator, a.localDiscriminator, `seed ${seed}`);
+      w.a.session.stop();
+      w.b.session.stop();
+      await w.clock.advance(10);
+      assert.equal(w.clock.pending, 0, `seed ${seed}: stopped sessions leave no timers`);
+    }
   });
 
   it("stops sending periodically when the peer asks for Required Min RX 0", async () => {

@@ -9,12 +9,22 @@
 // (we advertise Required Min Echo RX 0) and authentication.
 import type { Clock, TimerHandle } from "../clock.js";
 import { BfdDiag, type BfdControl, type BfdState } from "./packet.js";
+import {
+  advertisedIntervals,
+  detectionTimeMs,
+  finalReceived,
+  jitteredTxMs,
+  negotiate,
+  timersProblem,
+  txIntervalMs,
+  type BfdTimers,
+  type Intervals,
+  type Negotiation,
+} from "./timers.js";
 
-/** A session's timers: desired min tx = required min rx = intervalMs; detect mult = multiplier. */
-export interface BfdTimers {
-  intervalMs: number;
-  multiplier: number;
-}
+export type { BfdTimers } from "./timers.js";
+// Kept here too: callers that reason about the slow rate import it with the session.
+export { SLOW_TX_US } from "./timers.js";
 
 /** What a session looks like from outside, reported on every change of state or diagnostic. */
 export interface BfdPeerState {
@@ -49,31 +59,6 @@ export interface BfdSessionOptions {
   onChange(s: BfdPeerState): void;
 }
 
-/** RFC 5880 §6.8.3: while not Up, Desired Min TX is at least one second. */
-export const SLOW_TX_US = 1_000_000;
-const MAX_INTERVAL_MS = Math.floor(0xffff_ffff / 1000);
-
-/** Why `t` is not a usable timer pair, or undefined when it is. */
-export function timersProblem(t: BfdTimers): string | undefined {
-  if (!Number.isInteger(t.intervalMs) || t.intervalMs < 1 || t.intervalMs > MAX_INTERVAL_MS)
-    return `intervalMs ${t.intervalMs}: must be an integer 1..${MAX_INTERVAL_MS}`;
-  if (!Number.isInteger(t.multiplier) || t.multiplier < 1 || t.multiplier > 255)
-    return `multiplier ${t.multiplier}: must be an integer 1..255`;
-  return undefined;
-}
-
-/**
- * A periodic transmission interval with RFC 5880 §6.8.7 jitter: 75–100 % of `ms`, or 75–90 % when
- * the detect multiplier is 1 (so one late packet cannot cost the session).
- */
-export const jitteredTxMs = (ms: number, detectMult: number, random: () => number): number =>
-  Math.max(1, Math.floor(ms * (0.75 + (detectMult === 1 ? 0.15 : 0.25) * random())));
-
-interface Intervals {
-  txUs: number;
-  rxUs: number;
-}
-
 export class BfdSession {
   readonly localDiscriminator: number;
   private role: BfdRole;
@@ -92,10 +77,8 @@ export class BfdSession {
   private remoteDetectMult: number | undefined;
   private lastRxAt: number | undefined;
 
-  /** Intervals in force: tx for our transmissions, rx for detecting the peer. */
-  private effective: Intervals;
-  /** The values a running Poll Sequence announced first; undefined when none runs. */
-  private polling: Intervals | undefined;
+  /** Intervals in force (tx for our transmissions, rx for detecting the peer) and the Poll in flight. */
+  private negotiation: Negotiation;
 
   private txTimer: TimerHandle | undefined;
   private nextTxAt: number | undefined;
@@ -113,7 +96,7 @@ export class BfdSession {
     this.since = o.clock.now();
     this.detectMult = o.timers.multiplier;
     this.configuredUs = o.timers.intervalMs * 1000;
-    this.effective = this.advertised();
+    this.negotiation = { effective: this.advertised(), polling: undefined };
     // The first state is the caller's to announce (it knows the session exists); changes are ours.
     this.reported = this.reportKey();
     this.scheduleTx(0);
@@ -133,14 +116,6 @@ export class BfdSession {
       remoteDiscriminator: this.remoteDiscr,
       ...(detection === undefined ? {} : { detectionTimeMs: detection }),
     };
-  }
-
-  get remoteDiscriminator(): number {
-    return this.remoteDiscr;
-  }
-
-  get currentRole(): BfdRole {
-    return this.role;
   }
 
   /** A passive session that is now wanted by this side too starts sending on its own. */
@@ -186,7 +161,7 @@ export class BfdSession {
     this.remoteMinRxUs = p.requiredMinRxUs;
     this.remoteDesiredMinTxUs = p.desiredMinTxUs;
     this.remoteDetectMult = p.detectMult;
-    if (p.final && this.polling !== undefined) this.finishPoll();
+    if (p.final && this.negotiation.polling !== undefined) this.finishPoll();
     this.armDetection();
     if (this.state !== "AdminDown") {
       if (p.state === "AdminDown") {
@@ -248,63 +223,30 @@ export class BfdSession {
 
   // --- timer negotiation ---
 
-  /** What we put in our packets: Desired Min TX is slow while not Up (§6.8.3). */
   private advertised(): Intervals {
-    return {
-      txUs: this.state === "Up" ? this.configuredUs : Math.max(SLOW_TX_US, this.configuredUs),
-      rxUs: this.configuredUs,
-    };
+    return advertisedIntervals(this.configuredUs, this.state === "Up");
   }
 
-  /**
-   * Brings the effective intervals towards the advertised ones after a change. While Up, the
-   * changes that are unsafe before the peer knows (sending slower, expecting packets faster) wait
-   * for a Poll Sequence; returns true when one started. Outside Up they apply at once.
-   */
+  /** After the advertised intervals may have changed; true when a Poll Sequence started. */
   private renegotiate(): boolean {
-    const want = this.advertised();
-    if (this.state !== "Up") {
-      this.polling = undefined;
-      this.effective = want;
-      this.armDetectionFromLastRx();
-      return false;
-    }
-    if (this.polling === undefined && want.txUs === this.effective.txUs && want.rxUs === this.effective.rxUs)
-      return false;
-    this.effective = {
-      txUs: Math.min(this.effective.txUs, want.txUs),
-      rxUs: Math.max(this.effective.rxUs, want.rxUs),
-    };
+    const { next, startPoll } = negotiate(this.negotiation, this.advertised(), this.state === "Up");
+    this.negotiation = next;
     this.armDetectionFromLastRx();
-    if (this.polling !== undefined) return false;
-    this.polling = want;
-    return true;
+    return startPoll;
   }
 
-  /** A Final answered our Poll: the announced values are known to the peer (§6.5). */
+  /** A Final answered our Poll (§6.5). */
   private finishPoll(): void {
-    const acked = this.polling;
-    if (acked === undefined) return;
-    this.polling = undefined;
-    const want = this.advertised();
-    this.effective = {
-      txUs: Math.min(acked.txUs, want.txUs),
-      rxUs: Math.max(acked.rxUs, want.rxUs),
-    };
+    const { next, pollAgain } = finalReceived(this.negotiation, this.advertised());
+    this.negotiation = next;
     this.armDetectionFromLastRx();
-    // Changed again while the first Poll ran: the peer has not seen the newest values yet.
-    if (acked.txUs !== want.txUs || acked.rxUs !== want.rxUs) {
-      this.polling = want;
-      this.sendNow();
-    }
+    if (pollAgain) this.sendNow();
   }
 
   // --- transmission ---
 
   private txIntervalMs(): number | undefined {
-    // §6.8.3: a Required Min RX of 0 means the peer wants no periodic packets.
-    if (this.remoteMinRxUs === 0) return undefined;
-    return Math.max(this.effective.txUs, this.remoteMinRxUs) / 1000;
+    return txIntervalMs(this.negotiation.effective.txUs, this.remoteMinRxUs);
   }
 
   private mayTransmit(): boolean {
@@ -318,7 +260,7 @@ export class BfdSession {
     this.o.send({
       diag: this.localDiag,
       state: this.state,
-      poll: this.polling !== undefined && !final,
+      poll: this.negotiation.polling !== undefined && !final,
       final,
       cpi: false,
       auth: false,
@@ -371,7 +313,7 @@ export class BfdSession {
 
   private detectionTimeMs(): number | undefined {
     if (this.remoteDetectMult === undefined || this.remoteDesiredMinTxUs === undefined) return undefined;
-    return (this.remoteDetectMult * Math.max(this.effective.rxUs, this.remoteDesiredMinTxUs)) / 1000;
+    return detectionTimeMs(this.remoteDetectMult, this.negotiation.effective.rxUs, this.remoteDesiredMinTxUs);
   }
 
   private armDetection(): void {
