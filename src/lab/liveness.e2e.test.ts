@@ -4,13 +4,14 @@
 // it would send or forward: its tunnel replies, its SNATed traffic and its BFD answers). After
 // node-1's agent logs the failover, every new connection succeeds through the other replica; the
 // Node's status says the replica is Down; when the replica answers again it is held, then used.
+// Then the same with the lab's etcd stopped (SIGSTOP): failover needs no datastore.
 // Behaviour is asserted, not timing.
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { agentComponent } from "./components.js";
 import { podNetns } from "./names.js";
-import { labPaths } from "./state.js";
+import { labPaths, readManifest } from "./state.js";
 import { eventually, runCmd } from "./testing/lab-cli.js";
 import { labSession, WHOAMI } from "./testing/lab-session.js";
 
@@ -141,5 +142,46 @@ describe("data-path liveness in the lab (root)", { skip: !isRoot && "needs root"
       return views.includes("held") && views.at(-1) === "up" ? true : undefined;
     });
     await leavesAs(NS, "client", [victim.egressIP ?? ""]);
+  });
+
+  it("fails over while the datastore is stopped", async () => {
+    const all = await replicas();
+    const ips = all.map((r) => r.egressIP ?? "").sort();
+    await eventually("the client to use both replicas again", async () => {
+      const seen = await manyConnections(NS, "client", WHOAMI, 16);
+      return ips.every((ip) => seen.includes(ip)) ? true : undefined;
+    });
+    const [victim, survivor] = [all[1], all[0]];
+    assert.ok(victim && survivor);
+    const victimKey = `${NS}/${victim.name}`;
+    const etcd = readManifest(stateDir)?.processes.etcd?.pid;
+    assert.ok(etcd !== undefined, "no etcd pid in the lab manifest");
+    const offset = statSync(agentLog).size;
+    const cutNetns = podNetns(lab, NS, victim.name);
+    // Without the datastore, `egw exec` cannot find the pod: connections run in its netns directly.
+    const clientNetns = podNetns(lab, NS, "client");
+    process.kill(etcd, "SIGSTOP");
+    try {
+      const cut = await runCmd("ip", ["netns", "exec", cutNetns, "nft", "-f", "-"], CUT);
+      assert.equal(cut.code, 0, cut.stderr);
+      await eventually(
+        "node-1's agent to log the failover",
+        async () =>
+          agentRecords(offset).find((r) => r.msg === "gateway replica failover" && r.replica === victimKey),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      const script = `for i in $(seq 20); do r=$(curl -s -m 3 ${WHOAMI}); echo "$r"; done`;
+      const r = await runCmd("ip", ["netns", "exec", clientNetns, "sh", "-c", script]);
+      const seen = r.stdout.split("\n").slice(0, 20);
+      assert.deepEqual(new Set(seen), new Set([survivor.egressIP]), seen.join(" "));
+    } finally {
+      process.kill(etcd, "SIGCONT");
+    }
+    const restore = await runCmd(
+      "ip",
+      ["netns", "exec", cutNetns, "nft", "-f", "-"],
+      `delete table inet ${CUT_TABLE}\n`,
+    );
+    assert.equal(restore.code, 0, restore.stderr);
   });
 });
