@@ -104,7 +104,6 @@ export class GatewayLiveness implements ReplicaHealth {
   private endpointAddress: string | undefined;
   private opening: Promise<void> | undefined;
   private openError: string | undefined;
-  private lastPlan: NodePlan | undefined;
   private stopped = false;
 
   constructor(private readonly o: GatewayLivenessOptions) {}
@@ -204,11 +203,6 @@ export class GatewayLiveness implements ReplicaHealth {
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
     for (const [state, n] of counts) metrics.set("egw_agent_liveness_sessions", n, { state });
-  }
-
-  /** The client view of each watched replica (tests, diagnostics). */
-  views(): Map<string, { view: ClientView; reason: string; since: number }> {
-    return new Map([...this.watched].map(([k, w]) => [k, w.judge.state]));
   }
 
   async stop(): Promise<void> {
