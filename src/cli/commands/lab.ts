@@ -87,9 +87,9 @@ const withStore = async <T>(m: LabManifest, fn: (s: Datastore) => Promise<T>): P
   }
 };
 
-const parseNodeCount = (raw: string): number => {
+const parseCount = (flag: string, raw: string, example: string): number => {
   if (!/^\d+$/.test(raw))
-    throw new CliError(`--nodes "${raw}" is not a whole number (e.g. --nodes 3)`, EXIT_USAGE);
+    throw new CliError(`${flag} "${raw}" is not a whole number (e.g. ${flag} ${example})`, EXIT_USAGE);
   return Number(raw);
 };
 
@@ -97,7 +97,12 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   const rows: string[][] = [
     ["control", t.netns.ctl, `${t.controlIp}`, `etcd ${t.etcdClientUrl}`],
     ["router", t.netns.rtr, t.routerIp, "routes 172.30.0.0/24 <-> 198.18.0.0/15, firewall in front of db"],
-    ...t.nodes.map((n) => [n.name, n.netns, n.underlayIp, `pods ${n.podCidr}, node SNAT for the pod pool`]),
+    ...t.nodes.map((n) => [
+      n.name,
+      n.netns,
+      n.underlayIp,
+      `pods ${n.podCidr}, node SNAT for the pod pool${n.zone === undefined ? "" : `, ${n.zone}`}`,
+    ]),
     ...t.externalHosts.map((h) => [
       h.name,
       t.netns.ext,
@@ -155,37 +160,46 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
     .command("up")
     .description("build (or show) a lab cluster in network namespaces on this machine (needs root)")
     .option("--nodes <n>", "number of nodes", "3")
+    .option(
+      "--zones <n>",
+      "label the nodes with N zones round robin (topology.kubernetes.io/zone: zone-a, zone-b, …); 0 = none",
+      "0",
+    )
     .option("--name <lab>", "lab name (several labs can run side by side)", DEFAULT_LAB_NAME)
     .option(
       "--state-dir <dir>",
       "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
     )
     .option("--liveness <mode>", "how the agents judge gateway replicas: bfd or poll (see egw agent)", "bfd")
-    .action(async (opts: { nodes: string; name: string; stateDir?: string; liveness: string }) => {
-      const nodes = parseNodeCount(opts.nodes);
-      const liveness = livenessFlag(opts.liveness);
-      const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
-      const started = Date.now();
-      const r = await labUp({
-        name: opts.name,
-        nodes,
-        stateDir,
-        env: ctx.io.env,
-        liveness,
-        progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
-      });
-      if (!r.ok) throw new CliError(r.error);
-      const { manifest, topology } = r.value;
-      const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
-      if (r.value.alreadyRunning) {
-        ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
-        const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
-        ctx.io.stdout(formatStatus(manifest, labHealth(manifest), cluster));
-        return;
-      }
-      ctx.io.stdout(summary(topology, manifest, configPath));
-      ctx.io.stderr(`egw up: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    });
+    .action(
+      async (opts: { nodes: string; zones: string; name: string; stateDir?: string; liveness: string }) => {
+        const nodes = parseCount("--nodes", opts.nodes, "3");
+        const zones = parseCount("--zones", opts.zones, "2");
+        const liveness = livenessFlag(opts.liveness);
+        const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
+        const started = Date.now();
+        const r = await labUp({
+          name: opts.name,
+          nodes,
+          zones,
+          stateDir,
+          env: ctx.io.env,
+          liveness,
+          progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
+        });
+        if (!r.ok) throw new CliError(r.error);
+        const { manifest, topology } = r.value;
+        const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
+        if (r.value.alreadyRunning) {
+          ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
+          const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
+          ctx.io.stdout(formatStatus(manifest, labHealth(manifest), cluster));
+          return;
+        }
+        ctx.io.stdout(summary(topology, manifest, configPath));
+        ctx.io.stderr(`egw up: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      },
+    );
 
   program
     .command("down")
