@@ -21,6 +21,16 @@ describe("nextFence", () => {
     assert.equal(fenced.kind === "fenced" && fenced.reason, "DatastoreUnreachable");
   });
 
+  it("a replica its client nodes still reach on the data path is not fenced by a datastore outage", () => {
+    const input = { fenceAfterMs: 5000, lastOkAtMs: 0, pod: present };
+    // etcd down for 10 s, clients heard 200 ms ago: still serving them.
+    assert.equal(nextFence(OPEN, { ...input, nowMs: 10_000, lastClientContactAtMs: 9800 }).kind, "open");
+    // Cut off both ways (a partitioned node): fenced.
+    const cut = nextFence(OPEN, { ...input, nowMs: 10_000, lastClientContactAtMs: 4000 });
+    assert.equal(cut.kind === "fenced" && cut.reason, "DatastoreUnreachable");
+    assert.match(cut.kind === "fenced" ? cut.message : "", /no client node heard/);
+  });
+
   it("lifts only with a fresh read of the same, unretired pod", () => {
     const fenced = nextFence(OPEN, { nowMs: 10_000, fenceAfterMs: 5000, lastOkAtMs: 0, pod: present });
     assert.equal(

@@ -1,6 +1,8 @@
 // Self-fencing of a gateway replica: it reads its own Pod from the datastore every second, and
-// after fenceAfter without a successful read it withdraws its SNAT and egress address (fail
-// closed). By then the controller, which waits longer (the node-lost time, see
+// after fenceAfter without a successful read — while no client node was heard on the data path
+// (liveness sessions) for as long — it withdraws its SNAT and egress address (fail closed). A
+// replica still heard by clients is not partitioned from them: a datastore outage alone must not
+// stop egress. By then the controller, which waits longer (the node-lost time, see
 // daemon/node-loss-timing.ts), has not yet handed the egress IP to a replacement, so an egress IP
 // is never live on two replicas. The fence opens again only when a read succeeds and shows the
 // same pod (same uid) existing and not retired; a pod that is gone, or replaced by another pod of
@@ -37,6 +39,11 @@ export interface FenceInput {
   lastOkAtMs: number;
   /** What the last successful read (or watch event) showed; undefined before the pod was first seen. */
   pod: PodSeen | undefined;
+  /**
+   * When a client node was last heard on the data path (a liveness packet); undefined when there
+   * is no such evidence (polling mode, or no session yet): the datastore alone decides then.
+   */
+  lastClientContactAtMs?: number;
 }
 
 /** The next fence state (pure). */
@@ -45,11 +52,13 @@ export const nextFence = (prev: FenceState, i: FenceInput): FenceState => {
   if (i.pod?.kind === "gone")
     return { kind: "gone", message: "the replica's pod was deleted (or replaced): it must never SNAT again" };
   const silentMs = i.nowMs - i.lastOkAtMs;
-  if (silentMs > i.fenceAfterMs)
+  const heardClients =
+    i.lastClientContactAtMs !== undefined && i.nowMs - i.lastClientContactAtMs <= i.fenceAfterMs;
+  if (silentMs > i.fenceAfterMs && !heardClients)
     return {
       kind: "fenced",
       reason: "DatastoreUnreachable",
-      message: `no successful read of the replica's pod for ${Math.round(silentMs / 100) / 10} s (fence after ${i.fenceAfterMs / 1000} s): SNAT and egress address withdrawn`,
+      message: `no successful read of the replica's pod for ${Math.round(silentMs / 100) / 10} s (fence after ${i.fenceAfterMs / 1000} s)${i.lastClientContactAtMs === undefined ? "" : " and no client node heard on the data path for as long"}: SNAT and egress address withdrawn`,
     };
   if (prev.kind === "open") return prev;
   if (i.pod === undefined || i.pod.retired)
@@ -72,12 +81,17 @@ export const podSeen = (pod: Resource | undefined, firstUid: string | undefined)
   return { kind: "present", uid, retired };
 };
 
+const contact = (at: number | undefined): { lastClientContactAtMs?: number } =>
+  at === undefined ? {} : { lastClientContactAtMs: at };
+
 export interface FenceOptions {
   store: Datastore;
   pod: { namespace: string; name: string };
   clock: Clock;
   log: Logger;
   fenceAfterMs?: number;
+  /** When a client node was last heard on the data path (see FenceInput.lastClientContactAtMs). */
+  clientContactAt?: () => number | undefined;
   onChange(state: FenceState): void;
 }
 
@@ -167,6 +181,7 @@ export class Fence {
       fenceAfterMs: this.fenceAfterMs,
       lastOkAtMs: this.lastOkAtMs,
       pod: this.pod,
+      ...contact(this.o.clientContactAt?.()),
     });
     const same =
       next.kind === this.current.kind &&

@@ -122,7 +122,7 @@ describe("Gateway (memory datastore, fake dataplane)", () => {
       icmpProbe: { ips: ["198.18.0.1"], intervalMs: 1000, timeoutMs: 3000 },
     });
     assert.equal(gateway.readinessReply().status, 200, "the first ping round succeeded");
-    assert.match(pings[0] ?? "", /^ping -n -q -c 1 -W 1 198\.18\.0\.1$/);
+    assert.match(pings[0] ?? "", /^ping -n -q -c 1 -W 1\.000 198\.18\.0\.1$/);
     setPing(false);
     await clock.advance(2000);
     assert.equal(gateway.readinessReply().status, 200, "still within the timeout");

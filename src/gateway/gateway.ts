@@ -133,6 +133,7 @@ export class Gateway {
       clock: this.clock,
       log: this.log,
       ...(o.fenceAfterMs === undefined ? {} : { fenceAfterMs: o.fenceAfterMs }),
+      clientContactAt: () => this.liveness?.lastHeardAt(),
       onChange: () => {
         this.forceReconcile = true;
         this.coalescer.trigger();

@@ -47,6 +47,14 @@ export class ReplicaLivenessSessions {
 
   constructor(private readonly o: ReplicaLivenessOptions) {}
 
+  /** When any client node was last heard (clock ms of the newest packet); undefined: never. */
+  lastHeardAt(): number | undefined {
+    let newest: number | undefined;
+    for (const p of this.endpoint?.peers().values() ?? [])
+      if (p.lastRxAt !== undefined && (newest === undefined || p.lastRxAt > newest)) newest = p.lastRxAt;
+    return newest;
+  }
+
   /** The replica's plan (pod IP, client nodes) and its EgressGateway's timers. */
   follow(plan: Pick<GatewayReplicaPlan, "podIP" | "nodes">, timers: LivenessTimers): void {
     if (this.stopped) return;

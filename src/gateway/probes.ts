@@ -12,7 +12,9 @@ export type ProbeFn = (target: string, timeoutMs: number) => Promise<string | un
 export const pingProbe =
   (runner: Runner): ProbeFn =>
   async (ip, timeoutMs) => {
-    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    // iputils takes fractional seconds: rounding up to whole ones would make a lost upstream
+    // take a full second per probe to notice, however short the configured timeout.
+    const seconds = (Math.max(100, Math.round(timeoutMs)) / 1000).toFixed(3);
     const r = await runner.run(["ping", "-n", "-q", "-c", "1", "-W", seconds, ip]);
     return r.code === 0 ? undefined : `ping ${ip}: ${r.stderr.trim() || "no reply"}`;
   };
