@@ -76,6 +76,9 @@ const parseOptions = (args: readonly string[]): Options => {
   return { rounds, scenarios, replicas };
 };
 
+/** Outages are whole milliseconds (connection start times); none at all reads "0 ms". */
+const fmtOutage = (ms: number): string => (Number.isNaN(ms) ? "-" : ms < 1 ? "0 ms" : fmtMs(ms));
+
 const clock = (): string => new Date().toISOString().slice(11, 19);
 
 /** The replica to hit: one carrying streams while the others carry some too, rotating by round. */
@@ -155,7 +158,7 @@ async function runRound(lab: FailoverLab, s: Scenario, round: number): Promise<R
     });
     const line =
       `victim ${victim.name} (${victim.egressIP}) on ${victim.node}: outage ${result.censored ? ">" : ""}` +
-      `${fmtMs(result.outageMs)}, ${result.failed}/${result.conns} connections failed, ` +
+      `${fmtOutage(result.outageMs)}, ${result.failed}/${result.conns} connections failed, ` +
       `survivor streams ${result.survivorBroken}/${result.survivorStreams} broken` +
       (result.graceEnded === undefined
         ? ""
@@ -200,9 +203,9 @@ function printResults(labs: readonly FailoverLab[], results: Map<string, RoundRe
         s,
         l.liveness,
         `${sum.rounds}${cens}`,
-        fmtMs(sum.outageP50),
-        fmtMs(sum.outageP99),
-        fmtMs(sum.outageMax),
+        fmtOutage(sum.outageP50),
+        fmtOutage(sum.outageP99),
+        fmtOutage(sum.outageMax),
         `${sum.failed}/${sum.conns}`,
         `${sum.survivorBroken}/${sum.survivorStreams}`,
         sum.graceEnded === undefined ? "-" : `${sum.graceBroken}/${sum.graceEnded}`,
