@@ -42,6 +42,8 @@ const SCENARIO_LETTER: Record<Scenario, string> = {
 const STREAMS = 6;
 const GAP_MS: [number, number] = [20, 50];
 const CONN_TIMEOUT_MS = 2000;
+/** A lab whose rounds go wrong this many times in a row is given up (the other one goes on). */
+const MAX_ERRORS = 3;
 const WATCH: WatchSettings = {
   minMs: 3000,
   maxMs: 30_000,
@@ -242,6 +244,7 @@ export async function benchFailover(args: readonly string[] = []): Promise<void>
   );
   const labs = modes.map((m) => new FailoverLab(m, o.replicas, features));
   const results = new Map<string, RoundResult[]>();
+  const errors = new Map<FailoverLab, number>();
   try {
     for (const lab of labs) {
       const t = performance.now();
@@ -255,13 +258,23 @@ export async function benchFailover(args: readonly string[] = []): Promise<void>
         const order = round % 2 === 0 ? labs : [...labs].reverse();
         for (const lab of order) {
           if (!lab.supports(s)) continue;
+          if ((errors.get(lab) ?? 0) >= MAX_ERRORS) continue;
           const key = `${s}/${lab.liveness}`;
-          const outcome = await runRound(lab, s, round);
           const head = `  [${clock()}] ${s} ${lab.liveness} round ${round + 1}/${o.rounds}:`;
+          const outcome = await runRound(lab, s, round).catch((e: unknown): RoundOutcome => ({
+            ok: false,
+            why: `failed: ${(e as Error).message}`,
+          }));
           if (!outcome.ok) {
+            errors.set(lab, (errors.get(lab) ?? 0) + 1);
             console.log(`${head} skipped: ${outcome.why}`);
+            if ((errors.get(lab) ?? 0) >= MAX_ERRORS)
+              console.log(
+                `  lab ${lab.name} (${lab.liveness}): ${MAX_ERRORS} rounds in a row went wrong; no more rounds on it`,
+              );
             continue;
           }
+          errors.set(lab, 0);
           results.set(key, [...(results.get(key) ?? []), outcome.result]);
           console.log(`${head} ${outcome.line}`);
         }

@@ -59,6 +59,8 @@ describe("gateway failover in the lab (root)", { skip: !isRoot && "needs root", 
   const rtr = infraNetns(lab, "rtr");
   const clientNetns = podNetns(lab, NS, "client");
   let nodeCut = false;
+  let bfd = false;
+  let fencing = false;
 
   /** The gateway's replicas once both are ready, by name. */
   const replicas = async (): Promise<Replica[]> => {
@@ -85,9 +87,19 @@ describe("gateway failover in the lab (root)", { skip: !isRoot && "needs root", 
 
   before(async () => {
     const help = await runEgw(env, ["up", "--help"]);
-    const liveness = help.stdout.includes("--liveness") ? ["--liveness", "bfd"] : [];
-    await egw("up", "--nodes", "3", "--name", lab, "--state-dir", stateDir, ...liveness);
+    bfd = help.stdout.includes("--liveness");
+    await egw(
+      "up",
+      "--nodes",
+      "3",
+      "--name",
+      lab,
+      "--state-dir",
+      stateDir,
+      ...(bfd ? ["--liveness", "bfd"] : []),
+    );
     nodeCut = (await runEgw(env, ["lab", "node", "--help"])).stdout.includes("cut");
+    fencing = (await runEgw(env, ["gateway", "--help"])).stdout.includes("--fence-after");
     await session.apply(labYaml);
     await runningPod(NS, "client");
   });
@@ -191,7 +203,11 @@ describe("gateway failover in the lab (root)", { skip: !isRoot && "needs root", 
     assert.equal(await leaked(), before, "the router saw packets from the client's node or pod IP");
   });
 
-  it("with etcd paused, a replica's failure still moves new connections (failover needs no datastore)", async () => {
+  it("with etcd paused, a replica's failure still moves new connections (failover needs no datastore)", async (t) => {
+    // Gateways that cannot read the datastore fence themselves after a few seconds (all of them,
+    // with etcd stopped); only liveness is fast enough to show the move before that.
+    if (fencing && !bfd)
+      return t.skip("gateways fence without the datastore before polling notices a failure");
     const [a, b] = await replicas();
     assert.ok(a && b);
     await allLeaveAs([a.egressIP, b.egressIP]);
