@@ -3,6 +3,7 @@
 // last node, the faults a round injects and undoes, and the way back to the initial state
 // (every replica ready, one per gateway node, none draining) between rounds.
 import { openDatastore } from "../src/datastore/connect.js";
+import { readModifyWrite } from "../src/datastore/read-modify-write.js";
 import type { Datastore } from "../src/datastore/types.js";
 import { ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../src/api/well-known.js";
 import { podNetns } from "../src/lab/names.js";
@@ -147,15 +148,14 @@ export class FailoverLab {
   private async labelGatewayNodes(): Promise<void> {
     await this.withStore(async (store) => {
       for (const name of this.gatewayNodes) {
-        for (let attempt = 0; ; attempt++) {
-          const node = await store.get({ kind: "Node", name });
-          if (!node.ok) throw new Error(`lab ${this.name}: Node ${name}: ${node.error.message}`);
-          const labels = { ...node.value.metadata.labels, [NODE_LABEL]: "gateway" };
-          const updated = await store.update({ ...node.value, metadata: { ...node.value.metadata, labels } });
-          if (updated.ok) break;
-          if (updated.error.code !== "Conflict" || attempt > 10)
-            throw new Error(`lab ${this.name}: cannot label Node ${name}: ${updated.error.message}`);
-        }
+        const r = await readModifyWrite(store, { kind: "Node", name }, (node) => ({
+          ...node,
+          metadata: { ...node.metadata, labels: { ...node.metadata.labels, [NODE_LABEL]: "gateway" } },
+        }));
+        if (!r.ok || r.value.kind === "absent")
+          throw new Error(
+            `lab ${this.name}: cannot label Node ${name}: ${r.ok ? "it does not exist" : r.error.message}`,
+          );
       }
     });
   }
