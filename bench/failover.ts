@@ -39,7 +39,8 @@ const SCENARIO_LETTER: Record<Scenario, string> = {
   upstream: "c",
   drain: "d",
 };
-const STREAMS = 6;
+/** Echo streams per replica (spread by the kernel's hash, so on average). */
+const STREAMS_PER_REPLICA = 3;
 const GAP_MS: [number, number] = [20, 50];
 const CONN_TIMEOUT_MS = 2000;
 /** A lab whose rounds go wrong this many times in a row is given up (the other one goes on). */
@@ -106,30 +107,38 @@ const waitFor = async (what: string, timeoutMs: number, test: () => boolean): Pr
 type RoundOutcome = { ok: true; result: RoundResult; line: string } | { ok: false; why: string };
 
 async function runRound(lab: FailoverLab, s: Scenario, round: number): Promise<RoundOutcome> {
+  const streams = STREAMS_PER_REPLICA * lab.replicas;
   const replicas = await lab.initialState();
   const ips = replicas.map((r) => r.egressIP);
   let load: FailoverLoad | undefined;
   try {
-    load = startFailoverLoad(lab.clientNetns, {
-      url: WHOAMI,
-      echo: { ip: ECHO_SERVICE.ip, port: ECHO_SERVICE.port },
-      streams: STREAMS,
-      gapMs: GAP_MS,
-      timeoutMs: CONN_TIMEOUT_MS,
-    });
-    const l = load;
-    try {
-      await waitFor("a steady client", 60_000, () => {
-        const streams = l.streamSources();
-        return streams.size === STREAMS && steady(Date.now(), l.conns(), ips, 1500);
+    // Streams through every replica make "broken on the survivors" mean something: the kernel
+    // spreads them by hash, so a start where one replica got none is started again (a few times).
+    for (let attempt = 1; ; attempt++) {
+      load?.kill();
+      load = startFailoverLoad(lab.clientNetns, {
+        url: WHOAMI,
+        echo: { ip: ECHO_SERVICE.ip, port: ECHO_SERVICE.port },
+        streams,
+        gapMs: GAP_MS,
+        timeoutMs: CONN_TIMEOUT_MS,
       });
-    } catch {
-      const failed = l.conns().filter((c) => !c.ok).length;
-      return {
-        ok: false,
-        why: `no steady state (${failed} failed connections, ${l.streamSources().size} streams)`,
-      };
+      const l = load;
+      try {
+        await waitFor("a steady client", 60_000, () => {
+          return l.streamSources().size === streams && steady(Date.now(), l.conns(), ips, 1500);
+        });
+      } catch {
+        const failed = l.conns().filter((c) => !c.ok).length;
+        return {
+          ok: false,
+          why: `no steady state (${failed} failed connections, ${l.streamSources().size} streams)`,
+        };
+      }
+      const carrying = new Set(l.streamSources().values());
+      if (attempt >= 5 || ips.every((ip) => carrying.has(ip))) break;
     }
+    const l = load;
     let victim = s === "drain" ? lab.drainVictim(replicas) : pickVictim(replicas, l.streamSources(), round);
     if (!victim) return { ok: false, why: "no replica to hit" };
     await lab.fault(s, victim);
@@ -235,7 +244,7 @@ export async function benchFailover(args: readonly string[] = []): Promise<void>
   console.log(
     `${o.rounds} rounds per scenario and liveness mode, interleaved; ${o.replicas} replicas on their own nodes, ` +
       `the client on node-${o.replicas + 1}: a new connection to whoami every ${GAP_MS[0]}-${GAP_MS[1]} ms ` +
-      `(failed: no answer within ${CONN_TIMEOUT_MS} ms) and ${STREAMS} echo streams`,
+      `(failed: no answer within ${CONN_TIMEOUT_MS} ms) and ${STREAMS_PER_REPLICA * o.replicas} echo streams`,
   );
   console.log(
     `gateway failureDetection: icmpProbe ${PROBE.ip} every ${PROBE.intervalMs} ms, timeout ${PROBE.timeoutMs} ms; ` +
