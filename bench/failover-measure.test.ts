@@ -51,6 +51,14 @@ describe("failover round measurement", () => {
     assert.equal(r.failedBefore, 0);
   });
 
+  it("a connection answered only after a SYN retransmission counts as failed (slow)", () => {
+    const conns = [...traffic(T - 2000, T + 6000), conn(T + 700, B, 1050), conn(T + 710, A, 400)];
+    const r = measureRound({ faultAt: T, conns, streams: [], victimIP: B, censored: false });
+    assert.equal(r.outageMs, 700);
+    assert.equal(r.failed, 1);
+    assert.equal(r.slow, 1);
+  });
+
   it("no failure is no outage; a failure long before the fault is noise, not outage", () => {
     const conns = [conn(T - 5000, undefined), ...traffic(T - 1000, T + 5000)];
     const r = measureRound({ faultAt: T, conns, streams: [], victimIP: B, censored: false });
@@ -137,6 +145,7 @@ describe("failover round measurement", () => {
       outageMs,
       censored: outageMs > 9000,
       failed: 2,
+      slow: 1,
       failedBefore: 0,
       conns: 100,
       survivorStreams: 3,
@@ -149,6 +158,7 @@ describe("failover round measurement", () => {
     assert.equal(s.outageP50, 200);
     assert.equal(s.outageMax, 10_000);
     assert.equal(s.failed, 8);
+    assert.equal(s.slow, 4);
     assert.equal(s.conns, 400);
     assert.equal(s.graceEnded, 3);
     assert.equal(s.graceBroken, 1);

@@ -11,6 +11,16 @@ import { percentile } from "./report.js";
  */
 export const LOOKBACK_MS = 1000;
 
+/**
+ * A connection that took longer than this failed too, for the client: its first SYN was lost and
+ * the kernel's first retransmission (after 1 s) found a path again, e.g. after the failover
+ * pinned the retried SYN to another replica. Lab connections otherwise take milliseconds.
+ */
+export const SLOW_MS = 900;
+
+/** Failed, or answered only after a retransmission. */
+export const impaired = (c: ConnRecord): boolean => !c.ok || c.end - c.start > SLOW_MS;
+
 export interface RoundInput {
   faultAt: number;
   conns: readonly ConnRecord[];
@@ -27,8 +37,10 @@ export interface RoundResult {
   /** Fault → start of the last failed connection (0 when none failed). */
   outageMs: number;
   censored: boolean;
-  /** Connections started from LOOKBACK_MS before the fault on that failed. */
+  /** Connections started from LOOKBACK_MS before the fault on that failed (or were slow). */
   failed: number;
+  /** Of those, the ones that did get an answer, after SLOW_MS. */
+  slow: number;
   /** Failures earlier than that: noise the fault cannot explain (should be 0). */
   failedBefore: number;
   conns: number;
@@ -45,7 +57,7 @@ const finals = (streams: readonly StreamRecord[]): Map<number, StreamRecord> =>
 
 export const measureRound = (i: RoundInput): RoundResult => {
   const from = i.faultAt - LOOKBACK_MS;
-  const failures = i.conns.filter((c) => !c.ok);
+  const failures = i.conns.filter(impaired);
   const counted = failures.filter((c) => c.start >= from);
   const lastFailure = Math.max(i.faultAt, ...counted.map((c) => c.start));
   const sources = new Map(
@@ -57,6 +69,7 @@ export const measureRound = (i: RoundInput): RoundResult => {
     outageMs: lastFailure - i.faultAt,
     censored: i.censored,
     failed: counted.length,
+    slow: counted.filter((c) => c.ok).length,
     failedBefore: failures.length - counted.length,
     conns: i.conns.filter((c) => c.start >= from).length,
     survivorStreams: survivors.length,
@@ -102,8 +115,8 @@ export const watchVerdict = (
   const elapsed = now - faultAt;
   const horizon = now - w.timeoutMs - 200;
   const known = conns.filter((c) => c.start >= faultAt - LOOKBACK_MS && c.start <= horizon);
-  const lastFailure = Math.max(faultAt, ...known.filter((c) => !c.ok).map((c) => c.start));
-  const successesSince = known.filter((c) => c.ok && c.start > lastFailure).length;
+  const lastFailure = Math.max(faultAt, ...known.filter(impaired).map((c) => c.start));
+  const successesSince = known.filter((c) => !impaired(c) && c.start > lastFailure).length;
   if (elapsed >= w.minMs && horizon - lastFailure >= w.quietMs && successesSince >= w.minSuccesses)
     return "recovered";
   return elapsed >= w.maxMs ? "censored" : "watching";
@@ -118,7 +131,7 @@ export const steady = (
 ): boolean => {
   const recent = conns.filter((c) => c.end >= now - windowMs);
   const seen = new Set(recent.filter((c) => c.ok).map((c) => c.ip));
-  return recent.length >= 5 && recent.every((c) => c.ok) && egressIPs.every((ip) => seen.has(ip));
+  return recent.length >= 5 && !recent.some(impaired) && egressIPs.every((ip) => seen.has(ip));
 };
 
 export interface ScenarioSummary {
@@ -128,6 +141,7 @@ export interface ScenarioSummary {
   outageP99: number;
   outageMax: number;
   failed: number;
+  slow: number;
   failedBefore: number;
   conns: number;
   survivorStreams: number;
@@ -147,6 +161,7 @@ export const summarize = (rounds: readonly RoundResult[]): ScenarioSummary => {
     outageP99: percentile(outages, 99),
     outageMax: percentile(outages, 100),
     failed: sum(rounds.map((r) => r.failed)),
+    slow: sum(rounds.map((r) => r.slow)),
     failedBefore: sum(rounds.map((r) => r.failedBefore)),
     conns: sum(rounds.map((r) => r.conns)),
     survivorStreams: sum(rounds.map((r) => r.survivorStreams)),

@@ -23,6 +23,7 @@ import {
   type Scenario,
 } from "./failover-lab.js";
 import {
+  SLOW_MS,
   measureRound,
   steady,
   summarize,
@@ -169,7 +170,8 @@ async function runRound(lab: FailoverLab, s: Scenario, round: number): Promise<R
     });
     const line =
       `victim ${victim.name} (${victim.egressIP}) on ${victim.node}: outage ${result.censored ? ">" : ""}` +
-      `${fmtOutage(result.outageMs)}, ${result.failed}/${result.conns} connections failed, ` +
+      `${fmtOutage(result.outageMs)}, ${result.failed}/${result.conns} connections failed ` +
+      `(${result.slow} slow), ` +
       `survivor streams ${result.survivorBroken}/${result.survivorStreams} broken` +
       (result.graceEnded === undefined
         ? ""
@@ -217,7 +219,7 @@ function printResults(labs: readonly FailoverLab[], results: Map<string, RoundRe
         fmtOutage(sum.outageP50),
         fmtOutage(sum.outageP99),
         fmtOutage(sum.outageMax),
-        `${sum.failed}/${sum.conns}`,
+        `${sum.failed}/${sum.conns} (${sum.slow} slow)`,
         `${sum.survivorBroken}/${sum.survivorStreams}`,
         sum.graceEnded === undefined ? "-" : `${sum.graceBroken}/${sum.graceEnded}`,
         l.liveness === "bfd" && bfd && poll && poll.rounds > 0 ? ratio(bfd.outageP50, poll.outageP50) : "",
@@ -244,7 +246,8 @@ export async function benchFailover(args: readonly string[] = []): Promise<void>
   console.log(
     `${o.rounds} rounds per scenario and liveness mode, interleaved; ${o.replicas} replicas on their own nodes, ` +
       `the client on node-${o.replicas + 1}: a new connection to whoami every ${GAP_MS[0]}-${GAP_MS[1]} ms ` +
-      `(failed: no answer within ${CONN_TIMEOUT_MS} ms) and ${STREAMS_PER_REPLICA * o.replicas} echo streams`,
+      `(failed: no answer within ${CONN_TIMEOUT_MS} ms, or slow: answered after ${SLOW_MS} ms, i.e. after a ` +
+      `SYN retransmission) and ${STREAMS_PER_REPLICA * o.replicas} echo streams`,
   );
   console.log(
     `gateway failureDetection: icmpProbe ${PROBE.ip} every ${PROBE.intervalMs} ms, timeout ${PROBE.timeoutMs} ms; ` +
