@@ -17,6 +17,7 @@ import { agentMetrics } from "./agent-metrics.js";
 import { ClusterFeed } from "./cluster-feed.js";
 import type { OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
+import { NodeLease } from "./lease.js";
 import { GatewayLiveness, registerLivenessMetrics } from "./liveness.js";
 import { LivenessStatusPublisher } from "./liveness-status.js";
 import { NodeConditionPublisher } from "./node-status.js";
@@ -45,6 +46,8 @@ export interface AgentOptions {
   random?: () => number;
   /** Write the agent's health into its Node's status.conditions (EgwAgentReady); default true. */
   publishHealth?: boolean;
+  /** Renew the node's liveness Lease (egw-system/egw-agent-<node>, lease.ts); default true. */
+  renewLease?: boolean;
   /** Called after every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<NodeReconcileReport, string>) => void;
 }
@@ -60,6 +63,7 @@ export class Agent {
   private readonly feed: ClusterFeed;
   private readonly gateways: ReplicaHealth;
   private readonly loop: ReconcileLoop;
+  private readonly lease: NodeLease | undefined;
   private readonly publisher: NodeConditionPublisher;
   private readonly livenessStatus: LivenessStatusPublisher;
   private stopped = false;
@@ -72,6 +76,8 @@ export class Agent {
     this.retryMs = Math.min(o.retryMs ?? 1000, this.resyncMs);
     this.poll = pollSettings(o.poll);
     const index = this.index;
+    if (o.renewLease !== false)
+      this.lease = new NodeLease({ store: o.store, node: o.node, clock, log: this.log });
     const publisher = new NodeConditionPublisher({ store: o.store, node: o.node, clock, log: this.log });
     this.publisher = publisher;
     this.livenessStatus = new LivenessStatusPublisher({ store: o.store, node: o.node, clock, log: this.log });
@@ -135,6 +141,7 @@ export class Agent {
       resyncMs: this.resyncMs,
       ...(this.o.liveness === undefined ? { liveness: "poll", poll: this.poll } : { liveness: "bfd" }),
     });
+    this.lease?.start();
     await retryUntilOk(() => this.feed.start(), {
       sleeper: this.sleeper,
       firstMs: this.retryMs,
@@ -151,6 +158,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     this.sleeper.wake();
+    await this.lease?.stop();
     await this.feed.stop();
     await this.loop.stop();
     await this.gateways.stop();

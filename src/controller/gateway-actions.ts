@@ -76,16 +76,30 @@ class ActionList {
 }
 
 /**
- * Sorts every replica pod into serving (`live`) or on its way out: no backed IP (delete now), a
- * drain under way (wait or delete), an IP outside the pools or a node that no longer fits (drain).
+ * Sorts every replica pod into serving (`live`) or on its way out: no backed IP or a lost node
+ * (delete now), a drain under way (wait or delete), an IP outside the pools or a node that no
+ * longer fits (drain).
  */
 const classify = (
   replicas: readonly ReplicaView[],
-  o: { held: HeldAllocations; pools: UsablePool[] | undefined; placed: Placement; nowMs: number },
+  o: {
+    held: HeldAllocations;
+    pools: UsablePool[] | undefined;
+    placed: Placement;
+    lostNodes: ReadonlyMap<string, string>;
+    nowMs: number;
+  },
   acts: ActionList,
 ): ReplicaView[] => {
   const live: ReplicaView[] = [];
   for (const r of replicas) {
+    const lost = r.node === undefined ? undefined : o.lostNodes.get(r.node);
+    if (lost !== undefined) {
+      // A lost node cannot drain; its replica has fenced itself (gateway/fence.ts) by now, so the
+      // pod goes and its IP returns to the pool at once.
+      acts.remove(r, `node ${r.node} is lost: ${lost}`);
+      continue;
+    }
     if (!o.held.backs(r)) {
       acts.remove(
         r,
@@ -189,7 +203,14 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
   const resolved = resolvePools(gw, input.pools);
   const pools = "pools" in resolved ? resolved.pools : undefined;
   if ("problem" in resolved) problems.push(resolved.problem);
-  const placed = placement(gw, input.nodes, desired);
+  const lostNodes = new Map(
+    input.nodes.flatMap((n) => (n.lost === undefined ? [] : [[n.name, n.lost] as const])),
+  );
+  const placed = placement(
+    gw,
+    input.nodes.filter((n) => n.lost === undefined),
+    desired,
+  );
   if (placed.problem) problems.push(placed.problem);
 
   const held = new HeldAllocations(input.allocations, namespace, name);
@@ -197,7 +218,7 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
 
   // 1. Classify every replica pod.
   const replicas = [...input.replicas].sort(byReplicaIndex(name));
-  const live = classify(replicas, { held, pools, placed, nowMs }, acts);
+  const live = classify(replicas, { held, pools, placed, lostNodes, nowMs }, acts);
 
   // 2. Scale down: the highest indices drain first.
   const retiring = scaleDownRetirees(live, desired);

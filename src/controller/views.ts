@@ -1,8 +1,13 @@
 // Defensive views of raw stored objects: the controller reads whatever is in the datastore, so
 // every field is checked here once and the decision works on plain, well-typed values (pure).
-import { readyConditionOf } from "../api/conditions.js";
+import { conditionOf, readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TERMINATING,
+  CONDITION_NODE_REACHABLE,
+} from "../api/well-known.js";
 import type { AllocationOwner } from "../ipam/pools.js";
 
 /** A gateway replica pod as the controller sees it. */
@@ -24,6 +29,8 @@ export interface ReplicaView {
 export interface NodeView {
   name: string;
   labels: Record<string, string>;
+  /** Why the node is lost (its EgwNodeReachable condition is False): its replicas are replaced. */
+  lost?: string;
 }
 
 export interface AllocationView {
@@ -85,10 +92,12 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
   return view;
 };
 
-export const toNodeView = (node: Resource): NodeView => ({
-  name: node.metadata.name,
-  labels: stringMap(node.metadata.labels),
-});
+export const toNodeView = (node: Resource): NodeView => {
+  const view: NodeView = { name: node.metadata.name, labels: stringMap(node.metadata.labels) };
+  const reachable = conditionOf(node, CONDITION_NODE_REACHABLE);
+  if (reachable?.status === "False") view.lost = reachable.message ?? reachable.reason ?? "lost";
+  return view;
+};
 
 /** An IPAllocation object as a view; undefined when it is malformed (it is then left alone). */
 export const toAllocationView = (r: Resource): AllocationView | undefined => {
