@@ -33,6 +33,13 @@ import {
 import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
 import { planTopology, type LabTopology } from "../../lab/topology.js";
 import { labUp } from "../../lab/up.js";
+import {
+  parseReplicaRef,
+  parseUpstreamState,
+  setUpstream,
+  UPSTREAM_FAULT_TABLE,
+} from "../../lab/upstream-fault.js";
+import { gatewayComponent, GATEWAY_COMPONENT_PREFIX } from "../../lab/components.js";
 import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
@@ -312,6 +319,8 @@ const registerLabGroup = (program: Command, ctx: CliContext): void => {
       for (const l of labs) ctx.io.stdout(`${l.name}\t${l.etcdEndpoint ?? "-"}\t${l.stateDir}\n`);
     });
 
+  registerLabGateway(lab, ctx);
+
   const fw = lab
     .command("firewall")
     .description("the lab's upstream firewall in front of the external hosts");
@@ -376,6 +385,49 @@ const registerLabGroup = (program: Command, ctx: CliContext): void => {
           }
         },
         { follow: opts.follow === true, ...(opts.follow ? { stop: untilSignal() } : {}) },
+      );
+    });
+};
+
+/** `egw lab gateway upstream NS/POD down|up`: a replica's upstream fault, for failover tests. */
+const registerLabGateway = (lab: Command, ctx: CliContext): void => {
+  const gw = lab.command("gateway").description("faults of gateway replicas, for failover tests");
+  gw.command("upstream")
+    .description(
+      "cut (down) or restore (up) a replica's path to the external hosts; its tunnel keeps working, so " +
+        "clients still reach it while its probes and their connections fail (needs no datastore)",
+    )
+    .argument("<replica>", "NAMESPACE/POD of a gateway replica, e.g. egress/shared-0")
+    .argument("<state>", "down | up")
+    .option("--name <lab>", "lab name")
+    .option("--state-dir <dir>", "state directory")
+    .action(async (replica: string, stateArg: string, opts: LabFlags) => {
+      const ref = parseReplicaRef(replica);
+      if (!ref.ok) throw new CliError(ref.error, EXIT_USAGE);
+      const state = parseUpstreamState(stateArg);
+      if (!state.ok) throw new CliError(state.error, EXIT_USAGE);
+      const m = runningLab(ctx, opts);
+      const { namespace, pod } = ref.value;
+      // The runtime records a process per running replica, so the manifest answers "is this a
+      // replica of this lab" without the datastore.
+      if (m.processes[gatewayComponent(namespace, pod)] === undefined) {
+        const known = Object.keys(m.processes)
+          .filter((c) => c.startsWith(GATEWAY_COMPONENT_PREFIX))
+          .map((c) => c.slice(GATEWAY_COMPONENT_PREFIX.length).replace(".", "/"));
+        throw new CliError(
+          `${namespace}/${pod} is not a running gateway replica of lab "${m.name}"; ` +
+            `replicas: ${known.length > 0 ? known.join(", ") : "none"}`,
+        );
+      }
+      const netns = podNetns(m.name, namespace, pod);
+      if (!netnsExists(netns))
+        throw new CliError(`replica ${namespace}/${pod} has no network namespace ${netns}`);
+      const r = await setUpstream(netns, state.value);
+      if (!r.ok) throw new CliError(`replica ${namespace}/${pod}: ${r.error}`);
+      ctx.io.stdout(
+        state.value === "down"
+          ? `${namespace}/${pod}: upstream down (nft table inet ${UPSTREAM_FAULT_TABLE} in ${netns} drops traffic to and from the external hosts)\n`
+          : `${namespace}/${pod}: upstream up\n`,
       );
     });
 };
