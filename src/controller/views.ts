@@ -2,7 +2,12 @@
 // every field is checked here once and the decision works on plain, well-typed values (pure).
 import { readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TEMPLATE_HASH,
+  ANN_GATEWAY_TERMINATING,
+} from "../api/well-known.js";
 import type { AllocationOwner } from "../ipam/pools.js";
 
 /** A gateway replica pod as the controller sees it. */
@@ -16,6 +21,12 @@ export interface ReplicaView {
   podIP?: string;
   /** The pod's Ready condition, which the gateway process writes from its own readiness. */
   podReady?: boolean;
+  /** Since when (ms since the epoch) the Ready condition has had its status (lastTransitionTime). */
+  readySinceMs?: number;
+  /** The template hash annotation: which template the replica was made from. */
+  templateHash?: string;
+  /** The pod's spec.terminationGracePeriodSeconds (its drain time when its gateway is gone). */
+  graceSeconds?: number;
   /** The egw.dev/terminating annotation (a drain deadline), if present. */
   terminating?: string;
   resourceVersion?: string;
@@ -24,6 +35,8 @@ export interface ReplicaView {
 export interface NodeView {
   name: string;
   labels: Record<string, string>;
+  /** Cordoned (spec.unschedulable): no new replica goes there, the ones there are replaced. */
+  unschedulable?: boolean;
 }
 
 export interface AllocationView {
@@ -80,15 +93,22 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
   if (podIP !== undefined) view.podIP = podIP;
   const readyCondition = readyConditionOf(pod);
   if (readyCondition !== undefined) view.podReady = readyCondition.status === "True";
+  const readySince = Date.parse(readyCondition?.lastTransitionTime ?? "");
+  if (Number.isFinite(readySince)) view.readySinceMs = readySince;
+  const hash = str(annotations[ANN_GATEWAY_TEMPLATE_HASH]);
+  if (hash !== undefined) view.templateHash = hash;
+  const grace = spec.terminationGracePeriodSeconds;
+  if (typeof grace === "number" && Number.isInteger(grace) && grace >= 0) view.graceSeconds = grace;
   if (terminating !== undefined) view.terminating = terminating;
   if (pod.metadata.resourceVersion !== undefined) view.resourceVersion = pod.metadata.resourceVersion;
   return view;
 };
 
-export const toNodeView = (node: Resource): NodeView => ({
-  name: node.metadata.name,
-  labels: stringMap(node.metadata.labels),
-});
+export const toNodeView = (node: Resource): NodeView => {
+  const view: NodeView = { name: node.metadata.name, labels: stringMap(node.metadata.labels) };
+  if (isObject(node.spec) && node.spec.unschedulable === true) view.unschedulable = true;
+  return view;
+};
 
 /** An IPAllocation object as a view; undefined when it is malformed (it is then left alone). */
 export const toAllocationView = (r: Resource): AllocationView | undefined => {
