@@ -1,8 +1,8 @@
 // The per-node agent, put together from its parts: the cluster feed (datastore → ClusterIndex,
 // cluster-feed.ts), the gateway health (polling, replicas held until polled; gateway-health.ts),
 // the plan → apply loop (calc → node dataplane, resync, retries; reconcile-loop.ts), the Node
-// condition (node-status.ts) and the metrics (agent-metrics.ts). This file only wires them and
-// serves /healthz and /metrics.
+// condition (node-status.ts), the maintenance annotations on client pods (maintenance.ts) and the
+// metrics (agent-metrics.ts). This file only wires them and serves /healthz and /metrics.
 import { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
 import { retryUntilOk, Sleeper, systemClock, type Clock } from "../daemon/clock.js";
@@ -15,6 +15,7 @@ import type { Result } from "../util/result.js";
 import { agentMetrics } from "./agent-metrics.js";
 import { ClusterFeed } from "./cluster-feed.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
+import { MaintenanceAnnouncer } from "./maintenance.js";
 import { NodeConditionPublisher } from "./node-status.js";
 import { ReconcileLoop, type AgentStatus } from "./reconcile-loop.js";
 
@@ -50,6 +51,7 @@ export class Agent {
   private readonly feed: ClusterFeed;
   private readonly gateways: GatewayHealth;
   private readonly loop: ReconcileLoop;
+  private readonly maintenance: MaintenanceAnnouncer;
   private stopped = false;
 
   constructor(private readonly o: AgentOptions) {
@@ -71,6 +73,12 @@ export class Agent {
       metrics: this.metrics,
       changed: () => this.loop.trigger(),
     });
+    this.maintenance = new MaintenanceAnnouncer({
+      store: o.store,
+      pod: (namespace, name) => index.pod(namespace, name),
+      clock,
+      log: this.log,
+    });
     this.loop = new ReconcileLoop({
       index,
       node: o.node,
@@ -85,7 +93,10 @@ export class Agent {
       afterPass: async (health) => {
         if (o.publishHealth !== false && health !== undefined) await publisher.publish(health);
       },
-      ...(o.onReconcile === undefined ? {} : { onReconcile: o.onReconcile }),
+      onReconcile: (plan, result) => {
+        this.maintenance.follow(plan);
+        o.onReconcile?.(plan, result);
+      },
     });
     this.feed = new ClusterFeed({
       store: o.store,
@@ -122,6 +133,7 @@ export class Agent {
     this.gateways.stop();
     await this.feed.stop();
     await this.loop.stop();
+    await this.maintenance.stop();
     this.log.info("agent stopped", { node: this.o.node });
   }
 
