@@ -4,7 +4,7 @@ set -euo pipefail
 declare -A pkg_for=(
   [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [bridge]=iproute2
   [conntrack]=conntrack [ping]=iputils-ping [socat]=socat [iperf3]=iperf3 [curl]=curl
-  [ulogd]=ulogd2 [sysctl]=procps
+  [ulogd]=ulogd2 [sysctl]=procps [bird]=bird2 [birdc]=bird2
 )
 missing=()
 for cmd in "${!pkg_for[@]}"; do
@@ -19,4 +19,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # bird2 enables (and, where policy-rc.d allows, starts) a system-wide BIRD in the root namespace.
+  # egw's tests run their own BIRD with their own config in scratch namespaces; a routing daemon
+  # of the host's own is not wanted, so it is stopped and disabled again.
+  if printf '%s\n' "${missing[@]}" | grep -qx bird2; then
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now bird.service >/dev/null 2>&1 || true
+    else
+      command -v invoke-rc.d >/dev/null && invoke-rc.d bird stop >/dev/null 2>&1 || true
+      command -v systemctl >/dev/null && systemctl disable bird.service >/dev/null 2>&1 || true
+    fi
+  fi
 fi
