@@ -8,7 +8,7 @@ import {
   ANN_MAINTENANCE_STARTED,
 } from "../api/well-known.js";
 import type { PodInput } from "../calc/inputs.js";
-import type { GatewayHop, GatewaySetPlan, NodePlan } from "../calc/plan.js";
+import type { GatewayHop, GatewaySetPlan, NodePlan, RetainedHop } from "../calc/plan.js";
 import { FakeClock } from "../daemon/testing/fake-clock.js";
 import { pod } from "../daemon/testing/objects.js";
 import { createMemoryDatastore } from "../datastore/memory.js";
@@ -25,10 +25,7 @@ const hop = (replica: string, egressIP: string): GatewayHop => ({
   egressIP,
 });
 
-type Retained = GatewayHop & { why: "draining" | "down"; drainDeadline?: string };
-
-const set = (key: string, retained: Retained[]): GatewaySetPlan =>
-  ({ key, routes: [], retained }) as GatewaySetPlan;
+const set = (key: string, retained: RetainedHop[]): GatewaySetPlan => ({ key, routes: [], retained });
 
 const plan = (
   sets: GatewaySetPlan[],

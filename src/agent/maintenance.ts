@@ -15,7 +15,7 @@ import {
   ANN_MAINTENANCE_STARTED,
 } from "../api/well-known.js";
 import { podKey, type PodInput } from "../calc/inputs.js";
-import type { GatewayHop, GatewaySetPlan, NodePlan } from "../calc/plan.js";
+import type { NodePlan, RetainedHop } from "../calc/plan.js";
 import type { Clock, TimerHandle } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import { readModifyWrite } from "../datastore/read-modify-write.js";
@@ -30,12 +30,6 @@ export interface MaintenanceWindow {
   finished: string;
 }
 
-/** A replica a set keeps for its established connections (the plan's retained hops). */
-type RetainedHop = GatewayHop & { why: string; drainDeadline?: string };
-
-const retainedOf = (set: GatewaySetPlan): readonly RetainedHop[] =>
-  (set as GatewaySetPlan & { retained?: readonly RetainedHop[] }).retained ?? [];
-
 /**
  * For every workload of the plan (`namespace/name`), the window to announce, or undefined (no
  * replica of its set drains). `startedOf` says when a replica's drain began.
@@ -47,7 +41,7 @@ export const maintenanceWindows = (
   const bySet = new Map<string, MaintenanceWindow>();
   for (const set of plan.gatewaySets) {
     let last: RetainedHop | undefined;
-    for (const hop of retainedOf(set)) {
+    for (const hop of set.retained ?? []) {
       if (hop.why !== "draining" || hop.drainDeadline === undefined) continue;
       if (last?.drainDeadline === undefined || Date.parse(hop.drainDeadline) > Date.parse(last.drainDeadline))
         last = hop;

@@ -36,6 +36,7 @@ function fuzzer(rand: () => number) {
     "EgressGateway",
     "None",
     "PreferNodeLocal",
+    "PreferSameZone",
     "80:90",
     "90:80",
     "egw.dev/v1",

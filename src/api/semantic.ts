@@ -16,13 +16,21 @@ import {
 } from "./names.js";
 import {
   ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_GATEWAY_PREFERENCE,
   ANN_EGRESS_MAX_NEXT_HOPS,
   ANN_EGRESS_NAMESPACE_SELECTOR,
   ANN_EGRESS_SELECTOR,
   ANN_GATEWAY_EGRESS_IP,
 } from "./well-known.js";
 import type { Namespace, Node, Pod } from "./schemas/core.js";
-import type { EgressGateway, EgressGatewayPolicy, IPAllocation, IPPool } from "./schemas/egress.js";
+import {
+  GATEWAY_PREFERENCE_CHOICES,
+  isGatewayPreference,
+  type EgressGateway,
+  type EgressGatewayPolicy,
+  type IPAllocation,
+  type IPPool,
+} from "./schemas/egress.js";
 import type {
   EntityRule,
   GlobalNetworkPolicy,
@@ -105,6 +113,13 @@ function checkEgressAnnotations(issues: IssueList, annotations: Record<string, s
   const policy = annotations[ANN_EGRESS_GATEWAY_POLICY];
   if (policy !== undefined)
     issues.check(path(ANN_EGRESS_GATEWAY_POLICY), policy, dns1123SubdomainProblem(policy));
+  const preference = annotations[ANN_EGRESS_GATEWAY_PREFERENCE];
+  if (preference !== undefined && preference.trim() !== "" && !isGatewayPreference(preference.trim())) {
+    issues.add(
+      path(ANN_EGRESS_GATEWAY_PREFERENCE),
+      `${showValue(preference)} is not valid: use ${GATEWAY_PREFERENCE_CHOICES}`,
+    );
+  }
 }
 
 export function checkMetadata(issues: IssueList, kind: string, meta: ObjectMeta): void {

@@ -687,6 +687,14 @@ const CASES: BadCase[] = [
     ">= 0",
   ),
   bad(
+    "pod gatewayPreference annotation",
+    "Pod",
+    (o) => (o.metadata.annotations = { "egress.egw.dev/gatewayPreference": "SameZone" }),
+    'metadata.annotations["egress.egw.dev/gatewayPreference"]',
+    '"SameZone"',
+    "use None, PreferNodeLocal or PreferSameZone",
+  ),
+  bad(
     "pod policy annotation",
     "Pod",
     (o) => (o.metadata.annotations = { "egress.egw.dev/egressGatewayPolicy": "No Such" }),

@@ -5,9 +5,14 @@ export const ANN_EGRESS_SELECTOR = "egress.egw.dev/selector";
 export const ANN_EGRESS_NAMESPACE_SELECTOR = "egress.egw.dev/namespaceSelector";
 export const ANN_EGRESS_MAX_NEXT_HOPS = "egress.egw.dev/maxNextHops";
 export const ANN_EGRESS_GATEWAY_POLICY = "egress.egw.dev/egressGatewayPolicy";
+/** None | PreferNodeLocal | PreferSameZone, for the gateways the selector annotation picks. */
+export const ANN_EGRESS_GATEWAY_PREFERENCE = "egress.egw.dev/gatewayPreference";
 
 /** Set by Kubernetes (and the lab) on every Namespace. */
 export const LABEL_NAMESPACE_NAME = "kubernetes.io/metadata.name";
+
+/** The zone of a Node (cloud providers set it; `egw up --zones N` in the lab). */
+export const LABEL_TOPOLOGY_ZONE = "topology.kubernetes.io/zone";
 
 /** Default label a gateway's replicas carry (template.metadata.labels when unset). */
 export const LABEL_GATEWAY = "egw.dev/gateway";

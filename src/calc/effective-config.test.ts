@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { effectiveEgressConfig, parseMaxNextHops } from "./effective-config.js";
+import { effectiveEgressConfig, parseGatewayPreference, parseMaxNextHops } from "./effective-config.js";
 import { policyAnnotations, selectorAnnotations } from "./fixtures.js";
 
 const exists =
@@ -13,20 +13,29 @@ describe("effectiveEgressConfig (Calico precedence)", () => {
     assert.deepEqual(effectiveEgressConfig(undefined, {}, exists()), { kind: "none" });
   });
 
-  it("prefers the pod's selector over the namespace's, taking namespaceSelector and maxNextHops from the pod too", () => {
+  it("prefers the pod's selector over the namespace's, taking namespaceSelector, maxNextHops and gatewayPreference from the pod too", () => {
     const pod = selectorAnnotations("app == 'pod'");
-    const ns = selectorAnnotations("app == 'ns'", { namespaceSelector: "team == 'x'", maxNextHops: 2 });
+    const ns = selectorAnnotations("app == 'ns'", {
+      namespaceSelector: "team == 'x'",
+      maxNextHops: 2,
+      gatewayPreference: "PreferSameZone",
+    });
     assert.deepEqual(effectiveEgressConfig(pod, ns, exists()), {
       kind: "selector",
       from: "pod",
       selector: "app == 'pod'",
       namespaceSelector: undefined,
       maxNextHops: 0,
+      gatewayPreference: "None",
     });
   });
 
   it("falls back to the namespace's selector group", () => {
-    const ns = selectorAnnotations("app == 'ns'", { namespaceSelector: "team == 'x'", maxNextHops: 2 });
+    const ns = selectorAnnotations("app == 'ns'", {
+      namespaceSelector: "team == 'x'",
+      maxNextHops: 2,
+      gatewayPreference: "PreferSameZone",
+    });
     const c = effectiveEgressConfig({}, ns, exists());
     assert.equal(c.kind, "selector");
     assert.deepEqual(c, {
@@ -35,6 +44,7 @@ describe("effectiveEgressConfig (Calico precedence)", () => {
       selector: "app == 'ns'",
       namespaceSelector: "team == 'x'",
       maxNextHops: 2,
+      gatewayPreference: "PreferSameZone",
     });
   });
 
@@ -84,6 +94,23 @@ describe("parseMaxNextHops", () => {
       const r = parseMaxNextHops(bad);
       assert.equal(r.value, 0);
       assert.match(r.problem ?? "", /egress\.egw\.dev\/maxNextHops/);
+    }
+  });
+});
+
+describe("parseGatewayPreference", () => {
+  it("reads the three preferences and treats blank as None", () => {
+    for (const v of ["None", "PreferNodeLocal", "PreferSameZone"] as const)
+      assert.deepEqual(parseGatewayPreference(v), { value: v });
+    assert.deepEqual(parseGatewayPreference(" PreferSameZone "), { value: "PreferSameZone" });
+    assert.deepEqual(parseGatewayPreference(""), { value: "None" });
+    assert.deepEqual(parseGatewayPreference(undefined), { value: "None" });
+  });
+
+  it("reports anything else as a problem that lists the valid values", () => {
+    for (const bad of ["preferSameZone", "Nearest", "1"]) {
+      const r = parseGatewayPreference(bad);
+      assert.equal(r.problem, `"${bad}" is not valid: use None, PreferNodeLocal or PreferSameZone`);
     }
   });
 });

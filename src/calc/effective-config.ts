@@ -11,7 +11,13 @@
 // blocked even if its namespace names one that exists (Calico would fall back to the namespace's).
 // The pod's explicit choice is not met, and DESIGN says naming a missing policy fails closed.
 import {
+  GATEWAY_PREFERENCE_CHOICES,
+  isGatewayPreference,
+  type GatewayPreference,
+} from "../api/schemas/egress.js";
+import {
   ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_GATEWAY_PREFERENCE,
   ANN_EGRESS_MAX_NEXT_HOPS,
   ANN_EGRESS_NAMESPACE_SELECTOR,
   ANN_EGRESS_SELECTOR,
@@ -34,6 +40,9 @@ export type EgressConfig =
       maxNextHops: number;
       /** Set when the maxNextHops annotation was invalid and 0 (all) was used, as Calico does. */
       maxNextHopsProblem?: string;
+      gatewayPreference: GatewayPreference;
+      /** Set when the gatewayPreference annotation is invalid: the workload's egress is blocked. */
+      gatewayPreferenceProblem?: string;
     };
 
 type Annotations = Readonly<Record<string, string>> | undefined;
@@ -71,6 +80,7 @@ function selectorAt(from: ConfigLevel, annotations: Annotations): EgressConfig |
   const selector = setValue(annotations, ANN_EGRESS_SELECTOR);
   if (selector === undefined) return undefined;
   const max = parseMaxNextHops(annotations?.[ANN_EGRESS_MAX_NEXT_HOPS]);
+  const preference = parseGatewayPreference(annotations?.[ANN_EGRESS_GATEWAY_PREFERENCE]);
   return {
     kind: "selector",
     from,
@@ -78,6 +88,26 @@ function selectorAt(from: ConfigLevel, annotations: Annotations): EgressConfig |
     namespaceSelector: setValue(annotations, ANN_EGRESS_NAMESPACE_SELECTOR),
     maxNextHops: max.value,
     ...(max.problem === undefined ? {} : { maxNextHopsProblem: max.problem }),
+    gatewayPreference: preference.value,
+    ...(preference.problem === undefined ? {} : { gatewayPreferenceProblem: preference.problem }),
+  };
+}
+
+/**
+ * "" or absent = None. Unlike maxNextHops, a value that is not one of the preferences is a
+ * problem (the caller blocks the workload): guessing could send traffic out of a zone its owner
+ * meant to keep it in.
+ */
+export function parseGatewayPreference(raw: string | undefined): {
+  value: GatewayPreference;
+  problem?: string;
+} {
+  if (raw === undefined || raw.trim() === "") return { value: "None" };
+  const text = raw.trim();
+  if (isGatewayPreference(text)) return { value: text };
+  return {
+    value: "None",
+    problem: `"${raw}" is not valid: use ${GATEWAY_PREFERENCE_CHOICES}`,
   };
 }
 

@@ -91,9 +91,9 @@ describe("explainWorkload", () => {
           selector: 'egw.dev/gateway == "pay"',
           namespaceSelector: 'kubernetes.io/metadata.name == "payments"',
           maxNextHops: 0,
-          preferNodeLocal: false,
+          preference: "None",
           candidates: 1,
-          nodeLocal: false,
+          preferred: false,
           fallback: false,
         },
         gateways: [
@@ -157,9 +157,9 @@ describe("explainWorkload", () => {
       selector: 'egw.dev/gateway == "a"',
       namespaceSelector: "all()",
       maxNextHops: 0,
-      preferNodeLocal: true,
+      preference: "PreferNodeLocal",
       candidates: 1,
-      nodeLocal: true,
+      preferred: true,
       fallback: false,
     });
     assert.deepEqual(

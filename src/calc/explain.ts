@@ -1,17 +1,26 @@
 // Why a workload leaves the way it does, as data for `egw describe pod` and `egw explain`: per
 // destination the gateways with replica names and egress IPs and the settings that chose them
-// (selectors, maxNextHops, node-local preference, which replicas), or the reason it is blocked,
+// (selectors, maxNextHops, gateway preference, which replicas), or the reason it is blocked,
 // or that it uses no gateway. Formatting is the CLI's; internal keys stay out of it.
+import type { GatewayPreference } from "../api/schemas/egress.js";
 import { ANN_EGRESS_GATEWAY_POLICY, ANN_EGRESS_SELECTOR, ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { err, ok, type Result } from "../util/result.js";
 import { describeLevel, type EgressConfig } from "./effective-config.js";
-import { gatewayChoices, replicaOf, resolveWorkloadEgress, type GatewayChoice } from "./gateway-selection.js";
+import {
+  gatewayChoices,
+  replicaOf,
+  resolveWorkloadEgress,
+  zoneOf,
+  type GatewayChoice,
+} from "./gateway-selection.js";
 import type { DestinationRoute } from "./plan.js";
 import { isGatewayPod, type ClusterIndex } from "./snapshot.js";
 
 export interface GatewayExplanation {
   replica: string;
   node: string;
+  /** The replica's node's zone, when it has one. */
+  zone?: string;
   podIP: string;
   egressIP: string;
   /** "ready" or "not polled yet" (both are used). */
@@ -26,12 +35,14 @@ export interface GatewayChoiceExplanation {
   namespaceSelector: string;
   /** At most this many replicas per workload; 0 = no limit. */
   maxNextHops: number;
-  /** Replicas on the pod's node are preferred when it has any (EgressGatewayPolicy PreferNodeLocal). */
-  preferNodeLocal: boolean;
+  /** Which candidates are preferred: those on the pod's node, in its zone, or none in particular. */
+  preference: GatewayPreference;
+  /** The pod's node's zone (PreferSameZone), when it has one. */
+  zone?: string;
   /** How many candidates (matching replicas that may be used) the choice was made from. */
   candidates: number;
-  /** The candidates were the ones on the pod's node. */
-  nodeLocal: boolean;
+  /** The candidates were the preferred ones (on the pod's node, or in its zone). */
+  preferred: boolean;
   /** The replicas maxNextHops picked for this pod; absent when all candidates are used. */
   picked?: string[];
   /** None of the chosen replicas passed readiness polling: healthy candidates stand in. */
@@ -90,11 +101,12 @@ export function explainWorkload(
         if (policy?.ok) for (const r of policy.value.routes) fromPolicy.add(r.destination);
       }
       const choices = new Map(gatewayChoices(index, pod, node).map((c) => [c.destination, c]));
+      const zone = zoneOf(index, node);
       return ok({
         kind: "gateways",
         source: describeSource(egress.config),
         destinations: egress.routes.map((r) =>
-          explainRoute(index, r, fromPolicy, choices.get(r.destination)),
+          explainRoute(index, r, fromPolicy, choices.get(r.destination), zone),
         ),
         notes: egress.notes,
       });
@@ -102,16 +114,17 @@ export function explainWorkload(
   }
 }
 
-function explainChoice(c: GatewayChoice): GatewayChoiceExplanation {
+function explainChoice(c: GatewayChoice, zone: string | undefined): GatewayChoiceExplanation {
   const out: GatewayChoiceExplanation = {
     selector: c.target.selector.toString(),
     namespaceSelector: c.target.namespaceSelector.toString(),
     maxNextHops: c.target.maxNextHops,
-    preferNodeLocal: c.target.preferNodeLocal,
+    preference: c.target.preference,
     candidates: c.pool.length,
-    nodeLocal: c.pool !== c.candidates,
+    preferred: c.pool !== c.candidates,
     fallback: c.fallback,
   };
+  if (c.target.preference === "PreferSameZone" && zone !== undefined) out.zone = zone;
   if (c.picked !== undefined) out.picked = c.picked.map((r) => r.key);
   return out;
 }
@@ -121,6 +134,7 @@ function explainRoute(
   route: DestinationRoute,
   fromPolicy: ReadonlySet<string>,
   choice: GatewayChoice | undefined,
+  zone: string | undefined,
 ): DestinationExplanation {
   switch (route.action) {
     case "throw":
@@ -137,14 +151,17 @@ function explainRoute(
       return {
         destination: route.destination,
         action: "gateways",
-        ...(choice === undefined ? {} : { choice: explainChoice(choice) }),
+        ...(choice === undefined ? {} : { choice: explainChoice(choice, zone) }),
         gateways: route.hops.map((hop) => {
           const [ns = "", podName = ""] = hop.replica.split("/", 2);
           const pod = index.pod(ns, podName);
           const replica = pod === undefined ? undefined : replicaOf(index, pod);
+          const node = replica?.node ?? "";
+          const replicaZone = zoneOf(index, node);
           return {
             replica: hop.replica,
-            node: replica?.node ?? "",
+            node,
+            ...(replicaZone === undefined ? {} : { zone: replicaZone }),
             podIP: hop.ip,
             egressIP: hop.egressIP,
             health: replica?.healthy === true ? "ready" : "not polled yet",
@@ -167,7 +184,8 @@ function describeSource(config: EgressConfig): string {
         (config.namespaceSelector === undefined
           ? " (gateways in the pod's own namespace)"
           : `, namespaceSelector "${config.namespaceSelector}"`) +
-        (config.maxNextHops > 0 ? `, maxNextHops ${config.maxNextHops}` : "")
+        (config.maxNextHops > 0 ? `, maxNextHops ${config.maxNextHops}` : "") +
+        (config.gatewayPreference !== "None" ? `, gatewayPreference ${config.gatewayPreference}` : "")
       );
   }
 }

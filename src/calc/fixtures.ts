@@ -2,6 +2,7 @@
 // and a deterministic synthetic cluster generator.
 import {
   ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_GATEWAY_PREFERENCE,
   ANN_EGRESS_MAX_NEXT_HOPS,
   ANN_EGRESS_NAMESPACE_SELECTOR,
   ANN_EGRESS_SELECTOR,
@@ -108,7 +109,7 @@ export function makeWorkloadPool(name: string, cidr: string): IPPoolInput {
 /** Annotations that select gateways by label (optionally in other namespaces). */
 export function selectorAnnotations(
   selector: string,
-  opts: { namespaceSelector?: string; maxNextHops?: number } = {},
+  opts: { namespaceSelector?: string; maxNextHops?: number; gatewayPreference?: string } = {},
 ): Record<string, string> {
   return {
     [ANN_EGRESS_SELECTOR]: selector,
@@ -116,6 +117,9 @@ export function selectorAnnotations(
       ? { [ANN_EGRESS_NAMESPACE_SELECTOR]: opts.namespaceSelector }
       : {}),
     ...(opts.maxNextHops !== undefined ? { [ANN_EGRESS_MAX_NEXT_HOPS]: String(opts.maxNextHops) } : {}),
+    ...(opts.gatewayPreference !== undefined
+      ? { [ANN_EGRESS_GATEWAY_PREFERENCE]: opts.gatewayPreference }
+      : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import {
   selectorAnnotations,
 } from "./fixtures.js";
 import { resolveWorkloadEgress, type WorkloadEgress } from "./gateway-selection.js";
-import type { NamespaceInput, PodInput } from "./inputs.js";
+import type { NamespaceInput, NodeInput, PodInput } from "./inputs.js";
 import type { DestinationRoute } from "./plan.js";
 import { ClusterIndex } from "./snapshot.js";
 
@@ -347,5 +347,158 @@ describe("replica choice", () => {
     const now = hopNames(routes(after)[0]);
     assert.equal(now.length, 1);
     assert.notEqual(now[0], picked);
+  });
+});
+
+describe("zone preference (PreferSameZone)", () => {
+  const ZONE = "topology.kubernetes.io/zone";
+  /** n1, n2 in zone-a; n3, n4 in zone-b; n5 without a zone. egress/zoned-<n> on each of n1..n4. */
+  function zoned(extra: PodInput[] = []): ClusterIndex {
+    const node = (name: string, i: number, zone?: string): NodeInput => ({
+      metadata: { name, ...(zone === undefined ? {} : { labels: { [ZONE]: zone } }) },
+      status: { addresses: [{ type: "InternalIP", address: `172.30.0.${10 + i}` }] },
+    });
+    const replicas = [1, 2, 3, 4].map((i) =>
+      makeGatewayPod("egress", `zoned-${i}`, {
+        node: `n${i}`,
+        ip: `10.128.0.${20 + i}`,
+        egressIP: `10.10.0.${20 + i}`,
+        gateway: "zoned",
+      }),
+    );
+    return ClusterIndex.fromSnapshot({
+      nodes: [
+        node("n1", 1, "zone-a"),
+        node("n2", 2, "zone-a"),
+        node("n3", 3, "zone-b"),
+        node("n4", 4, "zone-b"),
+        node("n5", 5),
+      ],
+      namespaces: [makeNamespace("egress"), makeNamespace("shop")],
+      pods: [...replicas, ...extra],
+      egressGatewayPolicies: [
+        makePolicy("same-zone", [
+          {
+            gateway: { selector: "egw.dev/gateway == 'zoned'", namespaceSelector: IN_EGRESS },
+            gatewayPreference: "PreferSameZone",
+          },
+        ]),
+      ],
+      ipPools: [makeWorkloadPool("pods", "10.244.0.0/16")],
+      gatewayHealth: new Map(),
+    });
+  }
+  const sameZone = (
+    opts: { maxNextHops?: number; gatewayPreference?: string } = {},
+  ): Record<string, string> =>
+    selectorAnnotations("egw.dev/gateway == 'zoned'", {
+      namespaceSelector: IN_EGRESS,
+      gatewayPreference: "PreferSameZone",
+      ...opts,
+    });
+  const on = (node: string, name: string, annotations: Record<string, string>): PodInput =>
+    makeWorkload("shop", name, { node, ip: `10.244.9.${nextIP++ % 250}`, annotations });
+
+  it("uses the replicas in the client's zone, from a policy rule and from the annotation", () => {
+    const index = zoned([
+      on("n1", "policy-a", policyAnnotations("same-zone")),
+      on("n3", "policy-b", policyAnnotations("same-zone")),
+      on("n2", "ann-a", sameZone()),
+      on("n4", "ann-b", sameZone()),
+    ]);
+    const inA = ["egress/zoned-1", "egress/zoned-2"];
+    const inB = ["egress/zoned-3", "egress/zoned-4"];
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "policy-a"))[0]), inA);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "ann-a"))[0]), inA);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "policy-b"))[0]), inB);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "ann-b"))[0]), inB);
+  });
+
+  it("gives clients of one zone one gateway set, whatever their node", () => {
+    const index = zoned([on("n1", "a1", sameZone()), on("n2", "a2", sameZone()), on("n3", "b", sameZone())]);
+    const key = (name: string): string => {
+      const e = resolve(index, "shop", name);
+      return e.kind === "gateways" ? e.key : "";
+    };
+    assert.equal(key("a1"), key("a2"));
+    assert.notEqual(key("a1"), key("b"));
+  });
+
+  it("falls back to other zones while no same-zone replica is usable, and keeps the set's key", () => {
+    const index = zoned([on("n1", "p", sameZone())]);
+    const before = resolve(index, "shop", "p");
+    index.setGatewayHealth("egress/zoned-1", false);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-2"], "one is enough");
+    index.setGatewayHealth("egress/zoned-2", false);
+    const after = resolve(index, "shop", "p");
+    assert.deepEqual(hopNames(routes(after)[0]), ["egress/zoned-3", "egress/zoned-4"]);
+    assert.equal(after.kind === "gateways" && after.key, before.kind === "gateways" && before.key);
+    index.setGatewayHealth("egress/zoned-2", true);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-2"], "back in zone");
+  });
+
+  it("uses other zones when the same-zone replicas are gone or draining", () => {
+    const index = zoned([on("n1", "p", sameZone())]);
+    index.deletePod("egress", "zoned-1");
+    index.upsertPod(
+      makeGatewayPod("egress", "zoned-2", {
+        node: "n2",
+        ip: "10.128.0.22",
+        egressIP: "10.10.0.22",
+        gateway: "zoned",
+        terminating: true,
+      }),
+    );
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-3", "egress/zoned-4"]);
+  });
+
+  it("with maxNextHops picks within the zone, and a picked replica that fails is replaced from the zone", () => {
+    const pods = [1, 2, 3, 4, 5, 6].map((i) => on("n1", `w${i}`, sameZone({ maxNextHops: 1 })));
+    const index = zoned(pods);
+    const picks = new Set<string>();
+    for (let i = 1; i <= 6; i++) {
+      const hops = hopNames(routes(resolve(index, "shop", `w${i}`))[0]);
+      assert.equal(hops.length, 1);
+      assert.ok(hops[0] === "egress/zoned-1" || hops[0] === "egress/zoned-2", `w${i}: ${hops[0]}`);
+      picks.add(hops[0] ?? "");
+    }
+    assert.equal(picks.size, 2, "workloads spread over the zone's replicas");
+    index.setGatewayHealth("egress/zoned-1", false);
+    for (let i = 1; i <= 6; i++)
+      assert.deepEqual(hopNames(routes(resolve(index, "shop", `w${i}`))[0]), ["egress/zoned-2"], `w${i}`);
+  });
+
+  it("follows a node's zone label when it changes", () => {
+    const index = zoned([on("n1", "p", sameZone())]);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-1", "egress/zoned-2"]);
+    index.upsertNode({
+      metadata: { name: "n1", labels: { [ZONE]: "zone-b" } },
+      status: { addresses: [{ type: "InternalIP", address: "172.30.0.11" }] },
+    });
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), [
+      "egress/zoned-1",
+      "egress/zoned-3",
+      "egress/zoned-4",
+    ]);
+  });
+
+  it("uses every replica for a client whose node has no zone label", () => {
+    const index = zoned([on("n5", "p", sameZone())]);
+    assert.equal(hopNames(routes(resolve(index, "shop", "p"))[0]).length, 4);
+  });
+
+  it("blocks a workload whose gatewayPreference annotation is not valid, naming it", () => {
+    const index = zoned([on("n1", "typo", sameZone({ gatewayPreference: "SameZone" }))]);
+    const e = resolve(index, "shop", "typo");
+    assert.equal(e.kind, "blocked");
+    assert.equal(
+      e.kind === "blocked" && e.reason,
+      'pod annotation egress.egw.dev/gatewayPreference: "SameZone" is not valid: use None, PreferNodeLocal or PreferSameZone',
+    );
+  });
+
+  it("reads PreferNodeLocal from the annotation too", () => {
+    const index = zoned([on("n3", "p", sameZone({ gatewayPreference: "PreferNodeLocal" }))]);
+    assert.deepEqual(hopNames(routes(resolve(index, "shop", "p"))[0]), ["egress/zoned-3"]);
   });
 });

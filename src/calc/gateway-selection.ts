@@ -16,13 +16,18 @@
 // - An EgressGatewayPolicy that does not cover 0.0.0.0/0 sends uncovered destinations the normal
 //   way (as in Calico, where the table simply has no route for them); the plan makes that explicit
 //   with a `throw 0.0.0.0/0`, which is equivalent and visible in `ip route` and describe.
+// - A matching replica that is draining or failed health is in no route but is *retained*: the
+//   connections it carries stay on it (dataplane pinning), so it stays a tunnel peer. A route
+//   whose replicas are all retained is still unreachable for new connections (fail closed).
 import {
   ANN_EGRESS_GATEWAY_POLICY,
+  ANN_EGRESS_GATEWAY_PREFERENCE,
   ANN_EGRESS_NAMESPACE_SELECTOR,
   ANN_EGRESS_SELECTOR,
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_TERMINATING,
   LABEL_NAMESPACE_NAME,
+  LABEL_TOPOLOGY_ZONE,
 } from "../api/well-known.js";
 import { formatSelectorError } from "../selector/errors.js";
 import type { Selector } from "../selector/selector.js";
@@ -30,7 +35,7 @@ import { describeLevel, effectiveEgressConfig, type EgressConfig } from "./effec
 import { rendezvousPick } from "./hash.js";
 import { podKeyOf, type PodInput } from "./inputs.js";
 import { macForIp } from "./mac.js";
-import type { DestinationRoute, GatewayHop } from "./plan.js";
+import type { DestinationRoute, GatewayHop, RetainedHop } from "./plan.js";
 import { DEFAULT_DESTINATION, type GatewayTarget } from "./policy.js";
 import type { ClusterIndex } from "./snapshot.js";
 import { compareStrings } from "../util/compare.js";
@@ -44,6 +49,8 @@ export interface GatewayReplica {
   excluded?: string;
   /** Polled readiness; undefined = not polled yet (treated as healthy). */
   healthy: boolean | undefined;
+  /** Set when the replica takes no new connections but keeps those it carries (draining, down). */
+  retained?: RetainedHop;
 }
 
 export type WorkloadEgress =
@@ -54,6 +61,8 @@ export type WorkloadEgress =
       /** Canonical description of the routing behaviour: equal keys ⇒ equal routes on a node. */
       key: string;
       routes: DestinationRoute[];
+      /** Replicas of the routes that keep their connections but take no new ones, by key. */
+      retained?: RetainedHop[];
       config: EgressConfig;
       notes: string[];
     };
@@ -130,7 +139,8 @@ function prepareFor(index: ClusterIndex, pod: PodInput, clientNode: string): Pre
       : config.from === "namespace"
         ? `w\u0000n\u0000${namespace}`
         : `w\u0000s\u0000${config.selector}\u0000${config.namespaceSelector ?? ""}\u0000` +
-          `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}`;
+          `${namespace}\u0000${config.maxNextHops}\u0000${config.maxNextHopsProblem ?? ""}\u0000` +
+          `${config.gatewayPreference}\u0000${config.gatewayPreferenceProblem ?? ""}`;
   const prepareHere = (): { prepared: Prepared; dependsOnNode: boolean } => {
     const probe = { dependsOnNode: false };
     return {
@@ -155,6 +165,7 @@ interface ResolvedPart {
   destination: string;
   keyPart: string;
   route: DestinationRoute;
+  retained?: readonly RetainedHop[];
   choice?: GatewayChoice;
 }
 
@@ -166,6 +177,8 @@ interface PickPart {
   matching: GatewayReplica[];
   candidates: GatewayReplica[];
   pool: GatewayReplica[];
+  /** The matching replicas that are retained (never usable, so never among the hops). */
+  retained: RetainedHop[];
 }
 
 type PreparedPart = { kind: "resolved"; part: ResolvedPart } | ({ kind: "pick" } & PickPart);
@@ -186,6 +199,10 @@ function prepare(
 
   if (config.kind === "selector") {
     if (config.maxNextHopsProblem !== undefined) notes.push(config.maxNextHopsProblem);
+    if (config.gatewayPreferenceProblem !== undefined) {
+      const where = `${describeLevel(config.from)} ${ANN_EGRESS_GATEWAY_PREFERENCE}`;
+      return { kind: "done", value: blocked(config, `${where}: ${config.gatewayPreferenceProblem}`) };
+    }
     const selector = index.selector(config.selector);
     if (!selector.ok) {
       const where = `${describeLevel(config.from)} ${ANN_EGRESS_SELECTOR}`;
@@ -202,7 +219,7 @@ function prepare(
       selector: selector.value,
       namespaceSelector: nsSelector.value,
       maxNextHops: config.maxNextHops,
-      preferNodeLocal: false,
+      preference: config.gatewayPreference,
     };
     parts.push(prepareTarget(index, target, DEFAULT_DESTINATION, clientNode, probe));
   } else {
@@ -238,13 +255,33 @@ function prepare(
 
 function finish(prepared: PerWorkload, workloadKey: string): WorkloadEgress {
   const parts = prepared.parts.map((p) => (p.kind === "resolved" ? p.part : finishPick(p, workloadKey)));
-  return {
+  const out: WorkloadEgress = {
     kind: "gateways",
     key: parts.map((p) => `${p.destination}>${p.keyPart}`).join("|"),
     routes: parts.map((p) => p.route),
     config: prepared.config,
     notes: prepared.notes,
   };
+  const retained = retainedOfParts(parts);
+  if (retained !== undefined) out.retained = retained;
+  return out;
+}
+
+/** The parts' retained replicas, each once, by replica key; undefined when there are none. */
+function retainedOfParts(parts: readonly ResolvedPart[]): RetainedHop[] | undefined {
+  let only: readonly RetainedHop[] | undefined;
+  let several = false;
+  for (const p of parts) {
+    if (p.retained === undefined || p.retained.length === 0) continue;
+    if (only === undefined) only = p.retained;
+    else several = true;
+  }
+  if (only === undefined) return undefined;
+  if (!several) return [...only];
+  const byReplica = new Map<string, RetainedHop>();
+  for (const p of parts)
+    for (const h of p.retained ?? []) if (!byReplica.has(h.replica)) byReplica.set(h.replica, h);
+  return [...byReplica.values()].sort((a, b) => compareStrings(a.replica, b.replica));
 }
 
 function prepareTarget(
@@ -256,15 +293,43 @@ function prepareTarget(
 ): PreparedPart {
   const matching = matchingReplicas(index, target.selector, target.namespaceSelector);
   const candidates = matching.filter((r) => r.excluded === undefined);
-  if (target.preferNodeLocal) probe.dependsOnNode = true;
-  const local = target.preferNodeLocal ? candidates.filter((r) => r.node === clientNode) : [];
-  const pool = local.length > 0 ? local : candidates;
+  if (target.preference !== "None") probe.dependsOnNode = true;
+  const preferred = preferredCandidates(index, target, candidates, clientNode);
+  const pool = preferred.length > 0 ? preferred : candidates;
+  const zone = target.preference === "PreferSameZone" ? `;zone=${zoneOf(index, clientNode) ?? ""}` : "";
   const intent =
     `sel=${target.selector.toString()};ns=${target.namespaceSelector.toString()};` +
-    `max=${target.maxNextHops};local=${target.preferNodeLocal ? 1 : 0}`;
-  const part: PickPart = { destination, intent, target, matching, candidates, pool };
+    `max=${target.maxNextHops};local=${target.preference === "PreferNodeLocal" ? 1 : 0}${zone}`;
+  const retained: RetainedHop[] = [];
+  for (const r of matching) if (r.retained !== undefined) retained.push(r.retained);
+  const part: PickPart = { destination, intent, target, matching, candidates, pool, retained };
   if (target.maxNextHops > 0 && target.maxNextHops < pool.length) return { kind: "pick", ...part };
   return { kind: "resolved", part: routeThrough(part, pool, "*") };
+}
+
+/** A node's topology.kubernetes.io/zone label; undefined when unknown or unlabelled. */
+export function zoneOf(index: ClusterIndex, node: string): string | undefined {
+  const zone = index.node(node)?.metadata.labels?.[LABEL_TOPOLOGY_ZONE];
+  return zone === undefined || zone === "" ? undefined : zone;
+}
+
+/** The candidates the target's preference narrows to (on the client's node, or in its zone); may be empty. */
+function preferredCandidates(
+  index: ClusterIndex,
+  target: GatewayTarget,
+  candidates: readonly GatewayReplica[],
+  clientNode: string,
+): GatewayReplica[] {
+  switch (target.preference) {
+    case "None":
+      return [];
+    case "PreferNodeLocal":
+      return candidates.filter((r) => r.node === clientNode);
+    case "PreferSameZone": {
+      const zone = zoneOf(index, clientNode);
+      return zone === undefined ? [] : candidates.filter((r) => zoneOf(index, r.node) === zone);
+    }
+  }
 }
 
 function finishPick(part: PickPart, workloadKey: string): ResolvedPart {
@@ -279,8 +344,10 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
   let hops = picked.filter(isUsable);
   const fallback = hops.length === 0;
   if (fallback) {
-    // The preferred replicas are all down: fall back to any healthy candidate.
-    const healthy = part.candidates.filter(isUsable);
+    // The picked replicas are all down: other healthy ones of the preferred pool stand in, else
+    // any healthy candidate.
+    const healthyPreferred = part.pool.filter(isUsable);
+    const healthy = healthyPreferred.length > 0 ? healthyPreferred : part.candidates.filter(isUsable);
     hops = sortByKey(rendezvousPick(keyPart, healthy, (r) => r.key, target.maxNextHops || healthy.length));
   }
   const choice: GatewayChoice = {
@@ -291,12 +358,13 @@ function routeThrough(part: PickPart, picked: GatewayReplica[], pick: string): R
     fallback,
   };
   if (pick !== "*") choice.picked = picked;
+  const retained = part.retained;
   if (hops.length === 0) {
     const reason = noGatewayReason(target, part.matching);
-    return { destination, keyPart, route: { destination, action: "unreachable", reason }, choice };
+    return { destination, keyPart, route: { destination, action: "unreachable", reason }, retained, choice };
   }
   const route: DestinationRoute = { destination, action: "gateways", hops: hops.map((r) => r.hop) };
-  return { destination, keyPart, route, choice };
+  return { destination, keyPart, route, retained, choice };
 }
 
 function noGatewayReason(target: GatewayTarget, matching: readonly GatewayReplica[]): string {
@@ -357,12 +425,30 @@ export function replicaOf(index: ClusterIndex, pod: PodInput): GatewayReplica {
       pod.metadata.deletionTimestamp !== undefined ||
       annotations[ANN_GATEWAY_TERMINATING] !== undefined
     ) {
-      excluded = "terminating (draining)";
+      excluded = DRAINING;
     } else if (node === "") excluded = "not scheduled to a node";
-    const replica: GatewayReplica = { key, node, hop, healthy: index.gatewayHealth(key) };
+    const healthy = index.gatewayHealth(key);
+    const replica: GatewayReplica = { key, node, hop, healthy };
     if (excluded !== undefined) replica.excluded = excluded;
+    if (excluded === DRAINING) {
+      replica.retained = { ...hop, why: "draining" };
+      const deadline = drainDeadlineOf(pod);
+      if (deadline !== undefined) replica.retained.drainDeadline = deadline;
+    } else if (excluded === undefined && healthy === false) replica.retained = { ...hop, why: "down" };
     return replica;
   });
+}
+
+const DRAINING = "terminating (draining)";
+
+/**
+ * When a draining replica goes: the controller writes the deadline as the value of
+ * `egw.dev/terminating`; Kubernetes' deletionTimestamp is the time the pod is killed.
+ */
+function drainDeadlineOf(pod: PodInput): string | undefined {
+  const annotated = pod.metadata.annotations?.[ANN_GATEWAY_TERMINATING];
+  if (annotated !== undefined && !Number.isNaN(Date.parse(annotated))) return annotated;
+  return pod.metadata.deletionTimestamp;
 }
 
 function blocked(config: EgressConfig, reason: string): WorkloadEgress {

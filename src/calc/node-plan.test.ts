@@ -136,7 +136,12 @@ describe("computeNodePlan", () => {
     const down = computeNodePlan(index, "n1");
     assert.equal(setOf(down, "b")?.key, setOf(first, "b")?.key, "a health change keeps the key");
     assert.equal(setOf(down, "b")?.routes[0]?.action, "unreachable");
-    assert.ok(!down.tunnelPeers.some((h) => h.replica === "egress/blue-0"));
+    // A replica that failed health keeps the connections it carries: it stays a tunnel peer.
+    assert.deepEqual(
+      setOf(down, "b")?.retained?.map((r) => [r.replica, r.why]),
+      [["egress/blue-0", "down"]],
+    );
+    assert.ok(down.tunnelPeers.some((h) => h.replica === "egress/blue-0"));
   });
 
   it("lists a running local gateway replica as a workload that may send from its egress IP", () => {
@@ -174,5 +179,96 @@ describe("computeNodePlan", () => {
     });
     assert.ok(!plan.workloads.some((w) => w.name === "red-8"), "not running yet");
     assert.ok(!plan.workloads.some((w) => w.name === "red-1"), "no host interface");
+  });
+});
+
+describe("retained replicas", () => {
+  const drainingRed0 = (deadline: string) => {
+    const p = makeGatewayPod("egress", "red-0", {
+      node: "n2",
+      ip: "10.128.0.1",
+      egressIP: "10.10.0.1",
+      gateway: "red",
+    });
+    return {
+      ...p,
+      metadata: {
+        ...p.metadata,
+        annotations: { ...p.metadata.annotations, "egw.dev/terminating": deadline },
+      },
+    };
+  };
+
+  it("keeps a draining replica out of the routes but in the set's retained list and the tunnel peers", () => {
+    const index = cluster([pod("a", sel("red"))]);
+    const before = computeNodePlan(index, "n1");
+    index.upsertPod(drainingRed0("2026-11-28T10:00:00.000Z"));
+    const after = computeNodePlan(index, "n1");
+    const set = setOf(after, "a");
+    const route = set?.routes[0];
+    assert.deepEqual(route?.action === "gateways" ? route.hops.map((h) => h.replica) : [], ["egress/red-1"]);
+    assert.deepEqual(set?.retained, [
+      {
+        replica: "egress/red-0",
+        ip: "10.128.0.1",
+        mac: set?.retained?.[0]?.mac,
+        vtep: "10.128.0.1",
+        egressIP: "10.10.0.1",
+        why: "draining",
+        drainDeadline: "2026-11-28T10:00:00.000Z",
+      },
+    ]);
+    assert.deepEqual(
+      after.tunnelPeers.map((h) => h.ip),
+      ["10.128.0.1", "10.128.0.2"],
+      "the draining replica stays a tunnel peer",
+    );
+    assert.deepEqual(Object.keys(after.tunnelPeers[0] ?? {}).sort(), [
+      "egressIP",
+      "ip",
+      "mac",
+      "replica",
+      "vtep",
+    ]);
+    assert.equal(setOf(before, "a")?.key, set?.key, "a drain does not change the set's key");
+    assert.equal(setOf(before, "a")?.retained, undefined);
+  });
+
+  it("retains a replica that failed health as down, and fails the route closed when every replica is retained", () => {
+    const index = cluster([pod("a", sel("red"))]);
+    index.setGatewayHealth("egress/red-1", false);
+    index.upsertPod(drainingRed0("true"));
+    const plan = computeNodePlan(index, "n1");
+    const set = setOf(plan, "a");
+    assert.equal(set?.routes[0]?.action, "unreachable");
+    assert.deepEqual(
+      set?.retained?.map((r) => [r.replica, r.why, r.drainDeadline]),
+      [
+        ["egress/red-0", "draining", undefined],
+        ["egress/red-1", "down", undefined],
+      ],
+    );
+    assert.deepEqual(
+      plan.tunnelPeers.map((h) => h.replica),
+      ["egress/red-0", "egress/red-1"],
+    );
+  });
+
+  it("does not retain replicas that cannot carry a connection (not running)", () => {
+    const p = makeGatewayPod("egress", "red-0", {
+      node: "n2",
+      ip: "10.128.0.1",
+      egressIP: "10.10.0.1",
+      gateway: "red",
+      phase: "Failed",
+    });
+    const index = cluster([pod("a", sel("red"))]);
+    index.upsertPod(p);
+    const plan = computeNodePlan(index, "n1");
+    assert.equal(setOf(plan, "a")?.retained, undefined);
+    assert.deepEqual(
+      plan.tunnelPeers.map((h) => h.replica),
+      ["egress/red-1"],
+    );
   });
 });

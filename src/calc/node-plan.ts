@@ -1,6 +1,6 @@
 // The NodePlan of one node: its workloads (local gateway replicas included, with the egress IP
 // they send from), one gateway set per distinct routing behaviour (not per pod), named by key, and
-// the tunnel peers the sets use. Which fwmark and routing table a set gets is not decided here:
+// the tunnel peers the sets use (their route hops and retained replicas). Which fwmark and routing table a set gets is not decided here:
 // the dataplane gives out and keeps those (dataplane/slots.ts).
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import { computeAccessPlan } from "./access/compute.js";
@@ -36,7 +36,11 @@ export function computeNodePlan(index: ClusterIndex, nodeName: string): NodePlan
     if (egress.kind === "blocked") workload.blocked = { reason: egress.reason };
     else if (egress.kind === "gateways") {
       workload.gatewaySet = egress.key;
-      if (!sets.has(egress.key)) sets.set(egress.key, { key: egress.key, routes: egress.routes });
+      if (!sets.has(egress.key)) {
+        const set: GatewaySetPlan = { key: egress.key, routes: egress.routes };
+        if (egress.retained !== undefined) set.retained = egress.retained;
+        sets.set(egress.key, set);
+      }
     }
     workloads.push(workload);
     workloadPods.push(pod);
@@ -72,8 +76,11 @@ function localReplica(pod: PodInput): WorkloadPlan | undefined {
   };
 }
 
-/** Every hop any set routes to, once per IP, sorted by IP text. */
-function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
+/**
+ * Every replica a set's connections may use — the hops its routes go to and its retained
+ * replicas — once per IP, sorted by IP text.
+ */
+export function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
   // Hop objects are shared between sets (one per replica), so identity dedupes most of them cheaply.
   const seen = new Set<GatewayHop>();
   for (const set of sets) {
@@ -83,5 +90,13 @@ function tunnelPeersOf(sets: readonly GatewaySetPlan[]): GatewayHop[] {
   }
   const byIP = new Map<string, GatewayHop>();
   for (const hop of seen) if (!byIP.has(hop.ip)) byIP.set(hop.ip, hop);
+  for (const set of sets) {
+    if (set.retained === undefined) continue;
+    for (const r of set.retained) {
+      if (byIP.has(r.ip)) continue;
+      const { why: _why, drainDeadline: _deadline, ...hop } = r;
+      byIP.set(r.ip, hop);
+    }
+  }
   return [...byIP.values()].sort((a, b) => compare(a.ip, b.ip));
 }

@@ -19,6 +19,18 @@ export interface GatewayHop {
   egressIP: string;
 }
 
+/**
+ * A replica that matches a set but takes no new connections: draining (`egw.dev/terminating` or
+ * a deletion timestamp) or down (failed health). It is in no route, but connections it already
+ * carries stay on it (the dataplane pins each connection to its replica) while it is one of the
+ * node's tunnel peers.
+ */
+export type RetainedHop = GatewayHop & {
+  why: "draining" | "down";
+  /** When the drain ends (the pod goes), as the controller or Kubernetes wrote it (ISO-8601). */
+  drainDeadline?: string;
+};
+
 /** What a gateway-set routing table does for one destination prefix (longest prefix wins). */
 export type DestinationRoute =
   | { destination: string; action: "gateways"; hops: GatewayHop[] }
@@ -35,6 +47,14 @@ export type DestinationRoute =
 export interface GatewaySetPlan {
   key: string;
   routes: DestinationRoute[];
+  /**
+   * Replicas of the set's routes that take no new connections but keep the ones they carry
+   * (sorted by replica key, each once). Not part of `key`: like the hops, they are what the
+   * key's intent resolves to now, equal for equal keys within one plan, and the kernel state
+   * they need (tunnel peer, pin slot) is per node, not per set — a drain must not move a set to
+   * another slot, which would replace the node's nft table and re-mark its connections.
+   */
+  retained?: RetainedHop[];
 }
 
 export interface WorkloadPlan {
@@ -61,7 +81,11 @@ export interface NodePlan {
   workloadCidrs: string[];
   workloads: WorkloadPlan[];
   gatewaySets: GatewaySetPlan[];
-  /** Every gateway replica any set uses: permanent neighbour + FDB entries on the VXLAN device. */
+  /**
+   * Every gateway replica a set's connections may use — route hops and retained replicas, once
+   * per IP, sorted by IP: permanent neighbour + FDB entries on the VXLAN device, a pin slot, and
+   * a liveness route each.
+   */
   tunnelPeers: GatewayHop[];
   /** Egress access policy of the workloads (present when the cluster has any NetworkPolicy or
    * GlobalNetworkPolicy); the dataplane compiles it into the egw_policy chain. */

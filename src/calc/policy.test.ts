@@ -42,7 +42,7 @@ describe("parsePolicy", () => {
       [[{ gateway: { ...gw, maxNextHops: -1 } }], /spec\.rules\[0\]\.gateway\.maxNextHops -1 is not valid/],
       [
         [{ gateway: gw, gatewayPreference: "Nearest" }],
-        /spec\.rules\[0\]\.gatewayPreference "Nearest" is not valid: use None or PreferNodeLocal/,
+        /spec\.rules\[0\]\.gatewayPreference "Nearest" is not valid: use None, PreferNodeLocal or PreferSameZone/,
       ],
     ];
     for (const [rules, expected] of cases) {

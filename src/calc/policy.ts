@@ -1,5 +1,10 @@
 // EgressGatewayPolicy → validated routes, longest prefix first. A policy that fails validation is
 // kept as an error so the workloads naming it are blocked with that message (fail closed).
+import {
+  GATEWAY_PREFERENCE_CHOICES,
+  isGatewayPreference,
+  type GatewayPreference,
+} from "../api/schemas/egress.js";
 import { parseCidr } from "../util/ip.js";
 import { formatSelectorError, type SelectorError } from "../selector/errors.js";
 import type { Selector } from "../selector/selector.js";
@@ -15,8 +20,8 @@ export interface GatewayTarget {
   namespaceSelector: Selector;
   /** 0 = all matching replicas. */
   maxNextHops: number;
-  /** Use replicas on the client's node when any is usable there. */
-  preferNodeLocal: boolean;
+  /** Prefer replicas on the client's node (PreferNodeLocal) or in its zone (PreferSameZone). */
+  preference: GatewayPreference;
 }
 
 export interface PolicyRoute {
@@ -64,8 +69,11 @@ export function parsePolicy(
     seen.set(cidr.value.text, i);
 
     const preference = rule.gatewayPreference ?? "None";
-    if (preference !== "None" && preference !== "PreferNodeLocal") {
-      return fail(`${at}.gatewayPreference`, `"${preference}" is not valid: use None or PreferNodeLocal`);
+    if (!isGatewayPreference(preference)) {
+      return fail(
+        `${at}.gatewayPreference`,
+        `"${preference}" is not valid: use ${GATEWAY_PREFERENCE_CHOICES}`,
+      );
     }
     const route: PolicyRoute = {
       destination: cidr.value.text,
@@ -89,7 +97,7 @@ export function parsePolicy(
         selector: selector.value,
         namespaceSelector: namespaceSelector.value,
         maxNextHops: max,
-        preferNodeLocal: preference === "PreferNodeLocal",
+        preference,
       };
     }
     routes.push(route);

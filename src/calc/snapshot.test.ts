@@ -184,6 +184,35 @@ describe("ClusterIndex incremental updates", () => {
     });
   }
 
+  it("keeps derived results across Node writes calc cannot see, and drops them when labels or addresses change", () => {
+    const index = new ClusterIndex();
+    const node = (
+      labels: Record<string, string>,
+      ip: string,
+      extra: Record<string, unknown> = {},
+    ): NodeInput =>
+      ({
+        metadata: { name: "n1", labels },
+        status: { addresses: [{ type: "InternalIP", address: ip }], ...extra },
+      }) as NodeInput;
+    let computed = 0;
+    const probe = (): number => index.memo("test-probe", () => ++computed);
+    index.upsertNode(node({ zone: "a" }, "172.30.0.11"));
+    probe();
+    // An agent's status write (liveness, conditions) with the same labels and addresses.
+    index.upsertNode(
+      node({ zone: "a" }, "172.30.0.11", { gatewayLiveness: [{ replica: "g/x", state: "Up" }] }),
+    );
+    probe();
+    assert.equal(computed, 1);
+    index.upsertNode(node({ zone: "b" }, "172.30.0.11"));
+    probe();
+    assert.equal(computed, 2);
+    index.upsertNode(node({ zone: "b" }, "172.30.0.12"));
+    probe();
+    assert.equal(computed, 3);
+  });
+
   it("indexes pods by node and moves them when they are rescheduled", () => {
     const index = new ClusterIndex();
     const p = makeWorkload("a", "w", { node: "n1", ip: "10.244.0.1" });

@@ -99,8 +99,11 @@ export class ClusterIndex {
   // ---- updates -------------------------------------------------------------------------------
 
   upsertNode(node: NodeInput): void {
+    const old = this.nodes.get(node.metadata.name);
     this.nodes.set(node.metadata.name, node);
-    this.invalidateDerived();
+    // Agents write their Node's status often (leases, liveness): only what calc reads of a Node,
+    // its labels and addresses, makes earlier results stale.
+    if (old === undefined || !sameNodeView(old, node)) this.invalidateDerived();
   }
 
   deleteNode(name: string): void {
@@ -448,4 +451,17 @@ function removeFrom(m: Map<string, Set<string>>, k: string, v: string): void {
   if (s === undefined) return;
   s.delete(v);
   if (s.size === 0) m.delete(k);
+}
+
+/** True when calc sees no difference between two versions of a Node: same labels and addresses. */
+function sameNodeView(a: NodeInput, b: NodeInput): boolean {
+  const la = a.metadata.labels ?? {};
+  const lb = b.metadata.labels ?? {};
+  const ka = Object.keys(la);
+  if (ka.length !== Object.keys(lb).length || ka.some((k) => la[k] !== lb[k])) return false;
+  const aa = a.status?.addresses ?? [];
+  const ab = b.status?.addresses ?? [];
+  return (
+    aa.length === ab.length && aa.every((x, i) => x.type === ab[i]?.type && x.address === ab[i]?.address)
+  );
 }

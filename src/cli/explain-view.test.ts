@@ -11,6 +11,7 @@ import {
   makeWorkloadPool,
   selectorAnnotations,
 } from "../calc/fixtures.js";
+import type { GatewayChoiceExplanation } from "../calc/explain.js";
 import { ClusterIndex, type Snapshot } from "../calc/snapshot.js";
 import { MemoryStore } from "../datastore/memory.js";
 import { ok } from "../util/result.js";
@@ -84,7 +85,7 @@ describe("egw explain", () => {
       "0.0.0.0/0: 1 gateway(s), one per connection",
       `  selector: egw.dev/gateway == "red"`,
       "  namespace selector: all()",
-      "  maxNextHops 0 (no limit), node-local preference off: all 1 candidate used",
+      "  maxNextHops 0 (no limit), gatewayPreference None: all 1 candidate used",
     ]);
     assert.doesNotMatch(text, /sel=|pick=|max=|gw\(/);
   });
@@ -114,9 +115,9 @@ describe("egw explain", () => {
             selector: 'egw.dev/gateway == "a"',
             namespaceSelector: "all()",
             maxNextHops: 2,
-            preferNodeLocal: true,
+            preference: "PreferNodeLocal",
             candidates: 3,
-            nodeLocal: false,
+            preferred: false,
             picked: ["egress/a-0", "egress/a-2"],
             fallback: false,
           },
@@ -124,6 +125,7 @@ describe("egw explain", () => {
             {
               replica: "egress/a-0",
               node: "n2",
+              zone: "zone-b",
               podIP: "10.128.0.2",
               egressIP: "10.10.2.1",
               health: "ready",
@@ -148,8 +150,8 @@ describe("egw explain", () => {
       "  198.18.20.0/24: 2 gateway(s)",
       `    selector: egw.dev/gateway == "a"`,
       "    namespace selector: all()",
-      "    maxNextHops 2, node-local preference on (no candidate on the pod's node): 2 of 3 candidates picked for this pod: egress/a-0, egress/a-2",
-      "    egress/a-0 on n2: egress IP 10.10.2.1 (pod IP 10.128.0.2, ready)",
+      "    maxNextHops 2, gatewayPreference PreferNodeLocal (no candidate on the pod's node): 2 of 3 candidates picked for this pod: egress/a-0, egress/a-2",
+      "    egress/a-0 on n2 (zone-b): egress IP 10.10.2.1 (pod IP 10.128.0.2, ready)",
       "    egress/a-2 on n3: egress IP 10.10.2.3 (pod IP 10.128.0.4, not polled yet)",
       "  198.18.30.0/24: no gateway (policy rule without gateway: normal path)",
       "  198.18.40.0/24: UNREACHABLE (fail closed): no gateway replica matches",
@@ -163,18 +165,42 @@ describe("egw explain", () => {
   });
 
   it("says when node-local candidates were used and when healthy candidates stood in", () => {
-    const base = {
+    const base: GatewayChoiceExplanation = {
       selector: "all()",
       namespaceSelector: "all()",
       maxNextHops: 0,
-      preferNodeLocal: true,
+      preference: "PreferNodeLocal",
       candidates: 2,
-      nodeLocal: true,
+      preferred: true,
       fallback: true,
     };
     assert.deepEqual(describeGatewayChoice(base).slice(2), [
-      "maxNextHops 0 (no limit), node-local preference on: all 2 candidates on the pod's node used",
-      "none of those passed readiness polling: healthy candidates stand in",
+      "maxNextHops 0 (no limit), gatewayPreference PreferNodeLocal: all 2 candidates on the pod's node used",
+      "none of those passed readiness polling: healthy candidates stand in (on the pod's node first)",
+    ]);
+  });
+
+  it("says which zone same-zone preference used, or why it could not", () => {
+    const base: GatewayChoiceExplanation = {
+      selector: "all()",
+      namespaceSelector: "all()",
+      maxNextHops: 1,
+      preference: "PreferSameZone",
+      zone: "zone-a",
+      candidates: 2,
+      preferred: true,
+      picked: ["egress/gw-0"],
+      fallback: false,
+    };
+    assert.deepEqual(describeGatewayChoice(base).slice(2), [
+      "maxNextHops 1, gatewayPreference PreferSameZone: 1 of 2 candidates in zone zone-a picked for this pod: egress/gw-0",
+    ]);
+    assert.deepEqual(describeGatewayChoice({ ...base, preferred: false, candidates: 4 }).slice(2), [
+      "maxNextHops 1, gatewayPreference PreferSameZone (no candidate in zone zone-a): 1 of 4 candidates picked for this pod: egress/gw-0",
+    ]);
+    const { zone: _, ...noZone } = base;
+    assert.deepEqual(describeGatewayChoice({ ...noZone, preferred: false, candidates: 4 }).slice(2), [
+      "maxNextHops 1, gatewayPreference PreferSameZone (the pod's node has no zone label): 1 of 4 candidates picked for this pod: egress/gw-0",
     ]);
   });
 

@@ -139,12 +139,14 @@ const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" :
 /** The settings that chose a destination's gateways and which replicas they chose, in words. */
 export function describeGatewayChoice(c: GatewayChoiceExplanation): string[] {
   const limit = c.maxNextHops > 0 ? `maxNextHops ${c.maxNextHops}` : "maxNextHops 0 (no limit)";
-  const local = !c.preferNodeLocal
-    ? "node-local preference off"
-    : c.nodeLocal
-      ? "node-local preference on"
-      : "node-local preference on (no candidate on the pod's node)";
-  const from = `${count(c.candidates, "candidate")}${c.nodeLocal ? " on the pod's node" : ""}`;
+  const where = c.preference === "PreferNodeLocal" ? "on the pod's node" : `in zone ${c.zone ?? "(none)"}`;
+  const preference =
+    c.preference === "None"
+      ? "gatewayPreference None"
+      : c.preference === "PreferSameZone" && c.zone === undefined
+        ? "gatewayPreference PreferSameZone (the pod's node has no zone label)"
+        : `gatewayPreference ${c.preference}${c.preferred ? "" : ` (no candidate ${where})`}`;
+  const from = `${count(c.candidates, "candidate")}${c.preferred ? ` ${where}` : ""}`;
   const which =
     c.picked === undefined
       ? `all ${from} used`
@@ -153,9 +155,13 @@ export function describeGatewayChoice(c: GatewayChoiceExplanation): string[] {
   const lines = [
     `selector: ${c.selector}`,
     `namespace selector: ${c.namespaceSelector}`,
-    `${limit}, ${local}: ${which}`,
+    `${limit}, ${preference}: ${which}`,
   ];
-  if (c.fallback) lines.push("none of those passed readiness polling: healthy candidates stand in");
+  if (c.fallback) {
+    lines.push(
+      `none of those passed readiness polling: healthy candidates stand in${c.preferred ? ` (${where} first)` : ""}`,
+    );
+  }
   return lines;
 }
 
@@ -179,7 +185,8 @@ export function formatWorkloadExplanation(e: WorkloadExplanation): string[] {
           if (d.choice !== undefined) lines.push(...describeGatewayChoice(d.choice).map((l) => `    ${l}`));
           for (const g of d.gateways) {
             lines.push(
-              `    ${g.replica} on ${g.node}: egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`,
+              `    ${g.replica} on ${g.node}${g.zone === undefined ? "" : ` (${g.zone})`}: ` +
+                `egress IP ${g.egressIP} (pod IP ${g.podIP}, ${g.health})`,
             );
           }
         }

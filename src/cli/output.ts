@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import { conditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { formatTable } from "../util/table.js";
+import { drainText, livenessSummary, upstreamWord, type ReplicaVisibility } from "./replica-view.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -195,16 +196,53 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
   },
 };
 
+/** Replicas of EgressGateways as seen from outside, by "<namespace>/<name>" (see replica-view.ts). */
+export type ReplicaVisibilityByGateway = ReadonlyMap<string, readonly ReplicaVisibility[]>;
+
+/** One `<replica> <text>` per replica (texts may contain commas, so replicas are separated by "; "). */
+const perReplica = (
+  header: string,
+  replicas: ReplicaVisibilityByGateway,
+  text: (r: ReplicaVisibility) => string | undefined,
+): Column => ({
+  header,
+  value: (gw) => {
+    const parts = (replicas.get(`${gw.metadata.namespace ?? "default"}/${gw.metadata.name}`) ?? []).flatMap(
+      (r) => {
+        const t = text(r);
+        return t === undefined ? [] : [`${r.name} ${t}`];
+      },
+    );
+    return parts.length === 0 ? NONE : parts.join("; ");
+  },
+});
+
+/** The wide columns that need more than the EgressGateway object: clients' liveness, upstream, drain. */
+const replicaVisibilityColumns = (replicas: ReplicaVisibilityByGateway, now: Date): Column[] => [
+  perReplica("LIVENESS", replicas, (r) => livenessSummary(r.clients, now)),
+  perReplica("UPSTREAM", replicas, (r) => upstreamWord(r.upstream)),
+  perReplica("DRAIN", replicas, (r) =>
+    r.drainDeadline === undefined ? undefined : drainText(r.drainDeadline, now),
+  ),
+];
+
 export const columnsFor = (
   kind: string,
-  opts: { wide: boolean; allNamespaces: boolean; now: Date },
+  opts: { wide: boolean; allNamespaces: boolean; now: Date; replicas?: ReplicaVisibilityByGateway },
 ): Column[] => {
   const spec = KIND_COLUMNS[kind] ?? { normal: [], wide: [labels] };
   const cols: Column[] = [];
   if (opts.allNamespaces) cols.push({ header: "NAMESPACE", value: (r) => r.metadata.namespace ?? "" });
   cols.push({ header: "NAME", value: (r) => r.metadata.name });
   cols.push(...spec.normal);
-  if (opts.wide) cols.push(...spec.wide);
+  if (opts.wide) {
+    for (const c of spec.wide) {
+      cols.push(c);
+      // Next to the replica list: what the clients, the replica itself and the drain say about each.
+      if (c === replicaDetails && opts.replicas !== undefined)
+        cols.push(...replicaVisibilityColumns(opts.replicas, opts.now));
+    }
+  }
   cols.push({ header: "AGE", value: (r) => formatAge(r.metadata.creationTimestamp, opts.now) });
   return cols;
 };
@@ -216,7 +254,13 @@ export const renderTable = (headers: readonly string[], rows: readonly (readonly
 
 export const renderResourceTable = (
   resources: readonly Resource[],
-  opts: { kind: string; wide: boolean; allNamespaces: boolean; now: Date },
+  opts: {
+    kind: string;
+    wide: boolean;
+    allNamespaces: boolean;
+    now: Date;
+    replicas?: ReplicaVisibilityByGateway;
+  },
 ): string => {
   const cols = columnsFor(opts.kind, opts);
   return renderTable(
@@ -243,7 +287,15 @@ export const renderJson = (value: unknown): string => JSON.stringify(value, null
  */
 export const renderResources = (
   resources: readonly Resource[],
-  opts: { format: OutputFormat; kind: string; allNamespaces: boolean; single: boolean; now: Date },
+  opts: {
+    format: OutputFormat;
+    kind: string;
+    allNamespaces: boolean;
+    single: boolean;
+    now: Date;
+    /** EgressGateway replicas as seen from outside, for -o wide. */
+    replicas?: ReplicaVisibilityByGateway;
+  },
 ): string => {
   switch (opts.format) {
     case "yaml":

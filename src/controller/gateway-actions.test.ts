@@ -122,6 +122,21 @@ describe("gatewayActions: scale up and placement", () => {
     assert.deepEqual(gatewayActions(inp), decided);
   });
 
+  it("spreads replicas across zones first", () => {
+    const zoned: NodeView[] = [
+      { name: "node-1", labels: { "topology.kubernetes.io/zone": "zone-a" } },
+      { name: "node-2", labels: { "topology.kubernetes.io/zone": "zone-a" } },
+      { name: "node-3", labels: { "topology.kubernetes.io/zone": "zone-a" } },
+      { name: "node-4", labels: { "topology.kubernetes.io/zone": "zone-b" } },
+    ];
+    for (const name of ["gw", "other", "third"]) {
+      const decided = gatewayActions(input({ gateway: gateway({ replicas: 2 }, name), nodes: zoned }));
+      const placed = ofType(decided, "create").map((c) => c.node);
+      assert.equal(placed.length, 2);
+      assert.ok(placed.includes("node-4"), `${name}: one replica in zone-b, got ${placed.join(",")}`);
+    }
+  });
+
   it("places only on nodes matching template.spec.nodeSelector", () => {
     const decided = gatewayActions(
       input({

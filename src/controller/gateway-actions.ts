@@ -191,7 +191,7 @@ const scaleUp = (o: {
       if (newIPs <= 0n) continue;
       newIPs -= 1n;
     }
-    const node = leastLoaded(gatewayKey(namespace, name), load);
+    const node = leastLoaded(gatewayKey(namespace, name), load, o.placed.zoneOf);
     load.set(node, (load.get(node) ?? 0) + 1);
     acts.creates.push({
       type: "create",

@@ -1,8 +1,11 @@
 // Where replicas run (pure): the nodes matching the gateway's template.spec.nodeSelector, why a
-// replica's node no longer fits, and which node a new replica takes (the least loaded; ties
-// broken by a per-gateway hash, so single-replica gateways spread over the nodes).
+// replica's node no longer fits, and which node a new replica takes: the least loaded zone
+// (topology.kubernetes.io/zone; unlabelled nodes form one zone of their own), then the least
+// loaded node in it; ties broken by a per-gateway hash, so single-replica gateways spread over
+// zones and nodes. It does not move running replicas to even out zones.
 import { createHash } from "node:crypto";
 import type { EgressGateway } from "../api/schemas/egress.js";
+import { LABEL_TOPOLOGY_ZONE } from "../api/well-known.js";
 import type { Problem } from "./actions.js";
 import type { NodeView, ReplicaView } from "./views.js";
 
@@ -12,6 +15,8 @@ export interface Placement {
   eligibleNames: ReadonlySet<string>;
   /** Every known node. */
   nodeNames: ReadonlySet<string>;
+  /** The zone of each eligible node ("" when it has no zone label). */
+  zoneOf: ReadonlyMap<string, string>;
   /** Why no replica can be placed, when that is so and replicas are wanted. */
   problem?: Problem;
 }
@@ -27,6 +32,7 @@ export const placement = (gw: EgressGateway, nodes: readonly NodeView[], desired
     eligible,
     eligibleNames: new Set(eligible.map((n) => n.name)),
     nodeNames: new Set(nodes.map((n) => n.name)),
+    zoneOf: new Map(eligible.map((n) => [n.name, n.labels[LABEL_TOPOLOGY_ZONE] ?? ""])),
   };
   if (eligible.length === 0 && desired > 0) {
     p.problem = {
@@ -60,21 +66,41 @@ export const nodeLoad = (p: Placement, serving: readonly ReplicaView[]): Map<str
   return load;
 };
 
-/** Deterministic per-gateway node order for ties. */
-const tieBreak = (gw: string, node: string): string =>
-  createHash("sha256").update(`${gw}\u0000${node}`).digest("hex").slice(0, 16);
+/** Deterministic per-gateway order for ties (of nodes, or of zones with a distinct prefix). */
+const tieBreak = (gw: string, what: string): string =>
+  createHash("sha256").update(`${gw}\u0000${what}`).digest("hex").slice(0, 16);
 
-/** The node with the fewest replicas of gateway `gw` (its key), ties by hash then name. */
-export const leastLoaded = (gw: string, load: ReadonlyMap<string, number>): string => {
-  let best: { node: string; load: number; tie: string } | undefined;
-  for (const [node, n] of load) {
-    const tie = tieBreak(gw, node);
+/** The key with the least load, ties by hash then name. */
+const leastOf = (gw: string, load: ReadonlyMap<string, number>, tiePrefix: string): string | undefined => {
+  let best: { key: string; load: number; tie: string } | undefined;
+  for (const [key, n] of load) {
+    const tie = tieBreak(gw, tiePrefix + key);
     if (
       !best ||
       n < best.load ||
-      (n === best.load && (tie < best.tie || (tie === best.tie && node < best.node)))
+      (n === best.load && (tie < best.tie || (tie === best.tie && key < best.key)))
     )
-      best = { node, load: n, tie };
+      best = { key, load: n, tie };
   }
-  return best?.node ?? "";
+  return best?.key;
+};
+
+/**
+ * The node for a new replica of gateway `gw` (its key): in the zone with the fewest of its
+ * replicas, the node with the fewest; ties by hash then name. Without `zoneOf` (or without zone
+ * labels) every node is in one zone, which is plain least-loaded placement.
+ */
+export const leastLoaded = (
+  gw: string,
+  load: ReadonlyMap<string, number>,
+  zoneOf?: ReadonlyMap<string, string>,
+): string => {
+  const zoneLoad = new Map<string, number>();
+  for (const [node, n] of load) {
+    const zone = zoneOf?.get(node) ?? "";
+    zoneLoad.set(zone, (zoneLoad.get(zone) ?? 0) + n);
+  }
+  const zone = leastOf(gw, zoneLoad, "zone\u0000");
+  const inZone = new Map([...load].filter(([node]) => (zoneOf?.get(node) ?? "") === zone));
+  return leastOf(gw, inZone, "") ?? "";
 };

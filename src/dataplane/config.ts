@@ -1,9 +1,26 @@
 // Names, id bands and tunables of the egress dataplane: the fwmark, table and rule-priority band
 // (band.ts, slots given out by slots.ts) and the nexthop-id band are all the dataplane's own.
 import { EGRESS_VXLAN_PORT, EGRESS_VXLAN_VNI, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
-import { MARK_MASK, RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST } from "./band.js";
+import {
+  inOwnedTables,
+  LIVENESS_RULE_PRIORITY,
+  LIVENESS_TABLE,
+  MARK_MASK,
+  RULE_PRIORITY_FIRST,
+  RULE_PRIORITY_LAST,
+  TABLE_FIRST,
+  TABLE_LAST,
+} from "./band.js";
 
-export { MARK_MASK, RULE_PRIORITY_FIRST, RULE_PRIORITY_LAST, TABLE_FIRST, TABLE_LAST };
+export {
+  LIVENESS_RULE_PRIORITY,
+  LIVENESS_TABLE,
+  MARK_MASK,
+  RULE_PRIORITY_FIRST,
+  RULE_PRIORITY_LAST,
+  TABLE_FIRST,
+  TABLE_LAST,
+};
 
 /** The egress VXLAN device on nodes and gateways (<= 15 bytes). */
 export const VXLAN_DEVICE = "egw.vxlan";
@@ -13,13 +30,20 @@ export const GATEWAY_NFT_TABLE = "egw_gw";
 /** Chain egress policy compiles into; the node ruleset jumps to it for workload traffic. */
 export const POLICY_CHAIN = "egw_policy";
 
+/**
+ * UDP port of BFD control packets (RFC 5881): the liveness rules route packets to and from it
+ * through the tunnel, and the gateway accepts it on the tunnel device.
+ */
+export const LIVENESS_PORT = 3784;
+
 /** Nexthop object ids egw owns (the id space is per netns; others' nexthops stay untouched). */
 export const NEXTHOP_ID_FIRST = 20_000_000;
 export const NEXTHOP_ID_LAST = 20_999_999;
 
 export const inRuleBand = (priority: number): boolean =>
   priority >= RULE_PRIORITY_FIRST && priority <= RULE_PRIORITY_LAST;
-export const inTableBand = (table: number): boolean => table >= TABLE_FIRST && table <= TABLE_LAST;
+/** Tables egw owns: the slot tables and the liveness table just below them. */
+export const inTableBand = inOwnedTables;
 export const inNexthopBand = (id: number): boolean => id >= NEXTHOP_ID_FIRST && id <= NEXTHOP_ID_LAST;
 
 export interface DataplaneOptions {

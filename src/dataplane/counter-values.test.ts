@@ -46,6 +46,7 @@ const nodePlan = (pods: number): KernelNodePlan => ({
   })),
   gatewaySets: [],
   tunnelPeers: [],
+  pins: [],
   access,
 });
 

@@ -188,3 +188,64 @@ describe("parseNft", () => {
     });
   });
 });
+
+describe("diffRouting: pin and liveness objects", () => {
+  const L = T - 1; // the liveness table, just below the slot tables
+  const want: RoutingDesired = {
+    device: "egw.vxlan",
+    groups: [],
+    routes: [
+      { table: T + 1, dst: "0.0.0.0/0", kind: "via", gateway: "10.244.9.1" },
+      { table: L, dst: "10.244.9.1/32", kind: "via", gateway: "10.244.9.1" },
+    ],
+    rules: [
+      { priority: 110, from: "10.244.0.0/16", mark: 0x20000, mask: 0x0fff0000, table: T + 1 },
+      { priority: 111, from: "172.30.0.1/32", ipproto: "udp", dport: 3784, table: L },
+    ],
+    buckets: 128,
+    idleTimerSec: 60,
+  };
+
+  it("adds routes via one replica (onlink) and rules with protocol and port", () => {
+    const { changes } = diffRouting(want, { nexthops: [], routes: [], rules: [] });
+    assert.deepEqual(changes.ipAdd, [
+      `route replace table ${T + 1} 0.0.0.0/0 via 10.244.9.1 dev egw.vxlan onlink`,
+      `route replace table ${L} 10.244.9.1/32 via 10.244.9.1 dev egw.vxlan onlink`,
+      `rule add from 10.244.0.0/16 fwmark 0x00020000/0x0fff0000 lookup ${T + 1} priority 110`,
+      `rule add from 172.30.0.1/32 ipproto udp dport 3784 lookup ${L} priority 111`,
+    ]);
+  });
+
+  it("changes nothing when the kernel matches (as read back), and replaces a route via another replica", () => {
+    const routes = parseRoutes([
+      { dst: "default", gateway: "10.244.9.1", dev: "egw.vxlan", table: String(T + 1), flags: ["onlink"] },
+      { dst: "10.244.9.1", gateway: "10.244.9.1", dev: "egw.vxlan", table: String(L), flags: ["onlink"] },
+    ]);
+    const rules = parseRules([
+      {
+        priority: 110,
+        src: "10.244.0.0",
+        srclen: 16,
+        fwmark: "0x20000",
+        fwmask: "0xfff0000",
+        table: String(T + 1),
+      },
+      { priority: 111, src: "172.30.0.1", ipproto: "udp", dport: 3784, table: String(L) },
+    ]);
+    assert.equal(countChanges(diffRouting(want, { nexthops: [], routes, rules }).changes), 0);
+    const moved = routes.map((r) => (r.table === T + 1 ? { ...r, gateway: "10.244.9.2" } : r));
+    assert.deepEqual(diffRouting(want, { nexthops: [], routes: moved, rules }).changes.ipAdd, [
+      `route replace table ${T + 1} 0.0.0.0/0 via 10.244.9.1 dev egw.vxlan onlink`,
+    ]);
+  });
+
+  it("removes stale liveness rules with their protocol and ports", () => {
+    const rules = parseRules([
+      { priority: 111, src: "10.128.0.1", ipproto: "udp", sport: 3784, table: String(L) },
+    ]);
+    const { changes } = diffRouting({ ...want, rules: [] }, { nexthops: [], routes: [], rules });
+    assert.deepEqual(changes.ipRemove, [
+      `rule del priority 111 from 10.128.0.1/32 ipproto udp sport 3784 lookup ${L}`,
+    ]);
+  });
+});

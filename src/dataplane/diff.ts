@@ -83,13 +83,30 @@ export interface RoutingObserved {
 }
 
 const routeKey = (table: number, dst: string): string => `${table} ${dst}`;
-const ruleKey = (r: {
+interface RuleFields {
   priority: number;
   from: string;
   mark?: number;
   mask?: number;
+  ipproto?: string;
+  sport?: number | string;
+  dport?: number | string;
   table?: number;
-}): string => `${r.priority} ${r.from} ${r.mark ?? "-"}/${r.mask ?? "-"} ${r.table ?? "-"}`;
+}
+const ruleKey = (r: RuleFields): string =>
+  `${r.priority} ${r.from} ${r.mark ?? "-"}/${r.mask ?? "-"} ${r.ipproto ?? "-"} ` +
+  `${r.sport ?? "-"}>${r.dport ?? "-"} ${r.table ?? "-"}`;
+const observedRuleFields = (r: ObservedRule): RuleFields => ({ ...r, mark: r.fwmark, mask: r.fwmask });
+
+/** The selector of a rule as `ip rule` takes it (after `rule add` / `rule del priority N`). */
+function ruleSelectorText(r: RuleFields): string {
+  let text = `from ${r.from}`;
+  if (r.mark !== undefined) text += ` fwmark ${hex(r.mark)}${r.mask === undefined ? "" : `/${hex(r.mask)}`}`;
+  if (r.ipproto !== undefined) text += ` ipproto ${r.ipproto}`;
+  if (r.sport !== undefined) text += ` sport ${r.sport}`;
+  if (r.dport !== undefined) text += ` dport ${r.dport}`;
+  return text;
+}
 
 function idAllocator(used: Iterable<number>): () => number | undefined {
   const taken = new Set(used);
@@ -182,6 +199,16 @@ export function diffRouting(d: RoutingDesired, o: RoutingObserved): { changes: C
       wantedRoutes.add(key);
       if (have?.type !== "unicast" || have.nhid !== id)
         c.ipAdd.push(`route replace table ${r.table} ${r.dst} nhid ${id}`);
+    } else if (r.kind === "via") {
+      wantedRoutes.add(key);
+      const same =
+        have?.type === "unicast" &&
+        have.nhid === undefined &&
+        have.gateway === r.gateway &&
+        have.dev === d.device &&
+        have.onlink === true;
+      if (!same)
+        c.ipAdd.push(`route replace table ${r.table} ${r.dst} via ${r.gateway} dev ${d.device} onlink`);
     } else {
       wantedRoutes.add(key);
       if (have?.type !== r.kind) c.ipAdd.push(`route replace table ${r.table} ${r.kind} ${r.dst}`);
@@ -189,23 +216,18 @@ export function diffRouting(d: RoutingDesired, o: RoutingObserved): { changes: C
   }
 
   // Rules at egw's priorities.
-  const haveRules = new Set(o.rules.map((r) => ruleKey({ ...r, mark: r.fwmark, mask: r.fwmask })));
+  const haveRules = new Set(o.rules.map((r) => ruleKey(observedRuleFields(r))));
   const wantRules = new Set(d.rules.map(ruleKey));
   for (const r of d.rules)
     if (!haveRules.has(ruleKey(r)))
-      c.ipAdd.push(
-        `rule add from ${r.from} fwmark ${hex(r.mark)}/${hex(r.mask)} lookup ${r.table} priority ${r.priority}`,
-      );
+      c.ipAdd.push(`rule add ${ruleSelectorText(r)} lookup ${r.table} priority ${r.priority}`);
 
   // Removals: rules, then routes, then groups, then hops (nothing removed is still referenced).
   for (const r of o.rules) {
-    if (wantRules.has(ruleKey({ ...r, mark: r.fwmark, mask: r.fwmask }))) continue;
-    const mark =
-      r.fwmark === undefined
-        ? ""
-        : ` fwmark ${hex(r.fwmark)}${r.fwmask === undefined ? "" : `/${hex(r.fwmask)}`}`;
+    const fields = observedRuleFields(r);
+    if (wantRules.has(ruleKey(fields))) continue;
     const table = r.table === undefined ? "" : ` lookup ${r.table}`;
-    c.ipRemove.push(`rule del priority ${r.priority} from ${r.from}${mark}${table}`);
+    c.ipRemove.push(`rule del priority ${r.priority} ${ruleSelectorText(fields)}${table}`);
   }
   for (const r of o.routes)
     if (!wantedRoutes.has(routeKey(r.table, r.dst)))

@@ -27,11 +27,15 @@ export class FakeNodeDataplane implements NodeDataplanePort {
   private kernel: NodeApplied | undefined;
   /** The kernel a restarted agent finds: workload IP → gateway-set slot it is steered with. */
   kernelSlots = new Map<string, number>();
+  /** The kernel a restarted agent finds: replica IP → the slot of its pin. */
+  kernelPins = new Map<string, number>();
   /** The kernel a restarted agent finds: its gateway nexthop groups, by table. */
   kernelGroups: TableGatewayGroup[] = [];
   /** When set, the next reconcile fails with this message (to test the agent's error path). */
   failNext: string | undefined;
-  private readonly slots = new GatewaySetSlots(() => Promise.resolve(ok(new Map(this.kernelSlots))));
+  private readonly slots = new GatewaySetSlots(() =>
+    Promise.resolve(ok({ workloads: new Map(this.kernelSlots), pins: new Map(this.kernelPins) })),
+  );
   /** Like the real dataplane: after a failure the next reconcile is full. */
   private trusted = false;
 

@@ -1,16 +1,19 @@
 // A gateway replica's dataplane, reconciled like the node's: read → diff → apply, idempotent,
 // and limited to what egw owns in the replica's netns (its VXLAN device and the routes through
-// it, its nft table, the egress address it added).
+// it, its nft table, the egress address it added, the liveness rules and table of egw's band).
 import { err, ok, type Result } from "../util/result.js";
 import { GATEWAY_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
-import { diffPeers, emptyChanges, mergeChanges, type Changes } from "./diff.js";
+import { diffPeers, diffRouting, emptyChanges, mergeChanges, type Changes } from "./diff.js";
 import {
   deleteNftTable,
   ensureSysctls,
   ensureVxlan,
   loadNft,
   nftMatches,
+  readBandRoutes,
+  readBandRules,
   readDeviceRoutes,
+  readNexthops,
   readNft,
   readPeers,
   runBatch,
@@ -104,10 +107,13 @@ export class GatewayDataplane {
     if (!routes.ok) return routes;
     const addrs = await readAddresses(this.runner, r.address.dev);
     if (!addrs.ok) return addrs;
+    const liveness = await this.livenessChanges(r.liveness);
+    if (!liveness.ok) return liveness;
     const c = [
       diffPeers(VXLAN_DEVICE, r.peers, peers.value.neighbours, peers.value.fdb),
       diffGatewayRoutes(r.routes, routes.value),
       diffEgressAddress(r.address, addrs.value),
+      liveness.value,
     ].reduce(mergeChanges);
 
     for (const [tool, lines] of [
@@ -136,8 +142,35 @@ export class GatewayDataplane {
     return ok({ changes: actions.length, actions });
   }
 
-  /** Removes the gateway's table, device (and so its routes, neighbours, FDB) and egress address. */
+  /** The liveness rules and table against what egw's band in this netns holds. */
+  private async livenessChanges(want: GatewayRender["liveness"]): Promise<Result<Changes, string>> {
+    const nexthops = await readNexthops(this.runner);
+    if (!nexthops.ok) return nexthops;
+    const routes = await readBandRoutes(this.runner);
+    if (!routes.ok) return routes;
+    const rules = await readBandRules(this.runner);
+    if (!rules.ok) return rules;
+    const { changes, problems } = diffRouting(
+      {
+        device: VXLAN_DEVICE,
+        groups: [],
+        routes: want.routes,
+        rules: want.rules,
+        buckets: 0,
+        idleTimerSec: 0,
+      },
+      { nexthops: nexthops.value, routes: routes.value, rules: rules.value },
+    );
+    return problems.length > 0 ? err(problems.join("; ")) : ok(changes);
+  }
+
+  /**
+   * Removes the gateway's table, device (and so its routes, neighbours, FDB), liveness rules and
+   * egress address.
+   */
   async teardown(plan: Pick<GatewayReplicaPlan, "egressIP" | "uplink">): Promise<Result<void, string>> {
+    const rules = await this.livenessChanges({ rules: [], routes: [] });
+    if (rules.ok) await runBatch(this.runner, "ip", rules.value.ipRemove);
     const nft = await deleteNftTable(this.runner, GATEWAY_NFT_TABLE);
     if (!nft.ok) return nft;
     await this.runner.run(["ip", "link", "del", VXLAN_DEVICE]);

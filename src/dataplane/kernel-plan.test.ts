@@ -91,7 +91,11 @@ describe("kernelPlanOf", () => {
     );
     assert.deepEqual(problems, [
       `gateway set ${last}: no slot left in egw's band; egress of its 1 workload(s) is blocked`,
+      // Sets take slots before pins: the full band leaves the remaining replica unpinned.
+      "gateway replica egress/10.128.0.1: no slot left in egw's band to pin its connections; " +
+        "they follow their set's nexthop group (a change of the group moves them)",
     ]);
+    assert.deepEqual(placed.pins, []);
     assert.deepEqual(
       placed.tunnelPeers.map((h) => h.ip),
       ["10.128.0.1"],

@@ -1,12 +1,14 @@
 // A NodePlan as this node's kernel will hold it (pure): every gateway set carries the slot
-// (fwmark and routing table) slots.ts gave it; workloads of sets that got no slot are blocked
-// (fail closed); workloads and source addresses this IPv4 dataplane cannot hold are left out. Each
-// departure from the plan is returned as one line naming the pod, so it is never silent.
+// (fwmark and routing table) slots.ts gave it, and so does every tunnel peer's pin; workloads of
+// sets that got no slot are blocked (fail closed); a replica without a pin slot carries its
+// connections unpinned; workloads and source addresses this IPv4 dataplane cannot hold are left
+// out. Each departure from the plan is returned as one line naming the pod or replica, so it is
+// never silent.
 import type { GatewaySetPlan, NodePlan, WorkloadPlan } from "../calc/plan.js";
 import { MAX_GATEWAY_SETS, markOfSlot, tableOfSlot } from "./band.js";
 import { isIpv4 } from "../util/ip.js";
 import { validIfname } from "./nft/values.js";
-import { assignSlots, type SlotAssignment } from "./slots.js";
+import { assignSlots, pinKey, slotKeysOf, type SlotAssignment } from "./slots.js";
 
 /** A gateway set with its slot: the fwmark its connections carry and the table that routes them. */
 export interface SlottedGatewaySet extends GatewaySetPlan {
@@ -14,10 +16,24 @@ export interface SlottedGatewaySet extends GatewaySetPlan {
   table: number;
 }
 
-/** What the renderer takes: a NodePlan whose gateway sets have their slots. */
+/**
+ * A tunnel peer's pin: connections that went out through the replica get `mark` in conntrack,
+ * and `table` routes them via that replica alone.
+ */
+export interface PinnedPeer {
+  replica: string;
+  /** The replica's pod IP (the next hop a set's nexthop group chose). */
+  ip: string;
+  mark: number;
+  table: number;
+}
+
+/** What the renderer takes: a NodePlan whose gateway sets and tunnel peers have their slots. */
 export interface KernelNodePlan extends Omit<NodePlan, "gatewaySets"> {
   /** Sorted by table. */
   gatewaySets: SlottedGatewaySet[];
+  /** One per tunnel peer that got a slot, sorted by table. */
+  pins: PinnedPeer[];
 }
 
 export interface KernelPlan {
@@ -92,25 +108,34 @@ export function kernelPlanOf(plan: NodePlan, assignment: SlotAssignment): Kernel
     if (slot !== undefined) gatewaySets.push({ ...set, mark: markOfSlot(slot), table: tableOfSlot(slot) });
   }
   gatewaySets.sort((a, b) => a.table - b.table);
-  // Replicas only the blocked sets route to are no tunnel peers of this node.
-  const tunnelPeers = assignment.overflow.size === 0 ? plan.tunnelPeers : peersOf(plan, gatewaySets);
-  return { plan: { ...plan, workloads, gatewaySets, tunnelPeers }, problems };
+  // Replicas only the blocked sets route to (or retain) are no tunnel peers of this node.
+  const setsOverflow = plan.gatewaySets.some((s) => assignment.overflow.has(s.key));
+  const tunnelPeers = setsOverflow ? peersOf(plan, gatewaySets) : plan.tunnelPeers;
+  const pins: PinnedPeer[] = [];
+  for (const h of tunnelPeers) {
+    const slot = assignment.slots.get(pinKey(h.ip));
+    if (slot !== undefined)
+      pins.push({ replica: h.replica, ip: h.ip, mark: markOfSlot(slot), table: tableOfSlot(slot) });
+    else
+      problems.push(
+        `gateway replica ${h.replica}: no slot left in egw's band to pin its connections; ` +
+          `they follow their set's nexthop group (a change of the group moves them)`,
+      );
+  }
+  pins.sort((a, b) => a.table - b.table);
+  return { plan: { ...plan, workloads, gatewaySets, tunnelPeers, pins }, problems };
 }
 
 function peersOf(plan: NodePlan, sets: readonly SlottedGatewaySet[]): NodePlan["tunnelPeers"] {
   const used = new Set<string>();
-  for (const set of sets)
+  for (const set of sets) {
     for (const route of set.routes)
       if (route.action === "gateways") for (const h of route.hops) used.add(h.ip);
+    for (const h of set.retained ?? []) used.add(h.ip);
+  }
   return plan.tunnelPeers.filter((h) => used.has(h.ip));
 }
 
 /** The plan with the slots a node without earlier assignments gives it (tests, benchmarks). */
 export const withFreshSlots = (plan: NodePlan): KernelNodePlan =>
-  kernelPlanOf(
-    plan,
-    assignSlots(
-      plan.gatewaySets.map((s) => s.key),
-      new Map(),
-    ),
-  ).plan;
+  kernelPlanOf(plan, assignSlots(slotKeysOf(plan), new Map())).plan;

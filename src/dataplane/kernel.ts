@@ -25,10 +25,11 @@ import {
   parseNft,
   parseRoutes,
   parseRules,
-  parseWorkloadSlots,
+  parseKernelSlots,
 } from "./parse.js";
 import { holdsElements, kernelElements } from "./nft/json.js";
 import type { Table } from "./nft/objects.js";
+import type { KernelSlots } from "./slots.js";
 import type { Runner } from "./runner.js";
 
 const failure = (runner: Runner, argv: readonly string[], stderr: string): string =>
@@ -161,17 +162,23 @@ export async function readNft(runner: Runner, table: string): Promise<Result<Obs
 }
 
 /**
- * Workload IP → gateway-set slot, as the node's nft table steers it today (empty when egw has no
- * table yet). A restarted node dataplane adopts it (slots.ts) so sets keep the slots their
- * connections' conntrack marks name.
+ * Workload IP → gateway-set slot and replica IP → pin slot, as the node's nft table has them
+ * today (empty when egw has no table yet). A restarted node dataplane adopts them (slots.ts) so
+ * sets and pins keep the slots their connections' conntrack marks name.
  */
+export async function readKernelSlots(runner: Runner, table: string): Promise<Result<KernelSlots, string>> {
+  const r = await readNftJson(runner, table);
+  if (!r.ok) return r;
+  return ok(r.value === undefined ? { workloads: new Map(), pins: new Map() } : parseKernelSlots(r.value));
+}
+
+/** Workload IP → gateway-set slot (readKernelSlots without the pins). */
 export async function readWorkloadSlots(
   runner: Runner,
   table: string,
 ): Promise<Result<Map<string, number>, string>> {
-  const r = await readNftJson(runner, table);
-  if (!r.ok) return r;
-  return ok(r.value === undefined ? new Map() : parseWorkloadSlots(r.value));
+  const r = await readKernelSlots(runner, table);
+  return r.ok ? ok(r.value.workloads) : r;
 }
 
 /** The gateway groups egw's tables route through now (empty on a fresh node). */

@@ -44,9 +44,13 @@ export interface ObservedFdb {
 /** sysctl key (slash form, e.g. `net/ipv4/conf/egw.vxlan/rp_filter`) → value. */
 export type Sysctls = Record<string, string>;
 
-/** A route in an egw table. Gateway routes name their resilient group by a logical key. */
+/**
+ * A route in an egw table. Gateway routes name their resilient group by a logical key; a pin or
+ * liveness route goes to one replica (`via <gateway> dev egw.vxlan onlink`).
+ */
 export type DesiredTableRoute =
   | { table: number; dst: string; kind: "group"; group: string }
+  | { table: number; dst: string; kind: "via"; gateway: string }
   | { table: number; dst: string; kind: "throw" | "unreachable" };
 
 /** A resilient nexthop group over gateway hops (each hop `via <ip> dev <vxlan> onlink`). */
@@ -56,11 +60,18 @@ export interface DesiredGroup {
   hops: string[];
 }
 
+/**
+ * An ip rule: `from <from> [fwmark <mark>/<mask>] [ipproto <p>] [sport <n>] [dport <n>] lookup <table>`.
+ * Gateway-set and pin rules match a mark; liveness rules match BFD's protocol and port.
+ */
 export interface DesiredRule {
   priority: number;
   from: string;
-  mark: number;
-  mask: number;
+  mark?: number;
+  mask?: number;
+  ipproto?: "udp";
+  sport?: number;
+  dport?: number;
   table: number;
 }
 
@@ -81,6 +92,7 @@ export interface ObservedRoute {
   nhid?: number;
   gateway?: string;
   dev?: string;
+  onlink?: boolean;
 }
 
 export interface ObservedRule {
@@ -88,6 +100,11 @@ export interface ObservedRule {
   from: string;
   fwmark?: number;
   fwmask?: number;
+  /** Protocol name as iproute2 prints it (`udp`), or its number when it has no name. */
+  ipproto?: string;
+  /** Single ports; a port range is read as its text (`1000-2000`) so it never equals a port. */
+  sport?: number | string;
+  dport?: number | string;
   table?: number;
 }
 

@@ -21,7 +21,7 @@ import {
   readGatewayGroups,
   readNodeNft,
   readPeers,
-  readWorkloadSlots,
+  readKernelSlots,
   runBatch,
 } from "./kernel.js";
 import { groupsBySet, type KernelGatewayGroup } from "./kernel-groups.js";
@@ -137,7 +137,7 @@ export class NodeDataplane implements NodeDataplanePort {
     options: Partial<DataplaneOptions> = {},
   ) {
     this.options = withDefaults(options);
-    this.slots = new GatewaySetSlots(() => readWorkloadSlots(this.runner, NODE_NFT_TABLE));
+    this.slots = new GatewaySetSlots(() => readKernelSlots(this.runner, NODE_NFT_TABLE));
     const start = runner.start?.bind(runner);
     this.session = start === undefined ? undefined : new NftSession(() => start(["nft", "-i"]), runner.where);
   }

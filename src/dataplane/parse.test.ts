@@ -1,7 +1,7 @@
 // Read-back parsers against output captured from nft 1.0.6.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseWorkloadSlots } from "./parse.js";
+import { parseKernelSlots, parseRules, parseWorkloadSlots } from "./parse.js";
 
 const map = (name: string, type: string, elem: unknown[]) => ({
   map: { family: "inet", name, table: "egw", type, handle: 15, map: "verdict", elem },
@@ -35,5 +35,65 @@ describe("parseWorkloadSlots", () => {
     assert.equal(parseWorkloadSlots({ nftables: [map("egw_pod_set", "ipv4_addr", [])] }).size, 0);
     assert.equal(parseWorkloadSlots(undefined).size, 0);
     assert.equal(parseWorkloadSlots({ nftables: "x" }).size, 0);
+  });
+});
+
+describe("parseKernelSlots", () => {
+  it("reads pins (egw_pin: replica IP → egw_pin_<table>) next to workload slots, each cross-checked with the restore map", () => {
+    const json = {
+      nftables: [
+        map("egw_pod_set", "ipv4_addr", [["10.244.1.10", jump("egw_set_20001")]]),
+        map("egw_pin", "ipv4_addr", [
+          ["10.128.0.1", jump("egw_pin_20002")],
+          ["10.128.0.2", jump("egw_pin_20005")], // no mark restore for slot 5: not adopted
+        ]),
+        map("egw_mark_restore", "mark", [
+          [0x10000, jump("egw_restore_20001")],
+          [0x20000, jump("egw_restore_20002")],
+        ]),
+      ],
+    };
+    const slots = parseKernelSlots(json);
+    assert.deepEqual(Object.fromEntries(slots.workloads), { "10.244.1.10": 1 });
+    assert.deepEqual(Object.fromEntries(slots.pins), { "10.128.0.1": 2 });
+  });
+});
+
+describe("parseRules", () => {
+  it("reads protocol and port matches (captured from iproute2 6.1), a port range as its text", () => {
+    const rules = parseRules([
+      { priority: 111, src: "172.30.0.1", ipproto: "udp", dport: 3784, table: "20000" },
+      { priority: 111, src: "10.128.0.1", ipproto: "udp", sport: 3784, table: "20000" },
+      { priority: 111, src: "all", ipproto: "tcp", dport_start: 1000, dport_end: 2000, table: "20000" },
+    ]);
+    assert.deepEqual(rules, [
+      {
+        priority: 111,
+        from: "172.30.0.1/32",
+        fwmark: undefined,
+        fwmask: undefined,
+        table: 20000,
+        ipproto: "udp",
+        dport: 3784,
+      },
+      {
+        priority: 111,
+        from: "10.128.0.1/32",
+        fwmark: undefined,
+        fwmask: undefined,
+        table: 20000,
+        ipproto: "udp",
+        sport: 3784,
+      },
+      {
+        priority: 111,
+        from: "0.0.0.0/0",
+        fwmark: undefined,
+        fwmask: undefined,
+        table: 20000,
+        ipproto: "tcp",
+        dport: "1000-2000",
+      },
+    ]);
   });
 });

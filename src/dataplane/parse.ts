@@ -114,6 +114,7 @@ export const parseRoutes = (json: unknown, fallbackTable = 254): ObservedRoute[]
         nhid: num(r.nhid),
         gateway: str(r.gateway),
         dev: str(r.dev),
+        ...(Array.isArray(r.flags) && r.flags.includes("onlink") ? { onlink: true } : {}),
       },
     ];
   });
@@ -123,21 +124,35 @@ const hexNumber = (v: unknown): number | undefined => {
   return typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : undefined;
 };
 
+/** A rule's port match: `sport`/`dport` for one port, `<x>_start`/`<x>_end` for a range. */
+const portOf = (r: Json, key: "sport" | "dport"): number | string | undefined => {
+  const single = num(r[key]);
+  if (single !== undefined) return single;
+  const start = num(r[`${key}_start`]);
+  const end = num(r[`${key}_end`]);
+  return start === undefined ? undefined : `${start}-${end ?? start}`;
+};
+
 export const parseRules = (json: unknown): ObservedRule[] =>
   asArray(json).flatMap((r) => {
     const priority = num(r.priority);
     if (priority === undefined) return [];
     const src = str(r.src);
     const from = src === undefined || src === "all" ? "0.0.0.0/0" : `${src}/${num(r.srclen) ?? 32}`;
-    return [
-      {
-        priority,
-        from,
-        fwmark: hexNumber(r.fwmark),
-        fwmask: hexNumber(r.fwmask),
-        table: tableNumber(r.table),
-      },
-    ];
+    const rule: ObservedRule = {
+      priority,
+      from,
+      fwmark: hexNumber(r.fwmark),
+      fwmask: hexNumber(r.fwmask),
+      table: tableNumber(r.table),
+    };
+    const ipproto = r.ipproto === undefined ? undefined : String(r.ipproto);
+    if (ipproto !== undefined) rule.ipproto = ipproto;
+    const sport = portOf(r, "sport");
+    if (sport !== undefined) rule.sport = sport;
+    const dport = portOf(r, "dport");
+    if (dport !== undefined) rule.dport = dport;
+    return [rule];
   });
 
 /** `nft -j list table inet X`: chain rule counts, set element counts and the version marker. */
@@ -194,11 +209,15 @@ const jumpTarget = (verdict: unknown): unknown =>
 
 /**
  * `nft -j list table inet egw` on a client node → workload IP → the gateway-set slot the kernel
- * steers its new connections with (map `egw_pod_set`: ip → jump egw_set_<table>). A slot counts
- * only when `egw_mark_restore` maps that slot's mark to the same table, i.e. established
- * connections carrying the mark are routed by it; anything else was not written by this design.
+ * steers its new connections with (map `egw_pod_set`: ip → jump egw_set_<table>), and replica IP
+ * → the slot of its pin (map `egw_pin`: ip → jump egw_pin_<table>). A slot counts only when
+ * `egw_mark_restore` maps that slot's mark to the same table, i.e. established connections
+ * carrying the mark are routed by it; anything else was not written by this design.
  */
-export function parseWorkloadSlots(json: unknown): Map<string, number> {
+export function parseKernelSlots(json: unknown): {
+  workloads: Map<string, number>;
+  pins: Map<string, number>;
+} {
   const elems = new Map<string, unknown[][]>();
   for (const item of asArray((json as Json | undefined)?.nftables)) {
     const map = item.map as Json | undefined;
@@ -213,10 +232,16 @@ export function parseWorkloadSlots(json: unknown): Map<string, number> {
     const slot = slotOfTable(tableOfChain(jumpTarget(verdict), "egw_restore_") ?? 0);
     if (slot !== undefined && hexNumber(mark) === markOfSlot(slot)) restored.add(slot);
   }
-  const slots = new Map<string, number>();
-  for (const [ip, verdict] of elems.get("egw_pod_set") ?? []) {
-    const slot = slotOfTable(tableOfChain(jumpTarget(verdict), "egw_set_") ?? 0);
-    if (typeof ip === "string" && slot !== undefined && restored.has(slot)) slots.set(ip, slot);
-  }
-  return slots;
+  const slotsOf = (map: string, chainPrefix: string): Map<string, number> => {
+    const slots = new Map<string, number>();
+    for (const [ip, verdict] of elems.get(map) ?? []) {
+      const slot = slotOfTable(tableOfChain(jumpTarget(verdict), chainPrefix) ?? 0);
+      if (typeof ip === "string" && slot !== undefined && restored.has(slot)) slots.set(ip, slot);
+    }
+    return slots;
+  };
+  return { workloads: slotsOf("egw_pod_set", "egw_set_"), pins: slotsOf("egw_pin", "egw_pin_") };
 }
+
+/** Workload IP → gateway-set slot (parseKernelSlots without the pins). */
+export const parseWorkloadSlots = (json: unknown): Map<string, number> => parseKernelSlots(json).workloads;

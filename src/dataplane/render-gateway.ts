@@ -1,13 +1,24 @@
 // GatewayReplicaPlan → what a gateway replica's netns must hold (pure): the tunnel endpoint, the egress
 // IP, the return routes to every node's pods through the tunnel, and an nft table that accepts
 // only tunnel traffic from cluster nodes and health checks, forwards only decapsulated workload
-// traffic out of the uplink, and SNATs it to the egress IP (never masquerade).
+// traffic out of the uplink, and SNATs it to the egress IP (never masquerade). Liveness (BFD,
+// UDP 3784) with the nodes goes through the tunnel both ways: rules send the replica's own BFD
+// packets to a node through egw.vxlan, and make the strict reverse-path check of a node's BFD
+// packet (its lookup swaps the ports) find the tunnel too.
 import { macForIp } from "../calc/mac.js";
 import { compareStrings } from "../util/compare.js";
 import { canonicalCidr4, isIpv4 } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
-import { GATEWAY_NFT_TABLE, VXLAN_DEVICE, withDefaults, type DataplaneOptions } from "./config.js";
-import type { NftShape, Sysctls, TunnelPeer, VxlanLink } from "./model.js";
+import {
+  GATEWAY_NFT_TABLE,
+  LIVENESS_PORT,
+  LIVENESS_RULE_PRIORITY,
+  LIVENESS_TABLE,
+  VXLAN_DEVICE,
+  withDefaults,
+  type DataplaneOptions,
+} from "./config.js";
+import type { DesiredRule, DesiredTableRoute, NftShape, Sysctls, TunnelPeer, VxlanLink } from "./model.js";
 import { ACCEPT, chain, counter, DROP, inSet, is, rule, set, states, type Table } from "./nft/objects.js";
 import { Transaction } from "./nft/transaction.js";
 import { validIfname } from "./nft/values.js";
@@ -53,6 +64,8 @@ export interface GatewayRender {
   sysctls: Sysctls;
   peers: TunnelPeer[];
   routes: GatewayRoute[];
+  /** BFD with the nodes through the tunnel: rules to the liveness table and its node routes. */
+  liveness: { rules: DesiredRule[]; routes: DesiredTableRoute[] };
   address: { ip: string; dev: string; label?: string };
 }
 
@@ -84,6 +97,27 @@ function check(p: GatewayReplicaPlan): string[] {
 
 const sortedUnique = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
+/**
+ * The replica's own BFD packets to a node (destination port 3784) go through the tunnel; a node's
+ * BFD packet arrives there with source port ≠ 3784, and the reverse-path check looks up the
+ * reply direction (source port 3784), which the second rule sends through the tunnel too, so
+ * strict rp_filter holds. Only the replica's own address matches: forwarded client traffic never.
+ */
+function livenessRouting(podIP: string, nodes: readonly string[]): GatewayRender["liveness"] {
+  // A replica on a host-network node has the node's address: the kernel refuses a route via a
+  // local address, and BFD to itself needs no tunnel.
+  const remote = nodes.filter((ip) => ip !== podIP);
+  const from = `${podIP}/32`;
+  const base = { priority: LIVENESS_RULE_PRIORITY, from, ipproto: "udp" as const, table: LIVENESS_TABLE };
+  return {
+    rules: [
+      { ...base, dport: LIVENESS_PORT },
+      { ...base, sport: LIVENESS_PORT },
+    ],
+    routes: remote.map((ip) => ({ table: LIVENESS_TABLE, dst: `${ip}/32`, kind: "via", gateway: ip })),
+  };
+}
+
 export function renderGateway(
   plan: GatewayReplicaPlan,
   options: Partial<DataplaneOptions> = {},
@@ -103,6 +137,8 @@ export function renderGateway(
         rule([is("iif", "lo")], [], ACCEPT),
         rule([is("ct state", states("established", "related"))], [], ACCEPT),
         rule([is("udp dport", o.port), is("ip saddr", inSet("egw_nodes"))], [], ACCEPT),
+        // BFD control packets of the nodes' liveness sessions, decapsulated.
+        rule([is("iifname", VXLAN_DEVICE), is("udp dport", LIVENESS_PORT)], [], ACCEPT),
         rule([is("tcp dport", plan.healthPort)], [], ACCEPT),
         rule([], [counter()], DROP),
       ],
@@ -148,6 +184,7 @@ export function renderGateway(
     },
     peers,
     routes,
+    liveness: livenessRouting(plan.podIP, nodes),
     address: { ip: plan.egressIP, dev: plan.uplink, label: egressAddressLabel(plan.uplink) },
   });
 }

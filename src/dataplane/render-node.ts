@@ -5,17 +5,27 @@
 // leave as it is; the read-back compares elements itself. Routing objects are rendered as desired
 // state that the diff turns into `ip -batch` lines against what the kernel already has (so
 // restarts adopt, not rebuild).
+//
+// Pinning: a new connection is marked with its gateway set's slot and routed through the set's
+// resilient nexthop group; once routing has chosen a replica, a forward chain that runs after the
+// policy chain writes the replica's pin mark into the connection's ct mark (`rt ip nexthop vmap
+// @egw_pin`). From then on the connection's packets carry the pin mark and the pin table routes
+// them via that replica alone, whatever happens to the group, for as long as the replica is a
+// tunnel peer; after that its mark is unknown and the connection is dropped (fail closed).
 import { createHash } from "node:crypto";
 import { macForIp } from "../calc/mac.js";
 import type { WorkloadPlan } from "../calc/plan.js";
 import { err, ok, type Result } from "../util/result.js";
+import { slotOfTable } from "./band.js";
 import {
+  LIVENESS_PORT,
+  LIVENESS_RULE_PRIORITY,
+  LIVENESS_TABLE,
   MARK_MASK,
   NODE_NFT_TABLE,
   POLICY_CHAIN,
   RULE_PRIORITY_FIRST,
   VXLAN_DEVICE,
-  inTableBand,
   withDefaults,
   type DataplaneOptions,
 } from "./config.js";
@@ -122,16 +132,25 @@ function checkPlan(plan: KernelNodePlan, o: DataplaneOptions): Checked {
   const setKeys = new Set(plan.gatewaySets.map((s) => s.key));
   const marks = new Map<number, string>();
   const tables = new Map<number, string>();
-  plan.gatewaySets.forEach((s, i) => {
-    const p = `${at}: gatewaySets[${i}] (${s.key})`;
+  const checkSlot = (p: string, owner: string, s: { mark: number; table: number }): void => {
     if (!Number.isInteger(s.mark) || (s.mark & ~MARK_MASK) !== 0 || (s.mark & MARK_MASK) === 0)
       errors.push(`${p}: mark ${hex(s.mark)} must be non-zero and inside egw's mark mask ${hex(MARK_MASK)}`);
-    if (!Number.isInteger(s.table) || !inTableBand(s.table))
-      errors.push(`${p}: table ${s.table} is outside egw's table band`);
+    if (!Number.isInteger(s.table) || slotOfTable(s.table) === undefined)
+      errors.push(`${p}: table ${s.table} is outside egw's slot tables`);
     if (marks.has(s.mark)) errors.push(`${p}: mark ${hex(s.mark)} is also used by ${marks.get(s.mark)}`);
     if (tables.has(s.table)) errors.push(`${p}: table ${s.table} is also used by ${tables.get(s.table)}`);
-    marks.set(s.mark, s.key);
-    tables.set(s.table, s.key);
+    marks.set(s.mark, owner);
+    tables.set(s.table, owner);
+  };
+  const peerIPs = new Set(plan.tunnelPeers.map((h) => h.ip));
+  plan.pins.forEach((pin, i) => {
+    const p = `${at}: pins[${i}] (${pin.replica})`;
+    checkSlot(p, `the pin of ${pin.replica}`, pin);
+    if (!peerIPs.has(pin.ip)) errors.push(`${p}: ip "${pin.ip}" is not one of the plan's tunnelPeers`);
+  });
+  plan.gatewaySets.forEach((s, i) => {
+    const p = `${at}: gatewaySets[${i}] (${s.key})`;
+    checkSlot(p, s.key, s);
     s.routes.forEach((r, j) => {
       if (cidr4(r.destination) === undefined)
         errors.push(`${p}: routes[${j}].destination "${r.destination}" is not an IPv4 CIDR`);
@@ -206,6 +225,8 @@ function nodeTableObjects(
   const { ifaces, pairs, blocked, podSet } = workloadElements(plan, workloads);
   const clusterCidrs = sortedUnique([...plan.workloadCidrs, ...o.clusterCidrs].map((c) => cidr4(c) ?? c));
   const sets = [...plan.gatewaySets].sort((a, b) => a.table - b.table);
+  // Every slot an established connection's ct mark may name: sets and pins.
+  const restored = [...sets, ...plan.pins].sort((a, b) => a.table - b.table);
   const fromWorkload = o.workloadInterfacePrefixes.map((p): Match => is("iifname", `${p}*`));
   const ctMark = field("ct mark", MARK_MASK);
   const policy = plan.access !== undefined ? renderAccessPlan(plan.access) : { objects: [], rules: [] };
@@ -219,7 +240,12 @@ function nodeTableObjects(
     verdictMap(
       "egw_mark_restore",
       ["mark"],
-      sets.map((s) => ({ key: s.mark, verdict: jump(`egw_restore_${s.table}`) })),
+      restored.map((s) => ({ key: s.mark, verdict: jump(`egw_restore_${s.table}`) })),
+    ),
+    verdictMap(
+      "egw_pin",
+      ["ipv4_addr"],
+      plan.pins.map((p) => ({ key: p.ip, verdict: jump(`egw_pin_${p.table}`) })),
     ),
     ...policy.objects,
     chain(POLICY_CHAIN, policy.rules),
@@ -254,12 +280,15 @@ function nodeTableObjects(
       rule([isNot(ctMark, 0)], [counter()], DROP, "gateway set gone: fail closed"),
       rule([], [], ACCEPT),
     ]),
-    ...sets.flatMap((s) => [
+    ...sets.map((s) =>
       chain(`egw_set_${s.table}`, [
         rule([], [setMark("meta", MARK_MASK, s.mark), setMark("ct", MARK_MASK, s.mark)], ACCEPT),
       ]),
+    ),
+    ...restored.map((s) =>
       chain(`egw_restore_${s.table}`, [rule([], [setMark("meta", MARK_MASK, s.mark)], ACCEPT)]),
-    ]),
+    ),
+    ...plan.pins.map((p) => chain(`egw_pin_${p.table}`, [rule([], [setMark("ct", MARK_MASK, p.mark)])])),
     chain(
       "egw_forward",
       [
@@ -275,6 +304,20 @@ function nodeTableObjects(
         ...fromWorkload.map((m): Rule => rule([m], [], jump(POLICY_CHAIN))),
       ],
       { type: "filter", hook: "forward", priority: { base: "filter", offset: 0 }, policy: "accept" },
+    ),
+    chain(
+      "egw_forward_pin",
+      [
+        // The replica the set's nexthop group chose for a new connection names its pin.
+        rule(
+          [is("ct state", states("new")), is("oifname", VXLAN_DEVICE)],
+          [],
+          vmap("rt ip nexthop", "egw_pin"),
+        ),
+      ],
+      // After egw_forward and its policy (their accept does not end this hook's later chains):
+      // only connections that are let through get pinned.
+      { type: "filter", hook: "forward", priority: { base: "filter", offset: 10 }, policy: "accept" },
     ),
   ];
 }
@@ -302,10 +345,33 @@ function nodeRouting(plan: KernelNodePlan, o: DataplaneOptions): NodeDesired {
     for (const from of sortedUnique(plan.workloadCidrs.map((c) => cidr4(c) ?? c)))
       rules.push({ priority: RULE_PRIORITY_FIRST, from, mark: s.mark, mask: MARK_MASK, table: s.table });
   }
+  // Pins: each pinned connection's packets leave via its replica alone.
+  for (const p of plan.pins) {
+    routes.push({ table: p.table, dst: "0.0.0.0/0", kind: "via", gateway: p.ip });
+    for (const from of sortedUnique(plan.workloadCidrs.map((c) => cidr4(c) ?? c)))
+      rules.push({ priority: RULE_PRIORITY_FIRST, from, mark: p.mark, mask: MARK_MASK, table: p.table });
+  }
+  // Liveness: BFD control packets from the node to a replica take the tunnel, as its traffic does
+  // (destination port 3784). A replica's packet arrives on egw.vxlan, which has no address: the
+  // reverse-path check (loose mode too) passes only if the reverse lookup — ports swapped, so
+  // source port 3784 — finds a route through egw.vxlan, hence the second rule.
+  const peers = [...peersByIp.values()].sort((a, b) => a.ip.localeCompare(b.ip));
+  // (A replica with the node's own address — host network — needs no tunnel and gets no route:
+  // the kernel refuses a route via a local address.)
+  for (const peer of peers)
+    if (peer.ip !== plan.nodeIP)
+      routes.push({ table: LIVENESS_TABLE, dst: `${peer.ip}/32`, kind: "via", gateway: peer.ip });
+  const liveness = {
+    priority: LIVENESS_RULE_PRIORITY,
+    from: `${plan.nodeIP}/32`,
+    ipproto: "udp" as const,
+    table: LIVENESS_TABLE,
+  };
+  rules.push({ ...liveness, dport: LIVENESS_PORT }, { ...liveness, sport: LIVENESS_PORT });
   return {
     link: { name: VXLAN_DEVICE, vni: o.vni, port: o.port, local: plan.nodeIP, mac: nodeMac, mtu: o.mtu },
     sysctls: nodeSysctls(),
-    peers: [...peersByIp.values()].sort((a, b) => a.ip.localeCompare(b.ip)),
+    peers,
     groups,
     routes,
     rules,

@@ -208,6 +208,7 @@ describe("renderAccessPlan", () => {
       workloads: [{ namespace: "ns", name: "ew1", ip: "10.244.1.2", hostInterface: "ew1" }],
       gatewaySets: [],
       tunnelPeers: [],
+      pins: [],
       access: plan,
     };
     const r = renderNode(node);

@@ -1,8 +1,9 @@
 // The rendered node ruleset does what calc says, checked without root: random clusters (pods with
 // and without gateway annotations, gateways, EgressGatewayPolicies, tiers, policies, network
 // sets) go through computeNodePlan and renderNode, the table is loaded into the nft fake, and
-// random packets are traced through it. Each packet's verdict, gateway-set mark, counted rules
-// and NFLOG prefixes must equal what evaluateEgress and the NodePlan say. A second test deletes
+// random packets are traced through it. Each packet's verdict, gateway-set mark, counted rules,
+// NFLOG prefixes and the pin its connection carries afterwards (the replica routing chose, for a
+// new connection let through the tunnel) must equal what evaluateEgress and the NodePlan say. A second test deletes
 // each rule of the ruleset in turn and requires some packet to notice. A third applies random pod
 // events the way the node dataplane does between full reconciles — element transactions run in
 // the fake (which merges interval elements as the kernel does), a whole-table replacement when
@@ -47,6 +48,8 @@ interface Expected {
   counted: string[];
   /** NFLOG prefixes it produces, sorted. */
   logged: string[];
+  /** The replica whose pin the connection's ct mark names afterwards, or "-". */
+  pinned: string;
 }
 
 /** What the plan and the policy evaluator say happens to a packet. */
@@ -58,10 +61,19 @@ class Oracle {
   private readonly cluster: (readonly [number, number])[];
   private readonly verdicts = new Map<string, Verdict>();
 
+  private readonly pinOfMark = new Map<number, string>();
+  private readonly pinOfIp = new Map<string, number>();
+
   constructor(private readonly c: Cluster) {
     const workloads = c.plan.workloads;
     this.byIface = new Map(workloads.map((w) => [w.hostInterface, w]));
     for (const s of c.plan.gatewaySets) this.byMark.set(s.mark, s.key);
+    // A pin's mark is restored like a set's: it names the pin's table.
+    for (const p of c.plan.pins) {
+      this.byMark.set(p.mark, `pin ${p.ip}`);
+      this.pinOfMark.set(p.mark, p.ip);
+      this.pinOfIp.set(p.ip, p.mark);
+    }
     this.blocked = new Set(workloads.filter((w) => w.blocked).map((w) => w.ip));
     for (const w of workloads)
       if (!w.blocked && w.gatewaySet !== undefined) this.steered.set(w.ip, w.gatewaySet);
@@ -72,8 +84,25 @@ class Oracle {
     return this.byMark.get((mark & MARK_MASK) >>> 0) ?? ((mark & MARK_MASK) === 0 ? "none" : "unknown");
   }
 
+  pinOf(ctMark: number): string {
+    return this.pinOfMark.get((ctMark & MARK_MASK) >>> 0) ?? "-";
+  }
+
   expect(p: Packet): Expected {
-    const drop = (comment: string): Expected => ({
+    const e = this.expectMarks(p);
+    // The ct mark after the hooks: the steering chain's set mark for a steered new connection,
+    // then the pin of the replica routing chose for a new one let through the tunnel.
+    let ct = e.ctSet ?? p.ct.mark;
+    if (e.verdict === "accept" && p.ct.state === "new" && p.oif === VXLAN_DEVICE) {
+      const pin = this.pinOfIp.get(p.nexthop ?? "");
+      if (pin !== undefined) ct = pin;
+    }
+    const { ctSet: _ctSet, ...rest } = e;
+    return { ...rest, pinned: this.pinOf(ct) };
+  }
+
+  private expectMarks(p: Packet): Omit<Expected, "pinned"> & { ctSet?: number } {
+    const drop = (comment: string): Omit<Expected, "pinned"> => ({
       verdict: "drop",
       set: this.setOf(p.mark),
       counted: [comment],
@@ -82,6 +111,7 @@ class Oracle {
     const fromWorkload = DEFAULT_OPTIONS.workloadInterfacePrefixes.some((x) => p.iif.startsWith(x));
     const original = p.ct.direction === "original";
     let set = this.setOf(p.mark);
+    let ctSet: number | undefined;
     if (p.iif === VXLAN_DEVICE && this.byMark.has((p.ct.mark & MARK_MASK) >>> 0)) set = this.setOf(p.ct.mark);
     if (fromWorkload && (p.ct.state === "established" || p.ct.state === "related")) {
       const ctSet = (p.ct.mark & MARK_MASK) >>> 0;
@@ -95,12 +125,17 @@ class Oracle {
       if (w === undefined) return drop("unknown workload interface");
       if (p.saddr !== w.ip && !(w.extraSourceIPs ?? []).includes(p.saddr)) return drop("spoofed source");
       const steered = this.steered.get(p.saddr);
-      if (p.ct.state === "new" && steered !== undefined && !this.inCluster(p.daddr)) set = steered;
+      if (p.ct.state === "new" && steered !== undefined && !this.inCluster(p.daddr)) {
+        set = steered;
+        const mark = this.c.plan.gatewaySets.find((s) => s.key === steered)?.mark ?? 0;
+        ctSet = ((p.ct.mark & ~MARK_MASK) | mark) >>> 0;
+      }
     }
-    if (this.blocked.has(p.saddr) && original) return { ...drop("egress blocked"), set };
+    const marks = ctSet === undefined ? {} : { ctSet };
+    if (this.blocked.has(p.saddr) && original) return { ...drop("egress blocked"), set, ...marks };
     if (p.ct.state === "established" || p.ct.state === "related" || w === undefined)
-      return { verdict: "accept", set, counted: [], logged: [] };
-    return { ...this.policy(w, p), set };
+      return { verdict: "accept", set, counted: [], logged: [], ...marks };
+    return { ...this.policy(w, p), set, ...marks };
   }
 
   private inCluster(ip: string): boolean {
@@ -108,7 +143,7 @@ class Oracle {
     return this.cluster.some(([lo, hi]) => n >= lo && n <= hi);
   }
 
-  private policy(w: Workload, p: Packet): Omit<Expected, "set"> {
+  private policy(w: Workload, p: Packet): Omit<Expected, "set" | "pinned"> {
     const key = `${w.namespace}/${w.name} ${p.daddr} ${p.l4proto} ${p.dport ?? 0}`;
     let v = this.verdicts.get(key);
     if (v === undefined) {
@@ -176,9 +211,10 @@ const observed = (t: Trace, oracle: Oracle): Expected => ({
   set: oracle.setOf(t.mark),
   counted: t.hits.flatMap((h) => (h.counted && h.comment !== undefined ? [h.comment] : [])).sort(),
   logged: t.hits.flatMap((h) => (h.log ? [h.log.prefix] : [])).sort(),
+  pinned: oracle.pinOf(t.ctMark),
 });
 
-const canonical = (e: Expected): string => JSON.stringify([e.verdict, e.set, e.counted, e.logged]);
+const canonical = (e: Expected): string => JSON.stringify([e.verdict, e.set, e.counted, e.logged, e.pinned]);
 
 /** Runs the packets of one cluster; returns the first disagreement, or undefined. */
 function firstMismatch(table: Table, packets: readonly Packet[], oracle: Oracle): string | undefined {

@@ -55,8 +55,8 @@ const pod = (name: string, annotations?: Record<string, string>): PodInput =>
   makeWorkload("app", name, { node: "n1", ip: `10.244.0.${++n}`, ...(annotations ? { annotations } : {}) });
 
 /** A node dataplane's slots over a fake kernel that steers `kernel` (workload IP → slot). */
-const slotsOver = (kernel = new Map<string, number>()) =>
-  new GatewaySetSlots(async () => ok(new Map(kernel)));
+const slotsOver = (kernel = new Map<string, number>(), pins = new Map<string, number>()) =>
+  new GatewaySetSlots(async () => ok({ workloads: new Map(kernel), pins: new Map(pins) }));
 
 async function place(slots: GatewaySetSlots, plan: NodePlan): Promise<KernelNodePlan> {
   const a = await slots.assign(plan);
@@ -157,7 +157,7 @@ describe("GatewaySetSlots", () => {
     let reads = 0;
     const slots = new GatewaySetSlots(async () => {
       reads++;
-      return ok(new Map(kernel));
+      return ok({ workloads: new Map(kernel), pins: new Map() });
     });
     assert.equal(slotOfTable(tableOf(await place(slots, plan), "red-prev") ?? 0), 7);
     kernel.set(red.status?.podIP ?? "", 3);
@@ -176,7 +176,9 @@ describe("GatewaySetSlots", () => {
   it("fails while the kernel cannot be read (no guessing), and reads again next time", async () => {
     let fail = true;
     const slots = new GatewaySetSlots(async () =>
-      fail ? err("nft: permission denied") : ok(new Map([["10.244.0.99", 4]])),
+      fail
+        ? err("nft: permission denied")
+        : ok({ workloads: new Map([["10.244.0.99", 4]]), pins: new Map<string, number>() }),
     );
     const plan = computeNodePlan(
       cluster([makeWorkload("app", "w", { node: "n1", ip: "10.244.0.99", annotations: sel("red") })]),
@@ -191,7 +193,10 @@ describe("GatewaySetSlots", () => {
     fail = false;
     const preview = await slots.preview(plan);
     assert.ok(preview.ok);
-    assert.deepEqual([...preview.value.slots.values()], [4]);
+    assert.deepEqual(
+      [...preview.value.slots].filter(([key]) => !key.startsWith("pin ")).map(([, slot]) => slot),
+      [4],
+    );
     assert.equal(
       slotOfTable(tableOf(await place(slots, plan), "w") ?? 0),
       4,
@@ -282,5 +287,61 @@ describe("preferredSlots", () => {
     ]);
     // a: 2× slot 4; b: 2× slot 9 (a's one vote for 9 loses); c's vote for 4 loses to a's two.
     assert.deepEqual(Object.fromEntries(preferredSlots(workloads, kernel)), { a: 4, b: 9 });
+  });
+});
+
+describe("pin slots", () => {
+  const pinOf = (plan: KernelNodePlan, ip: string) => plan.pins.find((p) => p.ip === ip);
+
+  it("gives every tunnel peer a pin slot after the sets' slots, and keeps it while the replica drains", async () => {
+    const index = cluster([pod("r", sel("red")), pod("b", sel("blue"))]);
+    const slots = slotsOver();
+    const first = await place(slots, computeNodePlan(index, "n1"));
+    assert.deepEqual(
+      first.gatewaySets.map((s) => slotOfTable(s.table)),
+      [1, 2],
+    );
+    assert.deepEqual(
+      first.pins.map((p) => [p.ip, slotOfTable(p.table), slotOfMark(p.mark)]),
+      [
+        ["10.128.0.1", 3, 3],
+        ["10.128.0.3", 4, 4],
+      ],
+    );
+    // red-0 drains: no route goes to it, but it is retained, so its pin (and its connections) stay.
+    const red = index.pod("egress", "red-0");
+    assert.ok(red !== undefined);
+    index.upsertPod({
+      ...red,
+      metadata: {
+        ...red.metadata,
+        annotations: { ...red.metadata.annotations, "egw.dev/terminating": "true" },
+      },
+    });
+    const draining = await place(slots, computeNodePlan(index, "n1"));
+    assert.equal(setOf(draining, "r")?.routes[0]?.action, "unreachable");
+    assert.deepEqual(pinOf(draining, "10.128.0.1"), pinOf(first, "10.128.0.1"));
+    // Gone: its pin slot is freed (its connections' mark no longer restores: fail closed).
+    index.deletePod("egress", "red-0");
+    const gone = await place(slots, computeNodePlan(index, "n1"));
+    assert.equal(pinOf(gone, "10.128.0.1"), undefined);
+    assert.deepEqual(pinOf(gone, "10.128.0.3"), pinOf(first, "10.128.0.3"));
+  });
+
+  it("adopts the kernel's pins after a restart, where no set claims the slot", async () => {
+    const r = pod("r2", sel("red"));
+    const plan = computeNodePlan(cluster([r, pod("b2", sel("blue"))]), "n1");
+    const slots = slotsOver(
+      new Map([[r.status?.podIP ?? "", 9]]),
+      new Map([
+        ["10.128.0.1", 7],
+        ["10.128.0.3", 9], // the red set's slot: the set wins, the pin takes a free one
+      ]),
+    );
+    const placed = await place(slots, plan);
+    assert.equal(slotOfTable(tableOf(placed, "r2") ?? 0), 9);
+    assert.equal(slotOfTable(pinOf(placed, "10.128.0.1")?.table ?? 0), 7);
+    const blue = slotOfTable(pinOf(placed, "10.128.0.3")?.table ?? 0);
+    assert.ok(blue !== undefined && blue !== 9 && blue !== 7);
   });
 });

@@ -1,16 +1,30 @@
 // Gives every gateway set of a node a slot of egw's band (band.ts: one fwmark and one routing
 // table per slot) and keeps it for as long as the set exists, so established connections, whose
 // conntrack mark names the slot, keep their table from one reconcile to the next (Felix's idalloc
-// does this for its route tables). A process knows nothing of what an earlier one assigned: on its
-// first assignment it adopts the slots the kernel already steers the plan's workloads with.
-// Reading the kernel is the caller's job (it passes a reader); the rules of assignment are pure.
+// does this for its route tables). Every tunnel peer of the node gets a slot too, its *pin*
+// (key `pin <replica IP>`): established connections through that replica carry the pin's mark and
+// keep their replica whatever happens to the sets' nexthop groups. A process knows nothing of
+// what an earlier one assigned: on its first assignment it adopts the slots the kernel already
+// steers the plan's workloads with and pins its connections with. Reading the kernel is the
+// caller's job (it passes a reader); the rules of assignment are pure.
 import type { NodePlan, WorkloadPlan } from "../calc/plan.js";
 import { compareStrings } from "../util/compare.js";
 import { err, ok, type Result } from "../util/result.js";
 import { MAX_GATEWAY_SETS } from "./band.js";
 
+/** The slot key of the pin of the replica with pod IP `ip`. */
+export const pinKey = (ip: string): string => `pin ${ip}`;
+const PIN_PREFIX = "pin ";
+/** Gateway-set keys start with a destination CIDR, so they never look like pin keys. */
+const isPinKey = (key: string): boolean => key.startsWith(PIN_PREFIX);
+
+/** New keys in the order they get slots: gateway sets before pins (a set without a slot blocks
+ * its workloads, a replica without a pin only loses pinning), then by key. */
+const slotOrder = (a: string, b: string): number =>
+  Number(isPinKey(a)) - Number(isPinKey(b)) || compareStrings(a, b);
+
 export interface SlotAssignment {
-  /** Gateway-set key → slot (1..MAX_GATEWAY_SETS). */
+  /** Gateway-set key or pin key (pinKey) → slot (1..MAX_GATEWAY_SETS). */
   slots: Map<string, number>;
   /** Keys that got no slot because the band is full; their workloads must be blocked. */
   overflow: Set<string>;
@@ -40,7 +54,7 @@ export function assignSlots(
   for (const [key, slot] of preferred) take(key, slot);
   const overflow = new Set<string>();
   let next = 1;
-  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(compareStrings)) {
+  for (const key of [...wanted].filter((k) => !slots.has(k)).sort(slotOrder)) {
     while (used.has(next)) next++;
     if (next > MAX_GATEWAY_SETS) {
       overflow.add(key);
@@ -84,14 +98,46 @@ export function preferredSlots(
   return preferred;
 }
 
-/** Workload IP → the slot the kernel steers it with now (empty on a fresh node). */
-export type KernelSlotReader = () => Promise<Result<Map<string, number>, string>>;
+/** What the kernel's nft table says about slots (both empty on a fresh node). */
+export interface KernelSlots {
+  /** Workload IP → the slot the kernel steers its new connections with. */
+  workloads: Map<string, number>;
+  /** Replica IP → the slot of its pin (the mark its pinned connections carry). */
+  pins: Map<string, number>;
+}
+
+export type KernelSlotReader = () => Promise<Result<KernelSlots, string>>;
+
+/** The keys a plan needs slots for: its gateway sets, and a pin per tunnel peer. */
+export const slotKeysOf = (plan: Pick<NodePlan, "gatewaySets" | "tunnelPeers">): string[] => [
+  ...plan.gatewaySets.map((s) => s.key),
+  ...plan.tunnelPeers.map((h) => pinKey(h.ip)),
+];
+
+/**
+ * Slots the kernel already gives the plan's keys: the sets' from their workloads (preferredSlots),
+ * then the pins' from the kernel's pin map, where the slot is not a set's already.
+ */
+export function kernelPreferredSlots(
+  plan: Pick<NodePlan, "workloads" | "tunnelPeers">,
+  kernel: KernelSlots,
+): Map<string, number> {
+  const preferred = preferredSlots(plan.workloads, kernel.workloads);
+  const taken = new Set(preferred.values());
+  for (const h of plan.tunnelPeers) {
+    const slot = kernel.pins.get(h.ip);
+    if (slot === undefined || !validSlot(slot) || taken.has(slot)) continue;
+    preferred.set(pinKey(h.ip), slot);
+    taken.add(slot);
+  }
+  return preferred;
+}
 
 /** The slots of one node's gateway sets, kept across reconciles. */
 export class GatewaySetSlots {
   private held = new Map<string, number>();
   /** Read back from the kernel once; the first assignment prefers it, later ones keep `held`. */
-  private kernel: ReadonlyMap<string, number> | undefined;
+  private kernel: KernelSlots | undefined;
   private kernelRead = false;
 
   constructor(private readonly readKernel: KernelSlotReader) {}
@@ -102,7 +148,7 @@ export class GatewaySetSlots {
     return read.ok ? ok(this.compute(plan)) : read;
   }
 
-  /** Slots for the plan's gateway sets, kept from now on; slots of sets that are gone are freed. */
+  /** Slots for the plan's gateway sets and pins, kept from now on; slots of keys that are gone are freed. */
   async assign(plan: NodePlan): Promise<Result<SlotAssignment, string>> {
     const read = await this.readKernelOnce();
     if (!read.ok) return read;
@@ -113,9 +159,8 @@ export class GatewaySetSlots {
   }
 
   private compute(plan: NodePlan): SlotAssignment {
-    const keys = plan.gatewaySets.map((s) => s.key);
-    const preferred = this.kernel === undefined ? undefined : preferredSlots(plan.workloads, this.kernel);
-    return assignSlots(keys, this.held, preferred);
+    const preferred = this.kernel === undefined ? undefined : kernelPreferredSlots(plan, this.kernel);
+    return assignSlots(slotKeysOf(plan), this.held, preferred);
   }
 
   private async readKernelOnce(): Promise<Result<void, string>> {

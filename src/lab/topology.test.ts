@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { blockCapacity, ipv4InCidr, lowestFreeIp, planTopology } from "./topology.js";
+import { labObjects } from "./up.js";
 
 describe("lab topology", () => {
   it("plans the underlay, pod blocks and namespaces of each node", () => {
@@ -39,6 +40,48 @@ describe("lab topology", () => {
     assert.ok(a.ok && b.ok);
     assert.equal(a.value.nodes[0]?.underlayIp, b.value.nodes[0]?.underlayIp);
     assert.notEqual(a.value.nodes[0]?.netns, b.value.nodes[0]?.netns);
+  });
+
+  it("labels no zone by default and zones round robin with --zones", () => {
+    const none = planTopology("egw", 3);
+    assert.ok(none.ok);
+    assert.deepEqual(
+      none.value.nodes.map((n) => n.zone),
+      [undefined, undefined, undefined],
+    );
+    const zoned = planTopology("egw", 5, 2);
+    assert.ok(zoned.ok);
+    assert.deepEqual(
+      zoned.value.nodes.map((n) => n.zone),
+      ["zone-a", "zone-b", "zone-a", "zone-b", "zone-a"],
+    );
+    const nodes = labObjects(zoned.value).filter((o) => o.kind === "Node");
+    assert.deepEqual(
+      nodes.map((o) => [o.metadata.name, o.metadata.labels?.["topology.kubernetes.io/zone"]]),
+      [
+        ["node-1", "zone-a"],
+        ["node-2", "zone-b"],
+        ["node-3", "zone-a"],
+        ["node-4", "zone-b"],
+        ["node-5", "zone-a"],
+      ],
+    );
+    const plain = labObjects(none.value).find((o) => o.kind === "Node");
+    assert.equal(plain?.metadata.labels?.["topology.kubernetes.io/zone"], undefined);
+  });
+
+  it("rejects zone counts out of range", () => {
+    for (const [nodes, zones] of [
+      [3, 4],
+      [3, -1],
+      [3, 1.5],
+      [30, 27],
+    ] as const) {
+      const r = planTopology("egw", nodes, zones);
+      assert.equal(r.ok, false, `${nodes} nodes, ${zones} zones`);
+      if (!r.ok) assert.match(r.error, /--zones .* out of range: use a whole number from 0 \(no zones\)/);
+    }
+    assert.ok(planTopology("egw", 3, 3).ok);
   });
 
   it("rejects node counts out of range", () => {

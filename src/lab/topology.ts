@@ -17,6 +17,8 @@ export const POD_GATEWAY_IP = "169.254.1.1";
 
 export const MIN_NODES = 1;
 export const MAX_NODES = 50;
+/** Zones are named zone-a … zone-z. */
+export const MAX_ZONES = 26;
 
 /** The hosts on the external side of the router; only firewalled hosts have an allow-list. */
 export interface ExternalHost {
@@ -81,6 +83,8 @@ export interface LabNode {
   underlayIp: string;
   /** This node's pod block, e.g. 10.244.1.0/24. */
   podCidr: string;
+  /** Its Node's topology.kubernetes.io/zone label; absent when the lab has no zones. */
+  zone?: string;
 }
 
 export interface LabTopology {
@@ -95,20 +99,35 @@ export interface LabTopology {
 
 export const nodeName = (index: number): string => `node-${index}`;
 
-/** The whole address plan for `nodes` nodes; an out-of-range node count is an error value. */
-export const planTopology = (lab: string, nodes: number): Result<LabTopology, string> => {
+/** Zone `i` (0-based): zone-a, zone-b, … */
+export const zoneName = (i: number): string => `zone-${String.fromCharCode(97 + i)}`;
+
+/**
+ * The whole address plan for `nodes` nodes; an out-of-range node count is an error value. With
+ * `zones` > 0, node i (1-based) is in zone (i-1) mod zones — round robin, so every zone has nodes
+ * while there are at least as many nodes as zones; 0 = no zone labels (the default).
+ */
+export const planTopology = (lab: string, nodes: number, zones = 0): Result<LabTopology, string> => {
   if (!Number.isInteger(nodes) || nodes < MIN_NODES || nodes > MAX_NODES) {
     return err(`--nodes ${nodes} is out of range: use a whole number from ${MIN_NODES} to ${MAX_NODES}`);
   }
+  if (!Number.isInteger(zones) || zones < 0 || zones > Math.min(nodes, MAX_ZONES)) {
+    return err(
+      `--zones ${zones} is out of range: use a whole number from 0 (no zones) to ` +
+        `${Math.min(nodes, MAX_ZONES)} (at most one zone per node, at most ${MAX_ZONES})`,
+    );
+  }
   const labNodes: LabNode[] = [];
   for (let i = 1; i <= nodes; i++) {
-    labNodes.push({
+    const node: LabNode = {
       index: i,
       name: nodeName(i),
       netns: nodeNetns(lab, i),
       underlayIp: `172.30.0.${10 + i}`,
       podCidr: `10.244.${i}.0/${POD_BLOCK_PREFIX}`,
-    });
+    };
+    if (zones > 0) node.zone = zoneName((i - 1) % zones);
+    labNodes.push(node);
   }
   return ok({
     lab,

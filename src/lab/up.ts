@@ -4,7 +4,7 @@
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Resource } from "../api/meta.js";
-import { LABEL_NAMESPACE_NAME } from "../api/well-known.js";
+import { LABEL_NAMESPACE_NAME, LABEL_TOPOLOGY_ZONE } from "../api/well-known.js";
 import { openDatastore } from "../datastore/connect.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
@@ -35,6 +35,8 @@ import { ECHO_SERVICE, planTopology, POD_BLOCK_PREFIX, POD_POOL_CIDR, type LabTo
 export interface UpOptions {
   name: string;
   nodes: number;
+  /** Label node i with zone (i-1) mod zones (topology.kubernetes.io/zone); 0 or absent = no zones. */
+  zones?: number;
   stateDir: string;
   env: Env;
   /** Progress lines ("creating namespaces…"). */
@@ -60,7 +62,7 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
   const progress = opts.progress ?? (() => undefined);
   const name = validateLabName(opts.name);
   if (!name.ok) return err([name.error]);
-  const topo = planTopology(opts.name, opts.nodes);
+  const topo = planTopology(opts.name, opts.nodes, opts.zones ?? 0);
   if (!topo.ok) return err([topo.error]);
   const t = topo.value;
 
@@ -344,7 +346,14 @@ export const labObjects = (t: LabTopology): Resource[] => [
   ...t.nodes.map((n): Resource => ({
     apiVersion: "v1",
     kind: "Node",
-    metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux" } },
+    metadata: {
+      name: n.name,
+      labels: {
+        "kubernetes.io/hostname": n.name,
+        "kubernetes.io/os": "linux",
+        ...(n.zone === undefined ? {} : { [LABEL_TOPOLOGY_ZONE]: n.zone }),
+      },
+    },
     spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
     status: {
       addresses: [

@@ -131,7 +131,19 @@ export const EgressGatewaySchema = Strict({
   status: Type.Optional(EgressGatewayStatusSchema),
 });
 
-export const GATEWAY_PREFERENCES = ["None", "PreferNodeLocal"] as const;
+/**
+ * Which of a rule's matching replicas a workload uses: all (None), those on its own node
+ * (PreferNodeLocal) or those in its node's zone (PreferSameZone), the latter two while any of them
+ * is usable, else all.
+ */
+export const GATEWAY_PREFERENCES = ["None", "PreferNodeLocal", "PreferSameZone"] as const;
+export type GatewayPreference = (typeof GATEWAY_PREFERENCES)[number];
+
+/** "None, PreferNodeLocal or PreferSameZone", for error messages. */
+export const GATEWAY_PREFERENCE_CHOICES = `${GATEWAY_PREFERENCES.slice(0, -1).join(", ")} or ${GATEWAY_PREFERENCES.at(-1) ?? ""}`;
+
+export const isGatewayPreference = (v: string): v is GatewayPreference =>
+  (GATEWAY_PREFERENCES as readonly string[]).includes(v);
 
 export const EgressGatewayPolicyRuleSchema = Strict({
   description: Type.Optional(Type.String()),

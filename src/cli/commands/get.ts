@@ -7,7 +7,13 @@ import { parseSelector } from "../../selector/selector.js";
 import { orFail, type CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { notFoundText, resolveKindName } from "../kinds.js";
-import { OUTPUT_FORMATS, renderResources, type OutputFormat } from "../output.js";
+import { readReplicaVisibility } from "../gateway-replicas.js";
+import {
+  OUTPUT_FORMATS,
+  renderResources,
+  type OutputFormat,
+  type ReplicaVisibilityByGateway,
+} from "../output.js";
 
 interface GetOptions {
   namespace?: string;
@@ -83,6 +89,16 @@ export const register = (program: Command, ctx: CliContext): void => {
       }
       if (selector?.ok) found = found.filter((r) => selector.value.matches(r.metadata.labels ?? {}));
 
+      // -o wide adds what clients, the replicas themselves and drains say about each replica.
+      let replicas: ReplicaVisibilityByGateway | undefined;
+      if (info.kind === "EgressGateway" && opts.output === "wide" && found.length > 0) {
+        const read = await readReplicaVisibility(store, found);
+        if (read.ok) replicas = read.value;
+        else
+          ctx.io.stderr(
+            `warning: replica liveness, upstream and drain columns left out: ${ctx.describeDatastoreError(read.error)}\n`,
+          );
+      }
       const structured = opts.output === "yaml" || opts.output === "json";
       if (found.length > 0 || (structured && names.length === 0)) {
         ctx.io.stdout(
@@ -92,6 +108,7 @@ export const register = (program: Command, ctx: CliContext): void => {
             allNamespaces: Boolean(opts.allNamespaces) && info.namespaced,
             single: names.length === 1 && found.length === 1,
             now: ctx.io.now(),
+            ...(replicas === undefined ? {} : { replicas }),
           }),
         );
       } else if (names.length === 0) {

@@ -86,9 +86,9 @@ const withStore = async <T>(m: LabManifest, fn: (s: Datastore) => Promise<T>): P
   }
 };
 
-const parseNodeCount = (raw: string): number => {
+const parseCount = (flag: string, raw: string, example: string): number => {
   if (!/^\d+$/.test(raw))
-    throw new CliError(`--nodes "${raw}" is not a whole number (e.g. --nodes 3)`, EXIT_USAGE);
+    throw new CliError(`${flag} "${raw}" is not a whole number (e.g. ${flag} ${example})`, EXIT_USAGE);
   return Number(raw);
 };
 
@@ -96,7 +96,12 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   const rows: string[][] = [
     ["control", t.netns.ctl, `${t.controlIp}`, `etcd ${t.etcdClientUrl}`],
     ["router", t.netns.rtr, t.routerIp, "routes 172.30.0.0/24 <-> 198.18.0.0/15, firewall in front of db"],
-    ...t.nodes.map((n) => [n.name, n.netns, n.underlayIp, `pods ${n.podCidr}, node SNAT for the pod pool`]),
+    ...t.nodes.map((n) => [
+      n.name,
+      n.netns,
+      n.underlayIp,
+      `pods ${n.podCidr}, node SNAT for the pod pool${n.zone === undefined ? "" : `, ${n.zone}`}`,
+    ]),
     ...t.externalHosts.map((h) => [
       h.name,
       t.netns.ext,
@@ -154,18 +159,25 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
     .command("up")
     .description("build (or show) a lab cluster in network namespaces on this machine (needs root)")
     .option("--nodes <n>", "number of nodes", "3")
+    .option(
+      "--zones <n>",
+      "label the nodes with N zones round robin (topology.kubernetes.io/zone: zone-a, zone-b, …); 0 = none",
+      "0",
+    )
     .option("--name <lab>", "lab name (several labs can run side by side)", DEFAULT_LAB_NAME)
     .option(
       "--state-dir <dir>",
       "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
     )
-    .action(async (opts: { nodes: string; name: string; stateDir?: string }) => {
-      const nodes = parseNodeCount(opts.nodes);
+    .action(async (opts: { nodes: string; zones: string; name: string; stateDir?: string }) => {
+      const nodes = parseCount("--nodes", opts.nodes, "3");
+      const zones = parseCount("--zones", opts.zones, "2");
       const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
       const started = Date.now();
       const r = await labUp({
         name: opts.name,
         nodes,
+        zones,
         stateDir,
         env: ctx.io.env,
         progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),

@@ -23,6 +23,12 @@ export interface Packet {
   iif: string;
   /** Output interface name (needed only by rules that look at it). */
   oif?: string;
+  /**
+   * The next hop routing chose (`rt ip nexthop`: a gateway route's gateway, or the destination
+   * itself on a direct route). The tracer does not route: the caller says what routing chose,
+   * and a rule that reads it from a packet without one is an error.
+   */
+  nexthop?: string;
   saddr: string;
   daddr: string;
   /** IP protocol number (6 TCP, 17 UDP, 1 ICMP…). */
@@ -110,6 +116,8 @@ export class Matcher {
         return p.ct.direction;
       case "ct mark":
         return p.ct.mark;
+      case "rt ip nexthop":
+        return p.nexthop ?? fail("the packet has no routing decision (rt ip nexthop)");
       default:
         return fail(`field "${String(f)}" is not one the tracer knows`);
     }

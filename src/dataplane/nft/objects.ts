@@ -33,7 +33,9 @@ export type Field =
   | "udp dport"
   | "ct state"
   | "ct direction"
-  | "ct mark";
+  | "ct mark"
+  /** The IPv4 next hop the routing decision chose (a nexthop group's pick included): after routing only. */
+  | "rt ip nexthop";
 
 export const FIELD_TYPES: Readonly<Record<Field, KeyType>> = {
   iifname: "ifname",
@@ -50,6 +52,7 @@ export const FIELD_TYPES: Readonly<Record<Field, KeyType>> = {
   "ct state": "ct_state",
   "ct direction": "ct_dir",
   "ct mark": "mark",
+  "rt ip nexthop": "ipv4_addr",
 };
 
 export const CT_STATES = ["new", "established", "related", "invalid", "untracked"] as const;

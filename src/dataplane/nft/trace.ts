@@ -2,7 +2,8 @@
 // check what rendered rules do without root (kube-proxy's nftables tracer is the idea): the base
 // chains of every table in hook order and priority, jump/goto/return, verdict maps, named and
 // inline sets, prefixes, concatenations, wildcard interface names, masked marks, mark and snat
-// statements. NAT chains see only a connection's first packet, as with conntrack. Anything it
+// statements. It does not route: `rt ip nexthop` reads the next hop the packet says routing chose
+// (Packet.nexthop). NAT chains see only a connection's first packet, as with conntrack. Anything it
 // cannot evaluate — a field the packet does not carry, a port of a protocol without ports, a
 // name the table lacks — is an error, never a silent match or miss.
 import { err, ok, type Result } from "../../util/result.js";

@@ -125,7 +125,16 @@ function checkStatement(s: Statement, c: Chain): string | undefined {
   }
 }
 
+/** `rt ip nexthop` reads the routing decision, which a packet has only after routing. */
+const BEFORE_ROUTING: ReadonlySet<string> = new Set(["prerouting", "input"]);
+const readsNexthop = (r: Rule): boolean =>
+  r.match.some((m) => m.left.fields.includes("rt ip nexthop")) ||
+  (r.verdict?.kind === "vmap" && r.verdict.key.fields.includes("rt ip nexthop"));
+
 function checkRule(r: Rule, c: Chain, scope: Scope): string | undefined {
+  // Only a base chain's own rules are checked here; a regular chain does not know its hooks.
+  if (c.base !== undefined && BEFORE_ROUTING.has(c.base.hook) && readsNexthop(r))
+    return `rt ip nexthop in a ${c.base.hook} chain: the packet has no route yet`;
   for (const [i, m] of r.match.entries()) {
     const p = checkMatch(m, scope);
     if (p !== undefined) return `match ${i}: ${p}`;

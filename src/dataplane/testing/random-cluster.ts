@@ -230,7 +230,8 @@ export function randomCluster(seed: number): Cluster {
 }
 
 /** A packet on a client node: mostly new connections of its workloads, some spoofed, from
- * unknown or other interfaces, established or related ones, and replies from gateways. */
+ * unknown or other interfaces, established or related ones, and replies from gateways; routed
+ * through the tunnel to a replica (the next hop routing chose) or out of another interface. */
 export function randomPacket(rand: Rand, c: Cluster): Packet {
   const workloads = c.plan.workloads;
   const w = pick(rand, workloads);
@@ -240,7 +241,15 @@ export function randomPacket(rand: Rand, c: Cluster): Packet {
   const ports = [6, 17, 132, 136].includes(l4proto);
   const outside = pick(rand, [0, 0, 0x1, 0xa0000001]);
   const ctMark = (): number =>
-    (pick(rand, [0, 0, 0x0fff0000, ...c.plan.gatewaySets.map((s) => s.mark)]) | pick(rand, [0, 0x2])) >>> 0;
+    (pick(rand, [
+      0,
+      0,
+      0x0fff0000,
+      ...c.plan.gatewaySets.map((s) => s.mark),
+      ...c.plan.pins.map((p) => p.mark),
+    ]) |
+      pick(rand, [0, 0x2])) >>>
+    0;
   const packet: Packet = {
     iif: w.hostInterface,
     saddr: w.ip,
@@ -277,5 +286,11 @@ export function randomPacket(rand: Rand, c: Cluster): Packet {
       ? { state: "established", direction: "reply", mark: ctMark() }
       : { state: "new", direction: "original", mark: 0 };
   }
+  // Where routing sends it: through the tunnel to a replica (pinned or not), or elsewhere.
+  const where = rand();
+  if (where < 0.5) {
+    packet.oif = VXLAN_DEVICE;
+    packet.nexthop = pick(rand, [...c.plan.pins.map((p) => p.ip), "10.128.99.1"]);
+  } else packet.oif = where < 0.75 ? "eth0" : w.hostInterface;
   return packet;
 }
