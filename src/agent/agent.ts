@@ -1,5 +1,6 @@
 // The per-node agent, put together from its parts: the cluster feed (datastore → ClusterIndex,
-// cluster-feed.ts), the gateway health (polling, replicas held until polled; gateway-health.ts),
+// cluster-feed.ts), the gateway replicas' health (data-path liveness sessions, liveness.ts, or
+// readiness polling, gateway-health.ts; replicas held until proven),
 // the plan → apply loop (calc → node dataplane, resync, retries; reconcile-loop.ts), the Node
 // condition (node-status.ts), the maintenance annotations on client pods (maintenance.ts) and the
 // metrics (agent-metrics.ts). This file only wires them and serves /healthz and /metrics.
@@ -14,10 +15,14 @@ import { createLogger, type Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
 import { agentMetrics } from "./agent-metrics.js";
 import { ClusterFeed } from "./cluster-feed.js";
+import type { OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
+import { GatewayLiveness, registerLivenessMetrics } from "./liveness.js";
+import { LivenessStatusPublisher } from "./liveness-status.js";
 import { MaintenanceAnnouncer } from "./maintenance.js";
 import { NodeConditionPublisher } from "./node-status.js";
 import { ReconcileLoop, type AgentStatus } from "./reconcile-loop.js";
+import type { ReplicaHealth } from "./replica-health.js";
 
 export interface AgentOptions {
   store: Datastore;
@@ -32,6 +37,11 @@ export interface AgentOptions {
   /** First retry delay after a failed reconcile or datastore list (doubles up to resyncMs); default 1000 ms. */
   retryMs?: number;
   poll?: Partial<PollSettings>;
+  /**
+   * Judge gateway replicas by data-path liveness (BFD sessions from the node IP, opened with
+   * this); without it, by readiness polling (`poll`).
+   */
+  liveness?: OpenLivenessEndpoint;
   httpGet?: HttpGet;
   random?: () => number;
   /** Write the agent's health into its Node's status.conditions (EgwAgentReady); default true. */
@@ -41,7 +51,7 @@ export interface AgentOptions {
 }
 
 export class Agent {
-  readonly metrics = agentMetrics();
+  readonly metrics = registerLivenessMetrics(agentMetrics());
   private readonly log: Logger;
   private readonly resyncMs: number;
   private readonly retryMs: number;
@@ -49,8 +59,10 @@ export class Agent {
   private readonly sleeper: Sleeper;
   private readonly index = new ClusterIndex();
   private readonly feed: ClusterFeed;
-  private readonly gateways: GatewayHealth;
+  private readonly gateways: ReplicaHealth;
   private readonly loop: ReconcileLoop;
+  private readonly publisher: NodeConditionPublisher;
+  private readonly livenessStatus: LivenessStatusPublisher;
   private readonly maintenance: MaintenanceAnnouncer;
   private stopped = false;
 
@@ -63,22 +75,38 @@ export class Agent {
     this.poll = pollSettings(o.poll);
     const index = this.index;
     const publisher = new NodeConditionPublisher({ store: o.store, node: o.node, clock, log: this.log });
-    this.gateways = new GatewayHealth({
-      index,
-      poll: this.poll,
-      clock,
-      httpGet: o.httpGet ?? fetchGet,
-      ...(o.random === undefined ? {} : { random: o.random }),
-      log: this.log,
-      metrics: this.metrics,
-      changed: () => this.loop.trigger(),
-    });
     this.maintenance = new MaintenanceAnnouncer({
       store: o.store,
       pod: (namespace, name) => index.pod(namespace, name),
       clock,
       log: this.log,
     });
+    this.publisher = publisher;
+    this.livenessStatus = new LivenessStatusPublisher({ store: o.store, node: o.node, clock, log: this.log });
+    const changed = (): void => this.loop.trigger();
+    // A replica's liveness changed: a failover does not wait for a burst of events to gather.
+    const urgent = (): void => this.loop.trigger(true);
+    this.gateways =
+      o.liveness === undefined
+        ? new GatewayHealth({
+            index,
+            poll: this.poll,
+            clock,
+            httpGet: o.httpGet ?? fetchGet,
+            ...(o.random === undefined ? {} : { random: o.random }),
+            log: this.log,
+            metrics: this.metrics,
+            changed,
+          })
+        : new GatewayLiveness({
+            index,
+            open: o.liveness,
+            clock,
+            log: this.log,
+            metrics: this.metrics,
+            changed: urgent,
+            ...(o.publishHealth === false ? {} : { publish: (e) => this.livenessStatus.offer(e) }),
+          });
     this.loop = new ReconcileLoop({
       index,
       node: o.node,
@@ -90,8 +118,8 @@ export class Agent {
       resyncMs: this.resyncMs,
       debounceMs: o.debounceMs ?? 50,
       retryMs: this.retryMs,
-      afterPass: async (health) => {
-        if (o.publishHealth !== false && health !== undefined) await publisher.publish(health);
+      afterPass: (health) => {
+        if (o.publishHealth !== false && health !== undefined) publisher.offer(health);
       },
       onReconcile: (plan, result) => {
         this.maintenance.follow(plan);
@@ -113,7 +141,11 @@ export class Agent {
    * reconciles once and arms the periodic resync. Resolves once the first list succeeded.
    */
   async start(): Promise<void> {
-    this.log.info("agent starting", { node: this.o.node, resyncMs: this.resyncMs, poll: this.poll });
+    this.log.info("agent starting", {
+      node: this.o.node,
+      resyncMs: this.resyncMs,
+      ...(this.o.liveness === undefined ? { liveness: "poll", poll: this.poll } : { liveness: "bfd" }),
+    });
     await retryUntilOk(() => this.feed.start(), {
       sleeper: this.sleeper,
       firstMs: this.retryMs,
@@ -130,10 +162,12 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     this.sleeper.wake();
-    this.gateways.stop();
     await this.feed.stop();
     await this.loop.stop();
+    await this.gateways.stop();
+    await this.livenessStatus.stop();
     await this.maintenance.stop();
+    await this.publisher.settled();
     this.log.info("agent stopped", { node: this.o.node });
   }
 
@@ -150,8 +184,7 @@ export class Agent {
   }
 
   metricsText(): Reply {
-    for (const [state, n] of Object.entries(this.gateways.counts()))
-      this.metrics.set("egw_agent_polled_gateways", n, { state });
+    this.gateways.setGauges(this.metrics);
     return {
       status: 200,
       body: this.metrics.render(),

@@ -14,6 +14,7 @@ import type { KernelGatewayGroup } from "../dataplane/kernel-groups.js";
 import type { Logger } from "../util/log.js";
 import { podReportsNotReady, replicasOutsideKernelGroups } from "./health-seed.js";
 import { GatewayPoller, readinessUrl } from "./poller.js";
+import type { ReplicaHealth } from "./replica-health.js";
 
 export interface PollSettings {
   /** Default 10 000 ms (Calico's egressGatewayPollInterval); 0 disables polling. */
@@ -45,7 +46,7 @@ export interface GatewayHealthOptions {
   changed(): void;
 }
 
-export class GatewayHealth {
+export class GatewayHealth implements ReplicaHealth {
   private readonly poller: GatewayPoller;
   /**
    * Replicas held down until their first successful poll (replica key → why): their pod says not
@@ -134,7 +135,18 @@ export class GatewayHealth {
     return this.poller.counts();
   }
 
-  stop(): void {
+  setGauges(metrics: Metrics): void {
+    for (const [state, n] of Object.entries(this.counts()))
+      metrics.set("egw_agent_polled_gateways", n, { state });
+  }
+
+  /** Polling reads no EgressGateway settings (the agent's flags set the interval). */
+  egressGatewayChanged(): void {}
+
+  /** Polling keeps no failover timings. */
+  applied(): void {}
+
+  async stop(): Promise<void> {
     this.poller.stop();
   }
 

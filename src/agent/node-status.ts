@@ -55,8 +55,33 @@ export class NodeConditionPublisher {
   /** What was last written (JSON); undefined: write on the next call. */
   private published: string | undefined;
   private lastError: string | undefined;
+  private next: AgentHealth | undefined;
+  private running: Promise<void> | undefined;
 
   constructor(private readonly o: { store: Datastore; node: string; clock: Clock; log: Logger }) {}
+
+  /**
+   * Publishes `h` in the background: at most one write in flight, and only the latest health is
+   * written after it (a slow datastore delays the condition, never the caller).
+   */
+  offer(h: AgentHealth): void {
+    this.next = h;
+    if (this.running !== undefined) return;
+    this.running = (async () => {
+      while (this.next !== undefined) {
+        const latest = this.next;
+        this.next = undefined;
+        await this.publish(latest);
+      }
+    })().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Waits for the write in flight, if any. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
 
   async publish(h: AgentHealth): Promise<void> {
     const key = JSON.stringify(h);

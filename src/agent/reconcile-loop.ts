@@ -4,7 +4,9 @@
 // health to publish on the Node, metrics and logs. A failed pass is retried with backoff while the
 // kernel keeps its previous state. Before the first reconcile the dataplane adopts what a previous
 // agent left in the kernel, and replicas its groups did not route to are held down until polled
-// (gateway-health.ts). It does not follow the datastore, poll gateways or write the Node itself.
+// (gateway-health.ts, liveness.ts). Nothing on the way from a trigger to the kernel waits for the
+// datastore: a replica's health change is applied from the index in memory. It does not follow
+// the datastore, judge gateways or write the Node itself.
 import { computeNodePlan } from "../calc/node-plan.js";
 import type { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
@@ -15,7 +17,7 @@ import type { NodeDataplanePort, NodeReconcileReport } from "../dataplane/node-d
 import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
 import { setPlanGauges } from "./agent-metrics.js";
-import type { GatewayHealth } from "./gateway-health.js";
+import type { ReplicaHealth } from "./replica-health.js";
 import type { AgentHealth } from "./node-status.js";
 import { ProblemLog } from "./problem-log.js";
 
@@ -29,7 +31,7 @@ export interface ReconcileLoopOptions {
   index: ClusterIndex;
   node: string;
   dataplane: NodeDataplanePort;
-  gateways: GatewayHealth;
+  gateways: ReplicaHealth;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -39,8 +41,11 @@ export interface ReconcileLoopOptions {
   debounceMs: number;
   /** First retry delay after a failed pass (doubles up to resyncMs). */
   retryMs: number;
-  /** After every pass, with the health it ended in (undefined before the first outcome). */
-  afterPass(health: AgentHealth | undefined): Promise<void>;
+  /**
+   * After every pass, with the health it ended in (undefined before the first outcome). Must not
+   * block: the loop does not wait for it.
+   */
+  afterPass(health: AgentHealth | undefined): void;
   /** After every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<NodeReconcileReport, string>) => void;
 }
@@ -73,7 +78,9 @@ export class ReconcileLoop {
       o.debounceMs,
       async () => {
         await this.pass();
-        if (!this.stopped) await o.afterPass(this.health);
+        // Not awaited: publishing goes to the datastore, and the next pass (a failover) must not
+        // wait for it (afterPass keeps at most one write in flight).
+        if (!this.stopped) o.afterPass(this.health);
       },
       (e) => o.log.error("sync failed unexpectedly", { error: e }),
     );
@@ -87,9 +94,9 @@ export class ReconcileLoop {
     });
   }
 
-  /** Something changed: a pass follows (coalesced). */
-  trigger(): void {
-    this.coalescer.trigger();
+  /** Something changed: a pass follows (coalesced; `urgent`: without the debounce delay). */
+  trigger(urgent = false): void {
+    this.coalescer.trigger(urgent);
   }
 
   /** Arms the periodic forced reconcile (drift repair). */
@@ -147,7 +154,10 @@ export class ReconcileLoop {
     setPlanGauges(this.o.metrics, plan);
 
     const fingerprint = JSON.stringify(plan);
-    if (!this.forceReconcile && fingerprint === this.appliedFingerprint) return;
+    if (!this.forceReconcile && fingerprint === this.appliedFingerprint) {
+      this.o.gateways.applied(plan, this.o.clock.now());
+      return;
+    }
     // A forced pass (the first, the periodic resync, a retry) reads the kernel back and repairs
     // it; a pass for an event lets the dataplane send only what changed.
     const full = this.forceReconcile;
@@ -156,8 +166,10 @@ export class ReconcileLoop {
     const result = await this.o.dataplane.reconcile(plan, { full });
     const seconds = (this.o.clock.now() - started) / 1000;
     this.o.metrics.set("egw_agent_reconcile_duration_seconds", seconds);
-    if (result.ok) this.succeeded(fingerprint, result.value, seconds);
-    else this.fail(result.error);
+    if (result.ok) {
+      this.succeeded(fingerprint, result.value, seconds);
+      this.o.gateways.applied(plan, this.o.clock.now());
+    } else this.fail(result.error);
     this.o.onReconcile?.(plan, result);
   }
 

@@ -83,6 +83,23 @@ describe("defaults", () => {
     });
   });
 
+  it("EgressGateway: a liveness block gets its missing timers; none is added where there is none", () => {
+    const base = {
+      apiVersion: "egw.dev/v1",
+      kind: "EgressGateway",
+      metadata: { name: "gw", namespace: "e" },
+    };
+    const given = valid({
+      ...base,
+      spec: { ipPools: [{ name: "p" }], failureDetection: { liveness: { multiplier: 5 } } },
+    });
+    assert.deepEqual((given.spec as Loose).failureDetection, {
+      liveness: { intervalMs: 100, multiplier: 5, holdDownMs: 2000 },
+    });
+    const none = valid({ ...base, spec: { ipPools: [{ name: "p" }] } });
+    assert.equal((none.spec as Loose).failureDetection, undefined);
+  });
+
   it("EgressGateway: empty template labels get the default too; given labels are kept", () => {
     const base = {
       apiVersion: "egw.dev/v1",

@@ -22,6 +22,8 @@ export const DEFAULTS = {
     // Calico's icmpProbe/httpProbe intervalSeconds/timeoutSeconds defaults, in milliseconds.
     icmpProbe: { intervalMs: 5000, timeoutMs: 15000 },
     httpProbe: { intervalMs: 10000, timeoutMs: 30000 },
+    /** Data-path liveness (BFD): detection in 300 ms, a recovered replica waits 2 s. */
+    liveness: { intervalMs: 100, multiplier: 3, holdDownMs: 2000 },
   },
   egressGatewayPolicy: { destinationCidr: "0.0.0.0/0", gatewayPreference: "None", maxNextHops: 0 },
   tier: { defaultAction: "Deny" },
@@ -109,6 +111,11 @@ const DEFAULTERS: Record<string, (o: Obj, name: string) => void> = {
       setDefault(p, "intervalMs", d[probe].intervalMs);
       setDefault(p, "timeoutMs", d[probe].timeoutMs);
     }
+    // Only a liveness block that is there gets its defaults written: agents use the same
+    // defaults for a gateway without one, and most gateways never mention it.
+    const liveness = fd?.liveness;
+    if (isObject(liveness))
+      for (const [key, value] of Object.entries(d.liveness)) setDefault(liveness, key, value);
   },
   EgressGatewayPolicy(o) {
     const spec = isObject(o.spec) ? o.spec : undefined;

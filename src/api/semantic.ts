@@ -216,8 +216,8 @@ function checkEgressGateway(issues: IssueList, o: EgressGateway): void {
   const fd = spec.failureDetection;
   if (fd) {
     const fdPath: Path = ["spec", "failureDetection"];
-    if (!fd.icmpProbe && !fd.httpProbe)
-      issues.add(fdPath, "{} is not valid: configure icmpProbe, httpProbe or both");
+    if (!fd.icmpProbe && !fd.httpProbe && !fd.liveness)
+      issues.add(fdPath, "{} is not valid: configure icmpProbe, httpProbe or both (or liveness)");
     if (fd.icmpProbe) {
       fd.icmpProbe.ips.forEach((ip, i) => checkIp(issues, [...fdPath, "icmpProbe", "ips", i], ip));
       checkProbeTiming(issues, [...fdPath, "icmpProbe"], fd.icmpProbe);

@@ -51,6 +51,46 @@ describe("egw run()", () => {
     assert.deepEqual(gw.spec?.template.metadata.labels, { "egw.dev/gateway": "gw" });
   });
 
+  it("rejects liveness settings out of range with the field path and why, and stores nothing", async () => {
+    const store = new MemoryStore();
+    const egw = makeRunner(() => store.client());
+    const withLiveness = (liveness: string): string =>
+      gateway(2).replace(
+        "ipPools: [{name: p}]",
+        `ipPools: [{name: p}], failureDetection: {liveness: ${liveness}}`,
+      );
+    const cases: [string, RegExp[]][] = [
+      [
+        "{intervalMs: 20}",
+        [/spec\.failureDetection\.liveness\.intervalMs/, /20 is not valid/, /below 50 ms/],
+      ],
+      [
+        "{multiplier: 0}",
+        [/spec\.failureDetection\.liveness\.multiplier/, /0 is not valid/, /missed packets/],
+      ],
+      ["{holdDownMs: 700000}", [/spec\.failureDetection\.liveness\.holdDownMs/, /from 0 to 600000/]],
+    ];
+    for (const [liveness, messages] of cases) {
+      const r = await egw(["apply", "-f", "-"], withLiveness(liveness));
+      assert.notEqual(r.code, 0, liveness);
+      for (const m of messages) assert.match(r.stderr, m, liveness);
+    }
+    const listed = await store.client().list("EgressGateway");
+    assert.ok(listed.ok);
+    assert.equal(listed.value.items.length, 0, "nothing was stored");
+
+    const good = await egw(
+      ["apply", "-f", "-"],
+      withLiveness("{intervalMs: 50, multiplier: 1, holdDownMs: 0}"),
+    );
+    assert.equal(good.code, 0, good.stderr);
+    const got = await egw(["get", "egw", "gw", "-n", "pay", "-o", "json"]);
+    const stored = JSON.parse(got.stdout) as Resource<{ failureDetection: unknown }>;
+    assert.deepEqual(stored.spec?.failureDetection, {
+      liveness: { intervalMs: 50, multiplier: 1, holdDownMs: 0 },
+    });
+  });
+
   it("retries when another writer changes the object between read and write", async () => {
     const store = new MemoryStore();
     const egw = makeRunner(() => store.client());

@@ -30,20 +30,16 @@ export const rollingLimits = (gw: EgressGateway): RollingLimits => {
     : { maxSurge, maxUnavailable };
 };
 
-/** Client liveness defaults (agent): interval × multiplier to see a replica up, then the hold-down. */
-const LIVENESS_DEFAULTS = { intervalMs: 100, multiplier: 3, holdDownMs: 2000 };
 /** For the clients' agents to apply the change after they judged the replica up. */
 const APPLY_MARGIN_MS = 1000;
 
 /**
  * How long a replica must have been Ready before it counts as available: the clients' detection
- * time plus their hold-down (spec.failureDetection.liveness, read structurally so that a stored
- * gateway without those fields gets the defaults) plus a margin for applying it.
+ * time plus their hold-down (spec.failureDetection.liveness, else its defaults) plus a margin for
+ * applying it.
  */
 export const settleMs = (gw: EgressGateway): number => {
-  const fd = gw.spec.failureDetection as
-    { liveness?: { intervalMs?: number; multiplier?: number; holdDownMs?: number } } | undefined;
-  const l = { ...LIVENESS_DEFAULTS, ...fd?.liveness };
+  const l = { ...DEFAULTS.egressGateway.liveness, ...gw.spec.failureDetection?.liveness };
   return l.intervalMs * l.multiplier + l.holdDownMs + APPLY_MARGIN_MS;
 };
 

@@ -69,4 +69,31 @@ describe("Coalescer", () => {
     c.trigger();
     assert.equal(clock.pending, 0, "a stopped coalescer schedules nothing");
   });
+
+  it("an urgent trigger runs without the delay, also when a delayed run is pending or one is running", async () => {
+    const clock = new FakeClock();
+    let runs = 0;
+    let release: () => void = () => undefined;
+    let hold = false;
+    const c = new Coalescer(clock, 50, async () => {
+      runs++;
+      if (hold) await new Promise<void>((r) => (release = r));
+    });
+    c.trigger();
+    await clock.advance(10);
+    c.trigger(true);
+    await clock.advance(0);
+    assert.equal(runs, 1, "the pending delayed run went at once");
+    await clock.advance(100);
+    assert.equal(runs, 1, "and only once");
+    hold = true;
+    c.trigger(true);
+    await clock.advance(0);
+    assert.equal(runs, 2);
+    c.trigger(true);
+    release();
+    hold = false;
+    await clock.advance(0);
+    assert.equal(runs, 3, "the urgent trigger during the run ran right after it");
+  });
 });

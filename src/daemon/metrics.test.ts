@@ -25,4 +25,26 @@ describe("Metrics", () => {
     assert.equal(m.get("x_total", { result: "ok" }), 3);
     assert.throws(() => m.inc("nope"), /not registered/);
   });
+
+  it("renders histograms with cumulative buckets, +Inf, sum and count", () => {
+    const m = new Metrics().histogram("d_seconds", "Delay", [0.5, 0.1]);
+    m.observe("d_seconds", 0.05);
+    m.observe("d_seconds", 0.3);
+    m.observe("d_seconds", 2);
+    assert.equal(m.observations("d_seconds"), 3);
+    assert.equal(
+      m.render(),
+      [
+        "# HELP d_seconds Delay",
+        "# TYPE d_seconds histogram",
+        'd_seconds_bucket{le="0.1"} 1',
+        'd_seconds_bucket{le="0.5"} 2',
+        'd_seconds_bucket{le="+Inf"} 3',
+        "d_seconds_sum 2.35",
+        "d_seconds_count 3",
+        "",
+      ].join("\n"),
+    );
+    assert.throws(() => m.observe("nope", 1), /not registered/);
+  });
 });

@@ -1,11 +1,18 @@
-// A few Prometheus counters and gauges, rendered in the text exposition format by hand (enough
-// for the daemons' handful of series; no client library needed).
+// A few Prometheus counters, gauges and histograms, rendered in the text exposition format by
+// hand (enough for the daemons' handful of series; no client library needed).
 export type Labels = Readonly<Record<string, string>>;
 
 interface Family {
   type: "counter" | "gauge";
   help: string;
   series: Map<string, { labels: Labels; value: number }>;
+}
+
+interface HistogramFamily {
+  help: string;
+  /** Upper bounds, ascending (+Inf is implied). */
+  buckets: readonly number[];
+  series: Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>;
 }
 
 const labelKey = (labels: Labels): string =>
@@ -19,6 +26,7 @@ const escapeLabel = (v: string): string =>
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
+  private readonly histograms = new Map<string, HistogramFamily>();
 
   counter(name: string, help: string): this {
     this.families.set(name, { type: "counter", help, series: new Map() });
@@ -28,6 +36,31 @@ export class Metrics {
   gauge(name: string, help: string): this {
     this.families.set(name, { type: "gauge", help, series: new Map() });
     return this;
+  }
+
+  /** A histogram with these bucket upper bounds (+Inf is added). */
+  histogram(name: string, help: string, buckets: readonly number[]): this {
+    this.histograms.set(name, { help, buckets: [...buckets].sort((a, b) => a - b), series: new Map() });
+    return this;
+  }
+
+  observe(name: string, value: number, labels: Labels = {}): void {
+    const h = this.histograms.get(name);
+    if (h === undefined) throw new Error(`histogram ${name} is not registered`);
+    const key = labelKey(labels);
+    let s = h.series.get(key);
+    if (s === undefined)
+      h.series.set(key, (s = { labels, counts: h.buckets.map(() => 0), sum: 0, count: 0 }));
+    h.buckets.forEach((le, i) => {
+      if (value <= le) s.counts[i] = (s.counts[i] ?? 0) + 1;
+    });
+    s.sum += value;
+    s.count++;
+  }
+
+  /** Observations of a histogram series so far (tests, diagnostics). */
+  observations(name: string, labels: Labels = {}): number {
+    return this.histograms.get(name)?.series.get(labelKey(labels))?.count ?? 0;
   }
 
   inc(name: string, labels: Labels = {}, by = 1): void {
@@ -52,6 +85,18 @@ export class Metrics {
       out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
       for (const [key, s] of f.series)
         out.push(`${name}${key === "" ? "" : `{${key}}`} ${formatValue(s.value)}`);
+    }
+    for (const [name, h] of this.histograms) {
+      out.push(`# HELP ${name} ${h.help}`, `# TYPE ${name} histogram`);
+      for (const [key, s] of h.series) {
+        const withLe = (le: string): string => `{${key === "" ? "" : `${key},`}le="${le}"}`;
+        h.buckets.forEach((le, i) =>
+          out.push(`${name}_bucket${withLe(formatValue(le))} ${s.counts[i] ?? 0}`),
+        );
+        out.push(`${name}_bucket${withLe("+Inf")} ${s.count}`);
+        const plain = key === "" ? "" : `{${key}}`;
+        out.push(`${name}_sum${plain} ${formatValue(s.sum)}`, `${name}_count${plain} ${s.count}`);
+      }
     }
     return out.join("\n") + "\n";
   }

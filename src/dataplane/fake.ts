@@ -15,7 +15,7 @@ import type {
   NodeReconcileReport,
   ReconcileOptions,
 } from "./node-dataplane.js";
-import { elementsAction, nftStep, routingKey, type NodeApplied } from "./node-update.js";
+import { deviceKey, elementsAction, nftStep, routingKey, type NodeApplied } from "./node-update.js";
 import { renderNode } from "./render-node.js";
 import { GatewaySetSlots } from "./slots.js";
 
@@ -67,7 +67,12 @@ export class FakeNodeDataplane implements NodeDataplanePort {
     if (step.kind === "elements") actions.push(elementsAction(NODE_NFT_TABLE, step.count));
     else if (step.kind === "full" && !this.kernelHolds(r.value.table, r.value.shape.hash))
       actions.push(`nft -f (replace table inet ${NODE_NFT_TABLE}, plan ${r.value.shape.hash})`);
-    this.kernel = { table: r.value.table, hash: r.value.shape.hash, routing };
+    this.kernel = {
+      table: r.value.table,
+      hash: r.value.shape.hash,
+      routing,
+      device: deviceKey(r.value.desired),
+    };
     this.trusted = true;
     return ok({ changes: actions.length, actions, plan: placed.plan, problems: placed.problems });
   }

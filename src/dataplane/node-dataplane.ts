@@ -32,6 +32,8 @@ import {
   elementsAction,
   nftStep,
   routingKey,
+  deviceKey,
+  deviceUnchanged,
   routingUnchanged,
   type NftStep,
   type NodeApplied,
@@ -95,13 +97,16 @@ export async function planRoutingChanges(
   r: NodeRender,
   o: DataplaneOptions,
 ): Promise<Result<Changes, string>> {
-  const peers = await readPeers(runner, VXLAN_DEVICE);
+  // Four independent read-backs, run at once: a failover waits for the slowest, not their sum.
+  const [peers, nexthops, routes, rules] = await Promise.all([
+    readPeers(runner, VXLAN_DEVICE),
+    readNexthops(runner),
+    readBandRoutes(runner),
+    readBandRules(runner),
+  ]);
   if (!peers.ok) return peers;
-  const nexthops = await readNexthops(runner);
   if (!nexthops.ok) return nexthops;
-  const routes = await readBandRoutes(runner);
   if (!routes.ok) return routes;
-  const rules = await readBandRules(runner);
   if (!rules.ok) return rules;
   const routing = diffRouting(
     {
@@ -190,13 +195,16 @@ export class NodeDataplane implements NodeDataplanePort {
     const routing = routingKey(r.desired);
     const skipRouting = routingUnchanged(applied, routing, full);
     let c: Changes | undefined;
+    const device = deviceKey(r.desired);
     if (!skipRouting) {
-      const link = await ensureVxlan(this.runner, r.desired.link);
-      if (!link.ok) return link;
-      actions.push(...link.value.map((l) => `ip ${l}`));
-      const sysctls = await ensureSysctls(this.runner, r.desired.sysctls);
-      if (!sysctls.ok) return sysctls;
-      actions.push(...sysctls.value);
+      if (!deviceUnchanged(applied, device, full)) {
+        const link = await ensureVxlan(this.runner, r.desired.link);
+        if (!link.ok) return link;
+        actions.push(...link.value.map((l) => `ip ${l}`));
+        const sysctls = await ensureSysctls(this.runner, r.desired.sysctls);
+        if (!sysctls.ok) return sysctls;
+        actions.push(...sysctls.value);
+      }
       const planned = await planRoutingChanges(this.runner, r, this.options);
       if (!planned.ok) return planned;
       c = planned.value;
@@ -224,7 +232,7 @@ export class NodeDataplane implements NodeDataplanePort {
       );
       if (!removed.ok) return removed;
     }
-    this.applied = { table: r.table, hash: r.shape.hash, routing };
+    this.applied = { table: r.table, hash: r.shape.hash, routing, device };
     return ok({ changes: actions.length, actions, plan: placed.plan, problems: placed.problems });
   }
 

@@ -6,7 +6,14 @@ import { describe, it } from "node:test";
 import type { GatewayHop, NodePlan, WorkloadPlan } from "../calc/plan.js";
 import { withFreshSlots } from "./kernel-plan.js";
 import { NodeDataplane } from "./node-dataplane.js";
-import { nftStep, routingKey, routingUnchanged, type NodeApplied } from "./node-update.js";
+import {
+  deviceKey,
+  deviceUnchanged,
+  nftStep,
+  routingKey,
+  routingUnchanged,
+  type NodeApplied,
+} from "./node-update.js";
 import { renderNode, type NodeRender } from "./render-node.js";
 import type { Runner, RunResult } from "./runner.js";
 
@@ -47,6 +54,7 @@ const appliedOf = (r: NodeRender): NodeApplied => ({
   table: r.table,
   hash: r.shape.hash,
   routing: routingKey(r.desired),
+  device: deviceKey(r.desired),
 });
 
 describe("nftStep", () => {
@@ -100,6 +108,19 @@ describe("nftStep", () => {
     moved.tunnelPeers = [hop(2)];
     moved.gatewaySets[0]!.routes = [{ destination: "0.0.0.0/0", action: "gateways", hops: [hop(2)] }];
     assert.equal(routingUnchanged(applied, routingKey(rendered(moved).desired), false), false);
+  });
+
+  it("checks the tunnel device and sysctls again only when they changed, on a full pass, or after a failure", () => {
+    const r = rendered(plan([pod(10, "s1")]));
+    const failover = plan([pod(10, "s1")]);
+    failover.gatewaySets[0]!.routes = [{ destination: "0.0.0.0/0", action: "gateways", hops: [hop(2)] }];
+    const device = deviceKey(rendered(failover).desired);
+    assert.equal(device, deviceKey(r.desired), "a failover leaves the device alone");
+    assert.equal(deviceUnchanged(applied, device, false), true);
+    assert.equal(deviceUnchanged(applied, device, true), false);
+    assert.equal(deviceUnchanged(undefined, device, false), false);
+    const otherNode = { ...plan([pod(10, "s1")]), nodeIP: "172.30.0.99" };
+    assert.equal(deviceUnchanged(applied, deviceKey(rendered(otherNode).desired), false), false);
   });
 });
 

@@ -16,10 +16,23 @@ export interface NodeApplied {
   hash: string;
   /** The routing desired state (link, sysctls, peers, groups, routes, rules), as routingKey gives it. */
   routing: string;
+  /** The tunnel device and sysctls alone, as deviceKey gives it. */
+  device: string;
 }
 
 /** Routing desired state as one comparable value (its arrays are in the renderer's fixed order). */
 export const routingKey = (d: NodeDesired): string => JSON.stringify(d);
+
+/** The tunnel device and sysctls as one comparable value. */
+export const deviceKey = (d: NodeDesired): string => JSON.stringify([d.link, d.sysctls]);
+
+/**
+ * True when the tunnel device and sysctls need no check: this process set them up last time and
+ * nothing asks for a full pass. A failover only swaps group members; reading the device and six
+ * sysctls back would add two process runs to the time new connections fail.
+ */
+export const deviceUnchanged = (applied: NodeApplied | undefined, device: string, full: boolean): boolean =>
+  !full && applied !== undefined && applied.device === device;
 
 /** What to do with the nft table. */
 export type NftStep =

@@ -1,7 +1,8 @@
 // One egress gateway replica, running in its own netns: follows its Pod, the Nodes, the IPPools
 // and its EgressGateway; keeps the replica's dataplane (tunnel endpoint, SNAT to the egress IP,
 // anti-relay filter, return routes) applied, on change and periodically; runs the upstream
-// probes; serves /readiness and /metrics; publishes readiness in its Pod's status.
+// probes; serves /readiness and /metrics; publishes readiness in its Pod's status and, when given
+// a liveness endpoint, on its passive BFD sessions with the client nodes (liveness.ts).
 import type { Resource } from "../api/meta.js";
 import { ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
 import type { IPPoolInput, PodInput } from "../calc/inputs.js";
@@ -12,11 +13,13 @@ import type { Datastore } from "../datastore/types.js";
 import { periodic, retryUntilOk, Sleeper, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import { fetchGet, type HttpGet } from "../daemon/http-get.js";
+import { livenessSettingsOf, type OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
 import { createLogger, type Logger } from "../util/log.js";
 import { Metrics } from "../daemon/metrics.js";
 import { ResourceMirror } from "../daemon/mirror.js";
 import type { Reply } from "../daemon/status-server.js";
 import type { Result } from "../util/result.js";
+import { ReplicaLivenessSessions } from "./liveness.js";
 import { buildGatewayPlan, type GatewayNodeInput } from "./plan.js";
 import { publishReadiness } from "./pod-status.js";
 import { httpProbe, pingProbe, ProbeLoop } from "./probes.js";
@@ -46,6 +49,8 @@ export interface GatewayOptions {
   random?: () => number;
   /** Publish readiness into the Pod's status (default true). */
   publishStatus?: boolean;
+  /** Answer the client nodes' liveness sessions (BFD) on the pod IP, opened with this. */
+  liveness?: OpenLivenessEndpoint;
   /** After every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: GatewayReplicaPlan, result: Result<ReconcileReport, string>) => void;
 }
@@ -77,6 +82,7 @@ export class Gateway {
   private resync: Periodic | undefined;
   private stopped = false;
   private readonly sleeper: Sleeper;
+  private readonly liveness: ReplicaLivenessSessions | undefined;
 
   constructor(private readonly o: GatewayOptions) {
     this.log = o.log ?? createLogger("gateway");
@@ -84,6 +90,7 @@ export class Gateway {
     this.sleeper = new Sleeper(this.clock);
     this.healthPort = o.healthPort ?? GATEWAY_HEALTH_PORT;
     this.resyncMs = o.resyncMs ?? 10_000;
+    this.liveness = o.liveness && new ReplicaLivenessSessions({ open: o.liveness, log: this.log });
     this.coalescer = new Coalescer(
       this.clock,
       o.debounceMs ?? 50,
@@ -148,6 +155,7 @@ export class Gateway {
     for (const p of this.probes) p.stop();
     await this.mirror.stop();
     await this.coalescer.stop();
+    await this.liveness?.stop();
     this.log.info("gateway stopped", { pod: this.o.pod });
   }
 
@@ -240,6 +248,7 @@ export class Gateway {
     this.lastWarnings = warnings;
     const plan = built.value.plan;
     this.metrics.set("egw_gateway_nodes", plan.nodes.length);
+    this.liveness?.follow(plan, livenessSettingsOf(this.owner()));
     const fingerprint = JSON.stringify(plan);
     if (this.forceReconcile || fingerprint !== this.appliedFingerprint) {
       this.forceReconcile = false;
@@ -291,17 +300,22 @@ export class Gateway {
     for (const p of this.probes) p.start();
   }
 
-  /** The owning EgressGateway's spec.failureDetection (owner from the pod's annotation). */
-  private failureDetection(): FailureDetectionInput | undefined {
+  /** The owning EgressGateway (from the pod's annotation). */
+  private owner(): Resource | undefined {
     const owner = this.pod?.metadata.annotations?.[ANN_GATEWAY_OWNER];
-    if (owner === undefined) return undefined;
-    const spec = this.gateways.get(owner)?.spec as Json | undefined;
+    return owner === undefined ? undefined : this.gateways.get(owner);
+  }
+
+  /** The owning EgressGateway's spec.failureDetection. */
+  private failureDetection(): FailureDetectionInput | undefined {
+    const spec = this.owner()?.spec as Json | undefined;
     return spec?.failureDetection as FailureDetectionInput | undefined;
   }
 
   /** Logs readiness transitions and publishes them in the Pod's status. */
   private async refreshReadiness(): Promise<void> {
     const r = this.readiness();
+    this.liveness?.setReadiness(r);
     // Published on transitions only: probe error texts must not cause a write per round.
     const key = `${r.ready}|${r.reason}`;
     if (

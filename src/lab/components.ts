@@ -61,6 +61,7 @@ export const agentArgv = (
   stateDir: string,
   t: LabTopology,
   node: { name: string; netns: string },
+  liveness: "bfd" | "poll" = "bfd",
 ): string[] =>
   inNetns(
     node.netns,
@@ -78,6 +79,8 @@ export const agentArgv = (
       String(LAB_RESYNC_SECONDS),
       "--poll-interval",
       String(LAB_POLL_INTERVAL_SECONDS),
+      "--liveness",
+      liveness,
     ]),
   );
 

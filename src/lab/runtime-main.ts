@@ -50,7 +50,11 @@ const main = async (argv: string[]): Promise<void> => {
       owns: (c) => c.startsWith(GATEWAY_COMPONENT_PREFIX),
       argv: (pod) => gatewayArgv(stateDir, t, pod),
     },
-    agents: { stateDir, component: agentComponent, argv: (node) => agentArgv(stateDir, t, node) },
+    agents: {
+      stateDir,
+      component: agentComponent,
+      argv: (node) => agentArgv(stateDir, t, node, manifest.liveness),
+    },
   });
   // etcd may still be settling: retry the first pass instead of dying.
   await retryUntilOk(() => runtime.start(), {

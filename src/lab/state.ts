@@ -42,6 +42,8 @@ export interface LabManifest {
   createdAt: string;
   /** What the CLI and the runtime use, e.g. http://127.0.0.1:40123 (the etcd proxy). */
   etcdEndpoint?: string;
+  /** How the agents judge gateway replicas (`egw up --liveness`); absent: bfd. */
+  liveness?: "bfd" | "poll";
   processes: Record<Component, ProcessRecord>;
 }
 

@@ -39,6 +39,8 @@ export interface UpOptions {
   zones?: number;
   stateDir: string;
   env: Env;
+  /** How the agents judge gateway replicas; default bfd. */
+  liveness?: "bfd" | "poll";
   /** Progress lines ("creating namespaces…"). */
   progress?: (line: string) => void;
 }
@@ -111,6 +113,7 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
     phase: "building",
     createdAt: new Date().toISOString(),
     processes: {},
+    ...(opts.liveness === undefined ? {} : { liveness: opts.liveness }),
   };
   const built = await build(t, manifest, opts, pluginDir, progress);
   if (!built.ok) {
@@ -247,7 +250,7 @@ const build = async (
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
   for (const node of t.nodes) {
-    r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node), node.netns);
+    r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node, opts.liveness), node.netns);
     if (!r.ok) return r;
   }
   progress("starting the lab runtime (pods, gateway replicas)");

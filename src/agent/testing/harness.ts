@@ -52,18 +52,19 @@ export type HarnessOptions = Omit<AgentOptions, "store" | "node" | "dataplane" |
 export async function startAgentOn<D extends FakeNodeDataplane>(
   objects: readonly Resource[],
   dataplane: D,
-  options: HarnessOptions,
+  options: HarnessOptions & { wrapStore?: (store: Datastore) => Datastore },
 ) {
   const store: MemoryDatastore = createMemoryDatastore();
   for (const obj of objects) await must(store, obj);
   const clock = new FakeClock();
   const log = memoryLogger("agent");
+  const { wrapStore, ...agentOptions } = options;
   const agent = new Agent({
     resyncMs: 10_000,
     debounceMs: 50,
     retryMs: 500,
-    ...options,
-    store,
+    ...agentOptions,
+    store: wrapStore === undefined ? store : wrapStore(store),
     node: "node1",
     dataplane,
     clock,

@@ -67,6 +67,20 @@ export const NodeSchema = Strict({
       conditions: Type.Optional(
         Type.Array(CoreConditionSchema, { description: "EgwAgentReady: written by the node's egw agent" }),
       ),
+      gatewayLiveness: Type.Optional(
+        Type.Array(
+          Strict({
+            replica: Type.String({ description: "namespace/pod of the gateway replica" }),
+            state: StringEnum(["Up", "Down", "Draining", "Held"]),
+            since: Type.String({ description: "ISO-8601 time of the last state change" }),
+            reason: Type.Optional(Type.String()),
+          }),
+          {
+            description:
+              "The node's egw agent's liveness sessions with gateway replicas (written at most once a second)",
+          },
+        ),
+      ),
     }),
   ),
 });

@@ -53,8 +53,49 @@ const probeFields = {
   ),
 };
 
+/** Bounds of spec.failureDetection.liveness (the agents' data-path sessions with each replica). */
+export const LIVENESS_LIMITS = {
+  intervalMs: { min: 50, max: 60_000 },
+  multiplier: { min: 1, max: 255 },
+  holdDownMs: { min: 0, max: 600_000 },
+} as const;
+
+export const LivenessSchema = Strict(
+  {
+    intervalMs: Type.Optional(
+      Type.Integer({
+        minimum: LIVENESS_LIMITS.intervalMs.min,
+        maximum: LIVENESS_LIMITS.intervalMs.max,
+        description: "Time between liveness packets in each direction, in milliseconds; default 100",
+        expected:
+          "an integer from 50 to 60000 (milliseconds): below 50 ms a busy node's scheduling and garbage-collection pauses would make live replicas look dead",
+      }),
+    ),
+    multiplier: Type.Optional(
+      Type.Integer({
+        minimum: LIVENESS_LIMITS.multiplier.min,
+        maximum: LIVENESS_LIMITS.multiplier.max,
+        description: "Intervals without a packet before a replica is down (BFD detect multiplier); default 3",
+        expected:
+          "an integer from 1 to 255: the number of missed packets before a replica is down (0 would declare every replica down)",
+      }),
+    ),
+    holdDownMs: Type.Optional(
+      Type.Integer({
+        minimum: LIVENESS_LIMITS.holdDownMs.min,
+        maximum: LIVENESS_LIMITS.holdDownMs.max,
+        description:
+          "How long a replica that came back stays out of new connections (no flapping), in milliseconds; default 2000",
+        expected: "an integer from 0 to 600000 (milliseconds)",
+      }),
+    ),
+  },
+  "Data-path liveness between each client node and each replica (BFD through the egress tunnel). Detection time = intervalMs × multiplier",
+);
+
 export const FailureDetectionSchema = Strict(
   {
+    liveness: Type.Optional(LivenessSchema),
     icmpProbe: Type.Optional(
       Strict(
         { ips: Type.Array(Type.String(), { minItems: 1 }), ...probeFields },
@@ -68,7 +109,7 @@ export const FailureDetectionSchema = Strict(
       ),
     ),
   },
-  "At least one probe is required; with both, one of each must succeed for readiness",
+  "At least one of icmpProbe, httpProbe, liveness; with both probes, one of each must succeed for readiness",
 );
 
 export const RollingUpdateSchema = Strict(
@@ -196,6 +237,7 @@ export type EgressGatewayStatus = Static<typeof EgressGatewayStatusSchema>;
 export type EgressGateway = Static<typeof EgressGatewaySchema>;
 export type RollingUpdate = Static<typeof RollingUpdateSchema>;
 export type FailureDetection = Static<typeof FailureDetectionSchema>;
+export type Liveness = Static<typeof LivenessSchema>;
 export type EgressGatewayPolicyRule = Static<typeof EgressGatewayPolicyRuleSchema>;
 export type EgressGatewayPolicy = Static<typeof EgressGatewayPolicySchema>;
 export type IPAllocation = Static<typeof IPAllocationSchema>;

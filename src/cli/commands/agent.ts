@@ -2,6 +2,8 @@
 // hostNetwork DaemonSet would). Runs until SIGTERM/SIGINT.
 import type { Command } from "commander";
 import { Agent } from "../../agent/agent.js";
+import { systemClock } from "../../daemon/clock.js";
+import { bfdOpener } from "../../daemon/liveness-endpoint.js";
 import { createLogger } from "../../util/log.js";
 import { waitForSignal } from "../../daemon/signals.js";
 import { startStatusServer } from "../../daemon/status-server.js";
@@ -22,7 +24,19 @@ interface AgentFlags {
   gatewayHealthPort: string;
   mtu?: string;
   resilientIdleTimer: string;
+  liveness: string;
 }
+
+export const LIVENESS_MODES = ["bfd", "poll"] as const;
+export type LivenessMode = (typeof LIVENESS_MODES)[number];
+
+/** The --liveness flag, or a usage error naming the valid modes. */
+export const livenessFlag = (text: string): LivenessMode => {
+  const mode = LIVENESS_MODES.find((m) => m === text);
+  if (mode === undefined)
+    throw new CliError(`--liveness "${text}": expected one of ${LIVENESS_MODES.join(", ")}`, EXIT_USAGE);
+  return mode;
+};
 
 /** A number flag within [min, max], or a usage error naming the flag and the valid range. */
 export const numberFlag = (flag: string, text: string, min: number, max: number, integer = true): number => {
@@ -53,6 +67,11 @@ export const register = (program: Command, ctx: CliContext): void => {
       "destinations never sent to gateways besides the pod CIDRs (node, service CIDRs)",
       [],
     )
+    .option(
+      "--liveness <mode>",
+      "how gateway replicas are judged: bfd (data-path liveness sessions from the node IP, timers from each EgressGateway) or poll (readiness polling, --poll-*)",
+      "bfd",
+    )
     .option("--poll-interval <seconds>", "readiness polling interval of gateway replicas (0 disables)", "10")
     .option("--poll-failures <n>", "consecutive failed polls before a replica is down", "3")
     .option("--gateway-health-port <port>", "health port of gateway replicas", "8080")
@@ -72,6 +91,7 @@ export const register = (program: Command, ctx: CliContext): void => {
       const gatewayPort = numberFlag("--gateway-health-port", flags.gatewayHealthPort, 1, 65_535);
       const mtu = flags.mtu === undefined ? undefined : numberFlag("--mtu", flags.mtu, 576, 9000);
       const resilientIdleTimerSec = numberFlag("--resilient-idle-timer", flags.resilientIdleTimer, 0, 3600);
+      const liveness = livenessFlag(flags.liveness);
 
       const log = createLogger("agent");
       const store = await ctx.datastore();
@@ -89,6 +109,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         log,
         resyncMs,
         poll: { intervalMs: pollIntervalMs, failureThreshold, port: gatewayPort },
+        ...(liveness === "bfd" ? { liveness: bfdOpener(systemClock(), log) } : {}),
       });
       const server = await startStatusServer(
         { host: flags.healthAddress, port: healthPort },

@@ -1,7 +1,10 @@
 // `egw gateway --pod NS/NAME`: one egress gateway replica, run inside the replica's network
-// namespace. Runs until SIGTERM/SIGINT; on SIGTERM it reports not ready first (drain).
+// namespace, answering the client nodes' liveness sessions (BFD, UDP 3784 on its pod IP). Runs
+// until SIGTERM/SIGINT; on SIGTERM it reports not ready first (drain: AdminDown on its sessions).
 import type { Command } from "commander";
 import { createLogger } from "../../util/log.js";
+import { systemClock } from "../../daemon/clock.js";
+import { bfdOpener } from "../../daemon/liveness-endpoint.js";
 import { waitForSignal } from "../../daemon/signals.js";
 import { startStatusServer } from "../../daemon/status-server.js";
 import { GatewayDataplane } from "../../dataplane/gateway-dataplane.js";
@@ -55,6 +58,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         healthPort,
         resyncMs,
         log,
+        liveness: bfdOpener(systemClock(), log),
       });
       const server = await startStatusServer(
         { host: "0.0.0.0", port: healthPort },

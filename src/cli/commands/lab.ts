@@ -37,6 +37,7 @@ import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
+import { livenessFlag } from "./agent.js";
 import { formatTable } from "../../util/table.js";
 
 interface LabFlags {
@@ -169,31 +170,36 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
       "--state-dir <dir>",
       "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
     )
-    .action(async (opts: { nodes: string; zones: string; name: string; stateDir?: string }) => {
-      const nodes = parseCount("--nodes", opts.nodes, "3");
-      const zones = parseCount("--zones", opts.zones, "2");
-      const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
-      const started = Date.now();
-      const r = await labUp({
-        name: opts.name,
-        nodes,
-        zones,
-        stateDir,
-        env: ctx.io.env,
-        progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
-      });
-      if (!r.ok) throw new CliError(r.error);
-      const { manifest, topology } = r.value;
-      const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
-      if (r.value.alreadyRunning) {
-        ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
-        const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
-        ctx.io.stdout(formatStatus(manifest, labHealth(manifest), cluster));
-        return;
-      }
-      ctx.io.stdout(summary(topology, manifest, configPath));
-      ctx.io.stderr(`egw up: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    });
+    .option("--liveness <mode>", "how the agents judge gateway replicas: bfd or poll (see egw agent)", "bfd")
+    .action(
+      async (opts: { nodes: string; zones: string; name: string; stateDir?: string; liveness: string }) => {
+        const nodes = parseCount("--nodes", opts.nodes, "3");
+        const zones = parseCount("--zones", opts.zones, "2");
+        const liveness = livenessFlag(opts.liveness);
+        const stateDir = resolveStateDir(ctx.io.env, opts.name, opts.stateDir);
+        const started = Date.now();
+        const r = await labUp({
+          name: opts.name,
+          nodes,
+          zones,
+          stateDir,
+          env: ctx.io.env,
+          liveness,
+          progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
+        });
+        if (!r.ok) throw new CliError(r.error);
+        const { manifest, topology } = r.value;
+        const configPath = manifest.etcdEndpoint ? targetLab(ctx, manifest.etcdEndpoint) : ctx.configPath();
+        if (r.value.alreadyRunning) {
+          ctx.io.stdout(`lab "${manifest.name}" is already running; nothing changed\n\n`);
+          const cluster = await withStore(manifest, (s) => clusterView(manifest, s));
+          ctx.io.stdout(formatStatus(manifest, labHealth(manifest), cluster));
+          return;
+        }
+        ctx.io.stdout(summary(topology, manifest, configPath));
+        ctx.io.stderr(`egw up: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      },
+    );
 
   program
     .command("down")
