@@ -17,6 +17,7 @@ import { agentMetrics } from "./agent-metrics.js";
 import { ClusterFeed } from "./cluster-feed.js";
 import type { OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
+import { NodeLease } from "./lease.js";
 import { GatewayLiveness, registerLivenessMetrics } from "./liveness.js";
 import { LivenessStatusPublisher } from "./liveness-status.js";
 import { MaintenanceAnnouncer } from "./maintenance.js";
@@ -46,6 +47,8 @@ export interface AgentOptions {
   random?: () => number;
   /** Write the agent's health into its Node's status.conditions (EgwAgentReady); default true. */
   publishHealth?: boolean;
+  /** Renew the node's liveness Lease (egw-system/egw-agent-<node>, lease.ts); default true. */
+  renewLease?: boolean;
   /** Called after every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<NodeReconcileReport, string>) => void;
 }
@@ -61,6 +64,7 @@ export class Agent {
   private readonly feed: ClusterFeed;
   private readonly gateways: ReplicaHealth;
   private readonly loop: ReconcileLoop;
+  private readonly lease: NodeLease | undefined;
   private readonly publisher: NodeConditionPublisher;
   private readonly livenessStatus: LivenessStatusPublisher;
   private readonly maintenance: MaintenanceAnnouncer;
@@ -74,6 +78,8 @@ export class Agent {
     this.retryMs = Math.min(o.retryMs ?? 1000, this.resyncMs);
     this.poll = pollSettings(o.poll);
     const index = this.index;
+    if (o.renewLease !== false)
+      this.lease = new NodeLease({ store: o.store, node: o.node, clock, log: this.log });
     const publisher = new NodeConditionPublisher({ store: o.store, node: o.node, clock, log: this.log });
     this.maintenance = new MaintenanceAnnouncer({
       store: o.store,
@@ -146,6 +152,7 @@ export class Agent {
       resyncMs: this.resyncMs,
       ...(this.o.liveness === undefined ? { liveness: "poll", poll: this.poll } : { liveness: "bfd" }),
     });
+    this.lease?.start();
     await retryUntilOk(() => this.feed.start(), {
       sleeper: this.sleeper,
       firstMs: this.retryMs,
@@ -162,6 +169,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     this.sleeper.wake();
+    await this.lease?.stop();
     await this.feed.stop();
     await this.loop.stop();
     await this.gateways.stop();

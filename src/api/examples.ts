@@ -131,6 +131,17 @@ export const EXAMPLES: Record<string, Resource> = {
       ],
     },
   },
+  Lease: {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: "egw-agent-node-1", namespace: "egw-system" },
+    spec: {
+      holderIdentity: "node-1",
+      leaseDurationSeconds: 10,
+      acquireTime: "2026-01-01T12:00:00.000Z",
+      renewTime: "2026-01-01T12:00:02.000Z",
+    },
+  },
   IPAllocation: {
     apiVersion: "egw.dev/v1",
     kind: "IPAllocation",

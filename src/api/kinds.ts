@@ -1,6 +1,8 @@
 // The kinds egw knows: API group, scope and the names the CLI accepts for each.
 export const EGW_API_VERSION = "egw.dev/v1";
 export const CORE_API_VERSION = "v1";
+/** Kubernetes' coordination group: node liveness leases. */
+export const COORDINATION_API_VERSION = "coordination.k8s.io/v1";
 
 export interface KindInfo {
   kind: string;
@@ -60,6 +62,7 @@ export const KINDS: readonly KindInfo[] = [
   },
   { kind: "Pod", apiVersion: CORE_API_VERSION, namespaced: true, plural: "pods", shortNames: ["po"] },
   { kind: "Node", apiVersion: CORE_API_VERSION, namespaced: false, plural: "nodes", shortNames: ["no"] },
+  { kind: "Lease", apiVersion: COORDINATION_API_VERSION, namespaced: true, plural: "leases", shortNames: [] },
   {
     kind: "IPAllocation",
     apiVersion: EGW_API_VERSION,

@@ -22,6 +22,7 @@ import {
   ANN_EGRESS_SELECTOR,
   ANN_GATEWAY_EGRESS_IP,
 } from "./well-known.js";
+import type { Lease } from "./schemas/coordination.js";
 import type { Namespace, Node, Pod } from "./schemas/core.js";
 import {
   GATEWAY_PREFERENCE_CHOICES,
@@ -370,6 +371,20 @@ function checkNode(issues: IssueList, o: Node): void {
   });
 }
 
+/** RFC 3339 times, as Kubernetes writes a Lease's acquireTime and renewTime. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function checkLease(issues: IssueList, o: Lease): void {
+  for (const field of ["acquireTime", "renewTime"] as const) {
+    const v = o.spec?.[field];
+    if (v !== undefined && (!RFC3339.test(v) || !Number.isFinite(Date.parse(v))))
+      issues.add(
+        ["spec", field],
+        `${showValue(v)} is not valid: expected an RFC 3339 time, e.g. 2026-01-01T12:00:00.000Z`,
+      );
+  }
+}
+
 function checkPod(issues: IssueList, o: Pod): void {
   checkEgressAnnotations(issues, o.metadata.annotations);
   const egressIP = o.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP];
@@ -398,6 +413,7 @@ const CHECKS: Record<string, (issues: IssueList, o: never) => void> = {
   Namespace: (issues, o: Namespace) => checkEgressAnnotations(issues, o.metadata.annotations),
   Pod: checkPod,
   Node: checkNode,
+  Lease: checkLease,
   IPAllocation: checkIPAllocation,
 };
 

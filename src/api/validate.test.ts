@@ -809,6 +809,15 @@ const CASES: BadCase[] = [
     '"10.10.0"',
     "not a valid IP",
   ),
+  bad(
+    "lease renewTime",
+    "Lease",
+    (o) => (o.spec.renewTime = "yesterday"),
+    "spec.renewTime",
+    '"yesterday"',
+    "RFC 3339",
+  ),
+  bad("lease duration", "Lease", (o) => (o.spec.leaseDurationSeconds = 0), "spec.leaseDurationSeconds"),
   bad("allocation ip", "IPAllocation", (o) => (o.spec.ip = "x"), "spec.ip", '"x"'),
   bad(
     "allocation owner",

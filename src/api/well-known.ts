@@ -47,3 +47,18 @@ export const GATEWAY_HEALTH_PORT = 8080;
 
 /** Node condition the agent writes: True while the node's egress dataplane is programmed. */
 export const CONDITION_AGENT_READY = "EgwAgentReady";
+
+/**
+ * Node liveness: each agent renews the Lease `<NODE_LEASE_PREFIX><node>` in NODE_LEASE_NAMESPACE;
+ * the controller writes CONDITION_NODE_REACHABLE on the Node (False, reason LeaseExpired, once the
+ * lease was not renewed for its node-lost time; True, reason LeaseRenewed, when it is renewed).
+ * A condition type of its own: EgwAgentReady belongs to the agent, which writes it only when its
+ * own health changes, so the controller writing it would leave it stale after a recovery.
+ */
+export const NODE_LEASE_NAMESPACE = "egw-system";
+export const NODE_LEASE_PREFIX = "egw-agent-";
+export const CONDITION_NODE_REACHABLE = "EgwNodeReachable";
+export const REASON_LEASE_EXPIRED = "LeaseExpired";
+export const REASON_LEASE_RENEWED = "LeaseRenewed";
+
+export const nodeLeaseName = (node: string): string => `${NODE_LEASE_PREFIX}${node}`;

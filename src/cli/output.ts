@@ -194,6 +194,10 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
     normal: [mapItems("ADDRESSES", "status.addresses", "address")],
     wide: [at("POD-CIDR", "spec.podCIDR"), labels],
   },
+  Lease: {
+    normal: [at("HOLDER", "spec.holderIdentity"), at("RENEWED", "spec.renewTime")],
+    wide: [at("DURATION", "spec.leaseDurationSeconds")],
+  },
 };
 
 /** Replicas of EgressGateways as seen from outside, by "<namespace>/<name>" (see replica-view.ts). */

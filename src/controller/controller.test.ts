@@ -409,3 +409,81 @@ const wrap = (ds: MemoryDatastore, over: Partial<Datastore>): Datastore => ({
   close: () => ds.close(),
   ...over,
 });
+
+describe("GatewayController: node loss", () => {
+  it("a node whose agent lease stops is marked lost, its replica deleted and replaced elsewhere; it recovers when the lease renews", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    const renewing = new Set(["node-1", "node-2", "node-3"]);
+    // What each node's agent does (agent/lease.ts), by hand: renewTime changes every 100 ms.
+    let tick = 0;
+    const renew = setInterval(() => {
+      tick += 1;
+      for (const node of renewing) {
+        const lease: Resource = {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name: `egw-agent-${node}`, namespace: "egw-system" },
+          spec: { holderIdentity: node, renewTime: new Date(1_000_000 + tick).toISOString() },
+        };
+        void ds.update(lease).then((r) => (r.ok ? undefined : ds.create(lease)));
+      }
+    }, 100);
+    try {
+      const { c, log } = controller(ds, { nodeLostMs: 1500 });
+      await c.start();
+      // A node without a lease is not judged: every agent renews before the test begins.
+      await waitFor("every node reachable", async () =>
+        (await must(ds.list("Node"))).items.every(
+          (n) =>
+            (n.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.find(
+              (x) => x.type === "EgwNodeReachable",
+            )?.status === "True",
+        ),
+      );
+      await must(ds.create(gatewayObj("gw", "payments", { replicas: 2, ...noGrace })));
+      await waitFor("2 replicas", async () => (await replicaPods(ds, "payments", "gw")).length === 2);
+      const nodeOf = (p: Resource): string => (p.spec as { nodeName?: string }).nodeName ?? "";
+      const before = await replicaPods(ds, "payments", "gw");
+      const victim = before[0];
+      assert.ok(victim);
+      renewing.delete(nodeOf(victim));
+      await waitFor(
+        "the victim replaced on a healthy node",
+        async () => {
+          const now = await replicaPods(ds, "payments", "gw");
+          return (
+            now.length === 2 &&
+            !now.some((p) => p.metadata.name === victim.metadata.name) &&
+            now.every((p) => nodeOf(p) !== nodeOf(victim))
+          );
+        },
+        async () => [
+          ...(await replicaPods(ds, "payments", "gw")).map((p) => `${p.metadata.name}@${nodeOf(p)}`),
+          ...log.records.map((r) => `${r.msg} ${String(r.node ?? r.error ?? "")}`),
+          ...(await must(ds.list("Lease"))).items.map((l) => `${l.metadata.name} ${JSON.stringify(l.spec)}`),
+        ],
+      );
+      await assertConsistent(ds);
+      const node = await must(ds.get({ kind: "Node", name: nodeOf(victim) }));
+      const reachable = (
+        node.status as { conditions?: { type: string; status: string; reason?: string }[] }
+      ).conditions?.find((x) => x.type === "EgwNodeReachable");
+      assert.equal(reachable?.status, "False");
+      assert.equal(reachable?.reason, "LeaseExpired");
+      assert.ok(log.records.some((r) => r.msg === "node lost" && r.node === nodeOf(victim)));
+
+      renewing.add(nodeOf(victim));
+      await waitFor("the node reachable again", async () => {
+        const n = await must(ds.get({ kind: "Node", name: nodeOf(victim) }));
+        return (
+          (n.status as { conditions?: { type: string; status: string }[] }).conditions?.find(
+            (x) => x.type === "EgwNodeReachable",
+          )?.status === "True"
+        );
+      });
+    } finally {
+      clearInterval(renew);
+    }
+  });
+});

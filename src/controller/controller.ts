@@ -1,15 +1,19 @@
 // The gateway controller's loop (I/O): watches EgressGateways and what they depend on, queues the
 // gateways an event touches (gateway-index.ts), reconciles each (reconcile.ts) with retries and
-// backoff, and every resyncMs queues them all again plus a sweep for orphans (cleanup.ts).
+// backoff, and every resyncMs queues them all again plus a sweep for orphans (cleanup.ts). The node
+// monitor (node-monitor.ts) marks Nodes whose agent stopped renewing its lease lost; the Node watch
+// then queues every gateway and their replicas there are replaced.
 // Level-triggered: watch events only say which gateway to look at again; every pass reads fresh
 // state from the datastore, so a restart or a missed event changes nothing but timing.
 import type { Datastore, WatchHandle } from "../datastore/types.js";
 import { periodic, retryUntilOk, Sleeper, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
+import { DEFAULT_NODE_LOST_SECONDS } from "../daemon/node-loss-timing.js";
 import { createLogger, type Logger } from "../util/log.js";
 import { err, ok, type Result } from "../util/result.js";
 import { collectOrphans } from "./cleanup.js";
 import { ActionExecutor } from "./execute.js";
 import { GARBAGE_KEY, GatewayIndex, WATCHED_KINDS } from "./gateway-index.js";
+import { NodeMonitor } from "./node-monitor.js";
 import { WorkQueue } from "./queue.js";
 import { syncGateway, type ReconcileContext, type SyncOutcome } from "./reconcile.js";
 
@@ -26,6 +30,11 @@ export interface ControllerOptions {
   clock?: Clock;
   /** The time (ms since the epoch) decisions and status use; default the clock's. Tests pass a fake one. */
   now?: () => number;
+  /**
+   * A node whose agent lease was not renewed this long (this controller's clock) is lost and its
+   * replicas are replaced (node-monitor.ts); default 10 000 ms. 0 turns node-loss handling off.
+   */
+  nodeLostMs?: number;
 }
 
 export const DEFAULT_RESYNC_MS = 30_000;
@@ -47,6 +56,7 @@ export class GatewayController {
   private resyncTimer: Periodic | undefined;
   private starting: Promise<void> | undefined;
   private readonly sleeper: Sleeper;
+  private readonly nodes: NodeMonitor | undefined;
   private stopped = false;
 
   constructor(opts: ControllerOptions) {
@@ -64,6 +74,15 @@ export class GatewayController {
       unbackedGraceMs: opts.unbackedGraceMs ?? DEFAULT_UNBACKED_GRACE_MS,
     };
     this.queue = new WorkQueue(this.clock, (key) => this.handle(key), opts.concurrency ?? 4);
+    const nodeLostMs = opts.nodeLostMs ?? DEFAULT_NODE_LOST_SECONDS * 1000;
+    if (nodeLostMs > 0)
+      this.nodes = new NodeMonitor({
+        store: this.store,
+        log: this.log,
+        clock,
+        now: this.ctx.now,
+        nodeLostMs,
+      });
   }
 
   /**
@@ -85,6 +104,7 @@ export class GatewayController {
     this.stopped = true;
     this.sleeper.wake();
     this.resyncTimer?.stop();
+    await this.nodes?.stop();
     await this.starting;
     await Promise.all(this.watches.map((w) => w.stop()));
     this.watches = [];
@@ -132,6 +152,7 @@ export class GatewayController {
       );
     }
     this.enqueue([...this.index.replace(listed.value.items), GARBAGE_KEY]);
+    this.nodes?.start();
     this.resyncTimer?.stop();
     this.resyncTimer = periodic(this.clock, this.resyncMs, () => {
       void this.resync().then((r) => {

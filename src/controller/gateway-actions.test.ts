@@ -479,3 +479,59 @@ describe("status", () => {
     assert.equal(replicaIndex("gw-1", "gw-1-0"), 0);
   });
 });
+
+describe("gatewayActions: lost nodes", () => {
+  it("deletes the replica of a lost node at once, releases its IP and replaces it on a healthy node", () => {
+    const decided = gatewayActions(
+      input({
+        gateway: gateway({ replicas: 2 }),
+        nodes: [
+          { name: "node-1", labels: {}, lost: "lease not renewed for 11 s" },
+          { name: "node-2", labels: {} },
+          { name: "node-3", labels: {} },
+        ],
+        replicas: [replica("gw-0", "10.10.1.1", "node-1"), replica("gw-1", "10.10.1.2", "node-2")],
+        allocations: [alloc("gw-0", "10.10.1.1"), alloc("gw-1", "10.10.1.2")],
+      }),
+    );
+    const [gone] = ofType(decided, "delete");
+    assert.equal(gone?.replica, "gw-0");
+    assert.match(gone?.reason ?? "", /node node-1 is lost: lease not renewed/);
+    assert.deepEqual(
+      gone?.release.map((a) => a.ip),
+      ["10.10.1.1"],
+    );
+    assert.deepEqual(ofType(decided, "drain"), [], "a lost node cannot drain");
+    const creates = ofType(decided, "create");
+    assert.equal(creates.length, 1);
+    assert.equal(creates[0]?.node, "node-3", "never on the lost node, spread away from node-2");
+    assert.notEqual(
+      creates[0]?.replica,
+      "gw-0",
+      "a new name: the stale pod may still exist on the lost node",
+    );
+  });
+
+  it("a draining replica on a lost node is deleted too; nothing is placed on a lost node", () => {
+    const decided = gatewayActions(
+      input({
+        gateway: gateway({ replicas: 1 }),
+        nodes: [
+          { name: "node-1", labels: {}, lost: "lost" },
+          { name: "node-2", labels: {}, lost: "lost" },
+        ],
+        replicas: [replica("gw-0", "10.10.1.1", "node-1", { terminating: "2030-01-01T00:01:00.000Z" })],
+        allocations: [alloc("gw-0", "10.10.1.1")],
+      }),
+    );
+    assert.deepEqual(
+      ofType(decided, "delete").map((a) => a.replica),
+      ["gw-0"],
+    );
+    assert.deepEqual(ofType(decided, "create"), []);
+    assert.deepEqual(
+      decided.problems.map((p) => p.reason),
+      ["NoMatchingNode"],
+    );
+  });
+});

@@ -111,17 +111,25 @@ const outdatedBecause = (r: ReplicaView, w: Wanted): string | undefined => {
 };
 
 /**
- * Sorts every replica pod: no backed IP (delete now), a drain under way (wait or delete), no node
- * to run on (drain now), or serving, current or outdated (the rolling update decides).
+ * Sorts every replica pod: no backed IP or a lost node (delete now), a drain under way (wait or
+ * delete), no node to run on (drain now), or serving, current or outdated (the rolling update
+ * decides).
  */
 const classify = (
   replicas: readonly ReplicaView[],
-  o: { held: HeldAllocations; wanted: Wanted; nowMs: number },
+  o: { held: HeldAllocations; wanted: Wanted; lostNodes: ReadonlyMap<string, string>; nowMs: number },
   acts: ActionList,
 ): { current: ReplicaView[]; outdated: Outdated[] } => {
   const current: ReplicaView[] = [];
   const outdated: Outdated[] = [];
   for (const r of replicas) {
+    const lost = r.node === undefined ? undefined : o.lostNodes.get(r.node);
+    if (lost !== undefined) {
+      // A lost node cannot drain; its replica has fenced itself (gateway/fence.ts) by now, so the
+      // pod goes and its IP returns to the pool at once.
+      acts.remove(r, `node ${r.node} is lost: ${lost}`);
+      continue;
+    }
     if (!o.held.backs(r)) {
       acts.remove(
         r,
@@ -241,7 +249,14 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
   const resolved = resolvePools(gw, input.pools);
   const pools = "pools" in resolved ? resolved.pools : undefined;
   if ("problem" in resolved) problems.push(resolved.problem);
-  const placed = placement(gw, input.nodes, desired);
+  const lostNodes = new Map(
+    input.nodes.flatMap((n) => (n.lost === undefined ? [] : [[n.name, n.lost] as const])),
+  );
+  const placed = placement(
+    gw,
+    input.nodes.filter((n) => n.lost === undefined),
+    desired,
+  );
   if (placed.problem) problems.push(placed.problem);
 
   const held = new HeldAllocations(input.allocations, namespace, name);
@@ -259,7 +274,7 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
 
   // 1. Classify every replica pod.
   const replicas = [...input.replicas].sort(byReplicaIndex(name));
-  const { current, outdated } = classify(replicas, { held, wanted, nowMs }, acts);
+  const { current, outdated } = classify(replicas, { held, wanted, lostNodes, nowMs }, acts);
 
   // 2. Scale down and replace outdated replicas, within the rolling update's limits.
   const settle = settleMs(gw);

@@ -1,12 +1,13 @@
 // Defensive views of raw stored objects: the controller reads whatever is in the datastore, so
 // every field is checked here once and the decision works on plain, well-typed values (pure).
-import { readyConditionOf } from "../api/conditions.js";
+import { conditionOf, readyConditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import {
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_OWNER,
   ANN_GATEWAY_TEMPLATE_HASH,
   ANN_GATEWAY_TERMINATING,
+  CONDITION_NODE_REACHABLE,
 } from "../api/well-known.js";
 import type { AllocationOwner } from "../ipam/pools.js";
 
@@ -37,6 +38,8 @@ export interface NodeView {
   labels: Record<string, string>;
   /** Cordoned (spec.unschedulable): no new replica goes there, the ones there are replaced. */
   unschedulable?: boolean;
+  /** Why the node is lost (its EgwNodeReachable condition is False): its replicas are replaced. */
+  lost?: string;
 }
 
 export interface AllocationView {
@@ -107,6 +110,8 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
 export const toNodeView = (node: Resource): NodeView => {
   const view: NodeView = { name: node.metadata.name, labels: stringMap(node.metadata.labels) };
   if (isObject(node.spec) && node.spec.unschedulable === true) view.unschedulable = true;
+  const reachable = conditionOf(node, CONDITION_NODE_REACHABLE);
+  if (reachable?.status === "False") view.lost = reachable.message ?? reachable.reason ?? "lost";
   return view;
 };
 

@@ -34,6 +34,7 @@ async function setup(failureDetection?: unknown) {
     await must(store, obj);
   const clock = new FakeClock();
   const applied: GatewayReplicaPlan[] = [];
+  const teardowns: string[] = [];
   const dp = { failNext: undefined as string | undefined };
   let pingOk = true;
   const pings: string[] = [];
@@ -63,6 +64,10 @@ async function setup(failureDetection?: unknown) {
         applied.push(plan);
         return ok({ changes: 1, actions: ["x"] });
       },
+      teardown: async (plan) => {
+        teardowns.push(`${plan.egressIP} on ${plan.uplink}`);
+        return ok(undefined);
+      },
     },
   });
   await gateway.start();
@@ -72,7 +77,17 @@ async function setup(failureDetection?: unknown) {
     assert.ok(p.ok);
     return readyConditionOf(p.value);
   };
-  return { store, clock, applied, dp, gateway, condition, setPing: (v: boolean) => (pingOk = v), pings };
+  return {
+    store,
+    clock,
+    applied,
+    teardowns,
+    dp,
+    gateway,
+    condition,
+    setPing: (v: boolean) => (pingOk = v),
+    pings,
+  };
 }
 
 describe("Gateway (memory datastore, fake dataplane)", () => {
@@ -156,6 +171,73 @@ describe("Gateway (memory datastore, fake dataplane)", () => {
     assert.match(gateway.readinessReply().body, /DataplaneNotApplied: nft -f -: syntax error/);
     await clock.advance(10_000);
     assert.equal(gateway.readinessReply().status, 200);
+    await gateway.stop();
+  });
+
+  it("fences itself after fenceAfter without reading its pod, and comes back when the datastore does", async () => {
+    const { store, clock, applied, teardowns, gateway } = await setup();
+    store.disconnect();
+    await clock.advance(4000);
+    assert.deepEqual(teardowns, [], "within fenceAfter (5 s) nothing changes");
+    assert.equal(gateway.readinessReply().status, 200);
+    await clock.advance(2000);
+    assert.deepEqual(teardowns, ["10.10.0.1 on eth0"], "SNAT and egress address withdrawn once");
+    assert.match(
+      gateway.readinessReply().body,
+      /^not ready: Fenced: no successful read of the replica's pod/,
+    );
+    const before = applied.length;
+    await clock.advance(10_000);
+    assert.equal(applied.length, before, "no dataplane is applied while fenced, resync or not");
+    assert.equal(teardowns.length, 1);
+    store.reconnect();
+    await clock.advance(1100);
+    assert.equal(gateway.readinessReply().status, 200, "the fence lifts: the pod exists and is not retired");
+    assert.equal(applied.length, before + 1, "re-applied in full");
+    await gateway.stop();
+  });
+
+  it("stays fenced when its pod is retired meanwhile, and for good once its pod is gone or replaced", async () => {
+    const { store, clock, applied, teardowns, gateway } = await setup();
+    store.disconnect();
+    await clock.advance(6000);
+    store.reconnect();
+    const got = await store.get({ kind: "Pod", ...REPLICA });
+    assert.ok(got.ok);
+    const retired = await store.update({
+      ...got.value,
+      metadata: {
+        ...got.value.metadata,
+        annotations: { ...got.value.metadata.annotations, [ANN_GATEWAY_TERMINATING]: "2030-01-01T00:00:00Z" },
+      },
+    });
+    assert.ok(retired.ok);
+    await clock.advance(1100);
+    assert.match(
+      gateway.readinessReply().body,
+      /Fenced: the datastore is back but the replica's pod is terminating/,
+    );
+    const before = applied.length;
+    const gone = await store.delete({ kind: "Pod", ...REPLICA });
+    assert.ok(gone.ok);
+    await must(
+      store,
+      gatewayPod({ ...REPLICA, node: "n2", ip: "10.244.2.5", gateway: "gw", egressIP: "10.10.0.1" }),
+    );
+    await clock.advance(12_000);
+    assert.match(gateway.readinessReply().body, /Fenced: the replica's pod was deleted \(or replaced\)/);
+    assert.equal(applied.length, before, "a pod of the same name is another replica: never re-applied");
+    assert.equal(teardowns.length, 1);
+    await gateway.stop();
+  });
+
+  it("tears down when its pod is deleted while the datastore is reachable", async () => {
+    const { store, clock, teardowns, gateway } = await setup();
+    const gone = await store.delete({ kind: "Pod", ...REPLICA });
+    assert.ok(gone.ok);
+    await clock.advance(100);
+    assert.deepEqual(teardowns, ["10.10.0.1 on eth0"]);
+    assert.equal(gateway.readinessReply().status, 503);
     await gateway.stop();
   });
 });

@@ -2,9 +2,15 @@
 // and its EgressGateway; keeps the replica's dataplane (tunnel endpoint, SNAT to the egress IP,
 // anti-relay filter, return routes) applied, on change and periodically; runs the upstream
 // probes; serves /readiness and /metrics; publishes readiness in its Pod's status and, when given
-// a liveness endpoint, on its passive BFD sessions with the client nodes (liveness.ts).
+// a liveness endpoint, on its passive BFD sessions with the client nodes (liveness.ts). While
+// fenced (fence.ts: its own pod unreadable for fenceAfter, or gone) it withdraws its dataplane.
 import type { Resource } from "../api/meta.js";
-import { ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING, GATEWAY_HEALTH_PORT } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TERMINATING,
+  GATEWAY_HEALTH_PORT,
+} from "../api/well-known.js";
 import type { IPPoolInput, PodInput } from "../calc/inputs.js";
 import type { ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { GatewayReplicaPlan } from "../dataplane/render-gateway.js";
@@ -19,6 +25,7 @@ import { Metrics } from "../daemon/metrics.js";
 import { ResourceMirror } from "../daemon/mirror.js";
 import type { Reply } from "../daemon/status-server.js";
 import type { Result } from "../util/result.js";
+import { Fence } from "./fence.js";
 import { ReplicaLivenessSessions } from "./liveness.js";
 import { buildGatewayPlan, type GatewayNodeInput } from "./plan.js";
 import { publishReadiness } from "./pod-status.js";
@@ -27,6 +34,8 @@ import { evaluateReadiness, probeSettings, type FailureDetectionInput, type Read
 
 export interface GatewayDataplanePort {
   reconcile(plan: GatewayReplicaPlan): Promise<Result<ReconcileReport, string>>;
+  /** Removes the replica's table (SNAT), tunnel device and egress address. */
+  teardown(plan: Pick<GatewayReplicaPlan, "egressIP" | "uplink">): Promise<Result<void, string>>;
 }
 
 export interface GatewayOptions {
@@ -47,6 +56,8 @@ export interface GatewayOptions {
   /** For HTTP probes; default fetch. */
   httpGet?: HttpGet;
   random?: () => number;
+  /** Withdraw SNAT and the egress address after this long without reading its own pod; default 5000 ms. */
+  fenceAfterMs?: number;
   /** Publish readiness into the Pod's status (default true). */
   publishStatus?: boolean;
   /** Answer the client nodes' liveness sessions (BFD) on the pod IP, opened with this. */
@@ -82,6 +93,9 @@ export class Gateway {
   private resync: Periodic | undefined;
   private stopped = false;
   private readonly sleeper: Sleeper;
+  private readonly fence: Fence;
+  private withdrawn = false;
+  private lastEgressIP: string | undefined;
   private readonly liveness: ReplicaLivenessSessions | undefined;
 
   constructor(private readonly o: GatewayOptions) {
@@ -113,6 +127,17 @@ export class Gateway {
         resynced: (kind) => this.log.warn("watch restarted from a full list", { kind }),
       },
     );
+    this.fence = new Fence({
+      store: o.store,
+      pod: o.pod,
+      clock: this.clock,
+      log: this.log,
+      ...(o.fenceAfterMs === undefined ? {} : { fenceAfterMs: o.fenceAfterMs }),
+      onChange: () => {
+        this.forceReconcile = true;
+        this.coalescer.trigger();
+      },
+    });
   }
 
   /** Loads state (retrying while the datastore is unreachable), then follows changes. */
@@ -122,6 +147,7 @@ export class Gateway {
       uplink: this.o.uplink,
       healthPort: this.healthPort,
     });
+    this.fence.start();
     await retryUntilOk(() => this.mirror.start(), {
       sleeper: this.sleeper,
       firstMs: 1000,
@@ -153,6 +179,7 @@ export class Gateway {
     this.sleeper.wake();
     this.resync?.stop();
     for (const p of this.probes) p.stop();
+    await this.fence.stop();
     await this.mirror.stop();
     await this.coalescer.stop();
     await this.liveness?.stop();
@@ -160,7 +187,9 @@ export class Gateway {
   }
 
   readiness(): Readiness {
+    const fence = this.fence.state();
     return evaluateReadiness({
+      ...(fence.kind === "open" ? {} : { fenced: fence.message }),
       applied: this.applied,
       ...(this.applyError === undefined ? {} : { applyError: this.applyError }),
       draining: this.draining(),
@@ -202,7 +231,9 @@ export class Gateway {
     const name = obj.metadata.name;
     switch (kind) {
       case "Pod":
-        if (name === this.o.pod.name) this.pod = present ? (obj as PodInput) : undefined;
+        if (name !== this.o.pod.name) return;
+        this.pod = present ? (obj as PodInput) : undefined;
+        this.fence.observe(present ? obj : undefined);
         return;
       case "Node":
         if (present) this.nodes.set(name, obj as GatewayNodeInput);
@@ -223,6 +254,8 @@ export class Gateway {
 
   private async sync(): Promise<void> {
     if (this.stopped) return;
+    if (this.fence.state().kind !== "open") return this.withdraw();
+    this.withdrawn = false;
     this.updateProbes();
     const built = buildGatewayPlan({
       replica: this.o.pod,
@@ -262,6 +295,7 @@ export class Gateway {
         this.applied = true;
         this.applyError = undefined;
         this.appliedFingerprint = fingerprint;
+        this.lastEgressIP = plan.egressIP;
         this.metrics.inc("egw_gateway_reconciles_total", { result: "ok" });
       } else {
         this.log.error("reconcile failed; the kernel keeps its previous state", { error: result.error });
@@ -271,6 +305,21 @@ export class Gateway {
         this.metrics.inc("egw_gateway_reconciles_total", { result: "error" });
       }
       this.o.onReconcile?.(plan, result);
+    }
+    await this.refreshReadiness();
+  }
+
+  /** Fenced: the table (SNAT), tunnel and egress address go, once, until the fence lifts (fail closed). */
+  private async withdraw(): Promise<void> {
+    if (!this.withdrawn) {
+      const egressIP = this.lastEgressIP ?? this.pod?.metadata.annotations?.[ANN_GATEWAY_EGRESS_IP] ?? "";
+      const r = await this.o.dataplane.teardown({ egressIP, uplink: this.o.uplink });
+      if (r.ok) {
+        this.withdrawn = true;
+        this.log.warn("SNAT and egress address withdrawn", { egressIP, fence: this.fence.state() });
+      } else this.log.error("cannot withdraw the dataplane; retrying", { error: r.error });
+      this.applied = false;
+      this.appliedFingerprint = undefined;
     }
     await this.refreshReadiness();
   }

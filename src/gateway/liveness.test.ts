@@ -46,7 +46,10 @@ async function setup(failureDetection?: unknown) {
     log: memoryLogger("gateway"),
     random: () => 0.5,
     liveness: opener,
-    dataplane: { reconcile: async () => ok({ changes: 0, actions: [] }) },
+    dataplane: {
+      reconcile: async () => ok({ changes: 0, actions: [] }),
+      teardown: async () => ok(undefined),
+    },
   });
   await gateway.start();
   await clock.advance(50);

@@ -1,8 +1,8 @@
 // The replica's side of data-path liveness: a passive BFD endpoint on its pod IP that answers the
 // client nodes of its plan (a packet from any other address starts nothing), with the timers of
 // its EgressGateway. The replica's readiness rides on it: Draining → AdminDown with diagnostic 7
-// (clients stop sending new connections, established ones continue), ProbeFailed or
-// DataplaneNotApplied → AdminDown with diagnostic 6 (its upstream path is down), Ready → normal
+// (clients stop sending new connections, established ones continue), ProbeFailed,
+// DataplaneNotApplied or Fenced → AdminDown with diagnostic 6 (its upstream path is down), Ready → normal
 // sessions. A readiness change is on the wire at once, not at a client's next readiness poll.
 // It does not evaluate readiness (readiness.ts) nor build the plan (plan.ts).
 import type { GatewayReplicaPlan } from "../dataplane/render-gateway.js";
@@ -24,6 +24,7 @@ export function adminDiagOf(r: Readiness): number | undefined {
       return LIVENESS_DIAG.AdminDown;
     case "ProbeFailed":
     case "DataplaneNotApplied":
+    case "Fenced":
       return LIVENESS_DIAG.ConcatenatedPathDown;
   }
 }

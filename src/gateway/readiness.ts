@@ -1,4 +1,4 @@
-// A replica's readiness (pure): ready only when its dataplane is applied, it is not draining,
+// A replica's readiness (pure): ready only when it is not fenced, its dataplane is applied, it is not draining,
 // and every configured probe kind (ICMP, HTTP) had a success within its timeout. Calico's
 // defaults: ICMP every 5 s / 15 s timeout, HTTP every 10 s / 30 s.
 
@@ -63,11 +63,13 @@ export interface ReadinessInput {
   /** Why the dataplane is not applied. */
   applyError?: string;
   draining: boolean;
+  /** Why the replica fenced itself (fence.ts), while it is fenced. */
+  fenced?: string;
   probes: readonly ProbeState[];
   now: number;
 }
 
-export type ReadinessReason = "Ready" | "Draining" | "DataplaneNotApplied" | "ProbeFailed";
+export type ReadinessReason = "Ready" | "Fenced" | "Draining" | "DataplaneNotApplied" | "ProbeFailed";
 
 export interface Readiness {
   ready: boolean;
@@ -76,6 +78,7 @@ export interface Readiness {
 }
 
 export function evaluateReadiness(i: ReadinessInput): Readiness {
+  if (i.fenced !== undefined) return { ready: false, reason: "Fenced", message: i.fenced };
   if (i.draining)
     return { ready: false, reason: "Draining", message: "the replica is terminating; no new flows" };
   if (!i.applied)

@@ -39,6 +39,7 @@ describe("lab build steps", () => {
     const sysctl = (ns: string) => steps.find((s) => s.kind === "sysctl" && s.netns === ns);
     const rtr = sysctl("egw-x-rtr");
     assert.ok(rtr && rtr.kind === "sysctl" && rtr.settings["net.ipv4.ip_forward"] === "1");
+    assert.equal(rtr.settings["net.ipv4.conf.ul0.send_redirects"], "0", "no redirects: egress IPs move");
     const ul = sysctl("egw-x-ul");
     assert.ok(ul && ul.kind === "sysctl" && ul.settings["net.bridge.bridge-nf-call-iptables"] === "0");
   });

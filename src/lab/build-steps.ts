@@ -88,7 +88,19 @@ export const buildSteps = (t: LabTopology): BuildStep[] => {
       up(ROUTER_EXTERNAL_INTERFACE),
     ],
   });
-  steps.push({ kind: "sysctl", netns: t.netns.rtr, settings: { "net.ipv4.ip_forward": "1" } });
+  // No ICMP redirects: the router shares the underlay with every node, so it would tell etcd's
+  // namespace to reach an egress IP through its node directly, and that cached route outlives the
+  // IP moving to another node (a replaced replica's etcd replies then went to the old node).
+  steps.push({
+    kind: "sysctl",
+    netns: t.netns.rtr,
+    settings: {
+      "net.ipv4.ip_forward": "1",
+      "net.ipv4.conf.all.send_redirects": "0",
+      "net.ipv4.conf.default.send_redirects": "0",
+      [`net.ipv4.conf.${UNDERLAY_INTERFACE}.send_redirects`]: "0",
+    },
+  });
   steps.push({ kind: "nft", netns: t.netns.rtr, text: renderFirewall() });
 
   // External hosts share one namespace; replies go back through the router.

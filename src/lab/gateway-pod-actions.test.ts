@@ -4,6 +4,7 @@ import type { Resource } from "../api/meta.js";
 import { gatewayComponent } from "./components.js";
 import { gatewayPodActions, type GatewayPodActionsInput } from "./gateway-pod-actions.js";
 import { podHostInterface, podNetns } from "./names.js";
+import { frozenBy } from "./partition.js";
 import { planTopology } from "./topology.js";
 
 const topo = planTopology("t", 2);
@@ -142,5 +143,37 @@ describe("gatewayPodActions", () => {
       p.problems[1] ?? "",
       /gw-c: annotation egw\.dev\/egress-ip "not-an-ip" is not an IPv4 address/,
     );
+  });
+});
+
+describe("gatewayPodActions: cut nodes", () => {
+  it("neither starts nor stops a cut node's gateways nor touches its routes; the router follows the datastore", () => {
+    const frozen = frozenBy("t", {
+      "node-2": {
+        since: "2030-01-01T00:00:00Z",
+        pods: [
+          { namespace: "egress", name: "gw-old" },
+          { namespace: "egress", name: "gw-b" },
+        ],
+      },
+    });
+    const p = gatewayPodActions(
+      input({
+        frozen,
+        processes: new Map([
+          [gatewayComponent("egress", "gw-old"), true],
+          [gatewayComponent("egress", "gw-a"), true],
+        ]),
+        nodeRoutes: new Map([[n2.netns, [{ dst: "10.10.1.9", dev: "x" }]]]),
+        routerRoutes: [{ dst: "10.10.1.9", gateway: n2.underlayIp }],
+      }),
+    );
+    assert.deepEqual(p.processes, [], "gw-b (cut) is not started, gw-old (deleted, cut) is not stopped");
+    assert.equal(p.nodes.get(n2.netns), undefined);
+    assert.deepEqual(p.router, [
+      "route replace 10.10.1.1/32 via 172.30.0.11 proto 211",
+      "route replace 10.10.1.2/32 via 172.30.0.12 proto 211",
+      "route del 10.10.1.9/32 proto 211",
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { podNetns } from "./names.js";
 import { podView } from "./pod-actions.js";
 import { type LabNode } from "./topology.js";
 import { compareBy } from "../util/compare.js";
+import type { Frozen } from "./partition.js";
 import { isIpv4 } from "../util/ip.js";
 
 /** `proto` of every egress-IP route the lab adds (router and nodes). */
@@ -42,6 +43,11 @@ export interface GatewayPodActionsInput {
   /** Gateway processes recorded in the manifest: component → alive. */
   processes: ReadonlyMap<string, boolean>;
   component: (namespace: string, pod: string) => string;
+  /**
+   * Cut nodes and their pods (partition.ts): their routes and gateway processes are left as they
+   * are. The router is the network, not the node: its routes follow the datastore.
+   */
+  frozen?: Frozen;
 }
 
 export type GatewayProcessAction =
@@ -114,6 +120,7 @@ export const gatewayPodActions = (input: GatewayPodActionsInput): GatewayPodActi
   // Nodes: egressIP/32 dev <the replica's host veth>, only on the replica's node.
   const nodes = new Map<string, string[]>();
   for (const n of input.nodes) {
+    if (input.frozen?.nodes.has(n.name)) continue;
     const want = new Map(
       gateways.filter((g) => g.node.name === n.name).map((g) => [g.egressIP, g.hostInterface]),
     );
@@ -130,9 +137,14 @@ export const gatewayPodActions = (input: GatewayPodActionsInput): GatewayPodActi
   // Processes: one `egw gateway` per served replica; started again if it died.
   const processes: GatewayProcessAction[] = [];
   const wanted = new Set<string>();
+  for (const key of input.frozen?.pods ?? []) {
+    const [namespace = "", name = ""] = key.split("/");
+    wanted.add(input.component(namespace, name));
+  }
   for (const g of gateways) {
     const component = input.component(g.namespace, g.name);
     wanted.add(component);
+    if (input.frozen?.nodes.has(g.node.name)) continue;
     const alive = input.processes.get(component);
     if (alive !== true) processes.push({ kind: "start", component, pod: g, restart: alive === false });
   }

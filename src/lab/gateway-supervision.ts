@@ -11,6 +11,7 @@ import {
   type ObservedEgressRoute,
 } from "./gateway-pod-actions.js";
 import { ipBatch, listNetns } from "./netns.js";
+import type { Frozen } from "./partition.js";
 import { readManifest } from "./state.js";
 import { recordedComponents, startSupervised, stopSupervised } from "./supervision.js";
 import type { LabTopology } from "./topology.js";
@@ -62,6 +63,7 @@ export const superviseGateways = async (
   sup: GatewaySupervision,
   topology: LabTopology,
   log: (line: string) => void,
+  frozen?: Frozen,
 ): Promise<Result<void, string>> => {
   const manifest = readManifest(sup.stateDir);
   if (!manifest) return err(`no lab manifest in ${sup.stateDir}`);
@@ -76,6 +78,7 @@ export const superviseGateways = async (
     nodeRoutes,
     processes: recordedComponents(manifest, sup.stateDir, sup.owns),
     component: sup.component,
+    ...(frozen === undefined ? {} : { frozen }),
   });
   for (const p of todo.problems) log(p);
   const problems: string[] = [];

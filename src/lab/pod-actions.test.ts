@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { podHostInterface, podNetns } from "./names.js";
+import { frozenBy } from "./partition.js";
 import { podActions, podSetupLines, podView, type PodAction, type PodView } from "./pod-actions.js";
 import { planTopology, type LabNode } from "./topology.js";
 
@@ -242,5 +243,50 @@ describe("pod actions", () => {
     assert.ok(lines.node.includes(`route replace 10.244.1.1/32 dev ${a.hostInterface} scope link`));
     assert.ok(lines.pod.includes("addr add 10.244.1.1/32 dev eth0"));
     assert.ok(lines.pod.includes("route add default via 169.254.1.1 dev eth0"));
+  });
+});
+
+describe("pod actions: cut nodes", () => {
+  const frozen = frozenBy(lab, {
+    "node-2": {
+      since: "2030-01-01T00:00:00Z",
+      pods: [
+        { namespace: "shop", name: "gone" },
+        { namespace: "shop", name: "b" },
+      ],
+    },
+  });
+
+  it("leaves a cut node's pods and namespaces alone, even deleted ones, and schedules elsewhere", () => {
+    const actions = podActions({
+      lab,
+      nodes,
+      pods: [running("b", "node-2", "10.244.2.1"), pod("new-on-2", { nodeName: "node-2" }), pod("anywhere")],
+      namespaces: ns,
+      existingNetns: [
+        podNetns(lab, "shop", "b"),
+        podNetns(lab, "shop", "gone"),
+        podNetns(lab, "shop", "orphan"),
+      ],
+      frozen,
+    });
+    assert.deepEqual(creates(actions), [["anywhere", "node-1", "10.244.1.1", true, false]]);
+    assert.deepEqual(
+      actions.filter((a) => a.kind === "remove"),
+      [{ kind: "remove", netns: podNetns(lab, "shop", "orphan") }],
+      "the deleted pod's namespace stays while its node is cut",
+    );
+  });
+
+  it("a new pod taking a cut pod's name elsewhere waits for the namespace", () => {
+    const actions = podActions({
+      lab,
+      nodes,
+      pods: [pod("gone", { nodeName: "node-1" })],
+      namespaces: ns,
+      existingNetns: [podNetns(lab, "shop", "gone")],
+      frozen,
+    });
+    assert.deepEqual(actions, []);
   });
 });

@@ -6,6 +6,7 @@ import type { Resource } from "../api/meta.js";
 import { isPodNetns, podHostInterface, podNetns, POD_INTERFACE, validatePodIdentity } from "./names.js";
 import { blockCapacity, ipv4InCidr, lowestFreeIp, POD_GATEWAY_IP, type LabNode } from "./topology.js";
 import { compareBy } from "../util/compare.js";
+import type { Frozen } from "./partition.js";
 
 export interface PodRef {
   namespace: string;
@@ -46,6 +47,8 @@ export interface PodActionsInput {
   namespaces: ReadonlySet<string>;
   /** Network namespaces present in the kernel (any; only this lab's pods are looked at). */
   existingNetns: readonly string[];
+  /** Cut nodes and their pods (partition.ts): left exactly as they are. */
+  frozen?: Frozen;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
@@ -80,6 +83,7 @@ export const podActions = (input: PodActionsInput): PodAction[] => {
   const actions: PodAction[] = [];
   const pods = [...input.pods].sort(byKey);
   const nodeNames = nodes.map((n) => n.name).join(", ");
+  const frozen = input.frozen;
 
   const claim = (node: LabNode, ip: string, netns: string): void => {
     used.get(node.name)?.add(ip);
@@ -93,6 +97,15 @@ export const podActions = (input: PodActionsInput): PodAction[] => {
     if (pod.phase === "Failed" || pod.phase === "Succeeded") continue;
     const netns = podNetns(lab, pod.namespace, pod.name);
     const node = pod.nodeName === undefined ? undefined : nodeByName.get(pod.nodeName);
+    if (
+      frozen &&
+      (frozen.pods.has(key(pod)) || (pod.nodeName !== undefined && frozen.nodes.has(pod.nodeName)))
+    ) {
+      // A cut node's kubelet cannot see this pod's changes; a pod of the same name elsewhere waits
+      // until the namespace it would take is released.
+      if (existing.has(netns)) desired.add(netns);
+      continue;
+    }
     const wired =
       pod.phase === "Running" &&
       node !== undefined &&
@@ -140,7 +153,7 @@ export const podActions = (input: PodActionsInput): PodAction[] => {
         continue;
       }
     } else {
-      node = leastLoaded(nodes, load, used);
+      node = leastLoaded(frozen ? nodes.filter((n) => !frozen.nodes.has(n.name)) : nodes, load, used);
     }
     const taken = node ? (used.get(node.name) ?? new Set<string>()) : new Set<string>();
     const keepIp =
@@ -175,7 +188,7 @@ export const podActions = (input: PodActionsInput): PodAction[] => {
 
   // Pod namespaces with no pod (deleted, failed) go away.
   for (const netns of [...existing].sort()) {
-    if (!desired.has(netns)) actions.push({ kind: "remove", netns });
+    if (!desired.has(netns) && !frozen?.netns.has(netns)) actions.push({ kind: "remove", netns });
   }
   return actions;
 };

@@ -9,6 +9,7 @@ import {
   gatewayArgv,
   gatewayComponent,
 } from "./components.js";
+import { readCutNodes } from "./partition.js";
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
 import { planTopology } from "./topology.js";
@@ -55,6 +56,7 @@ const main = async (argv: string[]): Promise<void> => {
       component: agentComponent,
       argv: (node) => agentArgv(stateDir, t, node, manifest.liveness),
     },
+    cutNodes: () => readCutNodes(stateDir),
   });
   // etcd may still be settling: retry the first pass instead of dying.
   await retryUntilOk(() => runtime.start(), {

@@ -2,7 +2,8 @@
 // Pods' status match the kernel. Level-triggered: every change (coalesced) and a periodic resync
 // run one reconcile over the whole lab, so a restart adopts what exists. One pass: restart dead
 // agents (agent-supervision.ts), decide and carry out the pod actions (pod-actions.ts,
-// pod-wiring.ts), then serve the gateway replica pods (gateway-supervision.ts).
+// pod-wiring.ts), then serve the gateway replica pods (gateway-supervision.ts). Nodes cut off the
+// network (partition.ts) are left alone until they are restored.
 import { periodic, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import type { Datastore, WatchHandle } from "../datastore/types.js";
@@ -10,6 +11,7 @@ import { err, ok, type Result } from "../util/result.js";
 import { superviseAgents, type AgentSupervision } from "./agent-supervision.js";
 import { superviseGateways, type GatewaySupervision } from "./gateway-supervision.js";
 import { listNetns } from "./netns.js";
+import { frozenBy, NOTHING_FROZEN, type CutNodes } from "./partition.js";
 import { podActions, podView } from "./pod-actions.js";
 import { PodWiring } from "./pod-wiring.js";
 import type { LabTopology } from "./topology.js";
@@ -21,6 +23,8 @@ export interface RuntimeOptions {
   resyncMs?: number;
   gateways?: GatewaySupervision;
   agents?: AgentSupervision;
+  /** The nodes `egw lab node cut` took off the network (partition.ts): left alone until restored. */
+  cutNodes?: () => CutNodes;
   clock?: Clock;
 }
 
@@ -74,6 +78,7 @@ export class LabRuntime {
     const { store, topology, log } = this.opts;
     // First, so neither a busy pass nor an unreachable datastore delays a dead agent's restart.
     const agents = this.opts.agents ? superviseAgents(this.opts.agents, topology, log) : ok(undefined);
+    const frozen = this.opts.cutNodes ? frozenBy(topology.lab, this.opts.cutNodes()) : NOTHING_FROZEN;
     const pods = await store.list("Pod");
     if (!pods.ok) return err(`cannot list pods: ${pods.error.message}`);
     const namespaces = await store.list("Namespace");
@@ -84,13 +89,14 @@ export class LabRuntime {
       pods: pods.value.items.map(podView),
       namespaces: new Set(namespaces.value.items.map((n) => n.metadata.name)),
       existingNetns: listNetns(),
+      frozen,
     });
     for (const a of actions) await this.pods.apply(a);
     if (!this.opts.gateways) return agents;
     // Pods just wired have their status now: read again so their gateways start in this pass.
     const current = actions.length === 0 ? pods : await store.list("Pod");
     if (!current.ok) return err(`cannot list pods: ${current.error.message}`);
-    const gateways = await superviseGateways(current.value.items, this.opts.gateways, topology, log);
+    const gateways = await superviseGateways(current.value.items, this.opts.gateways, topology, log, frozen);
     if (!agents.ok && !gateways.ok) return err(`${agents.error}; ${gateways.error}`);
     return agents.ok ? gateways : agents;
   }

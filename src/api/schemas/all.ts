@@ -1,7 +1,8 @@
 // The schema of every kind, by kind name: what validation, CRDs and the daemons' shape check look
 // a kind up in. The schemas and their TS types are defined per group in common.ts, core.ts,
-// egress.ts and policy.ts (one schema per kind: the single source of types, validation and CRDs).
+// coordination.ts, egress.ts and policy.ts (one schema per kind: the single source of types, validation and CRDs).
 import type { TSchema } from "@sinclair/typebox";
+import { LeaseSchema } from "./coordination.js";
 import { NamespaceSchema, NodeSchema, PodSchema } from "./core.js";
 import {
   EgressGatewayPolicySchema,
@@ -28,5 +29,6 @@ export const SCHEMAS: Readonly<Record<string, TSchema>> = {
   Namespace: NamespaceSchema,
   Pod: PodSchema,
   Node: NodeSchema,
+  Lease: LeaseSchema,
   IPAllocation: IPAllocationSchema,
 };

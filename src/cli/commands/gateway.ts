@@ -5,6 +5,11 @@ import type { Command } from "commander";
 import { createLogger } from "../../util/log.js";
 import { systemClock } from "../../daemon/clock.js";
 import { bfdOpener } from "../../daemon/liveness-endpoint.js";
+import {
+  DEFAULT_FENCE_AFTER_SECONDS,
+  DEFAULT_NODE_LOST_SECONDS,
+  fenceTimingProblem,
+} from "../../daemon/node-loss-timing.js";
 import { waitForSignal } from "../../daemon/signals.js";
 import { startStatusServer } from "../../daemon/status-server.js";
 import { GatewayDataplane } from "../../dataplane/gateway-dataplane.js";
@@ -21,6 +26,7 @@ interface GatewayFlags {
   healthPort: string;
   resync: string;
   mtu?: string;
+  fenceAfter: string;
 }
 
 export const register = (program: Command, ctx: CliContext): void => {
@@ -32,6 +38,12 @@ export const register = (program: Command, ctx: CliContext): void => {
     .option("--health-port <port>", "port of /readiness and /metrics", "8080")
     .option("--resync <seconds>", "full reconcile interval (drift repair)", "10")
     .option("--mtu <bytes>", "MTU of the tunnel device (underlay MTU - 50)")
+    .option(
+      "--fence-after <seconds>",
+      "withdraw SNAT and the egress address after this long without reading the replica's pod " +
+        `(must stay below the controller's --node-lost-seconds minus 2; default node-lost ${DEFAULT_NODE_LOST_SECONDS})`,
+      String(DEFAULT_FENCE_AFTER_SECONDS),
+    )
     .action(async (flags: GatewayFlags) => {
       const env = ctx.io.env;
       const podText =
@@ -44,8 +56,14 @@ export const register = (program: Command, ctx: CliContext): void => {
       const healthPort = numberFlag("--health-port", flags.healthPort, 1, 65_535);
       const resyncMs = numberFlag("--resync", flags.resync, 0.1, 86_400, false) * 1000;
       const mtu = flags.mtu === undefined ? undefined : numberFlag("--mtu", flags.mtu, 576, 9000);
+      const fenceAfterSeconds = numberFlag("--fence-after", flags.fenceAfter, 1, 3600, false);
 
       const log = createLogger("gateway");
+      const unsafe = fenceTimingProblem(fenceAfterSeconds, DEFAULT_NODE_LOST_SECONDS);
+      if (unsafe !== undefined)
+        log.warn("--fence-after is too long for the controller's default --node-lost-seconds", {
+          problem: unsafe,
+        });
       const runner = localRunner();
       const uplink = flags.uplink ?? (await detectUplink(runner));
       const store = await ctx.datastore();
@@ -57,6 +75,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         uplink,
         healthPort,
         resyncMs,
+        fenceAfterMs: fenceAfterSeconds * 1000,
         log,
         liveness: bfdOpener(systemClock(), log),
       });

@@ -39,8 +39,9 @@ import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { livenessFlag } from "./agent.js";
 import { formatTable } from "../../util/table.js";
+import { registerLabNode } from "./lab-node.js";
 
-interface LabFlags {
+export interface LabFlags {
   name?: string;
   stateDir?: string;
 }
@@ -57,7 +58,7 @@ const configOrEmpty = (ctx: CliContext): EgwConfig => {
 const labName = (ctx: CliContext, flags: LabFlags): string =>
   resolveLabName(ctx.io.env, flags.name, configOrEmpty(ctx).etcdEndpoints, DEFAULT_LAB_NAME);
 
-const runningLab = (ctx: CliContext, flags: LabFlags): LabManifest => {
+export const runningLab = (ctx: CliContext, flags: LabFlags): LabManifest => {
   const name = labName(ctx, flags);
   const stateDir = resolveStateDir(ctx.io.env, name, flags.stateDir);
   const m = readManifest(stateDir);
@@ -78,7 +79,7 @@ const labStore = (m: LabManifest): Datastore => {
   return s.value;
 };
 
-const withStore = async <T>(m: LabManifest, fn: (s: Datastore) => Promise<T>): Promise<T> => {
+export const withStore = async <T>(m: LabManifest, fn: (s: Datastore) => Promise<T>): Promise<T> => {
   const store = labStore(m);
   try {
     return await fn(store);
@@ -300,6 +301,7 @@ const untilSignal = (): Promise<void> =>
 
 const registerLabGroup = (program: Command, ctx: CliContext): void => {
   const lab = program.command("lab").description("lab utilities: the upstream firewall, the list of labs");
+  registerLabNode(lab, ctx);
 
   lab
     .command("list")
