@@ -2,8 +2,8 @@
 // cluster-feed.ts), the gateway replicas' health (data-path liveness sessions, liveness.ts, or
 // readiness polling, gateway-health.ts; replicas held until proven),
 // the plan → apply loop (calc → node dataplane, resync, retries; reconcile-loop.ts), the Node
-// condition (node-status.ts) and the metrics (agent-metrics.ts). This file only wires them and
-// serves /healthz and /metrics.
+// condition (node-status.ts), the maintenance annotations on client pods (maintenance.ts) and the
+// metrics (agent-metrics.ts). This file only wires them and serves /healthz and /metrics.
 import { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
 import { retryUntilOk, Sleeper, systemClock, type Clock } from "../daemon/clock.js";
@@ -20,6 +20,7 @@ import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health
 import { NodeLease } from "./lease.js";
 import { GatewayLiveness, registerLivenessMetrics } from "./liveness.js";
 import { LivenessStatusPublisher } from "./liveness-status.js";
+import { MaintenanceAnnouncer } from "./maintenance.js";
 import { NodeConditionPublisher } from "./node-status.js";
 import { ReconcileLoop, type AgentStatus } from "./reconcile-loop.js";
 import type { ReplicaHealth } from "./replica-health.js";
@@ -66,6 +67,7 @@ export class Agent {
   private readonly lease: NodeLease | undefined;
   private readonly publisher: NodeConditionPublisher;
   private readonly livenessStatus: LivenessStatusPublisher;
+  private readonly maintenance: MaintenanceAnnouncer;
   private stopped = false;
 
   constructor(private readonly o: AgentOptions) {
@@ -79,6 +81,12 @@ export class Agent {
     if (o.renewLease !== false)
       this.lease = new NodeLease({ store: o.store, node: o.node, clock, log: this.log });
     const publisher = new NodeConditionPublisher({ store: o.store, node: o.node, clock, log: this.log });
+    this.maintenance = new MaintenanceAnnouncer({
+      store: o.store,
+      pod: (namespace, name) => index.pod(namespace, name),
+      clock,
+      log: this.log,
+    });
     this.publisher = publisher;
     this.livenessStatus = new LivenessStatusPublisher({ store: o.store, node: o.node, clock, log: this.log });
     const changed = (): void => this.loop.trigger();
@@ -119,7 +127,10 @@ export class Agent {
       afterPass: (health) => {
         if (o.publishHealth !== false && health !== undefined) publisher.offer(health);
       },
-      ...(o.onReconcile === undefined ? {} : { onReconcile: o.onReconcile }),
+      onReconcile: (plan, result) => {
+        this.maintenance.follow(plan);
+        o.onReconcile?.(plan, result);
+      },
     });
     this.feed = new ClusterFeed({
       store: o.store,
@@ -163,6 +174,7 @@ export class Agent {
     await this.loop.stop();
     await this.gateways.stop();
     await this.livenessStatus.stop();
+    await this.maintenance.stop();
     await this.publisher.settled();
     this.log.info("agent stopped", { node: this.o.node });
   }

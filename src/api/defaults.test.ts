@@ -70,6 +70,7 @@ describe("defaults", () => {
     });
     assert.deepEqual(gw.spec, {
       replicas: 1,
+      strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       ipPools: [{ name: "p" }],
       template: {
         metadata: { labels: { "egw.dev/gateway": "gw" } },

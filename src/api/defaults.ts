@@ -16,6 +16,8 @@ export const DEFAULTS = {
     replicas: 1,
     /** Calico's operator leaves it unset, so Kubernetes' 30 s applies. */
     terminationGracePeriodSeconds: 30,
+    /** As a Deployment's, but in whole replicas: surge one, never go below spec.replicas. */
+    rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     gatewayLabel: LABEL_GATEWAY,
     // Calico's icmpProbe/httpProbe intervalSeconds/timeoutSeconds defaults, in milliseconds.
     icmpProbe: { intervalMs: 5000, timeoutMs: 15000 },
@@ -87,6 +89,10 @@ const DEFAULTERS: Record<string, (o: Obj, name: string) => void> = {
     if (!spec) return;
     const d = DEFAULTS.egressGateway;
     setDefault(spec, "replicas", d.replicas);
+    const strategy = child(spec, "strategy");
+    const rolling = strategy ? child(strategy, "rollingUpdate") : undefined;
+    setDefault(rolling, "maxSurge", d.rollingUpdate.maxSurge);
+    setDefault(rolling, "maxUnavailable", d.rollingUpdate.maxUnavailable);
     const template = child(spec, "template");
     if (!template) return;
     const meta = child(template, "metadata");

@@ -208,6 +208,12 @@ function checkEgressGateway(issues: IssueList, o: EgressGateway): void {
     spec.template?.spec?.nodeSelector,
     true,
   );
+  const rolling = spec.strategy?.rollingUpdate;
+  if (rolling?.maxSurge === 0 && rolling.maxUnavailable === 0)
+    issues.add(
+      ["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+      "0 is not valid when maxSurge is 0: no replica could ever be replaced; set maxSurge or maxUnavailable to 1 or more",
+    );
   const fd = spec.failureDetection;
   if (fd) {
     const fdPath: Path = ["spec", "failureDetection"];

@@ -323,6 +323,20 @@ const CASES: BadCase[] = [
     "-5",
   ),
   bad(
+    "rolling update negative surge",
+    "EgressGateway",
+    (o) => (o.spec.strategy = { rollingUpdate: { maxSurge: -1 } }),
+    "spec.strategy.rollingUpdate.maxSurge",
+    "-1",
+  ),
+  bad(
+    "rolling update that can never replace",
+    "EgressGateway",
+    (o) => (o.spec.strategy = { rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } }),
+    "spec.strategy.rollingUpdate.maxUnavailable",
+    "when maxSurge is 0",
+  ),
+  bad(
     "probe without ips",
     "EgressGateway",
     (o) => delete o.spec.failureDetection.icmpProbe.ips,

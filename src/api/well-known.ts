@@ -25,6 +25,20 @@ export const ANN_GATEWAY_OWNER = "egw.dev/gateway-owner"; // "<namespace>/<Egres
 export const ANN_GATEWAY_EGRESS_IP = "egw.dev/egress-ip";
 /** Set while a replica drains (graceful termination): no new connections are steered to it. */
 export const ANN_GATEWAY_TERMINATING = "egw.dev/terminating";
+/** When that drain began (ISO-8601): the start of the clients' maintenance window. */
+export const ANN_GATEWAY_DRAIN_STARTED = "egw.dev/drain-started";
+/** Hash of the template (labels, annotations) a replica was made from; another hash = outdated. */
+export const ANN_GATEWAY_TEMPLATE_HASH = "egw.dev/template-hash";
+
+/**
+ * Written by the agent on a client pod while a gateway replica it uses drains (Calico's names, in
+ * egw's prefix): the replica's egress IP and the window (RFC 3339), so an application can
+ * reconnect early, e.g. reading them through the downward API. Removed once no replica it uses
+ * drains.
+ */
+export const ANN_MAINTENANCE_GATEWAY_IP = "egress.egw.dev/gatewayMaintenanceGatewayIP";
+export const ANN_MAINTENANCE_STARTED = "egress.egw.dev/gatewayMaintenanceStartedTimestamp";
+export const ANN_MAINTENANCE_FINISHED = "egress.egw.dev/gatewayMaintenanceFinishedTimestamp";
 
 /** Calico-compatible defaults for the egress tunnel. */
 export const EGRESS_VXLAN_VNI = 4097;

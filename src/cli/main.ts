@@ -6,6 +6,7 @@ import * as controller from "./commands/controller.js";
 import * as crds from "./commands/crds.js";
 import * as del from "./commands/delete.js";
 import * as describe from "./commands/describe.js";
+import * as drain from "./commands/drain.js";
 import * as explain from "./commands/explain.js";
 import * as gateway from "./commands/gateway.js";
 import * as get from "./commands/get.js";
@@ -35,6 +36,7 @@ const COMMANDS: readonly CommandModule[] = [
   describe,
   explain,
   del,
+  drain, // cordon, uncordon, drain (node maintenance)
   validate,
   crds,
   version,

@@ -34,11 +34,14 @@ export type ReplicaAction =
       replica: string;
       node: string;
       labels: Record<string, string>;
-      /** Template annotations; the controller adds the owner and egress-IP annotations. */
+      /** Template annotations and hash; the controller adds the owner and egress-IP annotations. */
       annotations: Record<string, string>;
+      /** The pod's spec.terminationGracePeriodSeconds (its drain time if its gateway is deleted). */
+      graceSeconds: number;
       reason: string;
     }
-  | { type: "drain"; replica: string; deadline: string; reason: string }
+  /** Drain from `started` until `deadline` (ISO-8601): no new connections, established ones stay. */
+  | { type: "drain"; replica: string; started: string; deadline: string; reason: string }
   | { type: "delete"; replica: string; release: AllocationView[]; reason: string }
   | {
       type: "update-metadata";
@@ -82,6 +85,8 @@ export interface GatewayActions {
   live: number;
   /** Live replicas that are ready. */
   ready: number;
+  /** Live replicas still to be replaced (a rolling update in progress). */
+  outdated: number;
   problems: Problem[];
   /** Decide again after this long (a drain deadline, an allocation's grace period). */
   requeueAfterMs?: number;

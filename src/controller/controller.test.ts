@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_DRAIN_STARTED,
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TERMINATING,
+} from "../api/well-known.js";
 import { createMemoryDatastore, type MemoryDatastore } from "../datastore/memory.js";
 import { DatastoreError, type Datastore } from "../datastore/types.js";
 import { err } from "../util/result.js";
@@ -39,6 +44,17 @@ const controller = (ds: Datastore, opts: Partial<ControllerOptions> = {}) => {
 };
 
 const noGrace = { template: { spec: { terminationGracePeriodSeconds: 0 } } };
+
+/** What the runtime does once a replica runs: it is Running, addressed and Ready. */
+const startReplicas = async (ds: Datastore, namespace: string, gateway: string): Promise<void> => {
+  for (const p of await replicaPods(ds, namespace, gateway))
+    await must(
+      ds.update({
+        ...p,
+        status: { phase: "Running", podIP: "10.244.1.5", conditions: [{ type: "Ready", status: "True" }] },
+      }),
+    );
+};
 
 describe("GatewayController over the memory datastore", () => {
   it("create gateway → replica pods with IPs, labels and placement; status lists them", async () => {
@@ -192,6 +208,7 @@ describe("GatewayController over the memory datastore", () => {
       ),
     );
     await must(c.sync("payments/gw"));
+    await startReplicas(ds, "payments", "gw");
     await setReplicas(ds, "payments", "gw", 1);
     const out = await must(c.sync("payments/gw"));
     assert.equal(out.requeueAfterMs, 30_000);
@@ -214,6 +231,40 @@ describe("GatewayController over the memory datastore", () => {
       ["gw-0"],
     );
     assert.equal((await allocations(ds)).length, 1);
+  });
+
+  it("deleting a gateway drains its replicas; their IPs stay allocated until they are gone", async () => {
+    const ds = createMemoryDatastore();
+    await seed(ds);
+    let now = Date.parse("2030-01-01T00:00:00Z");
+    const { c } = controller(ds, { now: () => now });
+    const grace = { template: { spec: { terminationGracePeriodSeconds: 20 } } };
+    await must(ds.create(gatewayObj("gw", "payments", { replicas: 2, ...grace })));
+    await must(c.sync("payments/gw"));
+    await startReplicas(ds, "payments", "gw");
+    await must(ds.delete({ kind: "EgressGateway", namespace: "payments", name: "gw" }));
+    const out = await must(c.sync("payments/gw"));
+    assert.equal(out.requeueAfterMs, 20_000);
+    const pods = await replicaPods(ds, "payments", "gw");
+    assert.deepEqual(
+      pods.map((p) => [
+        p.metadata.annotations?.[ANN_GATEWAY_DRAIN_STARTED],
+        p.metadata.annotations?.[ANN_GATEWAY_TERMINATING],
+      ]),
+      [
+        ["2030-01-01T00:00:00.000Z", "2030-01-01T00:00:20.000Z"],
+        ["2030-01-01T00:00:00.000Z", "2030-01-01T00:00:20.000Z"],
+      ],
+    );
+    assert.equal((await allocations(ds)).length, 2);
+    // The garbage sweep in between changes nothing.
+    now += 5_000;
+    await must(c.collectGarbage());
+    assert.equal((await replicaPods(ds, "payments", "gw")).length, 2);
+    now += 15_000;
+    await must(c.sync("payments/gw"));
+    assert.deepEqual(await replicaPods(ds, "payments", "gw"), []);
+    assert.deepEqual(await allocations(ds), []);
   });
 
   it("a hand-deleted replica comes back with the same IP", async () => {

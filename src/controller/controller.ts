@@ -130,10 +130,9 @@ export class GatewayController {
     return syncGateway(this.ctx, key);
   }
 
-  /** Replica pods and allocations whose gateway no longer exists. */
-  async collectGarbage(): Promise<Result<SyncOutcome, string>> {
-    const r = await collectOrphans(this.store, this.log);
-    return r.ok ? ok({}) : r;
+  /** Replica pods and allocations whose gateway no longer exists (they drain, then go). */
+  collectGarbage(): Promise<Result<SyncOutcome, string>> {
+    return collectOrphans(this.ctx);
   }
 
   private async beginWatching(): Promise<Result<void, string>> {

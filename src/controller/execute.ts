@@ -5,7 +5,12 @@
 import { CORE_API_VERSION } from "../api/kinds.js";
 import type { Resource } from "../api/meta.js";
 import type { EgressGateway } from "../api/schemas/egress.js";
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_DRAIN_STARTED,
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TERMINATING,
+} from "../api/well-known.js";
 import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore } from "../datastore/types.js";
 import { allocateEgressIP, IP_ALLOCATION_KIND, releaseEgressIP } from "../ipam/allocator.js";
@@ -36,6 +41,15 @@ export const releaseAllocation = async (
   return err(`releasing ${a.ip}: ${gone.error.message}`);
 };
 
+/** Whose replicas the actions are for. */
+export interface ActionTarget {
+  namespace: string;
+  name: string;
+  /** The gateway and the pools, for creates. */
+  gw?: EgressGateway;
+  pools?: readonly IPPoolLike[];
+}
+
 export class ActionExecutor {
   constructor(
     private readonly store: Datastore,
@@ -44,16 +58,27 @@ export class ActionExecutor {
   ) {}
 
   /** Runs `actions` in order for `gw`; what failed is returned as problems. */
-  async run(
+  run(
     gw: EgressGateway,
     actions: readonly ReplicaAction[],
     pools: readonly IPPoolLike[],
   ): Promise<Problem[]> {
+    return this.runFor(
+      { namespace: gw.metadata.namespace ?? "", name: gw.metadata.name, gw, pools },
+      actions,
+    );
+  }
+
+  /**
+   * Runs `actions` for the gateway `namespace/name`; creates need the gateway itself (`gw`, its
+   * pools), the other actions only its identity (a deleted gateway's replicas drain too).
+   */
+  async runFor(target: ActionTarget, actions: readonly ReplicaAction[]): Promise<Problem[]> {
     const problems: Problem[] = [];
-    const gateway = gatewayKey(gw.metadata.namespace ?? "", gw.metadata.name);
+    const gateway = gatewayKey(target.namespace, target.name);
     for (const action of actions) {
       if (this.stopped()) break;
-      const failures = await this.one(gw, action, pools);
+      const failures = await this.one(target, action);
       for (const p of failures) {
         if (p.reason === "ActionFailed")
           this.log.warn(`${action.type} failed`, {
@@ -67,17 +92,14 @@ export class ActionExecutor {
     return problems;
   }
 
-  private async one(
-    gw: EgressGateway,
-    action: ReplicaAction,
-    pools: readonly IPPoolLike[],
-  ): Promise<Problem[]> {
-    const namespace = gw.metadata.namespace ?? "";
-    const gateway = gatewayKey(namespace, gw.metadata.name);
+  private async one(target: ActionTarget, action: ReplicaAction): Promise<Problem[]> {
+    const namespace = target.namespace;
+    const gateway = gatewayKey(namespace, target.name);
     const failed = (message: string): Problem[] => [{ reason: "ActionFailed", message }];
     switch (action.type) {
       case "create": {
-        const r = await this.create(gw, action, pools);
+        if (target.gw === undefined) return failed(`creating ${action.replica}: gateway ${gateway} is gone`);
+        const r = await this.create(target.gw, action, target.pools ?? []);
         return r.ok ? [] : [r.error];
       }
       case "drain": {
@@ -85,12 +107,14 @@ export class ActionExecutor {
           pod.metadata.annotations = {
             ...pod.metadata.annotations,
             [ANN_GATEWAY_TERMINATING]: action.deadline,
+            [ANN_GATEWAY_DRAIN_STARTED]: action.started,
           };
         });
         if (!r.ok) return failed(r.error);
         this.log.info("draining replica", {
           gateway,
           replica: action.replica,
+          since: action.started,
           until: action.deadline,
           reason: action.reason,
         });
@@ -166,7 +190,7 @@ export class ActionExecutor {
           [ANN_GATEWAY_EGRESS_IP]: got.value.ip,
         },
       },
-      spec: { nodeName: action.node },
+      spec: { nodeName: action.node, terminationGracePeriodSeconds: action.graceSeconds },
     };
     const created = await this.store.create(pod);
     if (!created.ok) {

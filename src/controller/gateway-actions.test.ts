@@ -6,7 +6,7 @@ import type { IPPoolLike } from "../ipam/pools.js";
 import type { GatewayActions, GatewayActionsInput, ReplicaAction } from "./actions.js";
 import { gatewayActions } from "./gateway-actions.js";
 import { findOrphans } from "./orphans.js";
-import { replicaIndex } from "./replicas.js";
+import { replicaIndex, templateHash } from "./replicas.js";
 import { gatewayStatus, invalidSpecStatus } from "./status.js";
 import type { AllocationView, NodeView, ReplicaView } from "./views.js";
 
@@ -49,6 +49,7 @@ const replica = (name: string, ip: string, node: string, extra: Partial<ReplicaV
   phase: "Running",
   podIP: "10.244.0.9",
   podReady: true,
+  templateHash: templateHash(gateway()),
   ...extra,
 });
 
@@ -89,9 +90,14 @@ describe("gatewayActions: scale up and placement", () => {
       ["gw-0", "gw-1", "gw-2"],
     );
     assert.deepEqual(new Set(creates.map((c) => c.node)), new Set(["node-1", "node-2", "node-3"]));
+    const gw = gateway({
+      replicas: 3,
+      template: { metadata: { labels: { "egress-code": "red" }, annotations: { team: "pay" } } },
+    });
     for (const c of creates) {
       assert.deepEqual(c.labels, { "egress-code": "red" });
-      assert.deepEqual(c.annotations, { team: "pay" });
+      assert.deepEqual(c.annotations, { team: "pay", "egw.dev/template-hash": templateHash(gw) });
+      assert.equal(c.graceSeconds, 30);
     }
     assert.equal(decided.actions.length, 3);
     assert.deepEqual(decided.problems, []);
@@ -232,43 +238,34 @@ describe("gatewayActions: pools", () => {
     assert.equal(decided.problems[0]?.reason, "PoolMismatch");
   });
 
-  it("pool change: a replica whose IP left the pools is replaced (new replica, old one drains)", () => {
-    const decided = gatewayActions(
+  it("pool change: a replica whose IP left the pools is replaced (new replica first, then the old one drains)", () => {
+    const world = {
+      gateway: gateway({ ipPools: [{ name: "b" }] }),
+      pools: [pool("egress", "10.10.1.0/29"), pool("b", "10.10.2.0/29")],
+    };
+    const first = gatewayActions(
       input({
-        gateway: gateway({ ipPools: [{ name: "b" }] }),
-        pools: [pool("egress", "10.10.1.0/29"), pool("b", "10.10.2.0/29")],
+        ...world,
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
         allocations: [alloc("gw-0", "10.10.1.1")],
       }),
     );
-    const [drain] = ofType(decided, "drain");
-    assert.equal(drain?.replica, "gw-0");
-    assert.match(drain?.reason ?? "", /no longer in the gateway's IP pools/);
     assert.deepEqual(
-      ofType(decided, "create").map((c) => c.replica),
-      ["gw-1"],
+      first.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      [["create", "gw-1"]],
     );
-  });
-});
-
-describe("gatewayActions: scale down, drain, deletion", () => {
-  it("scale 3→1 with no grace period deletes the highest indices and releases their IPs", () => {
-    const decided = gatewayActions(
+    // Once the new replica is available, the old one drains.
+    const second = gatewayActions(
       input({
-        gateway: gateway({ replicas: 1, template: { spec: { terminationGracePeriodSeconds: 0 } } }),
-        ...threeReplicas(),
+        ...world,
+        replicas: [replica("gw-0", "10.10.1.1", "node-1"), replica("gw-1", "10.10.2.1", "node-2")],
+        allocations: [alloc("gw-0", "10.10.1.1"), alloc("gw-1", "10.10.2.1", { pool: "b" })],
       }),
     );
-    const deletes = ofType(decided, "delete");
-    assert.deepEqual(
-      deletes.map((d) => d.replica),
-      ["gw-2", "gw-1"],
-    );
-    assert.deepEqual(
-      deletes.map((d) => d.release.map((a) => a.ip)),
-      [["10.10.1.3"], ["10.10.1.2"]],
-    );
-    assert.equal(decided.actions.length, 2);
+    const [drain] = ofType(second, "drain");
+    assert.equal(drain?.replica, "gw-0");
+    assert.match(drain?.reason ?? "", /no longer in the gateway's IP pools/);
+    assert.equal(second.actions.length, 1);
   });
 
   it("scale down with a grace period drains first, deadline in the annotation", () => {
@@ -335,23 +332,34 @@ describe("gatewayActions: scale down, drain, deletion", () => {
     );
   });
 
-  it("a replica on a node that no longer matches is replaced", () => {
-    const decided = gatewayActions(
+  it("a replica on a node that no longer matches is replaced: surge first, drain when it is available", () => {
+    const world = {
+      gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }),
+      nodes: [
+        { name: "node-1", labels: {} },
+        { name: "node-2", labels: { egress: "yes" } },
+      ] as NodeView[],
+    };
+    const first = gatewayActions(
       input({
-        gateway: gateway({ template: { spec: { nodeSelector: { egress: "yes" } } } }),
-        nodes: [
-          { name: "node-1", labels: {} },
-          { name: "node-2", labels: { egress: "yes" } },
-        ],
+        ...world,
         replicas: [replica("gw-0", "10.10.1.1", "node-1")],
         allocations: [alloc("gw-0", "10.10.1.1")],
       }),
     );
-    assert.match(ofType(decided, "drain")[0]?.reason ?? "", /node node-1 no longer matches/);
+    assert.deepEqual(ofType(first, "drain"), []);
     assert.deepEqual(
-      ofType(decided, "create").map((c) => [c.replica, c.node]),
+      ofType(first, "create").map((c) => [c.replica, c.node]),
       [["gw-1", "node-2"]],
     );
+    const second = gatewayActions(
+      input({
+        ...world,
+        replicas: [replica("gw-0", "10.10.1.1", "node-1"), replica("gw-1", "10.10.1.2", "node-2")],
+        allocations: [alloc("gw-0", "10.10.1.1"), alloc("gw-1", "10.10.1.2")],
+      }),
+    );
+    assert.match(ofType(second, "drain")[0]?.reason ?? "", /node node-1 no longer matches/);
   });
 
   it("allocations no replica uses are released after their grace period only", () => {
@@ -371,7 +379,7 @@ describe("gatewayActions: scale down, drain, deletion", () => {
     assert.equal(decided.requeueAfterMs, 50_000);
   });
 
-  it("template label changes are applied to running replicas in place", () => {
+  it("a template label change replaces replicas (a new replica, not a relabel in place)", () => {
     const decided = gatewayActions(
       input({
         gateway: gateway({ template: { metadata: { labels: { "egress-code": "blue" } } } }),
@@ -381,7 +389,16 @@ describe("gatewayActions: scale down, drain, deletion", () => {
     );
     assert.deepEqual(
       decided.actions.map((a) => [a.type, "labels" in a ? a.labels : {}]),
-      [["update-metadata", { "egress-code": "blue" }]],
+      [["create", { "egress-code": "blue" }]],
+    );
+  });
+
+  it("a replica made before template hashes, matching the template, only gets its hash", () => {
+    const { templateHash: _h, ...old } = replica("gw-0", "10.10.1.1", "node-1");
+    const decided = gatewayActions(input({ replicas: [old], allocations: [alloc("gw-0", "10.10.1.1")] }));
+    assert.deepEqual(
+      decided.actions.map((a) => [a.type, "annotations" in a ? a.annotations : {}]),
+      [["update-metadata", { "egw.dev/template-hash": templateHash(gateway()) }]],
     );
   });
 

@@ -4,17 +4,20 @@
 //
 // Replicas are pods named `<gateway>-<index>`. The IPAM owner of a replica's egress IP is
 // {namespace, gateway, pod name}, so a replica keeps its IP across controller restarts and when
-// its pod is deleted by hand and recreated under the same name. A replica that must move (its IP
-// left the gateway's pools, its node no longer matches the nodeSelector) is replaced: a new
-// replica (new name, new IP) is created and the old one drains.
+// its pod is deleted by hand and recreated under the same name. A replica that is outdated (made
+// from another template, its IP left the gateway's pools, its node was cordoned or no longer
+// matches the nodeSelector) is replaced in a rolling update: a new replica (new name, new IP) is
+// created, and the old one drains once the new one is available (rollout.ts).
 //
 // The parts: replicas.ts (names, template metadata), placement.ts (nodes), egress-ips.ts (pools,
-// free addresses, held allocations), drain.ts (retiring), status.ts (what the status reports).
+// free addresses, held allocations), rollout.ts (what to replace when), drain.ts (retiring),
+// status.ts (what the status reports).
 import { DEFAULTS } from "../api/defaults.js";
 import { formatCidr, hostCount } from "../util/ip.js";
 import type { UsablePool } from "../ipam/pools.js";
 import type { GatewayActions, GatewayActionsInput, Problem, ReplicaAction } from "./actions.js";
-import { drainDeadline, drainGraceMs, drainProgress, scaleDownRetirees } from "./drain.js";
+import { ANN_GATEWAY_TEMPLATE_HASH } from "../api/well-known.js";
+import { drainDeadline, drainGraceMs, drainProgress, servesTraffic } from "./drain.js";
 import { freeAddresses, HeldAllocations, ipIn, resolvePools } from "./egress-ips.js";
 import { leastLoaded, misplaced, nodeLoad, placement, type Placement } from "./placement.js";
 import {
@@ -24,7 +27,9 @@ import {
   replicaReady,
   sameStringMap,
   templateAnnotations,
+  templateHash,
 } from "./replicas.js";
+import { availability, planRollout, rollingLimits, settleMs, type Outdated } from "./rollout.js";
 import { replicaStatus } from "./status.js";
 import { gatewayKey, type AllocationView, type ReplicaView } from "./views.js";
 
@@ -53,12 +58,13 @@ class ActionList {
     this.removals.push({ type: "delete", replica: r.name, release, reason });
   }
 
-  /** Drains the replica, or deletes it at once without a grace period. */
+  /** Drains the replica; deletes it at once without a grace period or when it carries no traffic. */
   retire(r: ReplicaView, reason: string): void {
-    if (this.graceMs === 0) return this.remove(r, reason);
+    if (this.graceMs === 0 || !servesTraffic(r)) return this.remove(r, reason);
     this.drains.push({
       type: "drain",
       replica: r.name,
+      started: new Date(this.nowMs).toISOString(),
       deadline: drainDeadline(this.nowMs, this.graceMs),
       reason,
     });
@@ -75,23 +81,47 @@ class ActionList {
   }
 }
 
+/** What a serving replica is compared with: the gateway's template and where it may run. */
+interface Wanted {
+  hash: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  pools: UsablePool[] | undefined;
+  placed: Placement;
+  cordoned: ReadonlySet<string>;
+}
+
+/** Made from the current template: the same hash, or (made before hashes) the same metadata. */
+const fromTemplate = (r: ReplicaView, w: Wanted): boolean =>
+  r.templateHash !== undefined
+    ? r.templateHash === w.hash
+    : sameStringMap(r.labels, w.labels) &&
+      sameStringMap(r.annotations, { ...r.annotations, ...w.annotations });
+
+/** Why a serving replica must be replaced, or undefined when it is current. */
+const outdatedBecause = (r: ReplicaView, w: Wanted): string | undefined => {
+  if (w.pools && !ipIn(r.egressIP ?? "", w.pools))
+    return `egress IP ${r.egressIP} is no longer in the gateway's IP pools`;
+  if (r.node !== undefined && w.cordoned.has(r.node) && w.placed.eligible.length > 0)
+    return `node ${r.node} is cordoned`;
+  const move = misplaced(r, w.placed);
+  if (move !== undefined) return move;
+  if (!fromTemplate(r, w)) return "the template changed";
+  return undefined;
+};
+
 /**
- * Sorts every replica pod into serving (`live`) or on its way out: no backed IP or a lost node
- * (delete now), a drain under way (wait or delete), an IP outside the pools or a node that no
- * longer fits (drain).
+ * Sorts every replica pod: no backed IP or a lost node (delete now), a drain under way (wait or
+ * delete), no node to run on (drain now), or serving, current or outdated (the rolling update
+ * decides).
  */
 const classify = (
   replicas: readonly ReplicaView[],
-  o: {
-    held: HeldAllocations;
-    pools: UsablePool[] | undefined;
-    placed: Placement;
-    lostNodes: ReadonlyMap<string, string>;
-    nowMs: number;
-  },
+  o: { held: HeldAllocations; wanted: Wanted; lostNodes: ReadonlyMap<string, string>; nowMs: number },
   acts: ActionList,
-): ReplicaView[] => {
-  const live: ReplicaView[] = [];
+): { current: ReplicaView[]; outdated: Outdated[] } => {
+  const current: ReplicaView[] = [];
+  const outdated: Outdated[] = [];
   for (const r of replicas) {
     const lost = r.node === undefined ? undefined : o.lostNodes.get(r.node);
     if (lost !== undefined) {
@@ -114,15 +144,18 @@ const classify = (
       else acts.wakeups.push(drain.remainingMs);
       continue;
     }
-    if (o.pools && !ipIn(r.egressIP ?? "", o.pools)) {
-      acts.retire(r, `egress IP ${r.egressIP} is no longer in the gateway's IP pools`);
+    // Without a node it serves nobody: nothing to wait for.
+    const nodeless = r.node === undefined || !o.wanted.placed.nodeNames.has(r.node);
+    const gone = nodeless ? misplaced(r, o.wanted.placed) : undefined;
+    if (gone !== undefined) {
+      acts.retire(r, gone);
       continue;
     }
-    const move = misplaced(r, o.placed);
-    if (move !== undefined) acts.retire(r, move);
-    else live.push(r);
+    const why = outdatedBecause(r, o.wanted);
+    if (why === undefined) current.push(r);
+    else outdated.push({ replica: r, why });
   }
-  return live;
+  return { current, outdated };
 };
 
 /**
@@ -139,6 +172,8 @@ const scaleUp = (o: {
   missing: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  graceSeconds: number;
+  reason: string;
   acts: ActionList;
 }): { placed: number; reused: Set<string> } => {
   const { input, acts } = o;
@@ -172,17 +207,28 @@ const scaleUp = (o: {
       node,
       labels: o.labels,
       annotations: o.annotations,
-      reason: reused.has(n) ? "scale up (keeps its allocated IP)" : "scale up",
+      graceSeconds: o.graceSeconds,
+      reason: reused.has(n) ? `${o.reason} (keeps its allocated IP)` : o.reason,
     });
     placed += 1;
   }
   return { placed, reused };
 };
 
+const poolsText = (pools: readonly UsablePool[]): string =>
+  pools.map((p) => `IPPool "${p.name}" (${formatCidr(p.cidr)}, ${hostCount(p.cidr)} addresses)`).join(", ");
+
+/** A replacement cannot get an address: the rolling update waits (old replicas keep serving). */
+const surgeBlocked = (outdated: readonly Outdated[], pools: readonly UsablePool[]): Problem => ({
+  reason: "PoolExhausted",
+  message:
+    `replacing ${outdated.map((o) => `${o.replica.name} (${o.why})`).join(", ")} waits: ` +
+    `no free address for a new replica in ${poolsText(pools)}; free an address, or allow ` +
+    "spec.strategy.rollingUpdate.maxUnavailable >= 1 so an old replica drains first",
+});
+
 const exhausted = (desired: number, replicas: number, pools: readonly UsablePool[]): Problem => {
-  const detail = pools
-    .map((p) => `IPPool "${p.name}" (${formatCidr(p.cidr)}, ${hostCount(p.cidr)} addresses)`)
-    .join(", ");
+  const detail = poolsText(pools);
   return {
     reason: "PoolExhausted",
     message:
@@ -214,40 +260,71 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
   if (placed.problem) problems.push(placed.problem);
 
   const held = new HeldAllocations(input.allocations, namespace, name);
-  const acts = new ActionList(held, drainGraceMs(gw), nowMs);
+  const graceMs = drainGraceMs(gw);
+  const acts = new ActionList(held, graceMs, nowMs);
+  const hash = templateHash(gw);
+  const wanted: Wanted = {
+    hash,
+    labels,
+    annotations,
+    pools,
+    placed,
+    cordoned: new Set(input.nodes.filter((n) => n.unschedulable).map((n) => n.name)),
+  };
 
   // 1. Classify every replica pod.
   const replicas = [...input.replicas].sort(byReplicaIndex(name));
-  const live = classify(replicas, { held, pools, placed, lostNodes, nowMs }, acts);
+  const { current, outdated } = classify(replicas, { held, wanted, lostNodes, nowMs }, acts);
 
-  // 2. Scale down: the highest indices drain first.
-  const retiring = scaleDownRetirees(live, desired);
-  for (const r of retiring) acts.retire(r, `scale down to ${desired} replicas`);
-  const serving = live.filter((r) => !retiring.has(r));
+  // 2. Scale down and replace outdated replicas, within the rolling update's limits.
+  const settle = settleMs(gw);
+  const isAvailable = (r: ReplicaView): boolean => {
+    const a = availability(r, nowMs, settle);
+    if (a.inMs !== undefined) acts.wakeups.push(a.inMs);
+    return a.available;
+  };
+  const rollout = planRollout({ desired, limits: rollingLimits(gw), current, outdated, isAvailable });
+  for (const o of rollout.retire) acts.retire(o.replica, o.why);
+  const serving = [...rollout.current, ...rollout.outdated];
 
-  // 3. Keep the serving replicas' labels and template annotations in step with the template.
-  for (const r of serving) {
-    if (
-      !sameStringMap(r.labels, labels) ||
-      !sameStringMap(r.annotations, { ...r.annotations, ...annotations })
-    ) {
+  // 3. Current replicas made before template hashes get theirs (their metadata already match).
+  for (const r of rollout.current) {
+    if (r.templateHash !== hash) {
       acts.updates.push({
         type: "update-metadata",
         replica: r.name,
         labels,
-        annotations,
-        reason: "template metadata changed",
+        annotations: { ...annotations, [ANN_GATEWAY_TEMPLATE_HASH]: hash },
+        reason: "records its template hash",
       });
     }
   }
 
-  // 4. Scale up, as far as nodes and free addresses allow.
-  const missing = desired - serving.length;
+  // 4. Create replicas (scale up, or replacements), as far as nodes and free addresses allow.
+  const missing = rollout.create;
   let reused = new Set<string>();
   if (missing > 0 && pools && placed.eligible.length > 0) {
-    const up = scaleUp({ input, held, pools, placed, serving, missing, labels, annotations, acts });
+    const replacing = rollout.outdated.length > 0;
+    const up = scaleUp({
+      input,
+      held,
+      pools,
+      placed,
+      serving,
+      missing,
+      labels,
+      annotations: { ...annotations, [ANN_GATEWAY_TEMPLATE_HASH]: hash },
+      graceSeconds: graceMs / 1000,
+      reason: replacing ? "rolling update" : "scale up",
+      acts,
+    });
     reused = up.reused;
-    if (up.placed < missing) problems.push(exhausted(desired, serving.length + up.placed, pools));
+    if (up.placed < missing) {
+      const left = outdated.filter((o) => rollout.outdated.includes(o.replica));
+      problems.push(
+        replacing ? surgeBlocked(left, pools) : exhausted(desired, serving.length + up.placed, pools),
+      );
+    }
   }
 
   // 5. Allocations no replica uses (nor will use) are released once past their grace period.
@@ -267,6 +344,7 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
     desired,
     live: serving.length,
     ready: serving.filter(replicaReady).length,
+    outdated: rollout.outdated.length,
     problems,
   };
   if (acts.wakeups.length > 0) out.requeueAfterMs = Math.max(0, Math.min(...acts.wakeups));

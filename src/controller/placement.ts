@@ -26,7 +26,8 @@ const matchesSelector = (labels: Record<string, string>, selector: Record<string
 
 export const placement = (gw: EgressGateway, nodes: readonly NodeView[], desired: number): Placement => {
   const nodeSelector = gw.spec.template?.spec?.nodeSelector ?? {};
-  const eligible = nodes.filter((n) => matchesSelector(n.labels, nodeSelector));
+  // A cordoned node takes no new replica (its own are replaced through the rolling update).
+  const eligible = nodes.filter((n) => !n.unschedulable && matchesSelector(n.labels, nodeSelector));
   const p: Placement = {
     eligible,
     eligibleNames: new Set(eligible.map((n) => n.name)),

@@ -1,7 +1,7 @@
 // One reconcile of one EgressGateway (I/O around the pure decision): read the gateway and its
 // world, decide (gateway-actions.ts), carry the actions out (execute.ts), and repeat until
 // nothing is left to do or MAX_PASSES is reached; then publish the status. A gateway that is
-// gone is cleaned up; an invalid one only gets a status saying why.
+// gone is cleaned up (its replicas drain first); an invalid one only gets a status saying why.
 import { formatIssue } from "../api/issues.js";
 import type { EgressGateway } from "../api/schemas/egress.js";
 import { validateResource } from "../api/validate.js";
@@ -49,8 +49,7 @@ export const syncGateway = async (
     const got = await store.get({ kind: "EgressGateway", namespace: ref.namespace, name: ref.name });
     if (!got.ok) {
       if (got.error.code !== "NotFound") return err(`reading EgressGateway ${key}: ${got.error.message}`);
-      const cleaned = await cleanupGateway(store, log, ref.namespace, ref.name);
-      return cleaned.ok ? ok({}) : cleaned;
+      return cleanupGateway(ctx, ref.namespace, ref.name);
     }
     const raw = got.value;
     const { status: _status, ...withoutStatus } = raw;

@@ -1,9 +1,12 @@
 // What a gateway replica is (pure): a pod named `<gateway>-<index>` whose labels and annotations
 // come from the gateway's template, and which serves once it runs and reports Ready.
+import { createHash } from "node:crypto";
 import type { EgressGateway } from "../api/schemas/egress.js";
 import {
+  ANN_GATEWAY_DRAIN_STARTED,
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TEMPLATE_HASH,
   ANN_GATEWAY_TERMINATING,
   LABEL_GATEWAY,
 } from "../api/well-known.js";
@@ -34,7 +37,13 @@ export const replicaLabels = (gw: EgressGateway): Record<string, string> => {
   return labels && Object.keys(labels).length > 0 ? { ...labels } : { [LABEL_GATEWAY]: gw.metadata.name };
 };
 
-const RESERVED_ANNOTATIONS = new Set([ANN_GATEWAY_OWNER, ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_TERMINATING]);
+const RESERVED_ANNOTATIONS = new Set([
+  ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_TERMINATING,
+  ANN_GATEWAY_DRAIN_STARTED,
+  ANN_GATEWAY_TEMPLATE_HASH,
+]);
 
 /** The template's annotations, without those the controller itself sets. */
 export const templateAnnotations = (gw: EgressGateway): Record<string, string> => {
@@ -43,6 +52,26 @@ export const templateAnnotations = (gw: EgressGateway): Record<string, string> =
     if (!RESERVED_ANNOTATIONS.has(k)) out[k] = v;
   return out;
 };
+
+const sortedEntries = (m: Record<string, string>): [string, string][] =>
+  Object.entries(m).sort(([a], [b]) => compareStrings(a, b));
+
+/**
+ * The hash of what a replica is made from: its labels and template annotations. Replicas with
+ * another hash are replaced (rolling update). The node selector is not in it: a replica whose node
+ * still matches keeps running (placement.ts says when one must move), and the grace period only
+ * matters once a replica drains.
+ */
+export const templateHash = (gw: EgressGateway): string =>
+  createHash("sha256")
+    .update(
+      JSON.stringify({
+        labels: sortedEntries(replicaLabels(gw)),
+        annotations: sortedEntries(templateAnnotations(gw)),
+      }),
+    )
+    .digest("hex")
+    .slice(0, 10);
 
 export const sameStringMap = (a: Record<string, string>, b: Record<string, string>): boolean => {
   const ka = Object.keys(a);

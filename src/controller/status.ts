@@ -20,23 +20,29 @@ export interface StatusInput {
   desired: number;
   live: number;
   ready: number;
+  /** Serving replicas still to be replaced (rolling update). */
+  outdated?: number;
   problems: readonly Problem[];
 }
 
 const readyCondition = (s: StatusInput): Condition => {
-  if (s.ready >= s.desired && s.live === s.desired) {
+  const outdated = s.outdated ?? 0;
+  // While replicas are replaced the surge may serve more than spec.replicas.
+  const rolling = outdated > 0 ? `; rolling update: ${s.live - outdated}/${s.live} replicas updated` : "";
+  const message = `${Math.min(s.ready, s.desired)}/${s.desired} replicas ready${rolling}`;
+  if (s.ready >= s.desired && s.live >= s.desired) {
     return {
       type: "Ready",
       status: "True",
-      reason: s.desired === 0 ? "ScaledToZero" : "AllReplicasReady",
-      message: `${s.ready}/${s.desired} replicas ready`,
+      reason: s.desired === 0 ? "ScaledToZero" : outdated > 0 ? "RollingUpdate" : "AllReplicasReady",
+      message,
     };
   }
   return {
     type: "Ready",
     status: "False",
     reason: s.live < s.desired ? "ReplicasMissing" : "ReplicasNotReady",
-    message: `${s.ready}/${s.desired} replicas ready`,
+    message,
   };
 };
 

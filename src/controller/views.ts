@@ -5,6 +5,7 @@ import type { Resource } from "../api/meta.js";
 import {
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_OWNER,
+  ANN_GATEWAY_TEMPLATE_HASH,
   ANN_GATEWAY_TERMINATING,
   CONDITION_NODE_REACHABLE,
 } from "../api/well-known.js";
@@ -21,6 +22,12 @@ export interface ReplicaView {
   podIP?: string;
   /** The pod's Ready condition, which the gateway process writes from its own readiness. */
   podReady?: boolean;
+  /** Since when (ms since the epoch) the Ready condition has had its status (lastTransitionTime). */
+  readySinceMs?: number;
+  /** The template hash annotation: which template the replica was made from. */
+  templateHash?: string;
+  /** The pod's spec.terminationGracePeriodSeconds (its drain time when its gateway is gone). */
+  graceSeconds?: number;
   /** The egw.dev/terminating annotation (a drain deadline), if present. */
   terminating?: string;
   resourceVersion?: string;
@@ -29,6 +36,8 @@ export interface ReplicaView {
 export interface NodeView {
   name: string;
   labels: Record<string, string>;
+  /** Cordoned (spec.unschedulable): no new replica goes there, the ones there are replaced. */
+  unschedulable?: boolean;
   /** Why the node is lost (its EgwNodeReachable condition is False): its replicas are replaced. */
   lost?: string;
 }
@@ -87,6 +96,12 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
   if (podIP !== undefined) view.podIP = podIP;
   const readyCondition = readyConditionOf(pod);
   if (readyCondition !== undefined) view.podReady = readyCondition.status === "True";
+  const readySince = Date.parse(readyCondition?.lastTransitionTime ?? "");
+  if (Number.isFinite(readySince)) view.readySinceMs = readySince;
+  const hash = str(annotations[ANN_GATEWAY_TEMPLATE_HASH]);
+  if (hash !== undefined) view.templateHash = hash;
+  const grace = spec.terminationGracePeriodSeconds;
+  if (typeof grace === "number" && Number.isInteger(grace) && grace >= 0) view.graceSeconds = grace;
   if (terminating !== undefined) view.terminating = terminating;
   if (pod.metadata.resourceVersion !== undefined) view.resourceVersion = pod.metadata.resourceVersion;
   return view;
@@ -94,6 +109,7 @@ export const toReplicaView = (pod: Resource): ReplicaView => {
 
 export const toNodeView = (node: Resource): NodeView => {
   const view: NodeView = { name: node.metadata.name, labels: stringMap(node.metadata.labels) };
+  if (isObject(node.spec) && node.spec.unschedulable === true) view.unschedulable = true;
   const reachable = conditionOf(node, CONDITION_NODE_REACHABLE);
   if (reachable?.status === "False") view.lost = reachable.message ?? reachable.reason ?? "lost";
   return view;

@@ -1,7 +1,9 @@
 // Carries out the lab runtime's pod actions (I/O, pod-actions.ts decides them): wires a pod
 // into the kernel (its netns, the veth pair to its node, address and routes) and reports it
 // Running in its status; marks pods Failed or Pending; removes pod namespaces nobody wants.
+import type { Condition } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
+import { ANN_GATEWAY_OWNER } from "../api/well-known.js";
 import { readModifyWrite } from "../datastore/read-modify-write.js";
 import type { Datastore } from "../datastore/types.js";
 import { stopProcesses } from "../util/background-process.js";
@@ -16,6 +18,14 @@ type Create = Extract<PodAction, { kind: "create" }>;
 type StatusWrite = "written" | "absent" | "failed";
 
 const describePod = (p: PodRef): string => `${p.namespace}/${p.name}`;
+
+const notReadyYet = (now: Date): Condition => ({
+  type: "Ready",
+  status: "False",
+  reason: "ContainersNotReady",
+  message: "the gateway process has not reported its readiness yet",
+  lastTransitionTime: now.toISOString(),
+});
 
 /** Removes a pod namespace: processes in it first (they would keep it and its veth alive). */
 export const removePodNetns = async (netns: string): Promise<Result<void, string>> => {
@@ -72,7 +82,17 @@ export class PodWiring {
     }
     const written = await this.writeStatus(a.pod, (current) => ({
       ...(a.scheduled ? { spec: { ...((current.spec ?? {}) as object), nodeName: a.node.name } } : {}),
-      status: { phase: "Running", podIP: a.ip, hostIP: a.node.underlayIp, hostInterface: a.hostInterface },
+      status: {
+        phase: "Running",
+        podIP: a.ip,
+        hostIP: a.node.underlayIp,
+        hostInterface: a.hostInterface,
+        // As a kubelet reports a pod whose readiness has not passed yet: a gateway replica is not
+        // ready until its own process says so, so clients do not route to it before it works.
+        ...(current.metadata.annotations?.[ANN_GATEWAY_OWNER] === undefined
+          ? {}
+          : { conditions: [notReadyYet(new Date())] }),
+      },
     }));
     if (written !== "written") {
       // Absent: the pod vanished while we wired it. Failed: it is not Running in the store, so

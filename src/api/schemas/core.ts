@@ -52,6 +52,11 @@ export const NodeSchema = Strict({
     Strict({
       podCIDR: Type.Optional(Type.String()),
       podCIDRs: Type.Optional(Type.Array(Type.String())),
+      unschedulable: Type.Optional(
+        Type.Boolean({
+          description: "Cordoned (egw cordon/drain node): no new gateway replica is placed here",
+        }),
+      ),
     }),
   ),
   status: Type.Optional(

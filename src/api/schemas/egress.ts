@@ -112,8 +112,24 @@ export const FailureDetectionSchema = Strict(
   "At least one of icmpProbe, httpProbe, liveness; with both probes, one of each must succeed for readiness",
 );
 
+export const RollingUpdateSchema = Strict(
+  {
+    maxSurge: Type.Optional(
+      Int32({ description: "Replicas created beyond spec.replicas while replicas are replaced; default 1" }),
+    ),
+    maxUnavailable: Type.Optional(
+      Int32({
+        description:
+          "Replicas below spec.replicas that may be unavailable meanwhile; default 0 (not 0 if maxSurge is 0)",
+      }),
+    ),
+  },
+  "How replicas are replaced (a template change, a cordoned node, a pool change): surge new ones, drain old ones",
+);
+
 export const EgressGatewaySpecSchema = Strict({
   replicas: Type.Optional(Int32({ description: "Default 1" })),
+  strategy: Type.Optional(Strict({ rollingUpdate: Type.Optional(RollingUpdateSchema) })),
   ipPools: Type.Array(PoolRefSchema, { minItems: 1 }),
   template: Type.Optional(
     Strict({
@@ -126,7 +142,9 @@ export const EgressGatewaySpecSchema = Strict({
       spec: Type.Optional(
         Strict({
           nodeSelector: Type.Optional(StringMap()),
-          terminationGracePeriodSeconds: Type.Optional(Int32({ description: "Drain time; default 30" })),
+          terminationGracePeriodSeconds: Type.Optional(
+            Int32({ description: "Drain time in seconds (>= 0); default 30" }),
+          ),
         }),
       ),
     }),
@@ -217,6 +235,7 @@ export type IPPool = Static<typeof IPPoolSchema>;
 export type EgressGatewaySpec = Static<typeof EgressGatewaySpecSchema>;
 export type EgressGatewayStatus = Static<typeof EgressGatewayStatusSchema>;
 export type EgressGateway = Static<typeof EgressGatewaySchema>;
+export type RollingUpdate = Static<typeof RollingUpdateSchema>;
 export type FailureDetection = Static<typeof FailureDetectionSchema>;
 export type Liveness = Static<typeof LivenessSchema>;
 export type EgressGatewayPolicyRule = Static<typeof EgressGatewayPolicyRuleSchema>;
