@@ -137,6 +137,35 @@ describe("Gateway (memory datastore, fake dataplane)", () => {
     await gateway.stop();
   });
 
+  it("publishes readiness one write at a time, so a slow older write never outlives a newer one", async () => {
+    const { store, clock, gateway, setPing, condition } = await setup({
+      icmpProbe: { ips: ["198.18.0.1"], intervalMs: 1000, timeoutMs: 3000 },
+    });
+    // Hold the next status write (the datastore is slow to come back), let later ones through.
+    const update = store.update.bind(store);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    store.update = async (obj) => {
+      if (first) {
+        first = false;
+        await held;
+      }
+      return update(obj);
+    };
+    setPing(false);
+    await clock.advance(4000); // ProbeFailed: its write is held
+    assert.equal(gateway.readinessReply().status, 503);
+    setPing(true);
+    await clock.advance(1100); // Ready again while the older write is still pending
+    assert.equal(gateway.readinessReply().status, 200);
+    release();
+    await clock.advance(50);
+    await clock.advance(50);
+    assert.equal((await condition())?.status, "True", "the pod says what the replica says now");
+    await gateway.stop();
+  });
+
   it("reports 503 while draining (terminating annotation or drain())", async () => {
     const { store, clock, gateway, condition } = await setup();
     const got = await store.get({ kind: "Pod", ...REPLICA });

@@ -89,6 +89,8 @@ export class Gateway {
   private probeFingerprint = "";
   private terminating = false;
   private published: string | undefined;
+  private publishing: Promise<void> | undefined;
+  private publishAgain = false;
   private lastReadiness: Readiness | undefined;
   private resync: Periodic | undefined;
   private stopped = false;
@@ -380,12 +382,37 @@ export class Gateway {
     }
     this.lastReadiness = r;
     if (this.o.publishStatus === false || this.pod === undefined || key === this.published) return;
-    this.published = key;
-    const written = await publishReadiness(this.o.store, this.o.pod, r, () => new Date(this.clock.now()));
-    if (!written.ok) {
-      this.published = undefined; // retried on the next sync
-      this.log.warn("cannot publish readiness", { error: written.error });
+    await this.publishLatest();
+  }
+
+  /**
+   * Writes the latest readiness, one write at a time: a slow write of an older state (say, while
+   * the datastore comes back) must never land after a newer one and stay there.
+   */
+  private publishLatest(): Promise<void> {
+    if (this.publishing !== undefined) {
+      this.publishAgain = true;
+      return this.publishing;
     }
+    this.publishing = (async () => {
+      do {
+        this.publishAgain = false;
+        const r = this.lastReadiness;
+        if (r === undefined) return;
+        const key = `${r.ready}|${r.reason}`;
+        if (key === this.published) continue;
+        const written = await publishReadiness(this.o.store, this.o.pod, r, () => new Date(this.clock.now()));
+        if (!written.ok) {
+          this.published = undefined; // retried on the next sync
+          this.log.warn("cannot publish readiness", { error: written.error });
+          return;
+        }
+        this.published = key;
+      } while (this.publishAgain);
+    })().finally(() => {
+      this.publishing = undefined;
+    });
+    return this.publishing;
   }
 }
 
