@@ -154,15 +154,10 @@ export class GatewayLiveness implements ReplicaHealth {
   follow(plan: NodePlan): void {
     if (this.stopped) return;
     this.adopted = true;
+    // Sessions only with the plan's tunnel peers: those are the replicas this node's workloads
+    // use, down and draining ones included (calc retains them), and the only ones the liveness
+    // path through the tunnel is routed to. A replica no local workload selects gets no session.
     const wanted = new Map(plan.tunnelPeers.map((h) => [h.replica, h.ip]));
-    // Replicas out of the plan because of their health keep (or get) a session while their pod
-    // exists, so they can come back.
-    const unhealthy = [...this.watched.values()].filter((w) => w.judge.health === false).map((w) => w.key);
-    for (const key of [...unhealthy, ...this.doubted.keys()]) {
-      if (wanted.has(key)) continue;
-      const ip = this.podIP(key);
-      if (ip !== undefined) wanted.set(key, ip);
-    }
     for (const [key, w] of this.watched) {
       if (wanted.get(key) === w.ip) continue;
       this.unwatch(w);
@@ -224,11 +219,6 @@ export class GatewayLiveness implements ReplicaHealth {
     const pod = this.o.index.pod(key.slice(0, slash), key.slice(slash + 1));
     const owner = pod?.metadata.annotations?.[ANN_GATEWAY_OWNER];
     return livenessSettingsOf(owner === undefined ? undefined : this.gateways.get(owner));
-  }
-
-  private podIP(key: string): string | undefined {
-    const slash = key.indexOf("/");
-    return this.o.index.pod(key.slice(0, slash), key.slice(slash + 1))?.status?.podIP || undefined;
   }
 
   /**
