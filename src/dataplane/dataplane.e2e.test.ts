@@ -3,6 +3,7 @@
 // prefix and removed in after(), also when a test fails. Pod events between full reconciles are
 // element updates; after each, the kernel's table must equal a fresh full render loaded into a
 // scratch namespace.
+import { connectionsScript, echoServerScript, streamScript } from "./testing/echo-scripts.js";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -30,32 +31,13 @@ const SET_TABLE = TABLE_FIRST;
 
 const processes = new Processes();
 
-const SERVER_JS = `
-const net = require("net");
-net.createServer((s) => { s.on("error", () => {}); s.write(s.remoteAddress.replace(/^::ffff:/, "") + "\\n"); s.pipe(s); })
-  .listen(${PORT}, "${SERVER}", () => console.log("listening"));`;
+const SERVER_JS = echoServerScript(SERVER, PORT);
 
 /** N sequential connections; prints a JSON array of what the server saw, or "error:<code>". */
-const CLIENT_JS = `
-const net = require("net");
-const [n, local] = [Number(process.argv[1]), process.argv[2]];
-const one = () => new Promise((res) => {
-  const s = net.connect({ host: "${SERVER}", port: ${PORT}, localAddress: local || undefined });
-  const t = setTimeout(() => { s.destroy(); res("error:timeout"); }, 1500);
-  let buf = "";
-  s.on("data", (d) => { buf += d; if (buf.includes("\\n")) { clearTimeout(t); s.destroy(); res(buf.trim()); } });
-  s.on("error", (e) => { clearTimeout(t); res("error:" + e.code); });
-});
-(async () => { const out = []; for (let i = 0; i < n; i++) out.push(await one()); console.log(JSON.stringify(out)); })();`;
+const CLIENT_JS = connectionsScript(SERVER, PORT, 1500);
 
 /** One long-lived connection: each stdin line is sent and its echo printed. */
-const LONG_JS = `
-const net = require("net");
-const s = net.connect({ host: "${SERVER}", port: ${PORT} });
-s.setEncoding("utf8");
-s.on("data", (d) => process.stdout.write(d));
-s.on("error", (e) => { console.log("error:" + e.code); process.exit(1); });
-process.stdin.on("data", (d) => s.write(d));`;
+const LONG_JS = streamScript(SERVER, PORT);
 
 async function connections(n: number, local = ""): Promise<string[]> {
   const out = await sh(`ip netns exec ${NS.pod} node -e '${CLIENT_JS}' ${n} ${local}`);

@@ -10,10 +10,8 @@ import {
   ensureVxlan,
   loadNft,
   nftMatches,
-  readBandRoutes,
-  readBandRules,
+  readBandRouting,
   readDeviceRoutes,
-  readNexthops,
   readNft,
   readPeers,
   runBatch,
@@ -144,12 +142,8 @@ export class GatewayDataplane {
 
   /** The liveness rules and table against what egw's band in this netns holds. */
   private async livenessChanges(want: GatewayRender["liveness"]): Promise<Result<Changes, string>> {
-    const nexthops = await readNexthops(this.runner);
-    if (!nexthops.ok) return nexthops;
-    const routes = await readBandRoutes(this.runner);
-    if (!routes.ok) return routes;
-    const rules = await readBandRules(this.runner);
-    if (!rules.ok) return rules;
+    const observed = await readBandRouting(this.runner);
+    if (!observed.ok) return observed;
     const { changes, problems } = diffRouting(
       {
         device: VXLAN_DEVICE,
@@ -159,7 +153,7 @@ export class GatewayDataplane {
         buckets: 0,
         idleTimerSec: 0,
       },
-      { nexthops: nexthops.value, routes: routes.value, rules: rules.value },
+      observed.value,
     );
     return problems.length > 0 ? err(problems.join("; ")) : ok(changes);
   }

@@ -3,6 +3,7 @@
 // Every function returns errors as values naming the command and what the tool said.
 import { err, ok, type Result } from "../util/result.js";
 import { inRuleBand, inTableBand } from "./config.js";
+import type { RoutingObserved } from "./diff.js";
 import { gatewayGroupsOf, type TableGatewayGroup } from "./kernel-groups.js";
 import type {
   NftShape,
@@ -179,6 +180,22 @@ export async function readWorkloadSlots(
 ): Promise<Result<Map<string, number>, string>> {
   const r = await readKernelSlots(runner, table);
   return r.ok ? ok(r.value.workloads) : r;
+}
+
+/**
+ * What egw's bands hold in this netns — every nexthop, the routes of egw's tables, the rules at
+ * egw's priorities — as diffRouting takes it. The three read-backs run at once.
+ */
+export async function readBandRouting(runner: Runner): Promise<Result<RoutingObserved, string>> {
+  const [nexthops, routes, rules] = await Promise.all([
+    readNexthops(runner),
+    readBandRoutes(runner),
+    readBandRules(runner),
+  ]);
+  if (!nexthops.ok) return nexthops;
+  if (!routes.ok) return routes;
+  if (!rules.ok) return rules;
+  return ok({ nexthops: nexthops.value, routes: routes.value, rules: rules.value });
 }
 
 /** The gateway groups egw's tables route through now (empty on a fresh node). */

@@ -15,9 +15,7 @@ import {
   ensureVxlan,
   loadNft,
   nodeNftMatches,
-  readBandRoutes,
-  readBandRules,
-  readNexthops,
+  readBandRouting,
   readGatewayGroups,
   readNodeNft,
   readPeers,
@@ -97,17 +95,10 @@ export async function planRoutingChanges(
   r: NodeRender,
   o: DataplaneOptions,
 ): Promise<Result<Changes, string>> {
-  // Four independent read-backs, run at once: a failover waits for the slowest, not their sum.
-  const [peers, nexthops, routes, rules] = await Promise.all([
-    readPeers(runner, VXLAN_DEVICE),
-    readNexthops(runner),
-    readBandRoutes(runner),
-    readBandRules(runner),
-  ]);
+  // Independent read-backs, run at once: a failover waits for the slowest, not their sum.
+  const [peers, observed] = await Promise.all([readPeers(runner, VXLAN_DEVICE), readBandRouting(runner)]);
   if (!peers.ok) return peers;
-  if (!nexthops.ok) return nexthops;
-  if (!routes.ok) return routes;
-  if (!rules.ok) return rules;
+  if (!observed.ok) return observed;
   const routing = diffRouting(
     {
       device: VXLAN_DEVICE,
@@ -117,7 +108,7 @@ export async function planRoutingChanges(
       buckets: o.resilientBuckets,
       idleTimerSec: o.resilientIdleTimerSec,
     },
-    { nexthops: nexthops.value, routes: routes.value, rules: rules.value },
+    observed.value,
   );
   if (routing.problems.length > 0) return err(routing.problems.join("; "));
   return ok(
@@ -295,18 +286,10 @@ export class NodeDataplane implements NodeDataplanePort {
   async teardown(): Promise<Result<void, string>> {
     this.applied = undefined;
     this.session?.close();
-    const nexthops = await readNexthops(this.runner);
-    if (!nexthops.ok) return nexthops;
-    const routes = await readBandRoutes(this.runner);
-    if (!routes.ok) return routes;
-    const rules = await readBandRules(this.runner);
-    if (!rules.ok) return rules;
+    const observed = await readBandRouting(this.runner);
+    if (!observed.ok) return observed;
     const none = { device: VXLAN_DEVICE, groups: [], routes: [], rules: [], buckets: 0, idleTimerSec: 0 };
-    const { changes } = diffRouting(none, {
-      nexthops: nexthops.value,
-      routes: routes.value,
-      rules: rules.value,
-    });
+    const { changes } = diffRouting(none, observed.value);
     const removed = await runBatch(this.runner, "ip", changes.ipRemove);
     if (!removed.ok) return removed;
     const nft = await deleteNftTable(this.runner, NODE_NFT_TABLE);

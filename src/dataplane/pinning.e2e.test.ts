@@ -5,6 +5,7 @@
 // connections go to the other; once the replica is no tunnel peer the stream is dropped, never
 // sent out of the node's own path. BFD-port UDP between the node IP and a replica's IP is carried
 // through egw.vxlan in both directions. Names carry a random prefix; after() removes everything.
+import { connectionsScript, echoServerScript, streamScript } from "./testing/echo-scripts.js";
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -25,32 +26,13 @@ type Gw = (typeof GW)[number];
 
 const processes = new Processes();
 
-const SERVER_JS = `
-const net = require("net");
-net.createServer((s) => { s.on("error", () => {}); s.write(s.remoteAddress.replace(/^::ffff:/, "") + "\\n"); s.pipe(s); })
-  .listen(${PORT}, "${SERVER}", () => console.log("listening"));`;
+const SERVER_JS = echoServerScript(SERVER, PORT);
 
 /** N sequential connections; prints a JSON array of what the server saw, or "error:<code>". */
-const CLIENT_JS = `
-const net = require("net");
-const n = Number(process.argv[1]);
-const one = () => new Promise((res) => {
-  const s = net.connect({ host: "${SERVER}", port: ${PORT} });
-  const t = setTimeout(() => { s.destroy(); res("error:timeout"); }, 2000);
-  let buf = "";
-  s.on("data", (d) => { buf += d; if (buf.includes("\\n")) { clearTimeout(t); s.destroy(); res(buf.trim()); } });
-  s.on("error", (e) => { clearTimeout(t); res("error:" + e.code); });
-});
-(async () => { const out = []; for (let i = 0; i < n; i++) out.push(await one()); console.log(JSON.stringify(out)); })();`;
+const CLIENT_JS = connectionsScript(SERVER, PORT, 2000);
 
-/** One long-lived connection: prints what the server saw first, then echoes each stdin line. */
-const STREAM_JS = `
-const net = require("net");
-const s = net.connect({ host: "${SERVER}", port: ${PORT} });
-s.setEncoding("utf8");
-s.on("data", (d) => process.stdout.write(d));
-s.on("error", (e) => { console.log("error:" + e.code); process.exit(1); });
-process.stdin.on("data", (d) => s.write(d));`;
+/** One long-lived connection: each stdin line is sent and its echo printed. */
+const STREAM_JS = streamScript(SERVER, PORT);
 
 /** Prints "listening", then "got <address>:<port>" for every datagram to <address>:${LIVENESS_PORT}. */
 const UDP_LISTEN_JS = `
