@@ -29,7 +29,14 @@ import {
   templateAnnotations,
   templateHash,
 } from "./replicas.js";
-import { availability, planRollout, rollingLimits, settleMs, type Outdated } from "./rollout.js";
+import {
+  availability,
+  planRollout,
+  rollingLimits,
+  settleMs,
+  type Availability,
+  type Outdated,
+} from "./rollout.js";
 import { replicaStatus } from "./status.js";
 import { gatewayKey, type AllocationView, type ReplicaView } from "./views.js";
 
@@ -278,12 +285,12 @@ export const gatewayActions = (input: GatewayActionsInput): GatewayActions => {
 
   // 2. Scale down and replace outdated replicas, within the rolling update's limits.
   const settle = settleMs(gw);
-  const isAvailable = (r: ReplicaView): boolean => {
+  const availabilityOf = (r: ReplicaView): Availability => {
     const a = availability(r, nowMs, settle);
     if (a.inMs !== undefined) acts.wakeups.push(a.inMs);
-    return a.available;
+    return a.state;
   };
-  const rollout = planRollout({ desired, limits: rollingLimits(gw), current, outdated, isAvailable });
+  const rollout = planRollout({ desired, limits: rollingLimits(gw), current, outdated, availabilityOf });
   for (const o of rollout.retire) acts.retire(o.replica, o.why);
   const serving = [...rollout.current, ...rollout.outdated];
 

@@ -118,7 +118,8 @@ class World {
   }
 
   available(): number {
-    return this.serving().filter((r) => availability(r, this.nowMs, settleMs(this.gw)).available).length;
+    return this.serving().filter((r) => availability(r, this.nowMs, settleMs(this.gw)).state === "available")
+      .length;
   }
 
   private add(name: string, node: string, annotations: Record<string, string>): ReplicaView {
@@ -298,6 +299,67 @@ describe("rolling update", () => {
     );
   });
 
+  it("an outdated replica Ready but not settled yet is not drained before a replacement is available", () => {
+    // The clients may already send through a replica that became Ready a moment ago: draining it
+    // "for free" would leave them with no usable replica until the new ones come up.
+    const w = new World(version("1")).seed(2);
+    for (const r of w.replicas) r.readySinceMs = w.nowMs;
+    w.gw = version("2");
+    const kinds = (acts: readonly ReplicaAction[]) =>
+      acts.map((a) => [a.type, "replica" in a ? a.replica : ""]);
+    const first = w.decide();
+    assert.deepEqual(kinds(first.actions), [["create", "gw-2"]]);
+    assert.ok(first.requeueAfterMs !== undefined && first.requeueAfterMs <= settleMs(w.gw));
+    w.apply(first.actions);
+    w.tick();
+    assert.deepEqual(kinds(w.decide().actions), [], "nothing drains while every replica settles");
+    w.nowMs += settleMs(w.gw);
+    assert.deepEqual(kinds(w.decide().actions), [
+      ["drain", "gw-1"],
+      ["create", "gw-3"],
+    ]);
+  });
+
+  it("a cordoned node's replica that is still settling waits for its replacement", () => {
+    const w = new World(version("1")).seed(2);
+    for (const r of w.replicas) r.readySinceMs = w.nowMs;
+    w.nodes = w.nodes.map((n) => (n.name === "node-2" ? { ...n, unschedulable: true } : n));
+    const first = w.decide();
+    assert.deepEqual(
+      first.actions.map((a) => [a.type, "replica" in a ? a.replica : ""]),
+      [["create", "gw-2"]],
+    );
+  });
+
+  it("planRollout: an outdated replica that is not Ready drains at once, a settling one stays", () => {
+    const r = (name: string): ReplicaView => ({ name, labels: {}, annotations: {} });
+    const [cur, settling, down] = [r("gw-2"), r("gw-0"), r("gw-1")];
+    const state = new Map([
+      [cur, "available"],
+      [settling, "settling"],
+      [down, "unavailable"],
+    ] as const);
+    const d = planRollout({
+      desired: 2,
+      limits: { maxSurge: 1, maxUnavailable: 0 },
+      current: [cur],
+      outdated: [
+        { replica: settling, why: "the template changed" },
+        { replica: down, why: "the template changed" },
+      ],
+      availabilityOf: (x) => state.get(x) ?? "unavailable",
+    });
+    assert.deepEqual(
+      d.retire.map((x) => x.replica.name),
+      ["gw-1"],
+    );
+    assert.deepEqual(
+      d.outdated.map((x) => x.name),
+      ["gw-0"],
+    );
+    assert.equal(d.create, 1);
+  });
+
   it("planRollout: surplus current replicas keep the available ones", () => {
     const r = (name: string, ok: boolean): ReplicaView => ({
       name,
@@ -311,7 +373,7 @@ describe("rolling update", () => {
       limits: { maxSurge: 1, maxUnavailable: 0 },
       current: [a, b, c],
       outdated: [],
-      isAvailable: (x) => x.podReady === true,
+      availabilityOf: (x) => (x.podReady === true ? "available" : "unavailable"),
     });
     assert.deepEqual(
       d.retire.map((x) => x.replica.name),

@@ -8,6 +8,8 @@
 // "Available" is stricter than Ready: a replica counts once its Ready condition has held for the
 // settle time, because clients admit a new replica only after their liveness check saw it up and
 // its hold-down passed; draining the old one earlier would leave them without a usable replica.
+// A replica that is Ready but still settling is neither: clients may already send through it, so
+// it is not drained for free like one that is not Ready; an outdated one waits until it settles.
 // It does not place replicas, allocate IPs or carry anything out (gateway-actions.ts, execute.ts).
 import { DEFAULTS } from "../api/defaults.js";
 import type { EgressGateway } from "../api/schemas/egress.js";
@@ -43,17 +45,23 @@ export const settleMs = (gw: EgressGateway): number => {
   return l.intervalMs * l.multiplier + l.holdDownMs + APPLY_MARGIN_MS;
 };
 
-/** Whether `r` is available at `nowMs`; when Ready but not settled yet, how long until it is. */
+/**
+ * available: Ready for the settle time; settling: Ready, not settled yet; unavailable: not Ready
+ * (no client can be sending through it).
+ */
+export type Availability = "available" | "settling" | "unavailable";
+
+/** `r`'s availability at `nowMs`; when settling, how long until it is available. */
 export const availability = (
   r: ReplicaView,
   nowMs: number,
   settle: number,
-): { available: boolean; inMs?: number } => {
-  if (!replicaReady(r)) return { available: false };
+): { state: Availability; inMs?: number } => {
+  if (!replicaReady(r)) return { state: "unavailable" };
   // Without a transition time there is nothing to wait from (a pod written by another tool).
-  if (r.readySinceMs === undefined) return { available: true };
+  if (r.readySinceMs === undefined) return { state: "available" };
   const wait = r.readySinceMs + settle - nowMs;
-  return wait <= 0 ? { available: true } : { available: false, inMs: wait };
+  return wait <= 0 ? { state: "available" } : { state: "settling", inMs: wait };
 };
 
 export interface Outdated {
@@ -68,7 +76,7 @@ export interface RolloutInput {
   current: readonly ReplicaView[];
   /** Outdated serving replicas, in index order. */
   outdated: readonly Outdated[];
-  isAvailable: (r: ReplicaView) => boolean;
+  availabilityOf: (r: ReplicaView) => Availability;
 }
 
 export interface RolloutDecision {
@@ -85,8 +93,11 @@ export const planRollout = (i: RolloutInput): RolloutDecision => {
   const n = Math.max(0, i.desired);
   const retire: Outdated[] = [];
 
-  // Surplus current replicas (a scale-down): keep the available ones, then the lowest indices.
-  const rank = (r: ReplicaView): number => (i.isAvailable(r) ? 0 : 1);
+  const isAvailable = (r: ReplicaView): boolean => i.availabilityOf(r) === "available";
+  // Surplus current replicas (a scale-down): keep the available ones, then the settling ones,
+  // then the lowest indices.
+  const RANK: Record<Availability, number> = { available: 0, settling: 1, unavailable: 2 };
+  const rank = (r: ReplicaView): number => RANK[i.availabilityOf(r)];
   const byIndex = new Map(i.current.map((r, k) => [r, k]));
   const keep = [...i.current].sort(
     (a, b) => rank(a) - rank(b) || (byIndex.get(a) ?? 0) - (byIndex.get(b) ?? 0),
@@ -95,7 +106,7 @@ export const planRollout = (i: RolloutInput): RolloutDecision => {
   for (const r of [...i.current].reverse())
     if (!current.has(r)) retire.push({ replica: r, why: `scale down to ${n} replicas` });
 
-  // Outdated replicas leave unavailable first, then from the highest index.
+  // Outdated replicas leave least available first, then from the highest index.
   const leaving = [...i.outdated].reverse().sort((a, b) => rank(b.replica) - rank(a.replica));
   const old = new Set(leaving);
   const drain = (o: Outdated, why = o.why): void => {
@@ -105,13 +116,15 @@ export const planRollout = (i: RolloutInput): RolloutDecision => {
   // Never more than spec.replicas + maxSurge serving (a scale-down during a rollout).
   for (const o of leaving)
     if (current.size + old.size > n + i.limits.maxSurge) drain(o, `${o.why}; scale down to ${n} replicas`);
-  // Then as far as availability allows: an unavailable one costs nothing.
+  // Then as far as availability allows: one that is not Ready costs nothing; a settling one
+  // waits (it may carry connections already and is available within the settle time).
   const minAvailable = n - i.limits.maxUnavailable;
   let available =
-    [...current].filter(i.isAvailable).length + [...old].filter((o) => i.isAvailable(o.replica)).length;
+    [...current].filter(isAvailable).length + [...old].filter((o) => isAvailable(o.replica)).length;
   for (const o of [...old]) {
-    if (!i.isAvailable(o.replica)) drain(o);
-    else if (available - 1 >= minAvailable) {
+    const state = i.availabilityOf(o.replica);
+    if (state === "unavailable") drain(o);
+    else if (state === "available" && available - 1 >= minAvailable) {
       drain(o);
       available -= 1;
     }

@@ -2,7 +2,7 @@
 // and registry in a temp dir, and the polls the scenarios share (pods running, gateways ready,
 // the source IP the external hosts see). Bring it up in before(), down() in after().
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egwOk, eventually, randomSuffix, runEgw } from "./lab-cli.js";
@@ -90,6 +90,10 @@ export const labSession = (prefix: string): LabSession => {
       return out;
     },
     down: async () => {
+      // EGW_E2E_KEEP_LOGS=<dir>: the lab's daemon logs outlive it (egw down removes the state dir).
+      const keep = process.env.EGW_E2E_KEEP_LOGS;
+      if (keep && existsSync(join(stateDir, "logs")))
+        cpSync(join(stateDir, "logs"), join(keep, lab), { recursive: true });
       await runEgw(env, ["down", "--name", lab, "--state-dir", stateDir]);
       rmSync(tmp, { recursive: true, force: true });
     },
