@@ -67,12 +67,7 @@ export const renderRouterBirdConfig = (input: RouterBirdInput): string => {
     "protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }",
   ];
   if (bfd) {
-    lines.push(
-      "protocol bfd {",
-      `  interface "*" { ${timers} };`,
-      `  multihop { ${timers} };`,
-      "}",
-    );
+    lines.push("protocol bfd {", `  interface "*" { ${timers} };`, `  multihop { ${timers} };`, "}");
   }
   for (const node of input.nodes) {
     lines.push(

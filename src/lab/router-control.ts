@@ -5,7 +5,12 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { err, ok, type Result } from "../util/result.js";
 import { runCommand } from "./exec.js";
-import { renderRouterBirdConfig, routerBirdPaths, routerProtocolName, type RouterBirdInput } from "./router-bird.js";
+import {
+  renderRouterBirdConfig,
+  routerBirdPaths,
+  routerProtocolName,
+  type RouterBirdInput,
+} from "./router-bird.js";
 import {
   parseBirdProtocols,
   parseBirdRoutes,

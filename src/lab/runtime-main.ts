@@ -11,7 +11,7 @@ import {
 } from "./components.js";
 import { readCutNodes } from "./partition.js";
 import { LabRuntime } from "./runtime.js";
-import { readManifest } from "./state.js";
+import { readManifest, routingOf } from "./state.js";
 import { planTopology } from "./topology.js";
 import { retryUntilOk, Sleeper, systemClock } from "../daemon/clock.js";
 
@@ -50,6 +50,7 @@ const main = async (argv: string[]): Promise<void> => {
       component: gatewayComponent,
       owns: (c) => c.startsWith(GATEWAY_COMPONENT_PREFIX),
       argv: (pod) => gatewayArgv(stateDir, t, pod),
+      staticRouterRoutes: routingOf(manifest) === "static",
     },
     agents: {
       stateDir,
