@@ -62,9 +62,9 @@ describe("renderNodeBirdConfig", () => {
   it("renders one multihop session per peer, exporting only the announced routes", () => {
     const text = rendered(base);
     assert.match(text, /protocol bgp 'peer\.lab-router' \{[^}]*local 172\.30\.0\.11 port 179 as 64512;/);
-    assert.match(text, /neighbor 172\.30\.0\.1 as 64513;\n  multihop;\n  hold time 9; keepalive time 3;/);
+    assert.match(text, /neighbor 172\.30\.0\.1 as 64513;\n {2}multihop;\n {2}hold time 9; keepalive time 3;/);
     assert.match(text, /bfd \{ min rx interval 100 ms; min tx interval 100 ms; multiplier 3; \};/);
-    assert.match(text, /'peer\.tor\.b'[\s\S]*hold time 0;\n[\s\S]*bfd off;\n  password "s3cret word";/);
+    assert.match(text, /'peer\.tor\.b'[\s\S]*hold time 0;\n[\s\S]*bfd off;\n {2}password "s3cret word";/);
     assert.equal(text.match(/import none; export where proto = "egw_egress"; next hop self;/g)?.length, 2);
     assert.match(text, /protocol bfd egw_bfd \{ accept ipv4 multihop; \}/);
   });
@@ -72,7 +72,7 @@ describe("renderNodeBirdConfig", () => {
   it("has no BFD protocol when no peer uses BFD, and an empty static protocol with nothing to announce", () => {
     const text = rendered({ ...base, peers: [{ ...base.peers[1]!, name: "x" }], announce: [] });
     assert.doesNotMatch(text, /protocol bfd/);
-    assert.match(text, /protocol static egw_egress \{\n  ipv4;\n\}/);
+    assert.match(text, /protocol static egw_egress \{\n {2}ipv4;\n\}/);
   });
 
   it("is deterministic: input order does not matter", () => {
