@@ -67,7 +67,14 @@ export const renderRouterBirdConfig = (input: RouterBirdInput): string => {
     "protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }",
   ];
   if (bfd) {
-    lines.push("protocol bfd {", `  interface "*" { ${timers} };`, `  multihop { ${timers} };`, "}");
+    lines.push(
+      "protocol bfd {",
+      // Multihop only: BIRD then opens 4784 and never 3784 (as the nodes' BIRD must).
+      ...(multihop
+        ? ["  accept ipv4 multihop;", `  multihop { ${timers} };`]
+        : [`  interface "*" { ${timers} };`]),
+      "}",
+    );
   }
   for (const node of input.nodes) {
     lines.push(
