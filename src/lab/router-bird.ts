@@ -42,6 +42,9 @@ export interface RouterBirdInput {
   holdTimeSeconds?: number;
 }
 
+/** ISO 8601 with milliseconds and offset: 2026-11-28T13:03:11.149+0000. */
+export const ROUTER_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%3f%z";
+
 /** BIRD protocol names allow letters, digits and `_`: node-1 → node_1. */
 export const routerProtocolName = (node: string): string => node.replace(/[^A-Za-z0-9_]/g, "_");
 
@@ -56,9 +59,9 @@ export const renderRouterBirdConfig = (input: RouterBirdInput): string => {
     "# The lab router's BIRD, written by egw up (lab/router-bird.ts); not edited by hand.",
     `router id ${input.routerIp};`,
     "log stderr { info, remote, warning, error, auth, fatal, bug };",
-    // Full dates, so `egw lab router routes` can say since when a route is there.
-    "timeformat route iso long;",
-    "timeformat protocol iso long;",
+    // Full dates without blanks (routing/bird-status.ts reads them), to the millisecond.
+    `timeformat route "${ROUTER_TIME_FORMAT}";`,
+    `timeformat protocol "${ROUTER_TIME_FORMAT}";`,
     "",
     "protocol device {}",
     // The underlay in BIRD's table: multihop sessions resolve their next hops through it.

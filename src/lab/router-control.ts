@@ -11,13 +11,8 @@ import {
   routerProtocolName,
   type RouterBirdInput,
 } from "./router-bird.js";
-import {
-  parseBirdProtocols,
-  parseBirdRoutes,
-  routerView,
-  type KernelRoute,
-  type RouterView,
-} from "./router-routes.js";
+import { parseProtocols, parseRoutes } from "../routing/bird-status.js";
+import { routerView, type KernelRoute, type RouterView } from "./router-routes.js";
 import type { LabTopology } from "./topology.js";
 
 const BIRDC_TIMEOUT_MS = 5000;
@@ -89,8 +84,8 @@ export const readRouterView = async (
   if (!kernel.ok) return kernel;
   return ok(
     routerView({
-      routes: parseBirdRoutes(routes.value),
-      protocols: parseBirdProtocols(protocols.value),
+      routes: parseRoutes(routes.value),
+      protocols: parseProtocols(protocols.value),
       kernel: kernel.value,
       nodes: t.nodes.map((n) => n.name),
       protocolOf: routerProtocolName,
