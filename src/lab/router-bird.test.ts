@@ -20,7 +20,7 @@ describe("the lab router's BIRD config", () => {
     assert.match(c, /graceful restart off;/);
     // Learned routes go into the kernel; only BGP ones.
     assert.match(c, /protocol kernel \{ ipv4 \{ import none; export where source = RTS_BGP; \}; \}/);
-    assert.match(c, /protocol bfd \{\n  accept ipv4 multihop;\n  multihop \{ min rx interval 100 ms;/);
+    assert.match(c, /protocol bfd \{\n {2}accept ipv4 multihop;\n {2}multihop \{ min rx interval 100 ms;/);
   });
 
   it("without BFD has no bfd protocol and bfd off on every session; single-hop drops multihop", () => {
