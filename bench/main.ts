@@ -7,6 +7,7 @@ import { benchFailover } from "./failover.js";
 import { benchLabUp } from "./lab-up.js";
 import { benchPodEvent } from "./pod-event.js";
 import { benchPolicy } from "./policy.js";
+import { benchRouting } from "./routing.js";
 
 interface Bench {
   needsRoot: boolean;
@@ -22,6 +23,7 @@ const BENCHES: Record<string, Bench> = {
   policy: { needsRoot: true, run: benchPolicy },
   "pod-event": { needsRoot: true, run: benchPodEvent },
   failover: { needsRoot: true, onlyByName: true, run: benchFailover },
+  routing: { needsRoot: true, onlyByName: true, run: benchRouting },
 };
 
 const main = async (): Promise<void> => {
