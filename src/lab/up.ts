@@ -1,5 +1,5 @@
 // `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
-// (etcd, etcd proxy, external hosts, firewall logger, controller, one agent per node, runtime), records the cluster's Nodes, pod
+// (etcd, etcd proxy, external hosts, firewall logger, controller, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
 // IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
 import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
+import { nodeBirdArgv, nodeBirdComponent, nodeBirdPaths, writeInitialNodeBirdConfig } from "./node-bird.js";
 import { isAlive, startDetached } from "../util/background-process.js";
 import { sleep, waitFor } from "../util/wait.js";
 import { labScriptArgv } from "./processes.js";
@@ -107,7 +108,8 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
   const pluginDir = ulogdPluginDir() ?? "";
 
   const paths = labPaths(opts.stateDir);
-  if (Buffer.byteLength(paths.etcdSocket) > MAX_SOCKET_PATH) {
+  const longest = [paths.etcdSocket, ...t.nodes.map((n) => nodeBirdPaths(opts.stateDir, n.name).socket)];
+  if (longest.some((p) => Buffer.byteLength(p) > MAX_SOCKET_PATH)) {
     return err([
       `--state-dir ${opts.stateDir} is too long for a unix socket path; use a path shorter than ~80 characters`,
     ]);
@@ -273,6 +275,13 @@ const build = async (
         `${ROUTER_BIRD_COMPONENT} did not start; see ${paths.log(ROUTER_BIRD_COMPONENT)} (egw logs ${ROUTER_BIRD_COMPONENT})`,
       ]);
   }
+  progress("starting BIRD on every node (the agents configure it)");
+  for (const node of t.nodes) {
+    const conf = writeInitialNodeBirdConfig(opts.stateDir, node);
+    if (!conf.ok) return err([conf.error]);
+    r = start(nodeBirdComponent(node.name), nodeBirdArgv(opts.stateDir, node), node.netns);
+    if (!r.ok) return r;
+  }
   progress("starting the gateway controller and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
@@ -296,6 +305,7 @@ const build = async (
   const dead = [
     CONTROLLER_COMPONENT,
     ...t.nodes.map((n) => agentComponent(n.name)),
+    ...t.nodes.map((n) => nodeBirdComponent(n.name)),
     ...(manifest.routing === "bgp" ? [ROUTER_BIRD_COMPONENT] : []),
   ].filter((c) => {
     const rec = manifest.processes[c];
