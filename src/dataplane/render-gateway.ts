@@ -155,7 +155,16 @@ export function renderGateway(
     ),
     chain(
       "egw_postrouting",
-      [rule([is("oifname", plan.uplink), fromWorkloads], [{ kind: "snat", to: plan.egressIP }])],
+      // Only the clients' traffic out of the tunnel: the gateway's own connections (the datastore,
+      // its probes) leave with its pod IP like any pod's. Sent with the egress IP they would need
+      // the network to route it back before the replica is Ready, and with BGP the IP is announced
+      // only once the replica is Ready, which it could then never report.
+      [
+        rule(
+          [is("iifname", VXLAN_DEVICE), is("oifname", plan.uplink), fromWorkloads],
+          [{ kind: "snat", to: plan.egressIP }],
+        ),
+      ],
       { type: "nat", hook: "postrouting", priority: { base: "srcnat", offset: 0 }, policy: "accept" },
     ),
   ]);
