@@ -153,12 +153,11 @@ export function renderGateway(
       ],
       { type: "filter", hook: "forward", priority: { base: "filter", offset: 0 }, policy: "drop" },
     ),
+    // Only the clients' traffic from the tunnel takes the egress IP: the replica's own traffic
+    // (its datastore connection, readiness) keeps the pod IP, whose return path does not depend on
+    // the egress IP being routed yet (with BGP it is announced only once the replica is ready).
     chain(
       "egw_postrouting",
-      // Only the clients' traffic out of the tunnel: the gateway's own connections (the datastore,
-      // its probes) leave with its pod IP like any pod's. Sent with the egress IP they would need
-      // the network to route it back before the replica is Ready, and with BGP the IP is announced
-      // only once the replica is Ready, which it could then never report.
       [
         rule(
           [is("iifname", VXLAN_DEVICE), is("oifname", plan.uplink), fromWorkloads],
