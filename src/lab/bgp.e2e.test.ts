@@ -160,9 +160,10 @@ describe("BGP in the lab (root)", { skip: !isRoot && "needs root", timeout: 1_20
   it("a cut gateway node's routes are withdrawn by BFD, and come back after restore", async (t) => {
     const ips = (await replicas()).map((r) => r.egressIP ?? "").sort();
     await routedVia(ips, "node-3");
-    const started = Date.now();
     cutNode = "node-3";
     await egw("lab", "node", "cut", "node-3");
+    // From the cut command's return (its port is down by then; the CLI's own start-up not counted).
+    const started = Date.now();
     await eventually(
       "the router to withdraw node-3's routes",
       async () => ((await kernelRoutes("bird")).size === 0 ? true : undefined),
