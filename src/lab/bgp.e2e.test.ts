@@ -5,12 +5,14 @@
 // gateway moves the routes; cutting the node withdraws them, through BFD (BIRD says why; the time
 // is printed, never asserted); a config BIRD cannot take on one node (a BGPPeer whose password
 // Secret holds a quote) is reported on that Node and by `egw status`, and changes no session or
-// route anywhere.
+// route anywhere; a killed router BIRD comes back (the runtime) and learns the routes again.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { EGRESS_ROUTE_PROTO } from "./gateway-pod-actions.js";
 import { infraNetns } from "./names.js";
-import { routerProtocolName } from "./router-bird.js";
+import { ROUTER_BIRD_COMPONENT, routerProtocolName } from "./router-bird.js";
+import { readManifest } from "./state.js";
+import { isAlive } from "../util/background-process.js";
 import type { RouterView } from "./router-routes.js";
 import { eventually, runCmd } from "./testing/lab-cli.js";
 import { labSession, nodeIP, type GatewayJson } from "./testing/lab-session.js";
@@ -65,7 +67,7 @@ interface NodeJson {
 
 describe("BGP in the lab (root)", { skip: !isRoot && "needs root", timeout: 1_200_000 }, () => {
   const session = labSession("bg");
-  const { lab, egw, apply, runningPod, readyGateway, leavesAs } = session;
+  const { lab, stateDir, egw, apply, runningPod, readyGateway, leavesAs } = session;
   const rtr = infraNetns(lab, "rtr");
   let cutNode: string | undefined;
 
@@ -233,5 +235,20 @@ describe("BGP in the lab (root)", { skip: !isRoot && "needs root", timeout: 1_20
     });
     await allEstablished();
     await routedVia(ips, "node-3");
+  });
+
+  it("a killed router BIRD is started again by the runtime and learns the routes again", async () => {
+    const ips = (await replicas()).map((r) => r.egressIP ?? "").sort();
+    await routedVia(ips, "node-3");
+    const before = readManifest(stateDir)?.processes[ROUTER_BIRD_COMPONENT]?.pid;
+    assert.ok(before !== undefined && isAlive(before));
+    process.kill(before, "SIGKILL");
+    await eventually("the runtime to start the router's BIRD again", async () => {
+      const pid = readManifest(stateDir)?.processes[ROUTER_BIRD_COMPONENT]?.pid;
+      return pid !== undefined && pid !== before && isAlive(pid) ? pid : undefined;
+    });
+    await allEstablished();
+    await routedVia(ips, "node-3");
+    await leavesAs(APP_NS, "client", ips);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from "./components.js";
 import { nodeBirdArgv, nodeBirdComponent } from "./node-bird.js";
 import { readCutNodes } from "./partition.js";
+import { routerBirdArgv } from "./router-bird.js";
 import { LabRuntime } from "./runtime.js";
 import { readManifest, routingOf } from "./state.js";
 import { planTopology } from "./topology.js";
@@ -64,6 +65,9 @@ const main = async (argv: string[]): Promise<void> => {
       argv: (node) => nodeBirdArgv(stateDir, node),
       what: "BIRD",
     },
+    ...(routingOf(manifest) === "bgp"
+      ? { routerBird: { stateDir, netns: t.netns.rtr, argv: routerBirdArgv(stateDir, t) } }
+      : {}),
     cutNodes: () => readCutNodes(stateDir),
   });
   // etcd may still be settling: retry the first pass instead of dying.
