@@ -436,9 +436,10 @@ export const renderDescription = (r: Resource, now: Date): string => {
     `${"Created:".padEnd(pad)}${created}`,
     `${"Resource Version:".padEnd(pad)}${m.resourceVersion ?? NONE}`,
     ...(m.uid !== undefined ? [`${"UID:".padEnd(pad)}${m.uid}`] : []),
-    ...(r.kind === "Secret" ? [describeSecretData(r)] : []),
-    describeSection("Spec", r.spec),
-    describeSection("Status", r.status),
+    // A Secret has no spec or status: its payload is beside metadata.
+    ...(r.kind === "Secret"
+      ? [describeSecretData(r)]
+      : [describeSection("Spec", r.spec), describeSection("Status", r.status)]),
   ];
   return lines.join("\n") + "\n";
 };
