@@ -193,7 +193,8 @@ describe("BGP in the lab (root)", { skip: !isRoot && "needs root", timeout: 1_20
   it("a BGP config BIRD cannot take on one node is reported there and changes no session or route", async () => {
     const ips = (await replicas()).map((r) => r.egressIP ?? "").sort();
     await routedVia(ips, "node-3");
-    // An operator pastes a password with a quote into the Secret of a peer only node-3 has.
+    // An operator pastes a password with a quote (BIRD's config cannot hold it) into the Secret of
+    // a peer only node-3 has: node-3's agent must leave that peer out and say so.
     await apply(
       [
         "apiVersion: v1",
@@ -204,7 +205,8 @@ describe("BGP in the lab (root)", { skip: !isRoot && "needs root", timeout: 1_20
         "apiVersion: egw.dev/v1",
         "kind: BGPPeer",
         "metadata: {name: edge-md5}",
-        "spec: {peerIP: 172.30.0.1, asNumber: 64513, node: node-3, password: {secretKeyRef: {name: edge-md5, key: password}}}",
+        // A second router on the underlay that only node-3 peers with.
+        "spec: {peerIP: 172.30.0.3, asNumber: 64514, node: node-3, password: {secretKeyRef: {name: edge-md5, key: password}}}",
         "",
       ].join("\n"),
     );
