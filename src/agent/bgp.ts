@@ -7,7 +7,7 @@
 // never inside it; a periodic pass retries a failed apply and reads BIRD's state into Node
 // status.bgp (bgp-status.ts) and the metrics. It never restarts BIRD.
 import type { Resource } from "../api/meta.js";
-import type { Secret } from "../api/schemas/core.js";
+import type { NodeBgpStatus, Secret } from "../api/schemas/core.js";
 import type { BGPConfiguration, BGPPeer } from "../api/schemas/routing.js";
 import type { IPPoolInput } from "../calc/inputs.js";
 import type { ClusterIndex } from "../calc/snapshot.js";
@@ -27,7 +27,8 @@ import {
   type BgpPeerIntent,
   type NodeBgpIntent,
 } from "./bgp-announce.js";
-import { BgpStatusPublisher, nodeBgpStatus } from "./bgp-status.js";
+import { nodeBgpStatus } from "./bgp-status.js";
+import { NodeStatusFieldPublisher } from "./node-status-field.js";
 
 /** How the speaker reaches BIRD (bird-control.ts; a fake in tests). */
 export interface BirdPort {
@@ -73,7 +74,7 @@ export class BgpSpeaker {
   private readonly mirror: ResourceMirror;
   private readonly coalescer: Coalescer;
   private readonly sleeper: Sleeper;
-  private readonly publisher: BgpStatusPublisher | undefined;
+  private readonly publisher: NodeStatusFieldPublisher<NodeBgpStatus> | undefined;
   private configuration: BGPConfiguration | undefined;
   private readonly peers = new Map<string, BGPPeer>();
   private readonly secrets = new Map<string, Secret>();
@@ -98,7 +99,12 @@ export class BgpSpeaker {
       (e) => o.log.error("BGP pass failed", { error: String(e) }),
     );
     if (o.publishStatus !== false)
-      this.publisher = new BgpStatusPublisher({ store: o.store, node: o.node, clock: o.clock, log: o.log });
+      this.publisher = new NodeStatusFieldPublisher("bgp", {
+        store: o.store,
+        node: o.node,
+        clock: o.clock,
+        log: o.log,
+      });
     this.mirror = new ResourceMirror(
       o.store,
       [
