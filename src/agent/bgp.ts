@@ -20,13 +20,8 @@ import { renderNodeBirdConfig } from "../routing/bird-config.js";
 import { applyConfig, readState, type BirdControlError, type BirdState } from "../routing/bird-control.js";
 import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
-import {
-  BGP_CONFIGURATION_NAME,
-  BGP_SECRET_NAMESPACE,
-  nodeBgpIntent,
-  type BgpPeerIntent,
-  type NodeBgpIntent,
-} from "./bgp-announce.js";
+import { SECRET_NAMESPACE } from "../api/well-known.js";
+import { nodeBgpIntent, type BgpPeerIntent, type NodeBgpIntent } from "./bgp-announce.js";
 import { nodeBgpStatus } from "./bgp-status.js";
 import { NodeStatusFieldPublisher } from "./node-status-field.js";
 
@@ -75,7 +70,7 @@ export class BgpSpeaker {
   private readonly coalescer: Coalescer;
   private readonly sleeper: Sleeper;
   private readonly publisher: NodeStatusFieldPublisher<NodeBgpStatus> | undefined;
-  private configuration: BGPConfiguration | undefined;
+  private readonly configurations = new Map<string, BGPConfiguration>();
   private readonly peers = new Map<string, BGPPeer>();
   private readonly secrets = new Map<string, Secret>();
   private readonly pools = new Map<string, IPPoolInput>();
@@ -110,7 +105,7 @@ export class BgpSpeaker {
       [
         { kind: "BGPConfiguration" },
         { kind: "BGPPeer" },
-        { kind: "Secret", namespace: BGP_SECRET_NAMESPACE },
+        { kind: "Secret", namespace: SECRET_NAMESPACE },
         { kind: "IPPool" },
       ],
       {
@@ -136,7 +131,7 @@ export class BgpSpeaker {
     this.synced = true;
     this.o.log.info("BGP speaker started", {
       peers: this.peers.size,
-      configuration: this.configuration !== undefined,
+      configurations: this.configurations.size,
     });
     this.trigger();
     this.tick = periodic(this.o.clock, this.o.intervalMs ?? 5000, () => this.trigger());
@@ -160,8 +155,8 @@ export class BgpSpeaker {
     const name = obj.metadata.name;
     switch (kind) {
       case "BGPConfiguration":
-        if (name === BGP_CONFIGURATION_NAME)
-          this.configuration = present ? (obj as unknown as BGPConfiguration) : undefined;
+        if (present) this.configurations.set(name, obj as unknown as BGPConfiguration);
+        else this.configurations.delete(name);
         return;
       case "BGPPeer":
         if (present) this.peers.set(name, obj as unknown as BGPPeer);
@@ -183,9 +178,9 @@ export class BgpSpeaker {
     const ix = this.o.index;
     const intent = nodeBgpIntent(
       {
-        configuration: this.configuration,
+        configurations: [...this.configurations.values()],
         peers: [...this.peers.values()],
-        secrets: this.secrets,
+        secrets: [...this.secrets.values()],
         pools: [...this.pools.values()],
       },
       { node: ix.node(this.o.node), nodeIP: ix.nodeIP(this.o.node), pods: ix.podsOnNode(this.o.node) },
