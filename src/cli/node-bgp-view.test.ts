@@ -50,13 +50,13 @@ describe("describeNodeBgp", () => {
     ]);
   });
 
-  it("says when BIRD refused the config, and when the node runs no BGP", () => {
+  it("says when the last config was not applied, and when the node runs no BGP", () => {
     const refused = describeNodeBgp(
       node({ configApplied: false, error: "check: bird.conf:3:1 syntax error", announced: [] }),
       now,
     );
     assert.deepEqual(refused, [
-      "BGP: BIRD refused the last config, the previous one stays: check: bird.conf:3:1 syntax error",
+      "BGP: the last config was not applied, BIRD keeps the previous one: check: bird.conf:3:1 syntax error",
       "  Announces: nothing",
       "  Peers: none",
     ]);

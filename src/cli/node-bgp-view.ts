@@ -17,7 +17,7 @@ export function describeNodeBgp(node: Resource, now: Date): string[] {
   const announced = Array.isArray(bgp.announced) ? bgp.announced : [];
   const lines = [
     bgp.configApplied === false
-      ? `BGP: BIRD refused the last config, the previous one stays: ${text(bgp.error)}`
+      ? `BGP: the last config was not applied, BIRD keeps the previous one: ${text(bgp.error)}`
       : `BGP: config applied${bgp.error === undefined ? "" : ` (left out: ${bgp.error})`}`,
     `  Announces: ${announced.length === 0 ? "nothing" : announced.join(", ")}`,
   ];
