@@ -109,8 +109,8 @@ export class BgpSpeaker {
         { kind: "IPPool" },
       ],
       {
-        upsert: (kind, obj) => this.apply(kind, obj, true),
-        remove: (kind, obj) => this.apply(kind, obj, false),
+        upsert: (kind, obj) => this.record(kind, obj, true),
+        remove: (kind, obj) => this.record(kind, obj, false),
         changed: () => this.trigger(),
         skipped: (kind, problem) => o.log.warn("skipping malformed object", { kind, problem }),
       },
@@ -151,7 +151,8 @@ export class BgpSpeaker {
     await this.publisher?.stop();
   }
 
-  private apply(kind: string, obj: Resource, present: boolean): void {
+  /** Keeps the mirrored BGP resources and pools. */
+  private record(kind: string, obj: Resource, present: boolean): void {
     const name = obj.metadata.name;
     switch (kind) {
       case "BGPConfiguration":
