@@ -7,7 +7,7 @@
 // never inside it; a periodic pass retries a failed apply and reads BIRD's state into Node
 // status.bgp (bgp-status.ts) and the metrics. It never restarts BIRD.
 import type { Resource } from "../api/meta.js";
-import type { Secret } from "../api/schemas/core.js";
+import type { NodeBgpStatus, Secret } from "../api/schemas/core.js";
 import type { BGPConfiguration, BGPPeer } from "../api/schemas/routing.js";
 import type { IPPoolInput } from "../calc/inputs.js";
 import type { ClusterIndex } from "../calc/snapshot.js";
@@ -20,14 +20,10 @@ import { renderNodeBirdConfig } from "../routing/bird-config.js";
 import { applyConfig, readState, type BirdControlError, type BirdState } from "../routing/bird-control.js";
 import type { Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
-import {
-  BGP_CONFIGURATION_NAME,
-  BGP_SECRET_NAMESPACE,
-  nodeBgpIntent,
-  type BgpPeerIntent,
-  type NodeBgpIntent,
-} from "./bgp-announce.js";
-import { BgpStatusPublisher, nodeBgpStatus } from "./bgp-status.js";
+import { SECRET_NAMESPACE } from "../api/well-known.js";
+import { nodeBgpIntent, type BgpPeerIntent, type NodeBgpIntent } from "./bgp-announce.js";
+import { nodeBgpStatus } from "./bgp-status.js";
+import { NodeStatusFieldPublisher } from "./node-status-field.js";
 
 /** How the speaker reaches BIRD (bird-control.ts; a fake in tests). */
 export interface BirdPort {
@@ -73,8 +69,8 @@ export class BgpSpeaker {
   private readonly mirror: ResourceMirror;
   private readonly coalescer: Coalescer;
   private readonly sleeper: Sleeper;
-  private readonly publisher: BgpStatusPublisher | undefined;
-  private configuration: BGPConfiguration | undefined;
+  private readonly publisher: NodeStatusFieldPublisher<NodeBgpStatus> | undefined;
+  private readonly configurations = new Map<string, BGPConfiguration>();
   private readonly peers = new Map<string, BGPPeer>();
   private readonly secrets = new Map<string, Secret>();
   private readonly pools = new Map<string, IPPoolInput>();
@@ -98,18 +94,23 @@ export class BgpSpeaker {
       (e) => o.log.error("BGP pass failed", { error: String(e) }),
     );
     if (o.publishStatus !== false)
-      this.publisher = new BgpStatusPublisher({ store: o.store, node: o.node, clock: o.clock, log: o.log });
+      this.publisher = new NodeStatusFieldPublisher("bgp", {
+        store: o.store,
+        node: o.node,
+        clock: o.clock,
+        log: o.log,
+      });
     this.mirror = new ResourceMirror(
       o.store,
       [
         { kind: "BGPConfiguration" },
         { kind: "BGPPeer" },
-        { kind: "Secret", namespace: BGP_SECRET_NAMESPACE },
+        { kind: "Secret", namespace: SECRET_NAMESPACE },
         { kind: "IPPool" },
       ],
       {
-        upsert: (kind, obj) => this.apply(kind, obj, true),
-        remove: (kind, obj) => this.apply(kind, obj, false),
+        upsert: (kind, obj) => this.record(kind, obj, true),
+        remove: (kind, obj) => this.record(kind, obj, false),
         changed: () => this.trigger(),
         skipped: (kind, problem) => o.log.warn("skipping malformed object", { kind, problem }),
       },
@@ -130,7 +131,7 @@ export class BgpSpeaker {
     this.synced = true;
     this.o.log.info("BGP speaker started", {
       peers: this.peers.size,
-      configuration: this.configuration !== undefined,
+      configurations: this.configurations.size,
     });
     this.trigger();
     this.tick = periodic(this.o.clock, this.o.intervalMs ?? 5000, () => this.trigger());
@@ -150,12 +151,13 @@ export class BgpSpeaker {
     await this.publisher?.stop();
   }
 
-  private apply(kind: string, obj: Resource, present: boolean): void {
+  /** Keeps the mirrored BGP resources and pools. */
+  private record(kind: string, obj: Resource, present: boolean): void {
     const name = obj.metadata.name;
     switch (kind) {
       case "BGPConfiguration":
-        if (name === BGP_CONFIGURATION_NAME)
-          this.configuration = present ? (obj as unknown as BGPConfiguration) : undefined;
+        if (present) this.configurations.set(name, obj as unknown as BGPConfiguration);
+        else this.configurations.delete(name);
         return;
       case "BGPPeer":
         if (present) this.peers.set(name, obj as unknown as BGPPeer);
@@ -177,9 +179,9 @@ export class BgpSpeaker {
     const ix = this.o.index;
     const intent = nodeBgpIntent(
       {
-        configuration: this.configuration,
+        configurations: [...this.configurations.values()],
         peers: [...this.peers.values()],
-        secrets: this.secrets,
+        secrets: [...this.secrets.values()],
         pools: [...this.pools.values()],
       },
       { node: ix.node(this.o.node), nodeIP: ix.nodeIP(this.o.node), pods: ix.podsOnNode(this.o.node) },

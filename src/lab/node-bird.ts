@@ -39,7 +39,7 @@ export const writeInitialNodeBirdConfig = (stateDir: string, node: LabNode): Res
   if (!text.ok) return err(`BIRD config of ${node.name}: ${text.error.join("; ")}`);
   try {
     mkdirSync(p.dir, { recursive: true });
-    writeFileSync(p.config, text.value, { flag: "wx" });
+    writeFileSync(p.config, text.value, { flag: "wx", mode: 0o600 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST")
       return err(`cannot write ${p.config}: ${(e as Error).message}`);

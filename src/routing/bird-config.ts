@@ -9,14 +9,10 @@
 // Sessions are multihop BGP with multihop BFD (UDP 4784), and `protocol bfd` accepts only those:
 // the egw agent's own liveness endpoint holds <node IP>:3784, which single-hop BFD would need
 // (docs/routing.md, "Why multihop BFD").
+import type { Community } from "../api/routing.js";
 import { compareBy, compareNumbers, compareStrings } from "../util/compare.js";
 import { parseCidr, parseIpv4Number } from "../util/ip.js";
 import { err, ok, type Result } from "../util/result.js";
-
-/** A BGP community: standard "A:B" (16-bit each) or large "A:B:C" (32-bit each). */
-export type BirdCommunity =
-  | { kind: "standard"; asn: number; value: number }
-  | { kind: "large"; asn: number; data1: number; data2: number };
 
 export interface BirdBfdTiming {
   /** Transmit and receive interval. */
@@ -41,7 +37,8 @@ export interface BirdPeer {
 export interface BirdAnnouncement {
   /** An IPv4 prefix, in practice an egress IP as a /32. */
   prefix: string;
-  communities: readonly BirdCommunity[];
+  /** Parsed by api/routing.ts (parseCommunity, resolveCommunities). */
+  communities: readonly Community[];
 }
 
 export interface BirdNodeConfig {
@@ -75,20 +72,6 @@ export const PROTOCOL_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z";
 const U16 = 0xffff;
 const U32 = 0xffffffff;
 const isUint = (n: number, max: number): boolean => Number.isInteger(n) && n >= 0 && n <= max;
-
-/** "A:B" or "A:B:C" → a community, or why not. */
-export function parseCommunity(text: string): Result<BirdCommunity, string> {
-  const parts = text.split(":");
-  const nums = parts.map((p) => (/^\d{1,10}$/.test(p) ? Number(p) : NaN));
-  if (parts.length === 2 && nums.every((n) => isUint(n, U16)))
-    return ok({ kind: "standard", asn: nums[0] ?? 0, value: nums[1] ?? 0 });
-  if (parts.length === 3 && nums.every((n) => isUint(n, U32)))
-    return ok({ kind: "large", asn: nums[0] ?? 0, data1: nums[1] ?? 0, data2: nums[2] ?? 0 });
-  return err(`"${text}" is not a community: use "A:B" (each 0-65535) or "A:B:C" (each 0-4294967295)`);
-}
-
-export const formatCommunity = (c: BirdCommunity): string =>
-  c.kind === "standard" ? `${c.asn}:${c.value}` : `${c.asn}:${c.data1}:${c.data2}`;
 
 /** A BIRD string literal has no escapes: it ends at the next `"` and may not span lines. */
 const birdStringProblem = (s: string): string | undefined =>
@@ -142,15 +125,15 @@ const sortedAnnouncements = (announce: readonly BirdAnnouncement[]): BirdAnnounc
   });
 };
 
-const communityStatement = (c: BirdCommunity): string =>
-  c.kind === "standard"
-    ? `bgp_community.add((${c.asn},${c.value}));`
-    : `bgp_large_community.add((${c.asn},${c.data1},${c.data2}));`;
+const communityStatement = (c: Community): string =>
+  c.type === "standard"
+    ? `bgp_community.add((${c.parts.join(",")}));`
+    : `bgp_large_community.add((${c.parts.join(",")}));`;
 
 const routeLine = (a: BirdAnnouncement): string => {
   const cidr = parseCidr(a.prefix);
   const prefix = cidr.ok ? cidr.value.text : a.prefix;
-  const unique = [...new Map(a.communities.map((c) => [formatCommunity(c), c])).entries()]
+  const unique = [...new Map(a.communities.map((c) => [c.text, c])).entries()]
     .sort(([x], [y]) => compareStrings(x, y))
     .map(([, c]) => c);
   if (unique.length === 0) return `  route ${prefix} blackhole;`;

@@ -37,6 +37,9 @@ export type BirdControlError =
   /** birdc could not read the state (BIRD not running, socket missing, …). */
   | { step: "read"; message: string };
 
+/** Only its owner reads the config: it may hold BGP passwords. */
+const CONFIG_MODE = 0o600;
+
 const output = (r: ProcessResult): string =>
   [r.stdout, r.stderr]
     .join("\n")
@@ -67,7 +70,7 @@ export async function checkConfig(
 ): Promise<Result<void, BirdControlError>> {
   const scratch = `${near}.check-${randomBytes(4).toString("hex")}`;
   try {
-    writeFileSync(scratch, text);
+    writeFileSync(scratch, text, { mode: CONFIG_MODE });
   } catch (e) {
     return err({ step: "write", message: `cannot write ${scratch}: ${(e as Error).message}` });
   }
@@ -100,7 +103,8 @@ export async function applyConfig(
   const previous = `${t.configPath}.previous`;
   const hadPrevious = existsSync(t.configPath);
   try {
-    writeFileSync(next, text);
+    rmSync(next, { force: true }); // a leftover of a crash would keep its mode
+    writeFileSync(next, text, { mode: CONFIG_MODE });
     if (hadPrevious) renameSync(t.configPath, previous);
     renameSync(next, t.configPath);
   } catch (e) {

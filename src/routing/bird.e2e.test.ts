@@ -62,7 +62,7 @@ const nodeConfig = (prefixes: string[]): BirdNodeConfig => ({
   ],
   announce: prefixes.map((prefix) => ({
     prefix,
-    communities: [{ kind: "standard", asn: 64512, value: 100 }],
+    communities: [{ type: "standard", parts: [64512, 100], text: "64512:100" }],
   })),
 });
 
