@@ -104,9 +104,9 @@ describe("egw status: agent health per node", () => {
       },
     });
     assert.match(text, /^routing: bgp/m);
-    assert.match(text, /NAME\s+INTERNAL-IP\s+POD-CIDR\s+NETNS\s+PODS\s+AGENT\s+BGP/);
-    assert.match(text, /node-1\s+.*lab-router Established$/m);
-    assert.match(text, /node-2\s+.*ConfigError; lab-router Established$/m);
+    assert.match(text, /NAME\s+INTERNAL-IP\s+POD-CIDR\s+NETNS\s+PODS\s+BGP\s+AGENT$/m);
+    assert.match(text, /node-1\s+.*\s0\s+lab-router Established\s+unknown \(not reported yet\)$/m);
+    assert.match(text, /node-2\s+.*ConfigError; lab-router Established\s+unknown/m);
     assert.match(
       text,
       /^BGP on node-2: BIRD refused the last config \(the one before stays\): bird\.conf:7: syntax error$/m,

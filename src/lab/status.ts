@@ -182,15 +182,16 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
   };
   out.push(
     table([
-      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS", "AGENT", ...(bgp ? ["BGP"] : [])],
+      // BGP before AGENT: the agent's state stays the last column, in both modes.
+      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS", ...(bgp ? ["BGP"] : []), "AGENT"],
       ...cluster.nodes.map((n) => [
         n.name,
         n.underlayIp,
         n.podCidr,
         n.netns,
         String(podsOn(n.name)),
-        agentText(n.name),
         ...(bgp ? [bgpText(n.name)] : []),
+        agentText(n.name),
       ]),
     ]),
   );
