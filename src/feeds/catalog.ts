@@ -2,7 +2,8 @@
 // each one's entries last changed, and each rendered body with its ETag, rendered once per change
 // and format (a poll of an unchanged feed costs a map lookup). The clock is passed in.
 import { renderFeed, etagOf } from "./formats.js";
-import type { AddressGroup, FeedFormat } from "./feed-entries.js";
+import type { FeedFormat } from "../api/schemas/routing.js";
+import type { AddressGroup } from "./feed-entries.js";
 
 export interface ServedFeed {
   body: string;

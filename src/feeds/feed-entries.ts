@@ -7,14 +7,12 @@
 // not render, time-stamp or serve anything (formats.ts, feed-state.ts, server.ts do).
 import { compileFeedScope, feedSpecOf } from "../calc/feed-scope.js";
 import type { Resource } from "../api/meta.js";
+import { FEED_FORMATS, type FeedFormat } from "../api/schemas/routing.js";
 import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
 import { compareNumbers, compareStrings } from "../util/compare.js";
 import { cidrContains, formatIp, parseCidr, parseIp, type Cidr, type IpAddress } from "../util/ip.js";
 
 export type GroupKind = "pool" | "gateway" | "namespace" | "custom";
-
-export const FEED_FORMATS = ["paloalto", "fortigate", "checkpoint", "json"] as const;
-export type FeedFormat = (typeof FEED_FORMATS)[number];
 
 /** One egress IP of a group, with where it comes from (the JSON format shows these). */
 export interface FeedEntry {

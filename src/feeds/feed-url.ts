@@ -3,7 +3,8 @@
 // segment is the name verbatim; without it one known suffix is taken off its end (longest first),
 // and no suffix means PAN-OS text. So names containing dots stay reachable: pool `a.json` is
 // `/feeds/pool/a.json.txt`. docs/feeds.md documents this for firewall administrators.
-import type { FeedFormat, GroupKind } from "./feed-entries.js";
+import type { FeedFormat } from "../api/schemas/routing.js";
+import type { GroupKind } from "./feed-entries.js";
 import { err, ok, type Result } from "../util/result.js";
 
 export const FEEDS_PREFIX = "/feeds";

@@ -5,7 +5,8 @@
 // the format allows: PAN-OS takes comments only after an entry on the same line, so an empty EDL is
 // an empty body there (the X-Egw-Feed-Empty header says so for every format; see server.ts).
 import { createHash } from "node:crypto";
-import type { AddressGroup, FeedEntry, FeedFormat } from "./feed-entries.js";
+import type { FeedFormat } from "../api/schemas/routing.js";
+import type { AddressGroup, FeedEntry } from "./feed-entries.js";
 
 export interface RenderedFeed {
   body: string;

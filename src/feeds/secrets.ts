@@ -4,17 +4,12 @@
 // the reference names one. Values come from `data` (base64) or `stringData`. A missing Secret or
 // key is an error (the server answers 503: a firewall keeps its last copy, it is not told "denied").
 import type { Resource } from "../api/meta.js";
-import { kindInfo } from "../api/kinds.js";
-import { NODE_LEASE_NAMESPACE } from "../api/well-known.js";
 import type { Credentials } from "./auth.js";
 import type { FeedAuthRef } from "./feed-entries.js";
 
 export const SECRET_KIND = "Secret";
 /** Where a FirewallFeed's Secret is looked up when its reference names no namespace. */
-export const FEED_SECRET_NAMESPACE = NODE_LEASE_NAMESPACE;
-
-/** Whether this build's API has a Secret kind to read (otherwise only --token-file protects feeds). */
-export const secretsAvailable = (): boolean => kindInfo(SECRET_KIND) !== undefined;
+export const FEED_SECRET_NAMESPACE = "egw-system"; // as api/schemas/routing.ts documents for spec.auth
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

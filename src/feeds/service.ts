@@ -14,7 +14,7 @@ import { FeedCatalog } from "./catalog.js";
 import { addressGroups, type AddressGroup } from "./feed-entries.js";
 import { desiredFeedStatus, statusIsCurrent, writeFeedStatus } from "./feed-status.js";
 import { feedAvailability, handleFeedRequest, type FeedReply, type FeedRequestIn } from "./handler.js";
-import { credentialsOf, SECRET_KIND, secretsAvailable } from "./secrets.js";
+import { credentialsOf, FEED_SECRET_NAMESPACE, SECRET_KIND } from "./secrets.js";
 
 export interface FeedServiceOptions {
   store: Datastore;
@@ -71,7 +71,8 @@ export class FeedService {
     this.clock = o.clock ?? systemClock();
     this.sleeper = new Sleeper(this.clock);
     const sources: MirrorSource[] = KINDS.map((kind) => ({ kind }));
-    if (secretsAvailable()) sources.push({ kind: SECRET_KIND });
+    // Only egw's own namespace: feed credentials live there, and other Secrets are none of its business.
+    sources.push({ kind: SECRET_KIND, namespace: FEED_SECRET_NAMESPACE });
     for (const s of sources) this.objects.set(s.kind, new Map());
     this.recompute = new Coalescer(
       this.clock,
