@@ -68,3 +68,9 @@ export const REASON_LEASE_EXPIRED = "LeaseExpired";
 export const REASON_LEASE_RENEWED = "LeaseRenewed";
 
 export const nodeLeaseName = (node: string): string => `${NODE_LEASE_PREFIX}${node}`;
+
+/**
+ * Where the Secrets that cluster-scoped egw objects refer to live (BGPPeer passwords, FirewallFeed
+ * credentials): the namespace the egw daemons run in, as calico-node reads BGP passwords from its own.
+ */
+export const SECRET_NAMESPACE = "egw-system";
