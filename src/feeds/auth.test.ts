@@ -52,9 +52,9 @@ test("credentials from a Secret: data (base64) or stringData; missing Secret or 
     users: [{ username: "fw", password: "pw" }],
   });
   assert.deepEqual(credentialsOf({ kind: "bearer", secret: { name: "tok", key: "nope" } }, secrets), {
-    error: 'Secret egw-system/tok has no key "nope"',
+    error: 'spec.auth.bearerTokenSecretRef: Secret egw-system/tok has no key "nope" (keys: token)',
   });
   assert.deepEqual(credentialsOf({ kind: "basic", secret: { name: "gone" } }, secrets), {
-    error: "Secret egw-system/gone (the feed's spec.auth) does not exist",
+    error: "spec.auth.basic.secretRef: Secret egw-system/gone does not exist",
   });
 });

@@ -31,10 +31,9 @@ export interface FeedEntry {
   draining: boolean;
 }
 
-/** How a FirewallFeed asks clients to authenticate (the secret itself is resolved by the server). */
+/** How a FirewallFeed asks clients to authenticate (the Secret in SECRET_NAMESPACE is resolved by the server). */
 export type FeedAuthRef =
-  | { kind: "bearer"; secret: { name: string; namespace?: string; key: string } }
-  | { kind: "basic"; secret: { name: string; namespace?: string } };
+  { kind: "bearer"; secret: { name: string; key: string } } | { kind: "basic"; secret: { name: string } };
 
 export interface AddressGroup {
   kind: GroupKind;
@@ -129,21 +128,12 @@ const formatsOf = (spec: Record<string, unknown>): FeedFormat[] => {
 export const feedAuthOf = (feed: Resource): FeedAuthRef | undefined => {
   const auth = feedSpecOf(feed).auth;
   if (!isObject(auth)) return undefined;
-  const ref = (v: unknown): { name: string; namespace?: string; key?: string } | undefined => {
-    if (!isObject(v) || typeof v.name !== "string") return undefined;
-    return {
-      name: v.name,
-      ...(typeof v.namespace === "string" ? { namespace: v.namespace } : {}),
-      ...(typeof v.key === "string" ? { key: v.key } : {}),
-    };
-  };
-  const bearer = ref(auth.bearerTokenSecretRef);
-  if (bearer !== undefined) return { kind: "bearer", secret: { ...bearer, key: bearer.key ?? "token" } };
-  const basic = ref(isObject(auth.basic) ? auth.basic.secretRef : undefined);
-  if (basic !== undefined) {
-    const { key: _key, ...secret } = basic;
-    return { kind: "basic", secret };
-  }
+  const bearer = auth.bearerTokenSecretRef;
+  if (isObject(bearer) && typeof bearer.name === "string" && typeof bearer.key === "string")
+    return { kind: "bearer", secret: { name: bearer.name, key: bearer.key } };
+  const basic = isObject(auth.basic) ? auth.basic.secretRef : undefined;
+  if (isObject(basic) && typeof basic.name === "string")
+    return { kind: "basic", secret: { name: basic.name } };
   return undefined;
 };
 
