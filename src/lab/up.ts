@@ -275,10 +275,12 @@ const build = async (
   }
   // Started components must still run (a bad flag or a missing command exits at once).
   await sleep(COMPONENT_SETTLE_MS);
-  const dead = [CONTROLLER_COMPONENT, FEEDS_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter((c) => {
-    const rec = manifest.processes[c];
-    return !rec || !isAlive(rec.pid);
-  });
+  const dead = [CONTROLLER_COMPONENT, FEEDS_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter(
+    (c) => {
+      const rec = manifest.processes[c];
+      return !rec || !isAlive(rec.pid);
+    },
+  );
   if (dead.length > 0)
     return err(dead.map((c) => `${c} exited at start; see ${paths.log(c)} (egw logs ${c})`));
   manifest.phase = "ready";
