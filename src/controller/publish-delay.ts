@@ -1,11 +1,14 @@
 // Publish before use: how long a new replica of a gateway waits before it may take traffic, so the
 // firewalls polling the FirewallFeeds that cover the gateway have fetched its egress IP first. The
-// decision is pure (`usableAfterAnnotations`, over calc/feed-scope.ts); `readPublishDelay` reads
-// the FirewallFeeds and the gateway's Namespace. A failed read fails the create: a replica must not
-// skip the delay because the feeds could not be read.
+// decision is pure (`usableAfterAnnotations`, over the api's publishDelayFor); `readPublishDelay`
+// reads the FirewallFeeds and the gateway's Namespace. A failed read fails the create: a replica
+// must not skip the delay because the feeds could not be read. A malformed stored FirewallFeed is
+// left out (it serves no list either).
 import type { EgressGateway } from "../api/schemas/egress.js";
 import { ANN_GATEWAY_USABLE_AFTER } from "../api/well-known.js";
-import { publishDelaySecondsFor } from "../calc/feed-scope.js";
+import { publishDelayFor } from "../api/routing.js";
+import type { FirewallFeed } from "../api/schemas/routing.js";
+import { malformed } from "../daemon/input-check.js";
 import type { Datastore } from "../datastore/types.js";
 import { err, ok, type Result } from "../util/result.js";
 import { stringMap } from "./views.js";
@@ -27,5 +30,8 @@ export const readPublishDelay = async (
   if (!ns.ok && ns.error.code !== "NotFound")
     return err(`reading Namespace ${namespace} (publish delay): ${ns.error.message}`);
   const nsLabels = ns.ok ? stringMap(ns.value.metadata.labels) : {};
-  return ok(publishDelaySecondsFor(feeds.value.items, stringMap(gw.metadata.labels), nsLabels));
+  const wellFormed = feeds.value.items.filter(
+    (f) => malformed("FirewallFeed", f) === undefined,
+  ) as FirewallFeed[];
+  return ok(publishDelayFor(wellFormed, gw, nsLabels));
 };

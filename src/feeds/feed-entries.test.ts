@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { publishDelaySecondsFor } from "../calc/feed-scope.js";
 import { addressGroups } from "./feed-entries.js";
 import { firewallFeed, gateway, inputs, ns, pool, replica } from "./testing/objects.js";
 
@@ -109,17 +108,4 @@ test("IPv6 egress IPs are /128 and come after IPv4", () => {
     groups.find((g) => g.path === "gateway/a/gw")?.entries.map((e) => e.cidr),
     ["10.10.0.1/32", "2001:db8::5/128"],
   );
-});
-
-test("publish delay: the longest delay among the feeds covering a gateway", () => {
-  const feeds = [
-    firewallFeed("a", { selector: "egw.dev/team == 'payments'", publishDelaySeconds: 30 }),
-    firewallFeed("b", { selector: "all()", publishDelaySeconds: 5 }),
-    firewallFeed("c", { selector: "all()", namespaceSelector: "team == 'shop'", publishDelaySeconds: 600 }),
-    firewallFeed("bad", { selector: "((", publishDelaySeconds: 900 }),
-  ];
-  assert.equal(publishDelaySecondsFor(feeds, { "egw.dev/team": "payments" }, { team: "payments" }), 30);
-  assert.equal(publishDelaySecondsFor(feeds, {}, { team: "shop" }), 600);
-  assert.equal(publishDelaySecondsFor(feeds, {}, {}), 5);
-  assert.equal(publishDelaySecondsFor([], {}, {}), 0);
 });

@@ -5,12 +5,12 @@
 // replica's IP may leave a firewall's allow-list only once its pod (and so its last connection) is
 // gone. Entries are sorted numerically and unique. It reads stored objects defensively and does
 // not render, time-stamp or serve anything (formats.ts, feed-state.ts, server.ts do).
-import { compileFeedScope, feedSpecOf } from "../calc/feed-scope.js";
 import type { Resource } from "../api/meta.js";
 import { FEED_FORMATS, type FeedFormat } from "../api/schemas/routing.js";
 import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_OWNER, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
 import { compareNumbers, compareStrings } from "../util/compare.js";
 import { cidrContains, formatIp, parseCidr, parseIp, type Cidr, type IpAddress } from "../util/ip.js";
+import { compileFeedScope, feedSpecOf } from "./feed-scope.js";
 
 export type GroupKind = "pool" | "gateway" | "namespace" | "custom";
 
