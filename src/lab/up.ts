@@ -15,7 +15,14 @@ import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
-import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
+import {
+  agentArgv,
+  agentComponent,
+  CONTROLLER_COMPONENT,
+  controllerArgv,
+  FEEDS_COMPONENT,
+  feedsArgv,
+} from "./components.js";
 import { nodeBirdArgv, nodeBirdComponent, nodeBirdPaths, writeInitialNodeBirdConfig } from "./node-bird.js";
 import { isAlive, startDetached } from "../util/background-process.js";
 import { sleep, waitFor } from "../util/wait.js";
@@ -255,8 +262,10 @@ const build = async (
     r = start(nodeBirdComponent(node.name), nodeBirdArgv(opts.stateDir, node), node.netns);
     if (!r.ok) return r;
   }
-  progress("starting the gateway controller and one agent per node");
+  progress("starting the gateway controller, the firewall feeds server and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
+  if (!r.ok) return r;
+  r = start(FEEDS_COMPONENT, feedsArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
   for (const node of t.nodes) {
     r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node, opts.liveness), node.netns);
@@ -277,6 +286,7 @@ const build = async (
   await sleep(COMPONENT_SETTLE_MS);
   const dead = [
     CONTROLLER_COMPONENT,
+    FEEDS_COMPONENT,
     ...t.nodes.map((n) => agentComponent(n.name)),
     ...t.nodes.map((n) => nodeBirdComponent(n.name)),
   ].filter((c) => {
