@@ -10,6 +10,8 @@ const ago = (iso: string, now: Date): string => {
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
 };
 
+const count = (n: number): string => `${n} entr${n === 1 ? "y" : "ies"}`;
+
 const resultOf = (s: FeedSubscription): string => {
   const f = s.lastFetch;
   if (!f) return "not fetched yet";
@@ -46,9 +48,7 @@ export const formatFirewallList = (
     out.push(`${h.name}\t${h.ip}:${h.port}\t${byHand}`);
     if (feeds.length > 0) {
       out.push(...formatTable(feedRows(feeds, now)).map((l) => `  ${l}`));
-      out.push(
-        `  allowed now: ${hostAllowList(state, h.name).length} entries (egw lab firewall list --json)`,
-      );
+      out.push(`  allowed now: ${count(hostAllowList(state, h.name).length)} (egw lab firewall list --json)`);
     }
   }
   return `${out.join("\n")}\n`;

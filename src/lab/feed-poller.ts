@@ -2,10 +2,13 @@
 // firewall.json when its interval has passed, records the answer there (a failure keeps the last
 // good copy) and, when a host's allow list changed, replaces that host's nft set in one
 // transaction. On start it loads every host's stored list first, so a restarted poller enforces
-// its last good copies before it fetches anything. It never edits hand-added entries.
+// its last good copies before it fetches anything. It never edits hand-added entries. Also the
+// argv that runs it as a lab component in the router's namespace (feed-poller-main.ts).
 import { applyFetch, feedsDue, hostAllowList, type FeedAnswer } from "./firewall-feeds.js";
 import { firewalledHosts } from "./firewall.js";
 import { changeFirewallState, readFirewallState } from "./firewall-store.js";
+import { inNetns } from "./exec.js";
+import { labScriptArgv } from "./processes.js";
 import type { ExternalHost } from "./topology.js";
 import type { Logger } from "../util/log.js";
 import { ok, type Result } from "../util/result.js";
@@ -22,6 +25,14 @@ export interface FeedPollerDeps {
 
 /** The lab component (and log) name of the poller. */
 export const FEED_POLLER_COMPONENT = "feed-poller";
+
+/** The poller runs where the firewall is, so it reaches feed servers as a real firewall would. */
+export const feedPollerArgv = (stateDir: string, routerNetns: string): string[] =>
+  inNetns(
+    routerNetns,
+    process.execPath,
+    labScriptArgv("feed-poller-main", ["--state-dir", stateDir]).slice(1),
+  );
 
 /** How often the poller looks at firewall.json for due or new feeds. */
 export const POLLER_TICK_MS = 250;
@@ -67,7 +78,7 @@ export const pollFeed = async (
     deps.log.error("cannot apply the feed", { host, url, error: r.error });
     return;
   }
-  deps.log[r.value.level](r.value.msg, r.value.fields);
+  if (r.value) deps.log[r.value.level](r.value.msg, r.value.fields);
 };
 
 /** Polls until stop resolves; each feed is fetched on its own, at most one fetch per feed at a time. */

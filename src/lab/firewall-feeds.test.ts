@@ -120,7 +120,7 @@ describe("lab firewall feeds (state)", () => {
     assert.deepEqual(sub?.entries, ["10.10.0.1/32"]);
     assert.equal(sub?.etag, '"v1"');
     assert.deepEqual(sub?.lastFetch, { at: at(1).toISOString(), result: "updated", status: 200 });
-    assert.deepEqual(r.log.fields.added, ["10.10.0.1/32"]);
+    assert.deepEqual(r.log?.fields.added, ["10.10.0.1/32"]);
     // The same body again: recorded, but no set to replace.
     const same = applyFetch(
       r.state,
@@ -130,6 +130,7 @@ describe("lab firewall feeds (state)", () => {
       at(2),
     );
     assert.equal(same.changedHost, undefined);
+    assert.equal(same.log, undefined, "the same list again is not worth a log line");
     assert.equal(same.state.feeds[0]?.etag, undefined);
   });
 
@@ -149,9 +150,9 @@ describe("lab firewall feeds (state)", () => {
       at(2),
     );
     assert.equal(failed.changedHost, undefined);
-    assert.equal(failed.log.level, "warn");
+    assert.equal(failed.log?.level, "warn");
     assert.match(
-      failed.log.msg,
+      failed.log?.msg ?? "",
       /Unable to fetch external list: HTTP 503: not synced\. Using old copy for refresh\./,
     );
     const sub = failed.state.feeds[0];
@@ -168,6 +169,9 @@ describe("lab firewall feeds (state)", () => {
     assert.deepEqual(unchanged.state.feeds[0]?.entries, ["10.10.0.1/32"]);
     assert.equal(unchanged.state.feeds[0]?.lastFetch?.result, "unchanged");
     assert.equal(unchanged.changedHost, undefined);
+    assert.equal(unchanged.log?.msg, "feed unchanged", "the first good answer after failures is logged");
+    const quiet = applyFetch(unchanged.state, "db", URL_A, { kind: "not-modified", status: 304 }, at(4));
+    assert.equal(quiet.log, undefined);
   });
 
   it("bad lines are skipped and reported; a body of nothing but bad lines keeps the old copy", () => {
@@ -181,8 +185,8 @@ describe("lab firewall feeds (state)", () => {
     );
     assert.deepEqual(partial.state.feeds[0]?.entries, ["10.10.0.1/32"]);
     assert.equal(partial.state.feeds[0]?.badLines, 1);
-    assert.equal(partial.log.level, "warn");
-    assert.deepEqual(partial.log.fields.badLines, [
+    assert.equal(partial.log?.level, "warn");
+    assert.deepEqual(partial.log?.fields.badLines, [
       `line 3 "bogus": not an IP address, CIDR or range (e.g. 10.0.0.1, 10.0.0.0/24, 10.0.0.1-10.0.0.9)`,
     ]);
     const json = applyFetch(

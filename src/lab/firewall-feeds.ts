@@ -210,7 +210,8 @@ export interface FetchApplied {
   state: FirewallState;
   /** The host whose allow list changed, if any (its nft set must be replaced). */
   changedHost?: string;
-  log: FetchLog;
+  /** What to log; absent when nothing is worth a line (the same list again). */
+  log?: FetchLog;
 }
 
 /**
@@ -245,10 +246,15 @@ export const applyFetch = (
     },
   });
   if (answer.kind === "failed") return failed(answer.message, answer.status);
+  // An unchanged list is logged only when it ends a run of failures (or is the first answer):
+  // a feed polled every second would otherwise fill the log with nothing.
+  const recovered = sub.lastFetch === undefined || sub.lastFetch.result === "failed";
   if (answer.kind === "not-modified") {
     return {
       state: replace({ ...sub, lastFetch: { at, result: "unchanged", status: 304 }, lastSuccess: at }),
-      log: { level: "info", msg: "feed unchanged", fields: { ...base, entries: sub.entries.length } },
+      ...(recovered
+        ? { log: { level: "info", msg: "feed unchanged", fields: { ...base, entries: sub.entries.length } } }
+        : {}),
     };
   }
   const parsed = parseEdl(answer.body);
@@ -274,21 +280,23 @@ export const applyFetch = (
   if (answer.etag !== undefined) next.etag = answer.etag;
   const nextState = replace(next);
   const diff = diffEntries(sub.entries, parsed.entries);
+  const log: FetchLog = {
+    level: problems.length > 0 ? "warn" : "info",
+    msg: diff.added.length + diff.removed.length > 0 ? "feed changed" : "feed fetched, same entries",
+    fields: {
+      ...base,
+      status: answer.status,
+      entries: parsed.entries.length,
+      added: diff.added,
+      removed: diff.removed,
+      ...(problems.length > 0 ? { badLines: problems } : {}),
+    },
+  };
   const changed = !sameEntries(before, hostAllowList(nextState, host));
   return {
     state: nextState,
     ...(changed ? { changedHost: host } : {}),
-    log: {
-      level: problems.length > 0 ? "warn" : "info",
-      msg: diff.added.length + diff.removed.length > 0 ? "feed changed" : "feed fetched, same entries",
-      fields: {
-        ...base,
-        status: answer.status,
-        entries: parsed.entries.length,
-        added: diff.added,
-        removed: diff.removed,
-        ...(problems.length > 0 ? { badLines: problems } : {}),
-      },
-    },
+    // Bad lines are reported with the list they came in, not again on every poll of it.
+    ...(diff.added.length + diff.removed.length > 0 || recovered ? { log } : {}),
   };
 };

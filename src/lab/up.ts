@@ -11,7 +11,7 @@ import { err, ok, type Result } from "../util/result.js";
 import { buildSteps, type BuildStep } from "./build-steps.js";
 import { labDown } from "./down.js";
 import { inNetns } from "./exec.js";
-import { FEED_POLLER_COMPONENT } from "./feed-poller.js";
+import { FEED_POLLER_COMPONENT, feedPollerArgv } from "./feed-poller.js";
 import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
@@ -247,17 +247,8 @@ const build = async (
   writeFileSync(paths.ulogdConf, renderUlogdConf(pluginDir, paths.log("firewall"), paths.firewallLog));
   r = start("firewall", inNetns(t.netns.rtr, "ulogd", ["-c", paths.ulogdConf]), t.netns.rtr);
   if (!r.ok) return r;
-  // The firewall's feed poller runs where the firewall is, so it reaches feed servers as a real
-  // firewall would (over the underlay); idle until `egw lab firewall allow --feed`.
-  r = start(
-    FEED_POLLER_COMPONENT,
-    inNetns(
-      t.netns.rtr,
-      process.execPath,
-      labScriptArgv("feed-poller-main", ["--state-dir", opts.stateDir]).slice(1),
-    ),
-    t.netns.rtr,
-  );
+  // Idle until `egw lab firewall allow --feed`.
+  r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
   if (!r.ok) return r;
   progress("starting the gateway controller and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);

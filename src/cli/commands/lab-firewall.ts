@@ -24,7 +24,8 @@ import {
   revoke,
 } from "../../lab/firewall.js";
 import { changeFirewallState, readFirewallState } from "../../lab/firewall-store.js";
-import { FEED_POLLER_COMPONENT } from "../../lab/feed-poller.js";
+import { FEED_POLLER_COMPONENT, feedPollerArgv } from "../../lab/feed-poller.js";
+import { startSupervised } from "../../lab/supervision.js";
 import { readLines } from "../../lab/logs.js";
 import { nftApply } from "../../lab/netns.js";
 import { runsAsOurs } from "../../lab/processes.js";
@@ -96,13 +97,21 @@ const allowFeed = async (
   ctx.io.stdout(
     `${host.name} (${host.ip}:${host.port}) ${added ? "polls" : "already polls"} ${url.value} every ${interval.value} s\n`,
   );
-  if (!added) return ctx.io.stdout(describeHost(host, state));
+  // A poller that died (nothing restarts it) is started again: its state is in firewall.json.
   if (!pollerRuns(m)) {
-    ctx.io.stderr(
-      `warning: the lab's ${FEED_POLLER_COMPONENT} is not running (egw status); the feed is recorded and is polled once it runs\n`,
-    );
-    return;
+    const t = planTopology(m.name, m.nodes);
+    if (!t.ok) throw new CliError(t.error);
+    const started = startSupervised({
+      stateDir: m.stateDir,
+      component: FEED_POLLER_COMPONENT,
+      argv: feedPollerArgv(m.stateDir, t.value.netns.rtr),
+      netns: t.value.netns.rtr,
+    });
+    if (!started.ok)
+      throw new CliError(`the feed is recorded, but the poller does not run: ${started.error}`);
+    ctx.io.stderr(`started the lab's ${FEED_POLLER_COMPONENT} (it was not running; pid ${started.value})\n`);
   }
+  if (!added) return ctx.io.stdout(describeHost(host, state));
   const fetched = (): FirewallState | undefined => {
     const s = readFirewallState(m.stateDir);
     return s.feeds.find((f) => f.host === host.name && f.url === url.value)?.lastFetch ? s : undefined;
