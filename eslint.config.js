@@ -7,7 +7,7 @@ import egw from "./lint/layering.js";
 // Layering (README "Layout"): imports point down this list, never up.
 //   bench (and test/)                       everything below
 //   cli                                     composition root of the egw command
-//   controller, agent, gateway, lab         the processes; they talk through the datastore and
+//   controller, agent, gateway, lab, feeds  the processes; they talk through the datastore and
 //                                           the kernel, never by importing one another
 //   daemon                                  what the long-running processes share
 //   calc, dataplane, datastore, ipam
@@ -31,7 +31,7 @@ import egw from "./lint/layering.js";
 const BOTTOM = ["util"];
 const BASE = ["api", "selector", ...BOTTOM];
 const CORE = ["calc", "dataplane", "datastore", "ipam"];
-const PROCESSES = ["controller", "agent", "gateway", "lab"];
+const PROCESSES = ["controller", "agent", "gateway", "lab", "feeds"];
 const LAYERING = {
   rooms: {
     util: [],
@@ -46,6 +46,7 @@ const LAYERING = {
     agent: ["daemon", ...CORE, ...BASE],
     gateway: ["daemon", ...CORE, ...BASE],
     lab: ["daemon", ...CORE, ...BASE],
+    feeds: ["daemon", ...CORE, ...BASE],
     cli: [...PROCESSES, "daemon", ...CORE, ...BASE],
     bench: ["cli", ...PROCESSES, "daemon", ...CORE, ...BASE],
   },

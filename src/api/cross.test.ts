@@ -116,3 +116,85 @@ describe("validateAgainst: policy tiers", () => {
     assert.deepEqual(validateAgainst([gnp("security")], [], { references: false }), []);
   });
 });
+
+describe("validateAgainst: BGP", () => {
+  const node = (name: string, ip: string, labels: Record<string, string> = {}): Resource => ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels },
+    status: { addresses: [{ type: "InternalIP", address: ip }] },
+  });
+  const peer = (
+    name: string,
+    peerIP: string,
+    select: { node?: string; nodeSelector?: string } = {},
+  ): Resource => ({
+    apiVersion: "egw.dev/v1",
+    kind: "BGPPeer",
+    metadata: { name },
+    spec: { peerIP, asNumber: 64513, ...select },
+  });
+  const egressPool = (name: string, allowedUses = ["EgressGateway"]): Resource => ({
+    apiVersion: "egw.dev/v1",
+    kind: "IPPool",
+    metadata: { name },
+    spec: { cidr: "10.10.0.0/24", allowedUses },
+  });
+  const bgpConfig = (ipPools: string[]): Resource => ({
+    apiVersion: "egw.dev/v1",
+    kind: "BGPConfiguration",
+    metadata: { name: "default" },
+    spec: { advertise: { ipPools } },
+  });
+  const nodes = [
+    node("node-1", "172.30.0.11", { rack: "r1" }),
+    node("node-2", "172.30.0.12", { rack: "r2" }),
+  ];
+
+  it("rejects a peer at a node's own address", () => {
+    const issues = validateAgainst([peer("r", "172.30.0.12")], nodes);
+    assert.deepEqual(
+      issues.map((i) => [i.kind, i.name, i.path]),
+      [["BGPPeer", "r", "spec.peerIP"]],
+    );
+    assert.match(issues[0]!.message, /"172\.30\.0\.12" is not valid: it is an address of Node node-2/);
+    // The node in the same batch counts too.
+    assert.equal(validateAgainst([node("node-3", "172.30.0.13"), peer("r", "172.30.0.13")], []).length, 1);
+  });
+
+  it("rejects two peers with one address that select the same node", () => {
+    const issues = validateAgainst(
+      [peer("b", "172.30.0.1", { nodeSelector: "rack == 'r1'" })],
+      [...nodes, peer("a", "172.30.0.1")],
+    );
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, "spec.peerIP");
+    assert.match(issues[0]!.message, /BGPPeer a has the same peerIP and both select Node node-1/);
+  });
+
+  it("accepts one address for disjoint nodes, re-applying a peer, and any peer before nodes exist", () => {
+    const a = peer("a", "172.30.0.1", { node: "node-1" });
+    const b = peer("b", "172.30.0.1", { nodeSelector: "rack == 'r2'" });
+    assert.deepEqual(validateAgainst([a, b], nodes), []);
+    assert.deepEqual(validateAgainst([peer("a", "172.30.0.1")], [...nodes, peer("a", "172.30.0.1")]), []);
+    assert.deepEqual(validateAgainst([peer("a", "172.30.0.1"), peer("b", "172.30.0.1")], []), []);
+  });
+
+  it("rejects advertising pools that do not exist or hold no egress IPs", () => {
+    const issues = validateAgainst(
+      [bgpConfig(["egress-a", "pods", "nope"])],
+      [egressPool("egress-a"), egressPool("pods", ["Workload"])],
+    );
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ["spec.advertise.ipPools[1]", "spec.advertise.ipPools[2]"],
+    );
+    assert.match(issues[0]!.message, /does not have allowedUses EgressGateway/);
+    assert.match(issues[1]!.message, /no IPPool of that name exists; known pools: egress-a, pods/);
+  });
+
+  it("accepts a pool applied in the same batch, and skips pool references offline", () => {
+    assert.deepEqual(validateAgainst([egressPool("egress-b"), bgpConfig(["egress-b"])], []), []);
+    assert.deepEqual(validateAgainst([bgpConfig(["nope"])], [], { references: false }), []);
+  });
+});

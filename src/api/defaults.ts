@@ -2,6 +2,7 @@
 // Values follow Calico's where the concept is the same (see shared/reference/calico-egress-gateway.md).
 import { LABEL_GATEWAY, LABEL_NAMESPACE_NAME } from "./well-known.js";
 import { ipFamilyOf, parseCidr } from "../util/ip.js";
+import { FEED_FORMATS } from "./schemas/routing.js";
 
 export const DEFAULTS = {
   ipPool: {
@@ -29,6 +30,16 @@ export const DEFAULTS = {
   tier: { defaultAction: "Deny" },
   policy: { tier: "default", selector: "all()" },
   namespaceNameLabel: LABEL_NAMESPACE_NAME,
+  /** Calico's default AS and BGP's port; BFD as egw's data-path liveness (300 ms detection). */
+  bgpConfiguration: {
+    enabled: true,
+    asNumber: 64512,
+    listenPort: 179,
+    bfd: { minIntervalMs: 100, multiplier: 3 },
+  },
+  /** RFC 4271's suggested hold time (BIRD's own default is 240 s); BFD detects failures first. */
+  bgpPeer: { bfd: true, holdTimeSeconds: 90 },
+  firewallFeed: { namespaceSelector: "all()", formats: FEED_FORMATS, publishDelaySeconds: 0 },
 } as const;
 
 type Obj = Record<string, unknown>;
@@ -136,6 +147,29 @@ const DEFAULTERS: Record<string, (o: Obj, name: string) => void> = {
   },
   GlobalNetworkPolicy(o) {
     DEFAULTERS.NetworkPolicy?.(o, "");
+  },
+  BGPConfiguration(o) {
+    const spec = child(o, "spec");
+    if (!spec) return;
+    const d = DEFAULTS.bgpConfiguration;
+    setDefault(spec, "enabled", d.enabled);
+    setDefault(spec, "asNumber", d.asNumber);
+    setDefault(spec, "listenPort", d.listenPort);
+    const bfd = child(spec, "bfd");
+    setDefault(bfd, "minIntervalMs", d.bfd.minIntervalMs);
+    setDefault(bfd, "multiplier", d.bfd.multiplier);
+  },
+  BGPPeer(o) {
+    const spec = isObject(o.spec) ? o.spec : undefined;
+    setDefault(spec, "bfd", DEFAULTS.bgpPeer.bfd);
+    setDefault(spec, "holdTimeSeconds", DEFAULTS.bgpPeer.holdTimeSeconds);
+  },
+  FirewallFeed(o) {
+    const spec = isObject(o.spec) ? o.spec : undefined;
+    const d = DEFAULTS.firewallFeed;
+    setDefault(spec, "namespaceSelector", d.namespaceSelector);
+    setDefault(spec, "formats", d.formats);
+    setDefault(spec, "publishDelaySeconds", d.publishDelaySeconds);
   },
   Namespace(o, name) {
     const meta = child(o, "metadata");

@@ -1,6 +1,7 @@
 // Valid example objects of every kind, as a user would write them (before defaults).
 // Used by tests here and handy for other modules' tests.
 import type { Resource } from "./meta.js";
+import type { Secret } from "./schemas/core.js";
 
 export const EXAMPLES: Record<string, Resource> = {
   IPPool: {
@@ -129,6 +130,71 @@ export const EXAMPLES: Record<string, Resource> = {
         { type: "InternalIP", address: "172.30.0.11" },
         { type: "Hostname", address: "node-1" },
       ],
+      bgp: {
+        configApplied: true,
+        announced: ["10.10.0.5/32"],
+        peers: [
+          {
+            name: "lab-router",
+            peerIP: "172.30.0.1",
+            state: "Established",
+            since: "2026-01-01T12:00:00.000Z",
+            bfd: "Up",
+            prefixesAnnounced: 1,
+          },
+        ],
+      },
+    },
+  },
+  // A Secret's payload is beside metadata, not in spec, as in Kubernetes.
+  Secret: {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "bgp-secret", namespace: "egw-system" },
+    type: "Opaque",
+    data: { password: "czNjcjN0" },
+    stringData: { token: "feed-token" },
+  } satisfies Secret as Resource,
+  BGPConfiguration: {
+    apiVersion: "egw.dev/v1",
+    kind: "BGPConfiguration",
+    metadata: { name: "default" },
+    spec: {
+      asNumber: 64512,
+      communities: [
+        { name: "egress", value: "64512:100" },
+        { name: "site", value: "4200000000:1:2" },
+      ],
+      advertise: { ipPools: ["egress-a"], communities: ["egress", "65000:7"] },
+      bfd: { minIntervalMs: 200 },
+    },
+  },
+  BGPPeer: {
+    apiVersion: "egw.dev/v1",
+    kind: "BGPPeer",
+    metadata: { name: "lab-router" },
+    spec: {
+      peerIP: "172.30.0.1",
+      asNumber: 64513,
+      nodeSelector: "all()",
+      password: { secretKeyRef: { name: "bgp-secret", key: "password" } },
+    },
+  },
+  FirewallFeed: {
+    apiVersion: "egw.dev/v1",
+    kind: "FirewallFeed",
+    metadata: { name: "payments-db" },
+    spec: {
+      selector: "team == 'payments'",
+      namespaceSelector: "kubernetes.io/metadata.name == 'payments'",
+      formats: ["paloalto", "json"],
+      publishDelaySeconds: 10,
+      auth: { bearerTokenSecretRef: { name: "feeds", key: "token" } },
+    },
+    status: {
+      url: "http://172.30.0.2:8080/feeds/custom/payments-db",
+      entries: 2,
+      lastChange: "2026-01-01T12:00:00.000Z",
     },
   },
   Lease: {

@@ -49,6 +49,12 @@ function fuzzer(rand: () => number) {
     "10.0.0.0/8",
     "::/0",
     "http://x/",
+    "64512:100",
+    "1:2:3",
+    "65536:1",
+    "172.30.0.1",
+    "paloalto",
+    "Established",
   ];
   const numbers = [
     0,
@@ -63,6 +69,8 @@ function fuzzer(rand: () => number) {
     65535,
     65536,
     2 ** 31,
+    2 ** 32 - 1,
+    2 ** 32,
     2 ** 53 + 1,
     1e308,
     -1e308,

@@ -62,6 +62,28 @@ export const KINDS: readonly KindInfo[] = [
   },
   { kind: "Pod", apiVersion: CORE_API_VERSION, namespaced: true, plural: "pods", shortNames: ["po"] },
   { kind: "Node", apiVersion: CORE_API_VERSION, namespaced: false, plural: "nodes", shortNames: ["no"] },
+  { kind: "Secret", apiVersion: CORE_API_VERSION, namespaced: true, plural: "secrets", shortNames: [] },
+  {
+    kind: "BGPConfiguration",
+    apiVersion: EGW_API_VERSION,
+    namespaced: false,
+    plural: "bgpconfigurations",
+    shortNames: ["bgpconfig", "bgpconfigs"],
+  },
+  {
+    kind: "BGPPeer",
+    apiVersion: EGW_API_VERSION,
+    namespaced: false,
+    plural: "bgppeers",
+    shortNames: ["bgpp", "bgpps", "bp", "bps"],
+  },
+  {
+    kind: "FirewallFeed",
+    apiVersion: EGW_API_VERSION,
+    namespaced: false,
+    plural: "firewallfeeds",
+    shortNames: ["ff", "fwfeed", "fwfeeds"],
+  },
   { kind: "Lease", apiVersion: COORDINATION_API_VERSION, namespaced: true, plural: "leases", shortNames: [] },
   {
     kind: "IPAllocation",

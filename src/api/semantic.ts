@@ -1,5 +1,5 @@
 // Rules beyond the schema, for one object that already passed its schema and got its defaults:
-// names, label syntax, CIDRs and addresses, selectors, ports, probe timing.
+// names, label syntax, CIDRs and addresses, selectors, ports, probe timing, BGP and feed settings.
 import { formatSelectorError } from "../selector/errors.js";
 import { parseSelector } from "../selector/selector.js";
 import { kindInfo } from "./kinds.js";
@@ -23,7 +23,9 @@ import {
   ANN_GATEWAY_EGRESS_IP,
 } from "./well-known.js";
 import type { Lease } from "./schemas/coordination.js";
-import type { Namespace, Node, Pod } from "./schemas/core.js";
+import type { Namespace, Node, Pod, Secret } from "./schemas/core.js";
+import { BGP_LIMITS, type BGPConfiguration, type BGPPeer, type FirewallFeed } from "./schemas/routing.js";
+import { BGP_CONFIGURATION_NAME, isBase64, isCommunityValue, parseCommunity } from "./routing.js";
 import {
   GATEWAY_PREFERENCE_CHOICES,
   isGatewayPreference,
@@ -369,19 +371,165 @@ function checkNode(issues: IssueList, o: Node): void {
     if (a.type === "InternalIP" || a.type === "ExternalIP")
       checkIp(issues, ["status", "addresses", i, "address"], a.address);
   });
+  const bgp = o.status?.bgp;
+  bgp?.announced?.forEach((c, i) => checkCidr(issues, ["status", "bgp", "announced", i], c));
+  bgp?.peers?.forEach((p, i) => checkIp(issues, ["status", "bgp", "peers", i, "peerIP"], p.peerIP));
+}
+
+// ---- routing ------------------------------------------------------------------------------
+
+/** Names of spec.communities: no ':' so that advertise.communities can tell names from values. */
+const COMMUNITY_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function checkBGPConfiguration(issues: IssueList, o: BGPConfiguration): void {
+  if (o.metadata.name !== BGP_CONFIGURATION_NAME)
+    issues.add(
+      ["metadata", "name"],
+      `${showValue(o.metadata.name)} is not valid: only the BGPConfiguration named "default" is used (one per cluster); name it default`,
+    );
+  const spec = o.spec ?? {};
+  const names = new Map<string, number>();
+  spec.communities?.forEach((c, i) => {
+    const path: Path = ["spec", "communities", i];
+    if (!COMMUNITY_NAME.test(c.name))
+      issues.add(
+        [...path, "name"],
+        `${showValue(c.name)} is not a valid community name: use 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+      );
+    const first = names.get(c.name);
+    if (first !== undefined)
+      issues.add(
+        [...path, "name"],
+        `${showValue(c.name)} is not valid: communities[${first}] has the same name; names must be unique`,
+      );
+    else names.set(c.name, i);
+    const parsed = parseCommunity(c.value);
+    if (!parsed.ok) issues.add([...path, "value"], `${showValue(c.value)} ${parsed.error}`);
+  });
+  const advertise = spec.advertise;
+  advertise?.ipPools?.forEach((pool, i) =>
+    issues.check(["spec", "advertise", "ipPools", i], pool, dns1123SubdomainProblem(pool)),
+  );
+  advertise?.communities?.forEach((ref, i) => {
+    const path: Path = ["spec", "advertise", "communities", i];
+    if (isCommunityValue(ref)) {
+      const parsed = parseCommunity(ref);
+      if (!parsed.ok) issues.add(path, `${showValue(ref)} ${parsed.error}`);
+    } else if (!names.has(ref)) {
+      const known = [...names.keys()].sort().join(", ") || "none";
+      issues.add(
+        path,
+        `${showValue(ref)} is not valid: no community of that name in spec.communities (known: ${known}); use a defined name or a value such as "64512:100"`,
+      );
+    }
+  });
+}
+
+/** Addresses a router cannot have: unspecified, loopback, link-local, multicast, broadcast. */
+function peerAddressProblem(ip: string): string | undefined {
+  const parsed = parseIp(ip);
+  if (parsed === undefined)
+    return "is not a valid IP address: expected the router's IPv4 address, e.g. 172.30.0.1";
+  if (parsed.version === 6)
+    return "is not supported: BGP peers must be IPv4 (nodes announce IPv4 egress IPs over IPv4 sessions)";
+  const first = Number(parsed.value >> 24n);
+  const second = Number((parsed.value >> 16n) & 255n);
+  if (parsed.value === 0n || parsed.value === 0xffffffffn || first === 127 || first >= 224)
+    return "is not valid: a router's address must be a unicast address (not 0.0.0.0, loopback, multicast or broadcast)";
+  if (first === 169 && second === 254)
+    return "is not supported: link-local peers need an interface scope egw does not configure; use the router's routable address";
+  return undefined;
+}
+
+/** Keys of a Secret's data: Kubernetes' rule. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const secretKeyProblem = (key: string): string | undefined =>
+  key.length > 253 || !SECRET_KEY.test(key)
+    ? "is not a valid Secret key: use 1-253 letters, digits, '-', '_' or '.'"
+    : undefined;
+
+function checkSecretKeyRef(issues: IssueList, path: Path, ref: { name: string; key?: string }): void {
+  issues.check([...path, "name"], ref.name, dns1123SubdomainProblem(ref.name));
+  if (ref.key !== undefined) issues.check([...path, "key"], ref.key, secretKeyProblem(ref.key));
+}
+
+function checkBGPPeer(issues: IssueList, o: BGPPeer): void {
+  const spec = o.spec;
+  issues.check(["spec", "peerIP"], spec.peerIP, peerAddressProblem(spec.peerIP));
+  if (spec.node !== undefined) issues.check(["spec", "node"], spec.node, dns1123SubdomainProblem(spec.node));
+  if (spec.nodeSelector !== undefined) {
+    if (spec.node !== undefined)
+      issues.add(
+        ["spec", "nodeSelector"],
+        `${showValue(spec.nodeSelector)} is not valid together with spec.node (${showValue(spec.node)}): set node for one node or nodeSelector for several, not both`,
+      );
+    checkSelector(issues, ["spec", "nodeSelector"], spec.nodeSelector);
+  }
+  const hold = spec.holdTimeSeconds;
+  if (hold !== undefined && hold !== 0 && hold < BGP_LIMITS.holdTimeSeconds.min)
+    issues.add(
+      ["spec", "holdTimeSeconds"],
+      `${hold} is not valid: BGP allows 0 (no hold timer) or 3 to 65535 seconds`,
+    );
+  const ref = spec.password?.secretKeyRef;
+  if (ref) checkSecretKeyRef(issues, ["spec", "password", "secretKeyRef"], ref);
+}
+
+function checkFirewallFeed(issues: IssueList, o: FirewallFeed): void {
+  const spec = o.spec;
+  checkSelector(issues, ["spec", "selector"], spec.selector, { nonEmpty: true });
+  if (spec.namespaceSelector !== undefined)
+    checkSelector(issues, ["spec", "namespaceSelector"], spec.namespaceSelector, { nonEmpty: true });
+  const auth = spec.auth;
+  if (auth) {
+    const set = [auth.bearerTokenSecretRef && "bearerTokenSecretRef", auth.basic && "basic"].filter(
+      (x): x is string => typeof x === "string",
+    );
+    if (set.length !== 1)
+      issues.add(
+        ["spec", "auth"],
+        `${showValue(auth)} is not valid: set exactly one of bearerTokenSecretRef or basic (omit auth for a public feed)`,
+      );
+    if (auth.bearerTokenSecretRef)
+      checkSecretKeyRef(issues, ["spec", "auth", "bearerTokenSecretRef"], auth.bearerTokenSecretRef);
+    if (auth.basic) checkSecretKeyRef(issues, ["spec", "auth", "basic", "secretRef"], auth.basic.secretRef);
+  }
+  const status = o.status;
+  if (status?.url !== undefined && !isHttpUrl(status.url))
+    issues.add(
+      ["status", "url"],
+      `${showValue(status.url)} is not valid: expected an http:// or https:// URL`,
+    );
+  if (status?.lastChange !== undefined) checkTime(issues, ["status", "lastChange"], status.lastChange);
+}
+
+function checkSecret(issues: IssueList, o: Secret): void {
+  for (const [k, v] of Object.entries(o.data ?? {})) {
+    issues.check(["data", k], k, secretKeyProblem(k));
+    if (!isBase64(v))
+      issues.add(
+        ["data", k],
+        "the value (not shown) is not valid base64: data values are base64-encoded; use stringData for plain text",
+      );
+  }
+  for (const k of Object.keys(o.stringData ?? {})) issues.check(["stringData", k], k, secretKeyProblem(k));
 }
 
 /** RFC 3339 times, as Kubernetes writes a Lease's acquireTime and renewTime. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+function checkTime(issues: IssueList, path: Path, v: string): void {
+  if (!RFC3339.test(v) || !Number.isFinite(Date.parse(v)))
+    issues.add(
+      path,
+      `${showValue(v)} is not valid: expected an RFC 3339 time, e.g. 2026-01-01T12:00:00.000Z`,
+    );
+}
+
 function checkLease(issues: IssueList, o: Lease): void {
   for (const field of ["acquireTime", "renewTime"] as const) {
     const v = o.spec?.[field];
-    if (v !== undefined && (!RFC3339.test(v) || !Number.isFinite(Date.parse(v))))
-      issues.add(
-        ["spec", field],
-        `${showValue(v)} is not valid: expected an RFC 3339 time, e.g. 2026-01-01T12:00:00.000Z`,
-      );
+    if (v !== undefined) checkTime(issues, ["spec", field], v);
   }
 }
 
@@ -415,6 +563,10 @@ const CHECKS: Record<string, (issues: IssueList, o: never) => void> = {
   Node: checkNode,
   Lease: checkLease,
   IPAllocation: checkIPAllocation,
+  BGPConfiguration: checkBGPConfiguration,
+  BGPPeer: checkBGPPeer,
+  FirewallFeed: checkFirewallFeed,
+  Secret: checkSecret,
 };
 
 /** Semantic checks of the spec/status of one schema-valid, defaulted object. */

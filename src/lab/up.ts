@@ -16,7 +16,14 @@ import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
-import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
+import {
+  agentArgv,
+  agentComponent,
+  CONTROLLER_COMPONENT,
+  controllerArgv,
+  FEEDS_COMPONENT,
+  feedsArgv,
+} from "./components.js";
 import { isAlive, startDetached } from "../util/background-process.js";
 import { sleep, waitFor } from "../util/wait.js";
 import { labScriptArgv } from "./processes.js";
@@ -250,8 +257,10 @@ const build = async (
   // Idle until `egw lab firewall allow --feed`.
   r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
   if (!r.ok) return r;
-  progress("starting the gateway controller and one agent per node");
+  progress("starting the gateway controller, the firewall feeds server and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
+  if (!r.ok) return r;
+  r = start(FEEDS_COMPONENT, feedsArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
   for (const node of t.nodes) {
     r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node, opts.liveness), node.netns);
@@ -271,10 +280,12 @@ const build = async (
   }
   // Started components must still run (a bad flag or a missing command exits at once).
   await sleep(COMPONENT_SETTLE_MS);
-  const dead = [CONTROLLER_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter((c) => {
-    const rec = manifest.processes[c];
-    return !rec || !isAlive(rec.pid);
-  });
+  const dead = [CONTROLLER_COMPONENT, FEEDS_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter(
+    (c) => {
+      const rec = manifest.processes[c];
+      return !rec || !isAlive(rec.pid);
+    },
+  );
   if (dead.length > 0)
     return err(dead.map((c) => `${c} exited at start; see ${paths.log(c)} (egw logs ${c})`));
   manifest.phase = "ready";

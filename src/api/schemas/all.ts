@@ -1,9 +1,9 @@
 // The schema of every kind, by kind name: what validation, CRDs and the daemons' shape check look
 // a kind up in. The schemas and their TS types are defined per group in common.ts, core.ts,
-// coordination.ts, egress.ts and policy.ts (one schema per kind: the single source of types, validation and CRDs).
+// coordination.ts, egress.ts, policy.ts and routing.ts (one schema per kind: the single source of types, validation and CRDs).
 import type { TSchema } from "@sinclair/typebox";
 import { LeaseSchema } from "./coordination.js";
-import { NamespaceSchema, NodeSchema, PodSchema } from "./core.js";
+import { NamespaceSchema, NodeSchema, PodSchema, SecretSchema } from "./core.js";
 import {
   EgressGatewayPolicySchema,
   EgressGatewaySchema,
@@ -16,6 +16,7 @@ import {
   NetworkPolicySchema,
   TierSchema,
 } from "./policy.js";
+import { BGPConfigurationSchema, BGPPeerSchema, FirewallFeedSchema } from "./routing.js";
 
 /** Schema of each kind in kinds.ts, by kind name. */
 export const SCHEMAS: Readonly<Record<string, TSchema>> = {
@@ -29,6 +30,10 @@ export const SCHEMAS: Readonly<Record<string, TSchema>> = {
   Namespace: NamespaceSchema,
   Pod: PodSchema,
   Node: NodeSchema,
+  Secret: SecretSchema,
+  BGPConfiguration: BGPConfigurationSchema,
+  BGPPeer: BGPPeerSchema,
+  FirewallFeed: FirewallFeedSchema,
   Lease: LeaseSchema,
   IPAllocation: IPAllocationSchema,
 };

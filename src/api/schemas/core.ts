@@ -1,7 +1,7 @@
-// The core v1 objects egw reads: Namespace, Pod, Node. Only the fields egw uses are modelled.
+// The core v1 objects egw reads: Namespace, Pod, Node, Secret. Only the fields egw uses are modelled.
 import { Type, type Static } from "@sinclair/typebox";
 import { CORE_API_VERSION } from "../kinds.js";
-import { ConditionSchema, header, LooseObject, StringEnum, Strict } from "./common.js";
+import { ConditionSchema, header, LooseObject, StringEnum, StringMap, Strict } from "./common.js";
 
 export const NamespaceSchema = Strict({
   ...header(CORE_API_VERSION, "Namespace"),
@@ -46,6 +46,47 @@ export const NODE_ADDRESS_TYPES = [
   "ExternalDNS",
 ] as const;
 
+/** BGP session states as `birdc show protocols` reports them (BIRD's Close and Start map to Idle). */
+export const BGP_SESSION_STATES = [
+  "Established",
+  "Idle",
+  "Connect",
+  "Active",
+  "OpenSent",
+  "OpenConfirm",
+  "Down",
+] as const;
+export const BFD_SESSION_STATES = ["Up", "Down", "Off"] as const;
+
+export const NodeBgpPeerStatusSchema = Strict({
+  name: Type.String({ description: "The BGPPeer" }),
+  peerIP: Type.String(),
+  state: StringEnum(BGP_SESSION_STATES, {
+    description: "BGP state; Down = the session is disabled or failed",
+  }),
+  since: Type.Optional(Type.String({ description: "RFC 3339 time of the last state change" })),
+  bfd: Type.Optional(
+    StringEnum(BFD_SESSION_STATES, { description: "The session's BFD state; Off = BFD not used" }),
+  ),
+  prefixesAnnounced: Type.Optional(Type.Integer({ minimum: 0, description: "Routes exported to the peer" })),
+  info: Type.Optional(Type.String({ description: "BIRD's last error or info text for the session" })),
+});
+
+export const NodeBgpStatusSchema = Strict(
+  {
+    configApplied: Type.Boolean({
+      description:
+        "false: BIRD rejected the last rendered config (see error); the last good one stays in force",
+    }),
+    error: Type.Optional(Type.String({ description: "Why BIRD rejected the last config" })),
+    announced: Type.Optional(
+      Type.Array(Type.String(), { description: "Prefixes (egress IP /32s) this node announces" }),
+    ),
+    peers: Type.Optional(Type.Array(NodeBgpPeerStatusSchema)),
+  },
+  "The node's BGP speaker, written by its egw agent from BIRD's state",
+);
+
 export const NodeSchema = Strict({
   ...header(CORE_API_VERSION, "Node"),
   spec: Type.Optional(
@@ -67,6 +108,7 @@ export const NodeSchema = Strict({
       conditions: Type.Optional(
         Type.Array(CoreConditionSchema, { description: "EgwAgentReady: written by the node's egw agent" }),
       ),
+      bgp: Type.Optional(NodeBgpStatusSchema),
       gatewayLiveness: Type.Optional(
         Type.Array(
           Strict({
@@ -85,6 +127,23 @@ export const NodeSchema = Strict({
   ),
 });
 
+/**
+ * A core Secret, as BGPPeer passwords and FirewallFeed credentials reference them (namespace
+ * egw-system). `data` values are base64; `stringData` values are plain text and win over `data`
+ * for the same key (Kubernetes merges them on write; egw stores both as written and merges on read).
+ */
+export const SecretSchema = Strict({
+  ...header(CORE_API_VERSION, "Secret"),
+  type: Type.Optional(Type.String({ description: "e.g. Opaque, kubernetes.io/basic-auth; not interpreted" })),
+  data: Type.Optional(StringMap("Base64-encoded values by key")),
+  stringData: Type.Optional(StringMap("Plain-text values by key")),
+  immutable: Type.Optional(Type.Boolean()),
+});
+
 export type Namespace = Static<typeof NamespaceSchema>;
 export type Pod = Static<typeof PodSchema>;
 export type Node = Static<typeof NodeSchema>;
+export type NodeBgpStatus = Static<typeof NodeBgpStatusSchema>;
+export type NodeBgpPeerStatus = Static<typeof NodeBgpPeerStatusSchema>;
+export type BgpSessionState = (typeof BGP_SESSION_STATES)[number];
+export type Secret = Static<typeof SecretSchema>;

@@ -10,8 +10,11 @@ import { qualifiedName } from "../kinds.js";
 import { validateDocuments } from "../validate-input.js";
 import { readDocuments } from "../yaml-input.js";
 
-/** Kinds whose stored objects validateAgainst reads (pool overlap, immutable pool fields, tiers). */
-export const CROSS_CHECK_KINDS = ["IPPool", "Tier"] as const;
+/**
+ * Kinds whose stored objects validateAgainst reads (pool overlap, immutable pool fields, tiers,
+ * advertised pools, BGP peers against nodes and each other).
+ */
+export const CROSS_CHECK_KINDS = ["IPPool", "Tier", "Node", "BGPPeer"] as const;
 
 /** Attempts per object when someone else updates it between our read and our write. */
 const MAX_ATTEMPTS = 3;
