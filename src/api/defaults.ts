@@ -40,6 +40,8 @@ export const DEFAULTS = {
   /** RFC 4271's suggested hold time (BIRD's own default is 240 s); BFD detects failures first. */
   bgpPeer: { bfd: true, holdTimeSeconds: 90 },
   firewallFeed: { namespaceSelector: "all()", formats: FEED_FORMATS, publishDelaySeconds: 0 },
+  /** Kubernetes' default Secret type. */
+  secret: { type: "Opaque" },
 } as const;
 
 type Obj = Record<string, unknown>;
@@ -170,6 +172,9 @@ const DEFAULTERS: Record<string, (o: Obj, name: string) => void> = {
     setDefault(spec, "namespaceSelector", d.namespaceSelector);
     setDefault(spec, "formats", d.formats);
     setDefault(spec, "publishDelaySeconds", d.publishDelaySeconds);
+  },
+  Secret(o) {
+    setDefault(o, "type", DEFAULTS.secret.type);
   },
   Namespace(o, name) {
     const meta = child(o, "metadata");

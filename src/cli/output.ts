@@ -5,6 +5,7 @@ import { conditionOf } from "../api/conditions.js";
 import type { Resource } from "../api/meta.js";
 import { formatTable } from "../util/table.js";
 import { drainText, livenessSummary, upstreamWord, type ReplicaVisibility } from "./replica-view.js";
+import { establishedText, nodeBgpText, peerNodesText, type SessionsByPeer } from "./routing-view.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "yaml", "json"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -149,6 +150,36 @@ const replicaDetails: Column = {
     ),
 };
 
+/** When a FirewallFeed's entries last changed, as an age (`12s`), like kubectl's LAST SEEN. */
+const feedLastChange = (now: Date): Column => ({
+  header: "LAST-CHANGE",
+  value: (r) => {
+    const v = field(r, "status.lastChange");
+    return formatAge(typeof v === "string" ? v : undefined, now);
+  },
+});
+
+/** A Secret's number of keys (data and stringData), as kubectl's DATA. */
+const secretKeys: Column = {
+  header: "DATA",
+  value: (r) => {
+    const keys = (path: string): string[] => {
+      const v = field(r, path);
+      return typeof v === "object" && v !== null ? Object.keys(v) : [];
+    };
+    return String(new Set([...keys("data"), ...keys("stringData")]).size);
+  },
+};
+
+/** BGPConfiguration's advertised pools; absent or empty = every egress pool. */
+const advertisedPools: Column = {
+  header: "IPPOOLS",
+  value: (r) => {
+    const v = field(r, "spec.advertise.ipPools");
+    return Array.isArray(v) && v.length > 0 ? cell(v) : "<all egress pools>";
+  },
+};
+
 /** Key spec fields per kind; kinds not listed show NAME and AGE only. */
 const KIND_COLUMNS: Record<string, KindColumns> = {
   IPPool: {
@@ -192,7 +223,39 @@ const KIND_COLUMNS: Record<string, KindColumns> = {
   },
   Node: {
     normal: [mapItems("ADDRESSES", "status.addresses", "address")],
-    wide: [at("POD-CIDR", "spec.podCIDR"), labels],
+    wide: [at("POD-CIDR", "spec.podCIDR"), { header: "BGP", value: nodeBgpText }, labels],
+  },
+  Secret: { normal: [at("TYPE", "type"), secretKeys], wide: [] },
+  BGPConfiguration: {
+    normal: [at("ENABLED", "spec.enabled"), at("ASN", "spec.asNumber"), advertisedPools],
+    wide: [
+      at("PORT", "spec.listenPort"),
+      at("COMMUNITIES", "spec.advertise.communities"),
+      at("BFD-INTERVAL-MS", "spec.bfd.minIntervalMs"),
+      at("BFD-MULTIPLIER", "spec.bfd.multiplier"),
+    ],
+  },
+  BGPPeer: {
+    normal: [
+      at("PEERIP", "spec.peerIP"),
+      at("ASN", "spec.asNumber"),
+      { header: "NODES", value: peerNodesText },
+    ],
+    wide: [
+      at("BFD", "spec.bfd"),
+      at("HOLDTIME", "spec.holdTimeSeconds"),
+      at("PASSWORD", "spec.password.secretKeyRef.name"),
+    ],
+  },
+  FirewallFeed: {
+    // LAST-CHANGE is added in columnsFor (it needs the clock).
+    normal: [at("ENTRIES", "status.entries")],
+    wide: [
+      at("SELECTOR", "spec.selector"),
+      at("NAMESPACESELECTOR", "spec.namespaceSelector"),
+      at("FORMATS", "spec.formats"),
+      at("DELAY", "spec.publishDelaySeconds"),
+    ],
   },
   Lease: {
     normal: [at("HOLDER", "spec.holderIdentity"), at("RENEWED", "spec.renewTime")],
@@ -230,15 +293,26 @@ const replicaVisibilityColumns = (replicas: ReplicaVisibilityByGateway, now: Dat
   ),
 ];
 
-export const columnsFor = (
-  kind: string,
-  opts: { wide: boolean; allNamespaces: boolean; now: Date; replicas?: ReplicaVisibilityByGateway },
-): Column[] => {
+interface TableOptions {
+  wide: boolean;
+  allNamespaces: boolean;
+  now: Date;
+  replicas?: ReplicaVisibilityByGateway;
+  /** BGPPeers' sessions as the nodes report them, for -o wide. */
+  sessions?: SessionsByPeer;
+}
+
+export const columnsFor = (kind: string, opts: TableOptions): Column[] => {
   const spec = KIND_COLUMNS[kind] ?? { normal: [], wide: [labels] };
   const cols: Column[] = [];
   if (opts.allNamespaces) cols.push({ header: "NAMESPACE", value: (r) => r.metadata.namespace ?? "" });
   cols.push({ header: "NAME", value: (r) => r.metadata.name });
   cols.push(...spec.normal);
+  if (kind === "FirewallFeed") cols.push(feedLastChange(opts.now), at("URL", "status.url"));
+  if (opts.wide && kind === "BGPPeer" && opts.sessions !== undefined) {
+    const sessions = opts.sessions;
+    cols.push({ header: "ESTABLISHED", value: (r) => establishedText(sessions.get(r.metadata.name)) });
+  }
   if (opts.wide) {
     for (const c of spec.wide) {
       cols.push(c);
@@ -258,13 +332,7 @@ export const renderTable = (headers: readonly string[], rows: readonly (readonly
 
 export const renderResourceTable = (
   resources: readonly Resource[],
-  opts: {
-    kind: string;
-    wide: boolean;
-    allNamespaces: boolean;
-    now: Date;
-    replicas?: ReplicaVisibilityByGateway;
-  },
+  opts: TableOptions & { kind: string },
 ): string => {
   const cols = columnsFor(opts.kind, opts);
   return renderTable(
@@ -299,6 +367,8 @@ export const renderResources = (
     now: Date;
     /** EgressGateway replicas as seen from outside, for -o wide. */
     replicas?: ReplicaVisibilityByGateway;
+    /** BGPPeers' sessions as the nodes report them, for -o wide. */
+    sessions?: SessionsByPeer;
   },
 ): string => {
   switch (opts.format) {
@@ -333,6 +403,22 @@ const describeSection = (title: string, value: unknown): string =>
     ? `${`${title}:`.padEnd(DESCRIBE_PAD)}${NONE}`
     : `${title}:\n${indent(renderYaml(value), "  ")}`;
 
+/** A Secret's keys and sizes, never the values (as kubectl describe secret). */
+const describeSecretData = (r: Resource): string => {
+  const sizes = new Map<string, number>();
+  const data = field(r, "data");
+  if (typeof data === "object" && data !== null)
+    for (const [k, v] of Object.entries(data))
+      sizes.set(k, typeof v === "string" ? Buffer.from(v, "base64").length : 0);
+  const plain = field(r, "stringData");
+  if (typeof plain === "object" && plain !== null)
+    for (const [k, v] of Object.entries(plain))
+      sizes.set(k, typeof v === "string" ? Buffer.byteLength(v) : 0);
+  if (sizes.size === 0) return `${"Data:".padEnd(DESCRIBE_PAD)}${NONE}`;
+  const lines = [...sizes].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `  ${k}:  ${n} bytes`);
+  return ["Data:", ...lines].join("\n");
+};
+
 /** `egw describe`: metadata as aligned fields, then spec and status as indented YAML. */
 export const renderDescription = (r: Resource, now: Date): string => {
   const pad = DESCRIBE_PAD;
@@ -350,8 +436,10 @@ export const renderDescription = (r: Resource, now: Date): string => {
     `${"Created:".padEnd(pad)}${created}`,
     `${"Resource Version:".padEnd(pad)}${m.resourceVersion ?? NONE}`,
     ...(m.uid !== undefined ? [`${"UID:".padEnd(pad)}${m.uid}`] : []),
-    describeSection("Spec", r.spec),
-    describeSection("Status", r.status),
+    // A Secret has no spec or status: its payload is beside metadata.
+    ...(r.kind === "Secret"
+      ? [describeSecretData(r)]
+      : [describeSection("Spec", r.spec), describeSection("Status", r.status)]),
   ];
   return lines.join("\n") + "\n";
 };

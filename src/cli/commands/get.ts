@@ -8,6 +8,7 @@ import { orFail, type CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { notFoundText, resolveKindName } from "../kinds.js";
 import { readReplicaVisibility } from "../gateway-replicas.js";
+import { sessionsByPeer, type SessionsByPeer } from "../routing-view.js";
 import {
   OUTPUT_FORMATS,
   renderResources,
@@ -99,6 +100,14 @@ export const register = (program: Command, ctx: CliContext): void => {
             `warning: replica liveness, upstream and drain columns left out: ${ctx.describeDatastoreError(read.error)}\n`,
           );
       }
+      // -o wide adds how many nodes have each BGPPeer's session Established (from Node status.bgp).
+      let sessions: SessionsByPeer | undefined;
+      if (info.kind === "BGPPeer" && opts.output === "wide" && found.length > 0) {
+        const nodes = await store.list("Node");
+        if (nodes.ok) sessions = sessionsByPeer(nodes.value.items);
+        else
+          ctx.io.stderr(`warning: ESTABLISHED column left out: ${ctx.describeDatastoreError(nodes.error)}\n`);
+      }
       const structured = opts.output === "yaml" || opts.output === "json";
       if (found.length > 0 || (structured && names.length === 0)) {
         ctx.io.stdout(
@@ -109,6 +118,7 @@ export const register = (program: Command, ctx: CliContext): void => {
             single: names.length === 1 && found.length === 1,
             now: ctx.io.now(),
             ...(replicas === undefined ? {} : { replicas }),
+            ...(sessions === undefined ? {} : { sessions }),
           }),
         );
       } else if (names.length === 0) {
