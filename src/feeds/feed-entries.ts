@@ -137,6 +137,17 @@ export const feedAuthOf = (feed: Resource): FeedAuthRef | undefined => {
   return undefined;
 };
 
+const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> => {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [x]);
+    else list.push(x);
+  }
+  return out;
+};
+
 /** Every address group with its entries, sorted by path. */
 export const addressGroups = (inputs: FeedInputs): AddressGroup[] => {
   const replicas = inputs.pods.map(replicaOf).filter((r): r is Replica => r !== undefined);
@@ -163,23 +174,11 @@ export const addressGroups = (inputs: FeedInputs): AddressGroup[] => {
     inputs.gateways.map((g) => `${g.metadata.namespace ?? ""}/${g.metadata.name}`),
   );
   for (const r of replicas) gatewayKeys.add(r.entry.gateway);
-  for (const key of gatewayKeys)
-    groups.push(
-      builtIn(
-        "gateway",
-        key,
-        replicas.filter((r) => r.entry.gateway === key),
-      ),
-    );
+  const byGateway = groupBy(replicas, (r) => r.entry.gateway);
+  for (const key of gatewayKeys) groups.push(builtIn("gateway", key, byGateway.get(key) ?? []));
+  const byNamespace = groupBy(replicas, (r) => r.namespace);
   const namespaces = new Set([...gatewayKeys].map((k) => k.slice(0, k.indexOf("/"))));
-  for (const ns of namespaces)
-    groups.push(
-      builtIn(
-        "namespace",
-        ns,
-        replicas.filter((r) => r.namespace === ns),
-      ),
-    );
+  for (const ns of namespaces) groups.push(builtIn("namespace", ns, byNamespace.get(ns) ?? []));
 
   const nsLabels = new Map(inputs.namespaces.map((n) => [n.metadata.name, stringMap(n.metadata.labels)]));
   const gwLabels = new Map(
@@ -200,10 +199,14 @@ export const addressGroups = (inputs: FeedInputs): AddressGroup[] => {
     }
     // A replica whose gateway is gone has no labels left to match: it stays only in the
     // pool, namespace and gateway groups until its pod goes.
-    const covered = replicas.filter((r) => {
-      const labels = gwLabels.get(r.entry.gateway);
-      return labels !== undefined && scope.value.covers(labels, nsLabels.get(r.namespace) ?? {});
-    });
+    // Per gateway, not per replica: a selector is evaluated once for all of a gateway's replicas.
+    const covered: Replica[] = [];
+    for (const [key, members] of byGateway) {
+      const labels = gwLabels.get(key);
+      const ns = members[0]?.namespace ?? "";
+      if (labels !== undefined && scope.value.covers(labels, nsLabels.get(ns) ?? {}))
+        covered.push(...members);
+    }
     groups.push({ ...base, entries: sortedUnique(covered), ...(auth ? { auth } : {}) });
   }
   return groups.sort((a, b) => compareStrings(a.path, b.path));
