@@ -1,7 +1,13 @@
 // What `egw lab firewall list` prints (pure): per firewalled host its hand-added entries, then
 // the feeds it polls with their interval, last fetch, result and entry count; and the same as
 // JSON. Reading firewall.json is the command's job.
-import { feedsOf, hostAllowList, type FeedSubscription, type FirewallState } from "../lab/firewall-feeds.js";
+import {
+  feedsOf,
+  hostAllowList,
+  redactFeedUrl,
+  type FeedSubscription,
+  type FirewallState,
+} from "../lab/firewall-feeds.js";
 import type { ExternalHost } from "../lab/topology.js";
 import { formatTable } from "../util/table.js";
 
@@ -23,7 +29,7 @@ const resultOf = (s: FeedSubscription): string => {
 const feedRows = (feeds: readonly FeedSubscription[], now: Date): string[][] => [
   ["FEED", "INTERVAL", "LAST FETCH", "RESULT", "ENTRIES", "DETAIL"],
   ...feeds.map((s) => [
-    s.url,
+    redactFeedUrl(s.url),
     `${s.intervalSeconds}s`,
     s.lastFetch ? `${s.lastFetch.at} (${ago(s.lastFetch.at, now)})` : "-",
     resultOf(s),
@@ -69,5 +75,5 @@ export const firewallListJson = (hosts: readonly ExternalHost[], state: Firewall
     address: `${h.ip}:${h.port}`,
     allowed: hostAllowList(state, h.name),
     byHand: state.allow[h.name] ?? [],
-    feeds: feedsOf(state, h.name),
+    feeds: feedsOf(state, h.name).map((s) => ({ ...s, url: redactFeedUrl(s.url) })),
   }));

@@ -4,7 +4,7 @@
 // transaction. On start it loads every host's stored list first, so a restarted poller enforces
 // its last good copies before it fetches anything. It never edits hand-added entries. Also the
 // argv that runs it as a lab component in the router's namespace (feed-poller-main.ts).
-import { applyFetch, feedsDue, hostAllowList, type FeedAnswer } from "./firewall-feeds.js";
+import { applyFetch, feedsDue, hostAllowList, redactFeedUrl, type FeedAnswer } from "./firewall-feeds.js";
 import { firewalledHosts } from "./firewall.js";
 import { changeFirewallState, readFirewallState } from "./firewall-store.js";
 import { inNetns } from "./exec.js";
@@ -75,7 +75,7 @@ export const pollFeed = async (
     return ok({ state: applied.state, value: applied.log });
   });
   if (!r.ok) {
-    deps.log.error("cannot apply the feed", { host, url, error: r.error });
+    deps.log.error("cannot apply the feed", { host, url: redactFeedUrl(url), error: r.error });
     return;
   }
   if (r.value) deps.log[r.value.level](r.value.msg, r.value.fields);

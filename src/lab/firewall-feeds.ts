@@ -119,6 +119,18 @@ export const parseFeedUrl = (raw: string): Result<string, string> => {
   return ok(u.toString());
 };
 
+/** The URL for display and logs: a password in it (basic auth) is masked. */
+export const redactFeedUrl = (url: string): string => {
+  try {
+    const u = new URL(url);
+    if (u.password === "") return url;
+    u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+};
+
 const sameFeed = (s: FeedSubscription, host: string, url: string): boolean =>
   s.host === host && s.url === url;
 
@@ -153,7 +165,7 @@ export const removeFeed = (
   if (!state.feeds.some((s) => sameFeed(s, host, url))) {
     const current = feedsOf(state, host).map((s) => s.url);
     return err(
-      `${host} does not poll the feed ${url} (its feeds: ${current.length > 0 ? current.join(", ") : "none"})`,
+      `${host} does not poll the feed ${redactFeedUrl(url)} (its feeds: ${current.length > 0 ? current.map(redactFeedUrl).join(", ") : "none"})`,
     );
   }
   return ok({ ...state, feeds: state.feeds.filter((s) => !sameFeed(s, host, url)) });
@@ -228,7 +240,7 @@ export const applyFetch = (
 ): FetchApplied => {
   const sub = state.feeds.find((s) => sameFeed(s, host, url));
   const at = now.toISOString();
-  const base = { host, url };
+  const base = { host, url: redactFeedUrl(url) };
   if (!sub) return { state, log: { level: "info", msg: "feed removed while it was fetched", fields: base } };
   const replace = (next: FeedSubscription): FirewallState => ({
     ...state,

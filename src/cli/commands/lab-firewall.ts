@@ -11,6 +11,7 @@ import {
   feedsOf,
   parseFeedInterval,
   parseFeedUrl,
+  redactFeedUrl,
   removeFeed,
   type FirewallState,
 } from "../../lab/firewall-feeds.js";
@@ -95,7 +96,7 @@ const allowFeed = async (
     return ok(r.state);
   });
   ctx.io.stdout(
-    `${host.name} (${host.ip}:${host.port}) ${added ? "polls" : "already polls"} ${url.value} every ${interval.value} s\n`,
+    `${host.name} (${host.ip}:${host.port}) ${added ? "polls" : "already polls"} ${redactFeedUrl(url.value)} every ${interval.value} s\n`,
   );
   // A poller that died (nothing restarts it) is started again: its state is in firewall.json.
   if (!pollerRuns(m)) {
@@ -192,7 +193,7 @@ export const registerLabFirewall = (lab: Command, ctx: CliContext): void => {
               : revoke(s.allow, host.value.name, cidrs);
           return lists.ok ? ok({ ...s, allow: lists.value }) : lists;
         });
-        if (feed !== undefined) ctx.io.stdout(`${host.value.name} no longer polls ${feed}\n`);
+        if (feed !== undefined) ctx.io.stdout(`${host.value.name} no longer polls ${redactFeedUrl(feed)}\n`);
         ctx.io.stdout(describeHost(host.value, state));
       });
   };
