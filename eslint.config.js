@@ -20,7 +20,7 @@ import egw from "./lint/layering.js";
 //   makes two allocators safe), so ipam sits beside datastore, not below it. Its address
 //   arithmetic is util/ip.ts.
 // - api may import selector (validation parses selectors); selector imports only util.
-// - agent, controller, gateway and lab import none of each other. Tests of one of them may
+// - agent, controller, gateway, lab and feeds import none of each other. Tests of one of them may
 //   import the others where an end-to-end test composes them (the agent's e2e test runs a real
 //   gateway), as the CLI does.
 // - Tests (`*.test.ts`, `testing/`, `testing.ts`) follow the same rules, and may also import any

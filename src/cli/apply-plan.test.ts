@@ -68,6 +68,21 @@ describe("planApply", () => {
   it("treats label changes as changes", () => {
     assert.equal(planApply(desired(stored.spec, { labels: { a: "2" } }), stored).action, "update");
   });
+
+  it("compares a Secret's payload, which is beside metadata instead of in spec", () => {
+    const secret = (data: Record<string, string>): Resource =>
+      ({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "s", namespace: "egw-system" },
+        type: "Opaque",
+        data,
+      }) as Resource;
+    assert.equal(planApply(secret({ pw: "YQ==" }), secret({ pw: "YQ==" })).action, "unchanged");
+    const step = planApply(secret({ pw: "Yg==" }), secret({ pw: "YQ==" }));
+    assert.ok(step.action === "update");
+    assert.deepEqual((step.object as unknown as { data: unknown }).data, { pw: "Yg==" });
+  });
 });
 
 describe("withNamespace", () => {

@@ -24,9 +24,15 @@ export const deepEqual = (a: unknown, b: unknown): boolean => {
 const sameMap = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
   deepEqual(a ?? {}, b ?? {});
 
+/** Everything beside metadata and status: spec, or a Secret's type, data and stringData. */
+const userFields = (r: Resource): Record<string, unknown> => {
+  const { metadata: _metadata, status: _status, ...rest } = r;
+  return rest;
+};
+
 /** What apply compares: the user-owned parts, never status or server-set metadata. */
 export const sameContent = (desired: Resource, stored: Resource): boolean =>
-  deepEqual(desired.spec, stored.spec) &&
+  deepEqual(userFields(desired), userFields(stored)) &&
   sameMap(desired.metadata.labels, stored.metadata.labels) &&
   sameMap(desired.metadata.annotations, stored.metadata.annotations);
 

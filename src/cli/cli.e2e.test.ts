@@ -374,4 +374,67 @@ spec: {replicas: 9, ipPools: [{name: ${good}}]}
     assert.ok(crds.every((c) => c.kind === "CustomResourceDefinition"));
     assert.ok(crds.some((c) => c.spec.names.kind === "EgressGateway"));
   });
+  it("applies the routing kinds with defaults and checks BGP peers against the nodes", () => {
+    const node = `bgp-node-${id}`;
+    const router = `router-${id}`;
+    const path = file(
+      "routing.yaml",
+      `apiVersion: v1
+kind: Node
+metadata: {name: ${node}, labels: {rack: r1}}
+status: {addresses: [{type: InternalIP, address: 172.31.9.11}]}
+---
+apiVersion: egw.dev/v1
+kind: BGPPeer
+metadata: {name: ${router}}
+spec: {peerIP: 172.31.9.1, asNumber: 64513}
+---
+apiVersion: egw.dev/v1
+kind: FirewallFeed
+metadata: {name: feed-${id}}
+spec: {selector: "team == 'payments'"}
+`,
+    );
+    ok(["apply", "-f", path]);
+    const peers = ok(["get", "bgppeers", router]).split("\n");
+    assert.match(peers[0]!, /^NAME\s+PEERIP\s+ASN\s+NODES\s+AGE$/);
+    assert.match(peers[1]!, new RegExp(`^${router}\\s+172\\.31\\.9\\.1\\s+64513\\s+all\\(\\)\\s`));
+    const peer = parse(ok(["get", "bp", router, "-o", "yaml"])) as Resource<Record<string, unknown>>;
+    assert.deepEqual(peer.spec, { peerIP: "172.31.9.1", asNumber: 64513, bfd: true, holdTimeSeconds: 90 });
+    assert.match(ok(["get", "ff", `feed-${id}`]), /^NAME\s+ENTRIES\s+LAST-CHANGE\s+URL\s+AGE$/m);
+
+    // The stored BGPPeer and Nodes are read for the cross-object checks (apply stores no status,
+    // so the node's address comes with the batch, as the agents' Nodes carry it in a cluster).
+    const clash = egw([
+      "apply",
+      "-f",
+      file(
+        "clash.yaml",
+        `apiVersion: v1
+kind: Node
+metadata: {name: ${node}, labels: {rack: r1}}
+status: {addresses: [{type: InternalIP, address: 172.31.9.11}]}
+---
+apiVersion: egw.dev/v1
+kind: BGPPeer
+metadata: {name: rack-${id}}
+spec: {peerIP: 172.31.9.1, asNumber: 65000, nodeSelector: "rack == 'r1'"}
+---
+apiVersion: egw.dev/v1
+kind: BGPPeer
+metadata: {name: self-${id}}
+spec: {peerIP: 172.31.9.11, asNumber: 65000}
+`,
+      ),
+    ]);
+    assert.equal(clash.code, 1);
+    assert.match(
+      clash.stderr,
+      new RegExp(
+        `BGPPeer rack-${id}: spec\\.peerIP: .*BGPPeer ${router} has the same peerIP and both select Node ${node}`,
+      ),
+    );
+    assert.match(clash.stderr, new RegExp(`BGPPeer self-${id}: spec\\.peerIP: .*an address of Node ${node}`));
+    ok(["delete", "-f", path]);
+  });
 });

@@ -107,8 +107,7 @@ describe("firewall feeds in the lab (root)", { skip: !isRoot && "needs root", ti
   });
 
   it("serves every format of every group kind; If-None-Match gives 304; egw get firewallfeeds shows the status", async () => {
-    const status = await egw("status");
-    assert.match(status, /feeds\s+\d+\s+running/);
+    assert.match(await egw("status"), /feeds\s+\d+\s+running/);
     await apply(gatewayYaml(1));
     const [ip] = await readyGateway(NS, "web", 1);
     assert.ok(ip);
@@ -139,12 +138,14 @@ describe("firewall feeds in the lab (root)", { skip: !isRoot && "needs root", ti
       const etag = pan.headers.etag ?? "";
       assert.equal((await fetchFeed(`${path}.txt`, [`If-None-Match: ${etag}`])).status, 304);
     }
-    const row = await eventually("the FirewallFeed status", async () => {
-      const out = await egw("get", "firewallfeeds");
-      const line = out.split("\n").find((l) => l.startsWith("web-db"));
-      return line !== undefined && line.includes(`${FEEDS}/feeds/custom/web-db`) ? line : undefined;
+    const status = await eventually("the FirewallFeed status", async () => {
+      const feed = JSON.parse(await egw("get", "firewallfeeds", "web-db", "-o", "json")) as {
+        status?: { url?: string; entries?: number; lastChange?: string };
+      };
+      return feed.status?.entries === 1 ? feed.status : undefined;
     });
-    assert.match(row, /\s1\s/);
+    assert.equal(status.url, `${FEEDS}/feeds/custom/web-db`);
+    assert.ok(Number.isFinite(Date.parse(status.lastChange ?? "")));
     assert.equal((await fetchFeed("/feeds/pool/nope")).status, 404);
   });
 

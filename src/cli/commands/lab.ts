@@ -27,7 +27,7 @@ import {
   setUpstream,
   UPSTREAM_FAULT_TABLE,
 } from "../../lab/upstream-fault.js";
-import { gatewayComponent, GATEWAY_COMPONENT_PREFIX } from "../../lab/components.js";
+import { gatewayComponent, GATEWAY_COMPONENT_PREFIX, labFeedsUrl } from "../../lab/components.js";
 import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
@@ -113,7 +113,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
-    `  components: controller (control namespace), agent-<node> in each node, gateway.<ns>.<pod> per replica`,
+    `  components: controller and feeds (control namespace; feeds at ${labFeedsUrl(t)}/feeds), agent-<node> in each node, gateway.<ns>.<pod> per replica`,
     `  CLI datastore: ${m.etcdEndpoint ?? "-"} (proxy to etcd's unix socket), written to ${configPath}`,
     ``,
     `next:`,
