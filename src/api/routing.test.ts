@@ -4,14 +4,16 @@ import {
   announcesPool,
   bgpPassword,
   effectiveBgpConfiguration,
+  feedSelectsGateway,
+  publishDelayFor,
   parseCommunity,
   peersForNode,
   resolveCommunities,
   secretValue,
 } from "./routing.js";
 import type { Node, Secret } from "./schemas/core.js";
-import type { IPPool } from "./schemas/egress.js";
-import type { BGPConfiguration, BGPPeer, BGPPeerSpec } from "./schemas/routing.js";
+import type { EgressGateway, IPPool } from "./schemas/egress.js";
+import type { BGPConfiguration, BGPPeer, BGPPeerSpec, FirewallFeed } from "./schemas/routing.js";
 
 const config = (name: string, spec?: BGPConfiguration["spec"]): BGPConfiguration => ({
   apiVersion: "egw.dev/v1",
@@ -252,5 +254,70 @@ describe("secretValue and bgpPassword", () => {
     );
     assert.ok(!missing.ok);
     assert.equal(missing.error, "BGPPeer p: spec.password: Secret egw-system/gone does not exist");
+  });
+
+  it("refuses values BIRD or the kernel cannot use as a password, without showing them", () => {
+    const withValue = (pw: string) =>
+      bgpPassword(peer("p", { password: { secretKeyRef: { name: "pw", key: "k" } } }), [
+        secret("pw", { stringData: { k: pw } }),
+      ]);
+    assert.deepEqual(withValue("a\\b"), { ok: true, value: "a\\b" });
+    assert.deepEqual(withValue("x".repeat(80)).ok, true);
+    for (const [pw, why] of [
+      ['se"cret', "double quote"],
+      ["se\ncret", "control character"],
+      ["", "is empty"],
+      ["x".repeat(81), "longer than 80 bytes"],
+    ] as const) {
+      const r = withValue(pw);
+      assert.ok(
+        !r.ok && r.error.includes(why) && (pw === "" || !r.error.includes(pw)),
+        `${JSON.stringify(pw)}: ${JSON.stringify(r)}`,
+      );
+    }
+  });
+});
+
+describe("feedSelectsGateway and publishDelayFor", () => {
+  const gw = (labels: Record<string, string>): EgressGateway => ({
+    apiVersion: "egw.dev/v1",
+    kind: "EgressGateway",
+    metadata: { name: "gw", namespace: "payments", labels },
+    spec: { ipPools: [{ name: "a" }] },
+  });
+  const feed = (name: string, spec: FirewallFeed["spec"]): FirewallFeed => ({
+    apiVersion: "egw.dev/v1",
+    kind: "FirewallFeed",
+    metadata: { name },
+    spec,
+  });
+  const ns = { "kubernetes.io/metadata.name": "payments" };
+  const feeds = [
+    feed("team", { selector: "team == 'payments'", publishDelaySeconds: 10 }),
+    feed("team-in-ns", {
+      selector: "team == 'payments'",
+      namespaceSelector: "kubernetes.io/metadata.name == 'payments'",
+      publishDelaySeconds: 30,
+    }),
+    feed("other-ns", {
+      selector: "all()",
+      namespaceSelector: "kubernetes.io/metadata.name == 'shop'",
+      publishDelaySeconds: 99,
+    }),
+    feed("broken", { selector: "team ==", publishDelaySeconds: 500 }),
+  ];
+
+  it("matches the gateway's labels and its namespace's labels", () => {
+    assert.deepEqual(
+      feeds.filter((f) => feedSelectsGateway(f, gw({ team: "payments" }), ns)).map((f) => f.metadata.name),
+      ["team", "team-in-ns"],
+    );
+    assert.equal(feedSelectsGateway(feeds[0]!, gw({ team: "shop" }), ns), false);
+  });
+
+  it("waits for the slowest feed that covers the gateway, 0 without one", () => {
+    assert.equal(publishDelayFor(feeds, gw({ team: "payments" }), ns), 30);
+    assert.equal(publishDelayFor(feeds, gw({}), ns), 0);
+    assert.equal(publishDelayFor([feed("d", { selector: "all()" })], gw({}), ns), 0);
   });
 });

@@ -1,13 +1,14 @@
 // Pure helpers over the routing kinds that agents, the feeds server and the CLI share: BGP
 // community syntax and resolution, the BGPConfiguration in force, which BGPPeers a node peers
-// with, which pools' egress IPs are announced, and Secret values (BGP passwords, feed credentials).
+// with, which pools' egress IPs are announced, which feeds cover a gateway, and Secret values (BGP
+// passwords, feed credentials).
 // No I/O; objects come from the caller (a mirror, a store listing, a test).
 import { parseSelector } from "../selector/selector.js";
 import { err, ok, type Result } from "../util/result.js";
 import { applyDefaults, DEFAULTS } from "./defaults.js";
 import type { Node, Secret } from "./schemas/core.js";
-import type { IPPool } from "./schemas/egress.js";
-import type { BGPConfiguration, BGPPeer, SecretKeyRef } from "./schemas/routing.js";
+import type { EgressGateway, IPPool } from "./schemas/egress.js";
+import type { BGPConfiguration, BGPPeer, FirewallFeed, SecretKeyRef } from "./schemas/routing.js";
 import { SECRET_NAMESPACE } from "./well-known.js";
 
 /** The only BGPConfiguration that applies (Calico's rule); others are rejected at apply. */
@@ -172,6 +173,41 @@ export function peersForNode(peers: readonly BGPPeer[], node: Node): BGPPeer[] {
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
+// ---- firewall feeds -------------------------------------------------------------------------
+
+/**
+ * Whether a FirewallFeed covers an EgressGateway: its selector matches the gateway's labels and
+ * its namespaceSelector (absent = all()) the labels of the gateway's Namespace. A selector that
+ * does not parse (rejected at apply; stored anyway) covers nothing.
+ */
+export function feedSelectsGateway(
+  feed: FirewallFeed,
+  gateway: EgressGateway,
+  namespaceLabels: Readonly<Record<string, string>>,
+): boolean {
+  const selector = parseSelector(feed.spec.selector);
+  const nsSelector = parseSelector(feed.spec.namespaceSelector ?? DEFAULTS.firewallFeed.namespaceSelector);
+  return (
+    selector.ok &&
+    nsSelector.ok &&
+    selector.value.matches(gateway.metadata.labels ?? {}) &&
+    nsSelector.value.matches(namespaceLabels)
+  );
+}
+
+/** The longest publishDelaySeconds of the feeds that cover `gateway` (0 when none does). */
+export function publishDelayFor(
+  feeds: readonly FirewallFeed[],
+  gateway: EgressGateway,
+  namespaceLabels: Readonly<Record<string, string>>,
+): number {
+  let delay = 0;
+  for (const f of feeds)
+    if (feedSelectsGateway(f, gateway, namespaceLabels))
+      delay = Math.max(delay, f.spec.publishDelaySeconds ?? DEFAULTS.firewallFeed.publishDelaySeconds);
+  return delay;
+}
+
 // ---- secrets --------------------------------------------------------------------------------
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -202,14 +238,35 @@ export function secretValue(secrets: readonly Secret[], ref: SecretKeyRef): Resu
   return ok(Buffer.from(encoded, "base64").toString("utf8"));
 }
 
+/** Linux's limit on a TCP MD5 key (TCP_MD5SIG_MAXKEYLEN). */
+export const BGP_PASSWORD_MAX_BYTES = 80;
+
+/** Why a value cannot be a password, or undefined: BIRD's config strings cannot hold `"` or line breaks. */
+function passwordProblem(pw: string): string | undefined {
+  if (pw === "") return "is empty";
+  // eslint-disable-next-line no-control-regex
+  if (/["\u0000-\u001f\u007f]/.test(pw))
+    return "contains a double quote or a control character (BIRD's configuration cannot hold them)";
+  if (Buffer.byteLength(pw) > BGP_PASSWORD_MAX_BYTES)
+    return `is longer than ${BGP_PASSWORD_MAX_BYTES} bytes (the kernel's TCP MD5 key limit)`;
+  return undefined;
+}
+
 /**
  * The TCP MD5 password of a BGP session: undefined when the peer has none, an error (naming the
- * peer, Secret and key) when its Secret or key is missing — the caller must then not open the
- * session without it.
+ * peer, Secret and key, never the value) when its Secret or key is missing or the value cannot be
+ * a password — the caller must then not open the session without it.
  */
 export function bgpPassword(peer: BGPPeer, secrets: readonly Secret[]): Result<string | undefined, string> {
   const ref = peer.spec.password?.secretKeyRef;
   if (ref === undefined) return ok(undefined);
+  const where = `BGPPeer ${peer.metadata.name}: spec.password`;
   const value = secretValue(secrets, ref);
-  return value.ok ? value : err(`BGPPeer ${peer.metadata.name}: spec.password: ${value.error}`);
+  if (!value.ok) return err(`${where}: ${value.error}`);
+  const problem = passwordProblem(value.value);
+  if (problem !== undefined)
+    return err(
+      `${where}: the value of Secret ${SECRET_NAMESPACE}/${ref.name} key ${JSON.stringify(ref.key)} ${problem}`,
+    );
+  return value;
 }
