@@ -4,10 +4,17 @@
 // a pod of another namespace (its own gateway, not in the feed) never does; scaled 3 → 1, the
 // retired replicas' IPs stay in the feed while they drain, leave it once their pods are gone,
 // and the firewall then refuses connections from them (a probe namespace on the router sends
-// from those addresses and the firewall log shows the drop). Nothing is allowed by hand.
+// from those addresses and the firewall log shows the drop). Nothing is allowed by hand. A
+// FirewallFeed covering the gateway asks for a publish delay longer than the firewall's poll
+// interval, so a new replica turns Ready only after the firewall can have its IP: connections
+// through it pass at once, with no wait for the firewall in the test.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ANN_GATEWAY_EGRESS_IP, ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import {
+  ANN_GATEWAY_EGRESS_IP,
+  ANN_GATEWAY_TERMINATING,
+  ANN_GATEWAY_USABLE_AFTER,
+} from "../api/well-known.js";
 import { infraNetns, podNetns, scratchNetns } from "./names.js";
 import { ECHO_SERVICE } from "./topology.js";
 import { startEchoStream, type EchoStream } from "./testing/echo-stream.js";
@@ -17,6 +24,8 @@ import { sleep } from "../util/wait.js";
 
 const isRoot = process.getuid?.() === 0;
 const GRACE_SECONDS = 5;
+/** Longer than the firewall's 1 s poll interval (the margin is the point). */
+const PUBLISH_DELAY_SECONDS = 4;
 const FEED_PATH = "/feeds/gateway/fwpay/pay.txt";
 const FEED_URL = `http://172.30.0.2:8080${FEED_PATH}`;
 
@@ -36,7 +45,7 @@ const gatewayYaml = (ns: string, name: string, cidr: string, replicas: number): 
     "---",
     "apiVersion: egw.dev/v1",
     "kind: EgressGateway",
-    `metadata: {name: ${name}, namespace: ${ns}}`,
+    `metadata: {name: ${name}, namespace: ${ns}, labels: {team: ${name}}}`,
     "spec:",
     `  replicas: ${replicas}`,
     `  ipPools: [{name: ${ns}-${name}}]`,
@@ -45,6 +54,17 @@ const gatewayYaml = (ns: string, name: string, cidr: string, replicas: number): 
     `    spec: {terminationGracePeriodSeconds: ${GRACE_SECONDS}}`,
     "---",
   ].join("\n");
+
+/** The firewall team's FirewallFeed for gateway `pay`: what it adds here is the publish delay. */
+const firewallFeedYaml = [
+  "apiVersion: egw.dev/v1",
+  "kind: FirewallFeed",
+  "metadata: {name: fwpay-db}",
+  "spec:",
+  `  selector: "team == 'pay'"`,
+  `  publishDelaySeconds: ${PUBLISH_DELAY_SECONDS}`,
+  "---",
+].join("\n");
 
 const clientYaml = (ns: string, name: string): string =>
   [
@@ -139,6 +159,7 @@ describe(
     it("a pod of another namespace never reaches db; the gateway's one replica does, through the feed", async () => {
       await apply(
         [
+          firewallFeedYaml,
           gatewayYaml("fwpay", "pay", "10.10.4.0/29", 1),
           clientYaml("fwpay", "api"),
           gatewayYaml("fwshop", "shop", "10.10.5.0/29", 1),
@@ -174,9 +195,12 @@ describe(
     it("scaled 1 → 3: the firewall follows the feed and all three replicas reach db", async () => {
       await apply(gatewayYaml("fwpay", "pay", "10.10.4.0/29", 3));
       const ips = await readyGateway("fwpay", "pay", 3);
-      assert.deepEqual(((await feedEntries()) ?? []).sort(), [...ips].sort());
-      await firewallAllows(ips);
-      // Every connection passes the firewall, and together they use every replica.
+      // The new replicas waited for the publish delay before they turned Ready.
+      const usableAfter = (await gatewayPods("fwpay"))
+        .filter((p) => p.metadata.name !== "pay-0")
+        .map((p) => p.metadata.annotations?.[ANN_GATEWAY_USABLE_AFTER]);
+      assert.equal(usableAfter.filter((a) => a !== undefined).length, 2, JSON.stringify(usableAfter));
+      // No wait for the firewall: every connection passes at once, and together they use every replica.
       const seen = new Set<string>();
       await eventually(`connections from fwpay/api to db through ${ips.join(", ")}`, async () => {
         const answers = await manyConnections("fwpay", "api", DB, 15);
@@ -186,6 +210,8 @@ describe(
         }
         return ips.every((ip) => seen.has(ip)) ? true : undefined;
       });
+      assert.deepEqual(((await feedEntries()) ?? []).sort(), [...ips].sort());
+      await firewallAllows(ips);
       assert.equal(await sourceSeen("fwshop", "web", DB), undefined, "fwshop/web reached db");
     });
 
