@@ -132,8 +132,7 @@ export class FeedService {
     await this.statusWriter.stop();
   }
 
-  /** Answers one request (the server calls this) and counts it. */
-  handle(req: FeedRequestIn): FeedReply {
+  private availability(): ReturnType<typeof feedAvailability> {
     const availability = feedAvailability({
       synced: this.synced,
       nowMs: this.clock.now(),
@@ -141,6 +140,12 @@ export class FeedService {
       staleAfterMs: this.o.staleAfterMs ?? 3000,
     });
     this.metrics.set("egw_feeds_available", availability.ok ? 1 : 0);
+    return availability;
+  }
+
+  /** Answers one request (the server calls this) and counts it. */
+  handle(req: FeedRequestIn): FeedReply {
+    const availability = this.availability();
     const serverCredentials: Credentials =
       this.o.serverTokens && this.o.serverTokens.length > 0
         ? { kind: "bearer", tokens: this.o.serverTokens }
@@ -228,6 +233,7 @@ export class FeedService {
       })
       .finally(() => {
         this.probing = false;
+        this.availability(); // keeps the gauge current between requests
       });
   }
 }
