@@ -10,7 +10,7 @@ import egw from "./lint/layering.js";
 //   controller, agent, gateway, lab, feeds  the processes; they talk through the datastore and
 //                                           the kernel, never by importing one another
 //   daemon                                  what the long-running processes share
-//   calc, dataplane, datastore, ipam
+//   calc, dataplane, datastore, ipam, routing
 //   api, selector
 //   util
 // Decisions on rooms of one layer:
@@ -19,6 +19,8 @@ import egw from "./lint/layering.js";
 // - ipam may import datastore: an allocation is a datastore create (the compare-and-swap that
 //   makes two allocators safe), so ipam sits beside datastore, not below it. Its address
 //   arithmetic is util/ip.ts.
+// - routing (BIRD as a tool: config rendering, birdc output parsing, running bird/birdc) imports
+//   only the base: which prefixes a node announces is the agent's decision, not routing's.
 // - api may import selector (validation parses selectors); selector imports only util.
 // - agent, controller, gateway, lab and feeds import none of each other. Tests of one of them may
 //   import the others where an end-to-end test composes them (the agent's e2e test runs a real
@@ -30,7 +32,7 @@ import egw from "./lint/layering.js";
 //   exactly which modules it depends on, and a folder has no second way in to keep in step.
 const BOTTOM = ["util"];
 const BASE = ["api", "selector", ...BOTTOM];
-const CORE = ["calc", "dataplane", "datastore", "ipam"];
+const CORE = ["calc", "dataplane", "datastore", "ipam", "routing"];
 const PROCESSES = ["controller", "agent", "gateway", "lab", "feeds"];
 const LAYERING = {
   rooms: {
@@ -41,6 +43,7 @@ const LAYERING = {
     datastore: [...BASE],
     dataplane: ["calc", ...BASE],
     ipam: ["datastore", ...BASE],
+    routing: [...BASE],
     daemon: [...CORE, ...BASE],
     controller: ["daemon", ...CORE, ...BASE],
     agent: ["daemon", ...CORE, ...BASE],

@@ -2,8 +2,9 @@
 // cluster-feed.ts), the gateway replicas' health (data-path liveness sessions, liveness.ts, or
 // readiness polling, gateway-health.ts; replicas held until proven),
 // the plan → apply loop (calc → node dataplane, resync, retries; reconcile-loop.ts), the Node
-// condition (node-status.ts), the maintenance annotations on client pods (maintenance.ts) and the
-// metrics (agent-metrics.ts). This file only wires them and serves /healthz and /metrics.
+// condition (node-status.ts), the maintenance annotations on client pods (maintenance.ts), the
+// BGP speaker that has the node's BIRD announce its egress IPs (bgp.ts) and the metrics
+// (agent-metrics.ts). This file only wires them and serves /healthz and /metrics.
 import { ClusterIndex } from "../calc/snapshot.js";
 import type { NodePlan } from "../calc/plan.js";
 import { retryUntilOk, Sleeper, systemClock, type Clock } from "../daemon/clock.js";
@@ -14,6 +15,7 @@ import type { Datastore } from "../datastore/types.js";
 import { createLogger, type Logger } from "../util/log.js";
 import type { Result } from "../util/result.js";
 import { agentMetrics } from "./agent-metrics.js";
+import { BgpSpeaker, registerBgpMetrics, type BirdPort } from "./bgp.js";
 import { ClusterFeed } from "./cluster-feed.js";
 import type { OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
 import { GatewayHealth, pollSettings, type PollSettings } from "./gateway-health.js";
@@ -49,6 +51,11 @@ export interface AgentOptions {
   publishHealth?: boolean;
   /** Renew the node's liveness Lease (egw-system/egw-agent-<node>, lease.ts); default true. */
   renewLease?: boolean;
+  /**
+   * Announce this node's egress IPs over BGP through the node's BIRD (its control socket and
+   * config file); without it the agent does no BGP.
+   */
+  bgp?: { bird: BirdPort; intervalMs?: number };
   /** Called after every reconcile attempt (tests, diagnostics). */
   onReconcile?: (plan: NodePlan, result: Result<NodeReconcileReport, string>) => void;
 }
@@ -68,6 +75,8 @@ export class Agent {
   private readonly publisher: NodeConditionPublisher;
   private readonly livenessStatus: LivenessStatusPublisher;
   private readonly maintenance: MaintenanceAnnouncer;
+  private readonly bgp: BgpSpeaker | undefined;
+  private bgpStarted: Promise<void> | undefined;
   private stopped = false;
 
   constructor(private readonly o: AgentOptions) {
@@ -132,13 +141,28 @@ export class Agent {
         o.onReconcile?.(plan, result);
       },
     });
+    if (o.bgp !== undefined)
+      this.bgp = new BgpSpeaker({
+        store: o.store,
+        node: o.node,
+        index,
+        bird: o.bgp.bird,
+        clock,
+        log: this.log,
+        metrics: registerBgpMetrics(this.metrics),
+        ...(o.bgp.intervalMs === undefined ? {} : { intervalMs: o.bgp.intervalMs }),
+        ...(o.publishHealth === false ? { publishStatus: false } : {}),
+      });
     this.feed = new ClusterFeed({
       store: o.store,
       index,
       gateways: this.gateways,
       log: this.log,
       metrics: this.metrics,
-      changed: () => this.loop.trigger(),
+      changed: () => {
+        this.loop.trigger();
+        this.bgp?.trigger();
+      },
     });
   }
 
@@ -164,6 +188,8 @@ export class Agent {
     if (this.stopped) return;
     this.log.info("cluster state loaded", this.index.counts());
     this.loop.startResync();
+    // Beside the dataplane loop, not before it: BGP resources or BIRD being slow never delay it.
+    this.bgpStarted = this.bgp?.start();
   }
 
   async stop(): Promise<void> {
@@ -171,6 +197,8 @@ export class Agent {
     this.sleeper.wake();
     await this.lease?.stop();
     await this.feed.stop();
+    await this.bgp?.stop();
+    await this.bgpStarted;
     await this.loop.stop();
     await this.gateways.stop();
     await this.livenessStatus.stop();

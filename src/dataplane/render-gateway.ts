@@ -153,9 +153,17 @@ export function renderGateway(
       ],
       { type: "filter", hook: "forward", priority: { base: "filter", offset: 0 }, policy: "drop" },
     ),
+    // Only the clients' traffic from the tunnel takes the egress IP: the replica's own traffic
+    // (its datastore connection, readiness) keeps the pod IP, whose return path does not depend on
+    // the egress IP being routed yet (with BGP it is announced only once the replica is ready).
     chain(
       "egw_postrouting",
-      [rule([is("oifname", plan.uplink), fromWorkloads], [{ kind: "snat", to: plan.egressIP }])],
+      [
+        rule(
+          [is("iifname", VXLAN_DEVICE), is("oifname", plan.uplink), fromWorkloads],
+          [{ kind: "snat", to: plan.egressIP }],
+        ),
+      ],
       { type: "nat", hook: "postrouting", priority: { base: "srcnat", offset: 0 }, policy: "accept" },
     ),
   ]);

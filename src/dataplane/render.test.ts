@@ -318,7 +318,10 @@ describe("renderGateway", () => {
     assert.match(nft, /tcp dport 8080 accept/);
     assert.match(nft, /type filter hook forward priority filter; policy drop;/);
     assert.match(nft, /iifname "egw\.vxlan" oifname "eth0" ip saddr @egw_workload_cidrs accept/);
-    assert.match(nft, /oifname "eth0" ip saddr @egw_workload_cidrs snat ip to 10\.10\.0\.1/);
+    assert.match(
+      nft,
+      /iifname "egw\.vxlan" oifname "eth0" ip saddr @egw_workload_cidrs snat ip to 10\.10\.0\.1/,
+    );
     assert.doesNotMatch(nft, /masquerade/);
     assert.match(nft, /elements = \{ 172\.30\.0\.10, 172\.30\.0\.11 \}/);
   });

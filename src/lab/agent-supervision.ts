@@ -1,5 +1,5 @@
-// Restarts the node agents `egw up` started when their process is gone, as a DaemonSet would
-// (agent-restarts.ts decides which).
+// Restarts the per-node processes `egw up` started (the agents, the nodes' BIRDs) when their
+// process is gone, as a DaemonSet would (agent-restarts.ts decides which).
 import { err, ok, type Result } from "../util/result.js";
 import { agentRestarts } from "./agent-restarts.js";
 import { readManifest } from "./state.js";
@@ -12,6 +12,8 @@ export interface AgentSupervision {
   /** Manifest component (and log name) of a node's agent. */
   component: (node: string) => string;
   argv: (node: LabNode) => string[];
+  /** What the process is, in the log line ("the agent", "BIRD"); default "the agent". */
+  what?: string;
 }
 
 export const superviseAgents = (
@@ -34,7 +36,7 @@ export const superviseAgents = (
     if (!pid.ok) problems.push(pid.error);
     else
       log(
-        `restarted the agent of ${a.node.name} (its process was gone; pid ${pid.value}, egw logs ${a.component})`,
+        `restarted ${sup.what ?? "the agent"} of ${a.node.name} (its process was gone; pid ${pid.value}, egw logs ${a.component})`,
       );
   }
   return problems.length === 0 ? ok(undefined) : err(problems.join("; "));

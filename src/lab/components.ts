@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inNetns } from "./exec.js";
+import { nodeBirdPaths } from "./node-bird.js";
 import { UNDERLAY_CIDR, type LabTopology } from "./topology.js";
 
 export const CONTROLLER_COMPONENT = "controller";
@@ -74,7 +75,10 @@ export const feedsArgv = (stateDir: string, t: LabTopology): string[] =>
     ]),
   );
 
-/** An agent runs in its node's namespace, as a hostNetwork DaemonSet pod would. */
+/**
+ * An agent runs in its node's namespace, as a hostNetwork DaemonSet pod would, and drives the
+ * node's BIRD (node-bird.ts) through its config file and control socket.
+ */
 export const agentArgv = (
   stateDir: string,
   t: LabTopology,
@@ -99,6 +103,10 @@ export const agentArgv = (
       String(LAB_POLL_INTERVAL_SECONDS),
       "--liveness",
       liveness,
+      "--bird-socket",
+      nodeBirdPaths(stateDir, node.name).socket,
+      "--bird-config",
+      nodeBirdPaths(stateDir, node.name).config,
     ]),
   );
 

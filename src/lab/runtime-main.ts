@@ -9,6 +9,7 @@ import {
   gatewayArgv,
   gatewayComponent,
 } from "./components.js";
+import { nodeBirdArgv, nodeBirdComponent } from "./node-bird.js";
 import { readCutNodes } from "./partition.js";
 import { LabRuntime } from "./runtime.js";
 import { readManifest } from "./state.js";
@@ -55,6 +56,12 @@ const main = async (argv: string[]): Promise<void> => {
       stateDir,
       component: agentComponent,
       argv: (node) => agentArgv(stateDir, t, node, manifest.liveness),
+    },
+    nodeBirds: {
+      stateDir,
+      component: nodeBirdComponent,
+      argv: (node) => nodeBirdArgv(stateDir, node),
+      what: "BIRD",
     },
     cutNodes: () => readCutNodes(stateDir),
   });

@@ -1,7 +1,7 @@
 // The lab's kubelet + CNI: watches Pods and Namespaces, and makes the kernel match them and the
 // Pods' status match the kernel. Level-triggered: every change (coalesced) and a periodic resync
 // run one reconcile over the whole lab, so a restart adopts what exists. One pass: restart dead
-// agents (agent-supervision.ts), decide and carry out the pod actions (pod-actions.ts,
+// agents and nodes' BIRDs (agent-supervision.ts), decide and carry out the pod actions (pod-actions.ts,
 // pod-wiring.ts), then serve the gateway replica pods (gateway-supervision.ts). Nodes cut off the
 // network (partition.ts) are left alone until they are restored.
 import { periodic, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   resyncMs?: number;
   gateways?: GatewaySupervision;
   agents?: AgentSupervision;
+  /** The nodes' BIRDs, restarted like the agents (node-bird.ts). */
+  nodeBirds?: AgentSupervision;
   /** The nodes `egw lab node cut` took off the network (partition.ts): left alone until restored. */
   cutNodes?: () => CutNodes;
   clock?: Clock;
@@ -78,6 +80,8 @@ export class LabRuntime {
     const { store, topology, log } = this.opts;
     // First, so neither a busy pass nor an unreachable datastore delays a dead agent's restart.
     const agents = this.opts.agents ? superviseAgents(this.opts.agents, topology, log) : ok(undefined);
+    const birds = this.opts.nodeBirds ? superviseAgents(this.opts.nodeBirds, topology, log) : ok(undefined);
+    if (!birds.ok) log(`cannot restart a node's BIRD (will retry): ${birds.error}`);
     const frozen = this.opts.cutNodes ? frozenBy(topology.lab, this.opts.cutNodes()) : NOTHING_FROZEN;
     const pods = await store.list("Pod");
     if (!pods.ok) return err(`cannot list pods: ${pods.error.message}`);

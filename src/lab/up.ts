@@ -1,5 +1,5 @@
 // `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
-// (etcd, etcd proxy, external hosts, firewall logger and feed poller, controller, one agent per node, runtime), records the cluster's Nodes, pod
+// (etcd, etcd proxy, external hosts, firewall logger and feed poller, controller, feeds server, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
 // IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +24,7 @@ import {
   FEEDS_COMPONENT,
   feedsArgv,
 } from "./components.js";
+import { nodeBirdArgv, nodeBirdComponent, nodeBirdPaths, writeInitialNodeBirdConfig } from "./node-bird.js";
 import { isAlive, startDetached } from "../util/background-process.js";
 import { sleep, waitFor } from "../util/wait.js";
 import { labScriptArgv } from "./processes.js";
@@ -106,7 +107,8 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
   const pluginDir = ulogdPluginDir() ?? "";
 
   const paths = labPaths(opts.stateDir);
-  if (Buffer.byteLength(paths.etcdSocket) > MAX_SOCKET_PATH) {
+  const longest = [paths.etcdSocket, ...t.nodes.map((n) => nodeBirdPaths(opts.stateDir, n.name).socket)];
+  if (longest.some((p) => Buffer.byteLength(p) > MAX_SOCKET_PATH)) {
     return err([
       `--state-dir ${opts.stateDir} is too long for a unix socket path; use a path shorter than ~80 characters`,
     ]);
@@ -257,6 +259,13 @@ const build = async (
   // Idle until `egw lab firewall allow --feed`.
   r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
   if (!r.ok) return r;
+  progress("starting BIRD on every node (the agents configure it)");
+  for (const node of t.nodes) {
+    const conf = writeInitialNodeBirdConfig(opts.stateDir, node);
+    if (!conf.ok) return err([conf.error]);
+    r = start(nodeBirdComponent(node.name), nodeBirdArgv(opts.stateDir, node), node.netns);
+    if (!r.ok) return r;
+  }
   progress("starting the gateway controller, the firewall feeds server and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
@@ -280,12 +289,15 @@ const build = async (
   }
   // Started components must still run (a bad flag or a missing command exits at once).
   await sleep(COMPONENT_SETTLE_MS);
-  const dead = [CONTROLLER_COMPONENT, FEEDS_COMPONENT, ...t.nodes.map((n) => agentComponent(n.name))].filter(
-    (c) => {
-      const rec = manifest.processes[c];
-      return !rec || !isAlive(rec.pid);
-    },
-  );
+  const dead = [
+    CONTROLLER_COMPONENT,
+    FEEDS_COMPONENT,
+    ...t.nodes.map((n) => agentComponent(n.name)),
+    ...t.nodes.map((n) => nodeBirdComponent(n.name)),
+  ].filter((c) => {
+    const rec = manifest.processes[c];
+    return !rec || !isAlive(rec.pid);
+  });
   if (dead.length > 0)
     return err(dead.map((c) => `${c} exited at start; see ${paths.log(c)} (egw logs ${c})`));
   manifest.phase = "ready";

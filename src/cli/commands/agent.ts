@@ -2,6 +2,7 @@
 // hostNetwork DaemonSet would). Runs until SIGTERM/SIGINT.
 import type { Command } from "commander";
 import { Agent } from "../../agent/agent.js";
+import { birdPort } from "../../agent/bgp.js";
 import { systemClock } from "../../daemon/clock.js";
 import { bfdOpener } from "../../daemon/liveness-endpoint.js";
 import { createLogger } from "../../util/log.js";
@@ -25,6 +26,8 @@ interface AgentFlags {
   mtu?: string;
   resilientIdleTimer: string;
   liveness: string;
+  birdSocket?: string;
+  birdConfig?: string;
 }
 
 export const LIVENESS_MODES = ["bfd", "poll"] as const;
@@ -72,6 +75,14 @@ export const register = (program: Command, ctx: CliContext): void => {
       "how gateway replicas are judged: bfd (data-path liveness sessions from the node IP, timers from each EgressGateway) or poll (readiness polling, --poll-*)",
       "bfd",
     )
+    .option(
+      "--bird-socket <path>",
+      "control socket of this node's BIRD 2 (bird -s); with --bird-config, the agent announces the node's egress IPs over BGP",
+    )
+    .option(
+      "--bird-config <path>",
+      "the config file that BIRD reads (bird -c); the agent writes it. Without both flags the agent does no BGP",
+    )
     .option("--poll-interval <seconds>", "readiness polling interval of gateway replicas (0 disables)", "10")
     .option("--poll-failures <n>", "consecutive failed polls before a replica is down", "3")
     .option("--gateway-health-port <port>", "health port of gateway replicas", "8080")
@@ -92,6 +103,11 @@ export const register = (program: Command, ctx: CliContext): void => {
       const mtu = flags.mtu === undefined ? undefined : numberFlag("--mtu", flags.mtu, 576, 9000);
       const resilientIdleTimerSec = numberFlag("--resilient-idle-timer", flags.resilientIdleTimer, 0, 3600);
       const liveness = livenessFlag(flags.liveness);
+      if ((flags.birdSocket === undefined) !== (flags.birdConfig === undefined))
+        throw new CliError(
+          "--bird-socket and --bird-config go together (both, or neither for no BGP)",
+          EXIT_USAGE,
+        );
 
       const log = createLogger("agent");
       const store = await ctx.datastore();
@@ -110,6 +126,9 @@ export const register = (program: Command, ctx: CliContext): void => {
         resyncMs,
         poll: { intervalMs: pollIntervalMs, failureThreshold, port: gatewayPort },
         ...(liveness === "bfd" ? { liveness: bfdOpener(systemClock(), log) } : {}),
+        ...(flags.birdSocket === undefined || flags.birdConfig === undefined
+          ? {}
+          : { bgp: { bird: birdPort({ socket: flags.birdSocket, configPath: flags.birdConfig }) } }),
       });
       const server = await startStatusServer(
         { host: flags.healthAddress, port: healthPort },

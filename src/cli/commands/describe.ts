@@ -1,7 +1,8 @@
 // `egw describe KIND NAME [-n NS]`: one object, human-readable. For a Pod it adds how its egress
 // leaves: per destination its gateways with egress IPs and the settings that chose them, or why
 // it is blocked (calc's explain). For an EgressGateway it adds each replica as seen from outside:
-// the client nodes' liveness sessions, its upstream probe state and its drain deadline.
+// the client nodes' liveness sessions, its upstream probe state and its drain deadline. For a
+// Node it adds its BGP sessions (node-bgp-view.ts).
 import type { Command } from "commander";
 import { orFail, type CliContext } from "../context.js";
 import { CliError } from "../exit.js";
@@ -9,6 +10,7 @@ import { notFoundText } from "../kinds.js";
 import { describePodEgress, readClusterView, skippedLines } from "../egress-view.js";
 import { readReplicaVisibility } from "../gateway-replicas.js";
 import { describeReplicas } from "../replica-view.js";
+import { describeNodeBgp } from "../node-bgp-view.js";
 import { ACCESS_POLICY_KINDS, describePolicyRules } from "../policy-view.js";
 import { renderDescription } from "../output.js";
 import { kindOrFail, refFor, targetNamespace } from "./get.js";
@@ -39,6 +41,7 @@ export const register = (program: Command, ctx: CliContext): void => {
         const replicas = read.get(`${obj.metadata.namespace ?? "default"}/${obj.metadata.name}`) ?? [];
         ctx.io.stdout(`${describeReplicas(replicas, ctx.io.now()).join("\n")}\n`);
       }
+      if (obj.kind === "Node") ctx.io.stdout(`${describeNodeBgp(obj, ctx.io.now()).join("\n")}\n`);
       if (ACCESS_POLICY_KINDS.includes(obj.kind))
         ctx.io.stdout(`${describePolicyRules(obj, await ctx.policyCounters()).join("\n")}\n`);
     });
