@@ -1,5 +1,5 @@
 // `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
-// (etcd, etcd proxy, external hosts, firewall logger, controller, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
+// (etcd, etcd proxy, external hosts, firewall logger and feed poller, controller, feeds server, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
 // IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { err, ok, type Result } from "../util/result.js";
 import { buildSteps, type BuildStep } from "./build-steps.js";
 import { labDown } from "./down.js";
 import { inNetns } from "./exec.js";
+import { FEED_POLLER_COMPONENT, feedPollerArgv } from "./feed-poller.js";
 import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
@@ -255,6 +256,9 @@ const build = async (
   writeFileSync(paths.ulogdConf, renderUlogdConf(pluginDir, paths.log("firewall"), paths.firewallLog));
   r = start("firewall", inNetns(t.netns.rtr, "ulogd", ["-c", paths.ulogdConf]), t.netns.rtr);
   if (!r.ok) return r;
+  // Idle until `egw lab firewall allow --feed`.
+  r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
+  if (!r.ok) return r;
   progress("starting BIRD on every node (the agents configure it)");
   for (const node of t.nodes) {
     const conf = writeInitialNodeBirdConfig(opts.stateDir, node);
@@ -277,6 +281,7 @@ const build = async (
   for (const [component, text] of [
     ["external", "ready"],
     ["firewall", "initialization finished"],
+    [FEED_POLLER_COMPONENT, '"msg":"ready"'],
     ["runtime", "ready"],
   ] as const) {
     const w = await waitForLog(component, text);
