@@ -7,7 +7,7 @@ import egw from "./lint/layering.js";
 // Layering (README "Layout"): imports point down this list, never up.
 //   bench (and test/)                       everything below
 //   cli                                     composition root of the egw command
-//   controller, agent, gateway, lab         the processes; they talk through the datastore and
+//   controller, agent, gateway, lab, feeds  the processes; they talk through the datastore and
 //                                           the kernel, never by importing one another
 //   daemon                                  what the long-running processes share
 //   calc, dataplane, datastore, ipam, routing
@@ -22,7 +22,7 @@ import egw from "./lint/layering.js";
 // - routing (BIRD as a tool: config rendering, birdc output parsing, running bird/birdc) imports
 //   only the base: which prefixes a node announces is the agent's decision, not routing's.
 // - api may import selector (validation parses selectors); selector imports only util.
-// - agent, controller, gateway and lab import none of each other. Tests of one of them may
+// - agent, controller, gateway, lab and feeds import none of each other. Tests of one of them may
 //   import the others where an end-to-end test composes them (the agent's e2e test runs a real
 //   gateway), as the CLI does.
 // - Tests (`*.test.ts`, `testing/`, `testing.ts`) follow the same rules, and may also import any
@@ -33,7 +33,7 @@ import egw from "./lint/layering.js";
 const BOTTOM = ["util"];
 const BASE = ["api", "selector", ...BOTTOM];
 const CORE = ["calc", "dataplane", "datastore", "ipam", "routing"];
-const PROCESSES = ["controller", "agent", "gateway", "lab"];
+const PROCESSES = ["controller", "agent", "gateway", "lab", "feeds"];
 const LAYERING = {
   rooms: {
     util: [],
@@ -49,6 +49,7 @@ const LAYERING = {
     agent: ["daemon", ...CORE, ...BASE],
     gateway: ["daemon", ...CORE, ...BASE],
     lab: ["daemon", ...CORE, ...BASE],
+    feeds: ["daemon", ...CORE, ...BASE],
     cli: [...PROCESSES, "daemon", ...CORE, ...BASE],
     bench: ["cli", ...PROCESSES, "daemon", ...CORE, ...BASE],
   },

@@ -4,6 +4,7 @@
 import { benchCalc } from "./calc.js";
 import { benchDataplane } from "./dataplane.js";
 import { benchFailover } from "./failover.js";
+import { benchFeeds } from "./feeds.js";
 import { benchLabUp } from "./lab-up.js";
 import { benchPodEvent } from "./pod-event.js";
 import { benchPolicy } from "./policy.js";
@@ -24,6 +25,7 @@ const BENCHES: Record<string, Bench> = {
   "pod-event": { needsRoot: true, run: benchPodEvent },
   failover: { needsRoot: true, onlyByName: true, run: benchFailover },
   routing: { needsRoot: true, onlyByName: true, run: benchRouting },
+  feeds: { needsRoot: false, run: benchFeeds },
 };
 
 const main = async (): Promise<void> => {

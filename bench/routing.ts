@@ -8,6 +8,8 @@
 //   2. A gateway node cut off (`egw lab node cut`, timed from its return) → its route gone from the
 //      router, BGP with BFD against BGP without (hold timer only, 9 s here, BIRD's default 240 s),
 //      in the BGP lab.
+//   3. Firewall feeds at 1,000 gateways (bench/feeds.ts, no lab): recomputing every address group,
+//      and requests/s of one feed over loopback, plain GET (200) against conditional GET (304).
 // Times are reported, never asserted; the ratio of a pair is what to compare.
 import { mkdirSync } from "node:fs";
 import { openDatastore } from "../src/datastore/connect.js";
@@ -23,6 +25,7 @@ import { planTopology } from "../src/lab/topology.js";
 import { runCmd } from "../src/lab/testing/lab-cli.js";
 import { labSession, nodeIP, type LabSession } from "../src/lab/testing/lab-session.js";
 import { sleep } from "../src/util/wait.js";
+import { measureFeeds } from "./feeds.js";
 import { fmtMs, median, printTable } from "./report.js";
 
 const NS = "rbench";
@@ -247,5 +250,33 @@ export async function benchRouting(flags: string[]): Promise<void> {
     ["gateway node cut → route withdrawn (BGP lab)", "n", "median", "min", "max", "ratio"],
     row("BFD on (100 ms × 3)", cut.bfd, cut.bfd),
     row(`BFD off (hold time ${LAB_HOLD_TIME_SECONDS} s)`, cut.hold, cut.bfd),
+  ]);
+  const feeds = await measureFeeds(1000);
+  console.log("");
+  printTable([
+    [
+      "firewall feeds (server and client in one Node process)",
+      "gateways",
+      "groups",
+      "recompute all",
+      "req/s",
+      "ratio",
+    ],
+    [
+      "GET 200",
+      String(feeds.gateways),
+      String(feeds.groups),
+      fmtMs(feeds.recomputeMs),
+      feeds.plainPerSecond.toFixed(0),
+      "1.00x",
+    ],
+    [
+      "GET 304 (If-None-Match)",
+      String(feeds.gateways),
+      String(feeds.groups),
+      fmtMs(feeds.recomputeMs),
+      feeds.notModifiedPerSecond.toFixed(0),
+      `${(feeds.notModifiedPerSecond / feeds.plainPerSecond).toFixed(2)}x`,
+    ],
   ]);
 }

@@ -29,6 +29,12 @@ export const ANN_GATEWAY_TERMINATING = "egw.dev/terminating";
 export const ANN_GATEWAY_DRAIN_STARTED = "egw.dev/drain-started";
 /** Hash of the template (labels, annotations) a replica was made from; another hash = outdated. */
 export const ANN_GATEWAY_TEMPLATE_HASH = "egw.dev/template-hash";
+/**
+ * On a new replica pod when FirewallFeeds covering its gateway have a publishDelaySeconds: its
+ * egress IP is in those feeds from the pod's creation, and the replica reports Ready no earlier
+ * than this time (RFC 3339), so firewalls that poll have fetched it before any client uses it.
+ */
+export const ANN_GATEWAY_USABLE_AFTER = "egress.egw.dev/usableAfter";
 
 /**
  * Written by the agent on a client pod while a gateway replica it uses drains (Calico's names, in

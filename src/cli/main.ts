@@ -8,6 +8,7 @@ import * as del from "./commands/delete.js";
 import * as describe from "./commands/describe.js";
 import * as drain from "./commands/drain.js";
 import * as explain from "./commands/explain.js";
+import * as feeds from "./commands/feeds.js";
 import * as gateway from "./commands/gateway.js";
 import * as get from "./commands/get.js";
 import * as lab from "./commands/lab.js";
@@ -44,6 +45,7 @@ const COMMANDS: readonly CommandModule[] = [
   controller,
   agent,
   gateway,
+  feeds,
 ];
 
 /** What the CLI reaches beyond the datastore: the lab's counter reader on this machine. */

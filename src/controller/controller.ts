@@ -66,11 +66,12 @@ export class GatewayController {
     this.clock = opts.clock ?? systemClock();
     this.sleeper = new Sleeper(this.clock);
     const clock = this.clock;
+    const now = opts.now ?? (() => clock.now());
     this.ctx = {
       store: this.store,
       log: this.log,
-      executor: new ActionExecutor(this.store, this.log, () => this.stopped),
-      now: opts.now ?? (() => clock.now()),
+      executor: new ActionExecutor(this.store, this.log, () => this.stopped, now),
+      now,
       unbackedGraceMs: opts.unbackedGraceMs ?? DEFAULT_UNBACKED_GRACE_MS,
     };
     this.queue = new WorkQueue(this.clock, (key) => this.handle(key), opts.concurrency ?? 4);

@@ -19,6 +19,7 @@ import type { Logger } from "../util/log.js";
 import { err, ok, type Result } from "../util/result.js";
 import type { Problem, ProblemReason, ReplicaAction } from "./actions.js";
 import { poolRefs } from "./egress-ips.js";
+import { readPublishDelay, usableAfterAnnotations } from "./publish-delay.js";
 import { gatewayKey, ownerKeyOf, type AllocationView } from "./views.js";
 
 type Action<T extends ReplicaAction["type"]> = Extract<ReplicaAction, { type: T }>;
@@ -55,6 +56,8 @@ export class ActionExecutor {
     private readonly store: Datastore,
     private readonly log: Logger,
     private readonly stopped: () => boolean,
+    /** When a replica is created (its usable-after time counts from then). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Runs `actions` in order for `gw`; what failed is returned as problems. */
@@ -168,6 +171,10 @@ export class ActionExecutor {
     const namespace = gw.metadata.namespace ?? "";
     const owner = { namespace, gateway: gw.metadata.name, replica: action.replica };
     const key = gatewayKey(namespace, gw.metadata.name);
+    // Before the allocation: a create that cannot know its publish delay does not happen.
+    const delay = await readPublishDelay(this.store, gw);
+    if (!delay.ok)
+      return err({ reason: "ActionFailed", message: `creating ${action.replica}: ${delay.error}` });
     const got = await allocateEgressIP(this.store, { pools, ipPools: poolRefs(gw), owner });
     if (!got.ok) {
       this.log.warn("cannot allocate an egress IP", {
@@ -188,6 +195,7 @@ export class ActionExecutor {
           ...action.annotations,
           [ANN_GATEWAY_OWNER]: key,
           [ANN_GATEWAY_EGRESS_IP]: got.value.ip,
+          ...usableAfterAnnotations(this.now(), delay.value),
         },
       },
       spec: { nodeName: action.node, terminationGracePeriodSeconds: action.graceSeconds },
@@ -214,6 +222,7 @@ export class ActionExecutor {
       node: action.node,
       egressIP: got.value.ip,
       pool: got.value.pool,
+      ...(delay.value > 0 ? { usableAfterSeconds: delay.value } : {}),
       reason: action.reason,
     });
     return ok(undefined);

@@ -8,6 +8,7 @@ import {
   ANN_GATEWAY_OWNER,
   ANN_GATEWAY_TEMPLATE_HASH,
   ANN_GATEWAY_TERMINATING,
+  ANN_GATEWAY_USABLE_AFTER,
   LABEL_GATEWAY,
 } from "../api/well-known.js";
 import { compareNumbers, compareStrings } from "../util/compare.js";
@@ -43,6 +44,7 @@ const RESERVED_ANNOTATIONS = new Set([
   ANN_GATEWAY_TERMINATING,
   ANN_GATEWAY_DRAIN_STARTED,
   ANN_GATEWAY_TEMPLATE_HASH,
+  ANN_GATEWAY_USABLE_AFTER,
 ]);
 
 /** The template's annotations, without those the controller itself sets. */

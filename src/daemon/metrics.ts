@@ -75,6 +75,11 @@ export class Metrics {
     this.family(name).series.set(labelKey(labels), { labels, value });
   }
 
+  /** Drops one series (a thing that no longer exists, so no stale value stays exported). */
+  remove(name: string, labels: Labels = {}): void {
+    this.family(name).series.delete(labelKey(labels));
+  }
+
   get(name: string, labels: Labels = {}): number | undefined {
     return this.families.get(name)?.series.get(labelKey(labels))?.value;
   }

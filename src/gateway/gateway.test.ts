@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import { ANN_GATEWAY_TERMINATING } from "../api/well-known.js";
+import { ANN_GATEWAY_TERMINATING, ANN_GATEWAY_USABLE_AFTER } from "../api/well-known.js";
 import { memoryLogger } from "../util/log.js";
 import { FakeClock } from "../daemon/testing/fake-clock.js";
 import { egressGateway, gatewayPod, ipPool, namespace, node } from "../daemon/testing/objects.js";
@@ -103,6 +103,26 @@ describe("Gateway (memory datastore, fake dataplane)", () => {
     assert.equal(c?.status, "True");
     assert.equal(c?.reason, "Ready");
     assert.match(gateway.metricsText().body, /egw_gateway_ready 1/);
+    await gateway.stop();
+  });
+
+  it("publish before use: WaitingForFeeds until its usableAfter time, then Ready without any other event", async () => {
+    const { store, clock, gateway, condition } = await setup();
+    const pod = await store.get({ kind: "Pod", ...REPLICA });
+    assert.ok(pod.ok);
+    // Between two periodic resyncs (every 10 s): only the gateway's own timer can make it ready.
+    const at = new Date(clock.now() + 25_000).toISOString();
+    const annotations = { ...pod.value.metadata.annotations, [ANN_GATEWAY_USABLE_AFTER]: at };
+    assert.ok((await store.update({ ...pod.value, metadata: { ...pod.value.metadata, annotations } })).ok);
+    await clock.advance(50);
+    assert.equal(gateway.readiness().reason, "WaitingForFeeds");
+    assert.equal(gateway.readinessReply().status, 503);
+    assert.equal((await condition())?.reason, "WaitingForFeeds");
+    await clock.advance(24_000);
+    assert.equal(gateway.readiness().reason, "WaitingForFeeds");
+    await clock.advance(1_100);
+    assert.equal(gateway.readiness().ready, true);
+    assert.equal((await condition())?.status, "True");
     await gateway.stop();
   });
 

@@ -9,6 +9,7 @@ import {
   ANN_GATEWAY_EGRESS_IP,
   ANN_GATEWAY_OWNER,
   ANN_GATEWAY_TERMINATING,
+  ANN_GATEWAY_USABLE_AFTER,
   GATEWAY_HEALTH_PORT,
 } from "../api/well-known.js";
 import type { IPPoolInput, PodInput } from "../calc/inputs.js";
@@ -16,7 +17,15 @@ import type { ReconcileReport } from "../dataplane/node-dataplane.js";
 import type { GatewayReplicaPlan } from "../dataplane/render-gateway.js";
 import type { Runner } from "../dataplane/runner.js";
 import type { Datastore } from "../datastore/types.js";
-import { periodic, retryUntilOk, Sleeper, systemClock, type Clock, type Periodic } from "../daemon/clock.js";
+import {
+  periodic,
+  retryUntilOk,
+  Sleeper,
+  systemClock,
+  type Clock,
+  type Periodic,
+  type TimerHandle,
+} from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
 import { fetchGet, type HttpGet } from "../daemon/http-get.js";
 import { livenessSettingsOf, type OpenLivenessEndpoint } from "../daemon/liveness-endpoint.js";
@@ -99,6 +108,8 @@ export class Gateway {
   private withdrawn = false;
   private lastEgressIP: string | undefined;
   private readonly liveness: ReplicaLivenessSessions | undefined;
+  private usableTimer: TimerHandle | undefined;
+  private usableWakeAt: number | undefined;
 
   constructor(private readonly o: GatewayOptions) {
     this.log = o.log ?? createLogger("gateway");
@@ -181,6 +192,7 @@ export class Gateway {
     this.stopped = true;
     this.sleeper.wake();
     this.resync?.stop();
+    this.clock.clearTimeout(this.usableTimer);
     for (const p of this.probes) p.stop();
     await this.fence.stop();
     await this.mirror.stop();
@@ -198,6 +210,7 @@ export class Gateway {
       draining: this.draining(),
       probes: this.probes.map((p) => p.state),
       now: this.clock.now(),
+      ...usableAfterOf(this.pod),
     });
   }
 
@@ -310,6 +323,23 @@ export class Gateway {
       this.o.onReconcile?.(plan, result);
     }
     await this.refreshReadiness();
+    this.wakeWhenUsable();
+  }
+
+  /** Re-evaluates readiness when the publish-before-use time passes (nothing else would trigger it). */
+  private wakeWhenUsable(): void {
+    const at = usableAfterOf(this.pod).usableAfter;
+    const now = this.clock.now();
+    if (at === undefined || at <= now || at === this.usableWakeAt) return;
+    this.clock.clearTimeout(this.usableTimer);
+    this.usableWakeAt = at;
+    this.usableTimer = this.clock.setTimeout(
+      () => {
+        this.usableTimer = undefined;
+        this.coalescer.trigger(true);
+      },
+      at - now + 1,
+    );
   }
 
   /** Fenced: the table (SNAT), tunnel and egress address go, once, until the fence lifts (fail closed). */
@@ -424,3 +454,9 @@ function gatewayMetrics(): Metrics {
     .counter("egw_gateway_reconciles_total", "Dataplane reconciles by result (ok, error)")
     .counter("egw_gateway_probes_total", "Upstream probe rounds by kind (icmp, http) and result");
 }
+
+/** The pod's publish-before-use time (egress.egw.dev/usableAfter), when it has a valid one. */
+const usableAfterOf = (pod: PodInput | undefined): { usableAfter?: number } => {
+  const at = Date.parse(pod?.metadata.annotations?.[ANN_GATEWAY_USABLE_AFTER] ?? "");
+  return Number.isFinite(at) ? { usableAfter: at } : {};
+};

@@ -58,3 +58,16 @@ describe("evaluateReadiness", () => {
     assert.deepEqual([r.ready, r.reason], [false, "Draining"]);
   });
 });
+
+describe("publish before use", () => {
+  it("is not ready before usableAfter (WaitingForFeeds), ready from then on; fencing and draining still come first", () => {
+    const base = { applied: true, draining: false, probes: [], usableAfter: 200_000 };
+    const waiting = evaluateReadiness({ ...base, now: 199_999 });
+    assert.equal(waiting.ready, false);
+    assert.equal(waiting.reason, "WaitingForFeeds");
+    assert.match(waiting.message, /usable after 1970-01-01T00:03:20.000Z/);
+    assert.equal(evaluateReadiness({ ...base, now: 200_000 }).ready, true);
+    assert.equal(evaluateReadiness({ ...base, now: 100, draining: true }).reason, "Draining");
+    assert.equal(evaluateReadiness({ ...base, now: 100, applied: false }).reason, "DataplaneNotApplied");
+  });
+});

@@ -1,5 +1,6 @@
 // A replica's readiness (pure): ready only when it is not fenced, its dataplane is applied, it is not draining,
-// and every configured probe kind (ICMP, HTTP) had a success within its timeout. Calico's
+// every configured probe kind (ICMP, HTTP) had a success within its timeout, and its publish-before-use
+// time (egress.egw.dev/usableAfter) has passed. Calico's
 // defaults: ICMP every 5 s / 15 s timeout, HTTP every 10 s / 30 s.
 
 /** The EgressGateway's spec.failureDetection, as the gateway reads it. */
@@ -67,9 +68,15 @@ export interface ReadinessInput {
   fenced?: string;
   probes: readonly ProbeState[];
   now: number;
+  /**
+   * Publish before use: not ready before this time (ms since the epoch), so firewalls polling the
+   * feeds that list this replica's egress IP have it before any client sends through it.
+   */
+  usableAfter?: number;
 }
 
-export type ReadinessReason = "Ready" | "Fenced" | "Draining" | "DataplaneNotApplied" | "ProbeFailed";
+export type ReadinessReason =
+  "Ready" | "Fenced" | "Draining" | "DataplaneNotApplied" | "ProbeFailed" | "WaitingForFeeds";
 
 export interface Readiness {
   ready: boolean;
@@ -97,6 +104,12 @@ export function evaluateReadiness(i: ReadinessInput): Readiness {
       message: `no ${p.kind.toUpperCase()} probe succeeded ${since}${last}`,
     };
   }
+  if (i.usableAfter !== undefined && i.now < i.usableAfter)
+    return {
+      ready: false,
+      reason: "WaitingForFeeds",
+      message: `firewall feeds list the egress IP; usable after ${new Date(i.usableAfter).toISOString()} (publishDelaySeconds)`,
+    };
   const probed = i.probes.map((p) => p.kind.toUpperCase()).join(" and ");
   return {
     ready: true,

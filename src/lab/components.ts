@@ -57,6 +57,24 @@ export const controllerArgv = (stateDir: string, t: LabTopology): string[] =>
     ...egwCommand(stateDir, t, ["controller", "--resync", String(LAB_CONTROLLER_RESYNC_SECONDS)]),
   );
 
+/** The firewall feeds server (`egw feeds`), beside the controller; firewalls reach it over the underlay. */
+export const FEEDS_COMPONENT = "feeds";
+export const LAB_FEEDS_PORT = 8080;
+/** The lab's feeds base URL, e.g. http://172.30.0.2:8080 (paths in docs/feeds.md). */
+export const labFeedsUrl = (t: LabTopology): string => `http://${t.controlIp}:${LAB_FEEDS_PORT}`;
+
+export const feedsArgv = (stateDir: string, t: LabTopology): string[] =>
+  inNetns(
+    t.netns.ctl,
+    ...egwCommand(stateDir, t, [
+      "feeds",
+      "--listen",
+      `${t.controlIp}:${LAB_FEEDS_PORT}`,
+      "--advertise-url",
+      labFeedsUrl(t),
+    ]),
+  );
+
 /**
  * An agent runs in its node's namespace, as a hostNetwork DaemonSet pod would, and drives the
  * node's BIRD (node-bird.ts) through its config file and control socket.

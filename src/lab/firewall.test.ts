@@ -7,9 +7,11 @@ import {
   nonOverlapping,
   normaliseSourceCidr,
   parseFirewallLogLine,
+  renderAllowSetUpdate,
   renderFirewall,
   revoke,
 } from "./firewall.js";
+import { externalHost } from "./topology.js";
 
 describe("lab firewall", () => {
   it("knows which hosts are firewalled", () => {
@@ -56,6 +58,23 @@ describe("lab firewall", () => {
       "172.30.0.0/24",
       "10.0.0.0/8",
     ]);
+  });
+
+  it("keeps the order of uncovered CIDRs and drops duplicates and nested ones at the same start", () => {
+    assert.deepEqual(nonOverlapping(["10.0.0.8/29", "10.0.0.8/32", "10.0.0.1/32", "10.0.0.8/29"]), [
+      "10.0.0.8/29",
+      "10.0.0.1/32",
+    ]);
+  });
+
+  it("replaces one host's allow set in a single transaction", () => {
+    const db = externalHost("db");
+    assert.ok(db);
+    assert.equal(
+      renderAllowSetUpdate(db, ["10.10.0.2/32", "10.10.0.0/24", "192.0.2.1/32"]),
+      "flush set inet egw_fw egw_allow_db\nadd element inet egw_fw egw_allow_db { 10.10.0.0/24, 192.0.2.1/32 }\n",
+    );
+    assert.equal(renderAllowSetUpdate(db, []), "flush set inet egw_fw egw_allow_db\n");
   });
 
   it("renders a default-deny table with logged accept and drop for db", () => {

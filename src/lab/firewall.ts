@@ -87,19 +87,22 @@ const toRange = (cidr: string): [bigint, bigint] => {
 
 /**
  * Set elements with no overlaps (nft interval sets reject overlapping elements): CIDRs covered by
- * another one in the list are dropped.
+ * another one in the list are dropped; the rest keep their order. CIDRs either nest or are
+ * disjoint, so one sweep in address order (widest first at equal start) finds the covered ones —
+ * a feed of thousands of entries costs a sort, not a comparison of every pair.
  */
 export const nonOverlapping = (cidrs: readonly string[]): string[] => {
-  const ranges = cidrs.map((c) => ({ c, r: toRange(c) }));
-  return ranges
-    .filter(
-      ({ c, r }) =>
-        !ranges.some(
-          (o) => o.c !== c && o.r[0] <= r[0] && o.r[1] >= r[1] && (o.r[0] !== r[0] || o.r[1] !== r[1]),
-        ),
-    )
-    .map(({ c }) => c)
-    .filter((c, i, all) => all.indexOf(c) === i);
+  const unique = [...new Set(cidrs)];
+  const byStart = unique
+    .map((c) => ({ c, r: toRange(c) }))
+    .sort((x, y) => (x.r[0] !== y.r[0] ? (x.r[0] < y.r[0] ? -1 : 1) : x.r[1] > y.r[1] ? -1 : 1));
+  const covered = new Set<string>();
+  let end = -1n;
+  for (const { c, r } of byStart) {
+    if (r[1] <= end) covered.add(c);
+    else end = r[1];
+  }
+  return unique.filter((c) => !covered.has(c));
 };
 
 const elements = (cidrs: readonly string[]): string =>
@@ -133,6 +136,20 @@ export const renderFirewall = (allowLists: AllowLists = {}): string => {
   }
   lines.push(`  }`, `}`, ``);
   return lines.join("\n");
+};
+
+/**
+ * One nft transaction that replaces a host's allow set with `cidrs` (flush and refill are applied
+ * together or not at all), leaving the rules, the other sets and the counters as they are.
+ */
+export const renderAllowSetUpdate = (host: ExternalHost, cidrs: readonly string[]): string => {
+  const set = `inet ${FIREWALL_TABLE} ${allowSetName(host)}`;
+  const elems = nonOverlapping(cidrs);
+  return [
+    `flush set ${set}`,
+    ...(elems.length > 0 ? [`add element ${set} { ${elems.join(", ")} }`] : []),
+    "",
+  ].join("\n");
 };
 
 export interface FirewallLogEntry {

@@ -4,7 +4,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { err, ok, type Result } from "../util/result.js";
-import type { AllowLists } from "./firewall.js";
 
 export const DEFAULT_STATE_BASE = "/var/lib/egw/labs";
 export const DEFAULT_RUN_DIR = "/run/egw/labs";
@@ -66,6 +65,7 @@ export const labPaths = (stateDir: string) => ({
   etcdSocketUrl: "unix://etcd.sock:2379",
   etcdSocket: join(stateDir, "etcd.sock:2379"),
   proxyPort: join(stateDir, "etcd-proxy.port"),
+  /** Hand-added allow lists and the feeds the firewall polls (firewall-store.ts). */
   firewallLists: join(stateDir, "firewall.json"),
   firewallLog: join(stateDir, "firewall.jsonl"),
   ulogdConf: join(stateDir, "ulogd.conf"),
@@ -145,24 +145,6 @@ export const removeStateDir = (stateDir: string): Result<void, string> => {
     return ok(undefined);
   } catch (e) {
     return err(`cannot remove ${stateDir}: ${(e as Error).message}`);
-  }
-};
-
-export const readAllowLists = (stateDir: string): AllowLists => {
-  try {
-    const v = JSON.parse(readFileSync(labPaths(stateDir).firewallLists, "utf8")) as unknown;
-    return typeof v === "object" && v !== null ? (v as AllowLists) : {};
-  } catch {
-    return {};
-  }
-};
-
-export const writeAllowLists = (stateDir: string, lists: AllowLists): Result<void, string> => {
-  try {
-    writeJsonAtomic(labPaths(stateDir).firewallLists, lists);
-    return ok(undefined);
-  } catch (e) {
-    return err(`cannot write ${labPaths(stateDir).firewallLists}: ${(e as Error).message}`);
   }
 };
 

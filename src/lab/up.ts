@@ -1,5 +1,5 @@
 // `egw up`: checks prerequisites, builds the lab's namespaces and links, starts its processes
-// (etcd, etcd proxy, external hosts, firewall logger, controller, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
+// (etcd, etcd proxy, external hosts, firewall logger and feed poller, controller, feeds server, one BIRD and one agent per node, runtime), records the cluster's Nodes, pod
 // IPPool and default Namespace. Every resource is recorded in the state dir as it is made, so
 // `egw down` can clean up whatever state a failed run leaves.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,11 +12,19 @@ import { err, ok, type Result } from "../util/result.js";
 import { buildSteps, type BuildStep } from "./build-steps.js";
 import { labDown } from "./down.js";
 import { inNetns } from "./exec.js";
+import { FEED_POLLER_COMPONENT, feedPollerArgv } from "./feed-poller.js";
 import { FIREWALL_LOG_GROUP } from "./firewall.js";
 import { isLabNetns, scratchNetns, validateLabName } from "./names.js";
 import { addNetns, ipBatch, listNetns, nftApply, setSysctls } from "./netns.js";
 import { checkPrerequisites, formatProblems, ulogdPluginDir } from "./prereq.js";
-import { agentArgv, agentComponent, CONTROLLER_COMPONENT, controllerArgv } from "./components.js";
+import {
+  agentArgv,
+  agentComponent,
+  CONTROLLER_COMPONENT,
+  controllerArgv,
+  FEEDS_COMPONENT,
+  feedsArgv,
+} from "./components.js";
 import { nodeBirdArgv, nodeBirdComponent, nodeBirdPaths, writeInitialNodeBirdConfig } from "./node-bird.js";
 import { isAlive, startDetached } from "../util/background-process.js";
 import { sleep, waitFor } from "../util/wait.js";
@@ -263,6 +271,9 @@ const build = async (
   writeFileSync(paths.ulogdConf, renderUlogdConf(pluginDir, paths.log("firewall"), paths.firewallLog));
   r = start("firewall", inNetns(t.netns.rtr, "ulogd", ["-c", paths.ulogdConf]), t.netns.rtr);
   if (!r.ok) return r;
+  // Idle until `egw lab firewall allow --feed`.
+  r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
+  if (!r.ok) return r;
   if (manifest.routing === "bgp") {
     // Before the agents, so the router listens when the nodes' sessions first try.
     progress(`starting BIRD in the router namespace (AS ${LAB_ROUTER_AS}, one BGP session per node, BFD)`);
@@ -282,8 +293,10 @@ const build = async (
     r = start(nodeBirdComponent(node.name), nodeBirdArgv(opts.stateDir, node), node.netns);
     if (!r.ok) return r;
   }
-  progress("starting the gateway controller and one agent per node");
+  progress("starting the gateway controller, the firewall feeds server and one agent per node");
   r = start(CONTROLLER_COMPONENT, controllerArgv(opts.stateDir, t), t.netns.ctl);
+  if (!r.ok) return r;
+  r = start(FEEDS_COMPONENT, feedsArgv(opts.stateDir, t), t.netns.ctl);
   if (!r.ok) return r;
   for (const node of t.nodes) {
     r = start(agentComponent(node.name), agentArgv(opts.stateDir, t, node, opts.liveness), node.netns);
@@ -295,6 +308,7 @@ const build = async (
   for (const [component, text] of [
     ["external", "ready"],
     ["firewall", "initialization finished"],
+    [FEED_POLLER_COMPONENT, '"msg":"ready"'],
     ["runtime", "ready"],
   ] as const) {
     const w = await waitForLog(component, text);
@@ -304,6 +318,7 @@ const build = async (
   await sleep(COMPONENT_SETTLE_MS);
   const dead = [
     CONTROLLER_COMPONENT,
+    FEEDS_COMPONENT,
     ...t.nodes.map((n) => agentComponent(n.name)),
     ...t.nodes.map((n) => nodeBirdComponent(n.name)),
     ...(manifest.routing === "bgp" ? [ROUTER_BIRD_COMPONENT] : []),

@@ -4,35 +4,23 @@ import type { Command } from "commander";
 import { openDatastore } from "../../datastore/connect.js";
 import type { Datastore } from "../../datastore/types.js";
 import { labDown } from "../../lab/down.js";
-import {
-  allow,
-  firewalledHost,
-  firewalledHosts,
-  formatFirewallLogEntry,
-  parseFirewallLogLine,
-  renderFirewall,
-  revoke,
-  type AllowLists,
-} from "../../lab/firewall.js";
 import { readLines } from "../../lab/logs.js";
 import { DEFAULT_LAB_NAME, podNetns } from "../../lab/names.js";
-import { netnsExists, nftApply } from "../../lab/netns.js";
+import { netnsExists } from "../../lab/netns.js";
 import { podView } from "../../lab/pod-actions.js";
 import {
   COMPONENTS,
   componentsOf,
   labPaths,
   listLabs,
-  readAllowLists,
   readManifest,
   resolveLabName,
   resolveStateDir,
   routingOf,
-  writeAllowLists,
   type LabManifest,
 } from "../../lab/state.js";
 import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
-import { planTopology, type LabTopology } from "../../lab/topology.js";
+import type { LabTopology } from "../../lab/topology.js";
 import { labUp } from "../../lab/up.js";
 import {
   parseReplicaRef,
@@ -40,13 +28,14 @@ import {
   setUpstream,
   UPSTREAM_FAULT_TABLE,
 } from "../../lab/upstream-fault.js";
-import { gatewayComponent, GATEWAY_COMPONENT_PREFIX } from "../../lab/components.js";
+import { gatewayComponent, GATEWAY_COMPONENT_PREFIX, labFeedsUrl } from "../../lab/components.js";
 import { runInteractive } from "../../util/process.js";
 import { readConfig, writeConfig, type EgwConfig } from "../config.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT_USAGE } from "../exit.js";
 import { livenessFlag } from "./agent.js";
 import { formatTable } from "../../util/table.js";
+import { registerLabFirewall } from "./lab-firewall.js";
 import { registerLabNode } from "./lab-node.js";
 import { registerLabRouter } from "./lab-router.js";
 
@@ -135,7 +124,7 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
-    `  components: controller (control namespace), agent-<node> in each node, gateway.<ns>.<pod> per replica` +
+    `  components: controller and feeds (control namespace; feeds at ${labFeedsUrl(t)}/feeds), agent-<node> in each node, gateway.<ns>.<pod> per replica` +
       (routingOf(m) === "bgp" ? ", bird-router (router namespace)" : ""),
     `  CLI datastore: ${m.etcdEndpoint ?? "-"} (proxy to etcd's unix socket), written to ${configPath}`,
     ``,
@@ -328,7 +317,7 @@ const registerStatusLogs = (program: Command, ctx: CliContext): void => {
     });
 };
 
-const untilSignal = (): Promise<void> =>
+export const untilSignal = (): Promise<void> =>
   new Promise((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
   });
@@ -353,72 +342,7 @@ const registerLabGroup = (program: Command, ctx: CliContext): void => {
 
   registerLabGateway(lab, ctx);
 
-  const fw = lab
-    .command("firewall")
-    .description("the lab's upstream firewall in front of the external hosts");
-  const hostNames = firewalledHosts()
-    .map((h) => h.name)
-    .join(", ");
-
-  const change = (verb: "allow" | "revoke") =>
-    fw
-      .command(verb)
-      .description(
-        verb === "allow" ? "allow sources to connect to a host" : "remove sources from a host's allow list",
-      )
-      .requiredOption("--host <host>", `firewalled host (${hostNames})`)
-      .argument("<cidr...>", "source addresses or CIDRs, e.g. 172.30.0.0/24")
-      .option("--name <lab>", "lab name")
-      .option("--state-dir <dir>", "state directory")
-      .action(async (cidrs: string[], opts: LabFlags & { host: string }) => {
-        const host = firewalledHost(opts.host);
-        if (!host.ok) throw new CliError(host.error, EXIT_USAGE);
-        const m = runningLab(ctx, opts);
-        const lists = readAllowLists(m.stateDir);
-        const next =
-          verb === "allow" ? allow(lists, host.value.name, cidrs) : revoke(lists, host.value.name, cidrs);
-        if (!next.ok) throw new CliError(next.error);
-        await applyFirewall(m, next.value);
-        const now = next.value[host.value.name] ?? [];
-        ctx.io.stdout(
-          `${host.value.name} (${host.value.ip}:${host.value.port}) allows: ${now.length > 0 ? now.join(", ") : "nothing"}\n`,
-        );
-      });
-  change("allow");
-  change("revoke");
-
-  fw.command("list")
-    .description("show each firewalled host's allow list")
-    .option("--name <lab>", "lab name")
-    .option("--state-dir <dir>", "state directory")
-    .action((opts: LabFlags) => {
-      const m = runningLab(ctx, opts);
-      const lists = readAllowLists(m.stateDir);
-      for (const h of firewalledHosts()) {
-        const l = lists[h.name] ?? [];
-        ctx.io.stdout(`${h.name}\t${h.ip}:${h.port}\t${l.length > 0 ? l.join(", ") : "(nothing allowed)"}\n`);
-      }
-    });
-
-  fw.command("log")
-    .description("each accepted or dropped connection attempt to a firewalled host, with its source IP")
-    .option("-f, --follow", "keep printing new attempts")
-    .option("--json", "one JSON object per line")
-    .option("--name <lab>", "lab name")
-    .option("--state-dir <dir>", "state directory")
-    .action(async (opts: LabFlags & { follow?: boolean; json?: boolean }) => {
-      const m = runningLab(ctx, opts);
-      await readLines(
-        labPaths(m.stateDir).firewallLog,
-        (lines) => {
-          for (const line of lines) {
-            const e = parseFirewallLogLine(line);
-            if (e) ctx.io.stdout(`${opts.json ? JSON.stringify(e) : formatFirewallLogEntry(e)}\n`);
-          }
-        },
-        { follow: opts.follow === true, ...(opts.follow ? { stop: untilSignal() } : {}) },
-      );
-    });
+  registerLabFirewall(lab, ctx);
 };
 
 /** `egw lab gateway upstream NS/POD down|up`: a replica's upstream fault, for failover tests. */
@@ -462,15 +386,6 @@ const registerLabGateway = (lab: Command, ctx: CliContext): void => {
           : `${namespace}/${pod}: upstream up\n`,
       );
     });
-};
-
-const applyFirewall = async (m: LabManifest, lists: AllowLists): Promise<void> => {
-  const t = planTopology(m.name, m.nodes);
-  if (!t.ok) throw new CliError(t.error);
-  const applied = await nftApply(t.value.netns.rtr, renderFirewall(lists));
-  if (!applied.ok) throw new CliError(`cannot update the firewall: ${applied.error}`);
-  const saved = writeAllowLists(m.stateDir, lists);
-  if (!saved.ok) throw new CliError(saved.error);
 };
 
 export const register = (program: Command, ctx: CliContext): void => {
