@@ -8,6 +8,7 @@ import { benchFeeds } from "./feeds.js";
 import { benchLabUp } from "./lab-up.js";
 import { benchPodEvent } from "./pod-event.js";
 import { benchPolicy } from "./policy.js";
+import { benchRouting } from "./routing.js";
 
 interface Bench {
   needsRoot: boolean;
@@ -23,6 +24,7 @@ const BENCHES: Record<string, Bench> = {
   policy: { needsRoot: true, run: benchPolicy },
   "pod-event": { needsRoot: true, run: benchPodEvent },
   failover: { needsRoot: true, onlyByName: true, run: benchFailover },
+  routing: { needsRoot: true, onlyByName: true, run: benchRouting },
   feeds: { needsRoot: false, run: benchFeeds },
 };
 

@@ -75,6 +75,16 @@ describe("gatewayPodActions", () => {
     assert.deepEqual(p.problems, []);
   });
 
+  it("with BGP writes no router routes and removes those left from static mode; node routes stay", () => {
+    const p = gatewayPodActions(
+      input({ staticRouterRoutes: false, routerRoutes: [{ dst: "10.10.1.1", gateway: "172.30.0.11" }] }),
+    );
+    assert.deepEqual(p.router, ["route del 10.10.1.1/32 proto 211"]);
+    assert.deepEqual(p.nodes.get(n1.netns), [
+      `route replace 10.10.1.1/32 dev ${podHostInterface("t", "egress", "gw-a")} scope link proto 211`,
+    ]);
+  });
+
   it("is empty once converged, restarts a dead gateway and removes what belongs to no replica", () => {
     const a = podHostInterface("t", "egress", "gw-a");
     const converged = gatewayPodActions(

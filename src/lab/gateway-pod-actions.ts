@@ -1,7 +1,8 @@
 // The lab's actions for gateway replica pods beyond an ordinary pod (pure): run `egw gateway` in
-// the pod's namespace, route the replica's egress IP to the pod on its node and to that node on
-// the router (DESIGN §5 step 5, static routes until BGP). Routes are tagged with their own
-// protocol number so the lab finds and removes exactly the ones it added.
+// the pod's namespace, route the replica's egress IP to the pod on its node (the CNI's part) and,
+// in a lab without BGP, to that node on the router (DESIGN §5 step 5; with BGP the router's BIRD
+// learns them from the nodes and the lab writes none). Routes are tagged with their own protocol
+// number so the lab finds and removes exactly the ones it added.
 import { ANN_GATEWAY_EGRESS_IP } from "../api/well-known.js";
 import type { Resource } from "../api/meta.js";
 import { podNetns } from "./names.js";
@@ -38,6 +39,11 @@ export interface GatewayPodActionsInput {
   /** Pod network namespaces that exist. */
   existingNetns: ReadonlySet<string>;
   routerRoutes: readonly ObservedEgressRoute[];
+  /**
+   * The lab writes the router's egress-IP routes (`egw up --no-bgp`); default true. False: the
+   * router learns them by BGP, and any left from static mode are removed.
+   */
+  staticRouterRoutes?: boolean;
   /** By node netns. */
   nodeRoutes: ReadonlyMap<string, readonly ObservedEgressRoute[]>;
   /** Gateway processes recorded in the manifest: component → alive. */
@@ -108,7 +114,9 @@ export const gatewayPodActions = (input: GatewayPodActionsInput): GatewayPodActi
 
   // Router: egressIP/32 via the replica's node.
   const router: string[] = [];
-  const wantRouter = new Map(gateways.map((g) => [g.egressIP, g.node.underlayIp]));
+  const wantRouter = new Map(
+    input.staticRouterRoutes === false ? [] : gateways.map((g) => [g.egressIP, g.node.underlayIp]),
+  );
   for (const [ip, via] of wantRouter) {
     if (!input.routerRoutes.some((r) => host(r.dst) === ip && r.gateway === via))
       router.push(`route replace ${ip}/32 via ${via} ${proto}`);

@@ -24,6 +24,8 @@ export interface GatewaySupervision {
   /** True for components this supervision owns (to find them in the manifest). */
   owns: (component: string) => boolean;
   argv: (pod: GatewayPodView) => string[];
+  /** The runtime writes the router's egress-IP routes (a lab without BGP); default true. */
+  staticRouterRoutes?: boolean;
 }
 
 /** The lab's egress-IP routes in `netns` (empty when it cannot be read). */
@@ -78,6 +80,7 @@ export const superviseGateways = async (
     nodeRoutes,
     processes: recordedComponents(manifest, sup.stateDir, sup.owns),
     component: sup.component,
+    staticRouterRoutes: sup.staticRouterRoutes ?? true,
     ...(frozen === undefined ? {} : { frozen }),
   });
   for (const p of todo.problems) log(p);

@@ -11,7 +11,6 @@ import { after, before, describe, it } from "node:test";
 import { CONDITION_NODE_REACHABLE } from "../api/well-known.js";
 import { GATEWAY_NFT_TABLE } from "../dataplane/config.js";
 import { agentComponent, gatewayComponent } from "./components.js";
-import { EGRESS_ROUTE_PROTO } from "./gateway-pod-actions.js";
 import { infraNetns, nodeNetns, podNetns, POD_INTERFACE, UNDERLAY_INTERFACE } from "./names.js";
 import { netnsExists } from "./netns.js";
 import { labPaths } from "./state.js";
@@ -111,18 +110,9 @@ describe("node loss in the lab (root)", { skip: !isRoot && "needs root", timeout
     (await runCmd("ip", ["netns", "exec", netns, "nft", "list", "table", "inet", GATEWAY_NFT_TABLE])).code ===
     0;
 
-  /** Egress-IP routes on the router: egress IP → next hop (node underlay IP). */
+  /** Egress-IP routes on the router (learned by BGP: the lab's default): egress IP → next hop. */
   const routerRoutes = async (): Promise<{ dst: string; gateway?: string }[]> => {
-    const r = await runCmd("ip", [
-      "-n",
-      rtr,
-      "-j",
-      "-4",
-      "route",
-      "show",
-      "proto",
-      String(EGRESS_ROUTE_PROTO),
-    ]);
+    const r = await runCmd("ip", ["-n", rtr, "-j", "-4", "route", "show", "proto", "bird"]);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout || "[]") as { dst: string; gateway?: string }[];
   };
@@ -277,7 +267,13 @@ describe("node loss in the lab (root)", { skip: !isRoot && "needs root", timeout
       staleBefore,
       `the router saw packets from ${victimIP} coming from the restored ${victim.node}`,
     );
-    const routes = await routerRoutes();
+    // The replacement's node announces its IP once it is Ready: wait for BGP to carry it.
+    const routes = await eventually("the router to route every replica's egress IP", async () => {
+      const rs = await routerRoutes();
+      return replaced.every((r) => rs.some((x) => x.dst.replace(/\/32$/, "") === r.egressIP))
+        ? rs
+        : undefined;
+    });
     const routed = routes.map((r) => r.dst.replace(/\/32$/, ""));
     assert.equal(
       new Set(routed).size,

@@ -11,8 +11,9 @@ import {
 } from "./components.js";
 import { nodeBirdArgv, nodeBirdComponent } from "./node-bird.js";
 import { readCutNodes } from "./partition.js";
+import { routerBirdArgv } from "./router-bird.js";
 import { LabRuntime } from "./runtime.js";
-import { readManifest } from "./state.js";
+import { readManifest, routingOf } from "./state.js";
 import { planTopology } from "./topology.js";
 import { retryUntilOk, Sleeper, systemClock } from "../daemon/clock.js";
 
@@ -51,6 +52,7 @@ const main = async (argv: string[]): Promise<void> => {
       component: gatewayComponent,
       owns: (c) => c.startsWith(GATEWAY_COMPONENT_PREFIX),
       argv: (pod) => gatewayArgv(stateDir, t, pod),
+      staticRouterRoutes: routingOf(manifest) === "static",
     },
     agents: {
       stateDir,
@@ -63,6 +65,9 @@ const main = async (argv: string[]): Promise<void> => {
       argv: (node) => nodeBirdArgv(stateDir, node),
       what: "BIRD",
     },
+    ...(routingOf(manifest) === "bgp"
+      ? { routerBird: { stateDir, netns: t.netns.rtr, argv: routerBirdArgv(stateDir, t) } }
+      : {}),
     cutNodes: () => readCutNodes(stateDir),
   });
   // etcd may still be settling: retry the first pass instead of dying.

@@ -14,6 +14,7 @@ import { listNetns } from "./netns.js";
 import { frozenBy, NOTHING_FROZEN, type CutNodes } from "./partition.js";
 import { podActions, podView } from "./pod-actions.js";
 import { PodWiring } from "./pod-wiring.js";
+import { superviseRouterBird, type RouterBirdSupervision } from "./router-supervision.js";
 import type { LabTopology } from "./topology.js";
 
 export interface RuntimeOptions {
@@ -25,6 +26,8 @@ export interface RuntimeOptions {
   agents?: AgentSupervision;
   /** The nodes' BIRDs, restarted like the agents (node-bird.ts). */
   nodeBirds?: AgentSupervision;
+  /** The router's BIRD in a BGP lab, restarted likewise (router-supervision.ts). */
+  routerBird?: RouterBirdSupervision;
   /** The nodes `egw lab node cut` took off the network (partition.ts): left alone until restored. */
   cutNodes?: () => CutNodes;
   clock?: Clock;
@@ -82,6 +85,8 @@ export class LabRuntime {
     const agents = this.opts.agents ? superviseAgents(this.opts.agents, topology, log) : ok(undefined);
     const birds = this.opts.nodeBirds ? superviseAgents(this.opts.nodeBirds, topology, log) : ok(undefined);
     if (!birds.ok) log(`cannot restart a node's BIRD (will retry): ${birds.error}`);
+    const router = this.opts.routerBird ? superviseRouterBird(this.opts.routerBird, log) : ok(undefined);
+    if (!router.ok) log(`cannot restart the router's BIRD (will retry): ${router.error}`);
     const frozen = this.opts.cutNodes ? frozenBy(topology.lab, this.opts.cutNodes()) : NOTHING_FROZEN;
     const pods = await store.list("Pod");
     if (!pods.ok) return err(`cannot list pods: ${pods.error.message}`);

@@ -26,6 +26,11 @@ export const componentsOf = (m: LabManifest | undefined): string[] => [
     .sort(),
 ];
 
+export type LabRouting = "bgp" | "static";
+
+/** The lab's routing mode (labs recorded before the field existed used static routes). */
+export const routingOf = (m: Pick<LabManifest, "routing">): LabRouting => m.routing ?? "static";
+
 export interface ProcessRecord {
   pid: number;
   /** The namespace it runs in; absent for root-namespace processes. */
@@ -43,6 +48,11 @@ export interface LabManifest {
   etcdEndpoint?: string;
   /** How the agents judge gateway replicas (`egw up --liveness`); absent: bfd. */
   liveness?: "bfd" | "poll";
+  /**
+   * How the router reaches egress IPs: `bgp` (its BIRD learns them from the nodes) or `static`
+   * (the runtime writes a route per replica, `egw up --no-bgp`); absent: static (labs built before BGP).
+   */
+  routing?: LabRouting;
   processes: Record<Component, ProcessRecord>;
 }
 

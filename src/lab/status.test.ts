@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Resource } from "../api/meta.js";
-import { agentView, formatStatus, type ClusterView, type LabHealth } from "./status.js";
+import { agentView, bgpView, formatStatus, type ClusterView, type LabHealth } from "./status.js";
 import type { LabManifest } from "./state.js";
 
 const manifest: LabManifest = {
@@ -77,5 +77,40 @@ describe("egw status: agent health per node", () => {
     const fresh = formatStatus(manifest, health, cluster({}));
     assert.match(fresh, /^lab t1: running$/m);
     assert.match(fresh, /node-1\s+.*unknown \(not reported yet\)$/m);
+  });
+
+  it("in a BGP lab shows each node's sessions and names a node whose BIRD refused its config", () => {
+    const n = (bgp: unknown): Resource => ({ ...nodeWith([]), status: { addresses: [], bgp } });
+    assert.deepEqual(
+      bgpView(
+        n({
+          configApplied: false,
+          error: "syntax error",
+          peers: [{ name: "lab-router", state: "Established" }, 3],
+        }),
+      ),
+      { configApplied: false, error: "syntax error", peers: [{ name: "lab-router", state: "Established" }] },
+    );
+    assert.equal(bgpView(n(undefined)), undefined);
+    const text = formatStatus({ ...manifest, routing: "bgp" }, health, {
+      ...cluster({}),
+      bgp: {
+        "node-1": { configApplied: true, peers: [{ name: "lab-router", state: "Established" }] },
+        "node-2": {
+          configApplied: false,
+          error: "bird.conf:7: syntax error",
+          peers: [{ name: "lab-router", state: "Established" }],
+        },
+      },
+    });
+    assert.match(text, /^routing: bgp/m);
+    assert.match(text, /NAME\s+INTERNAL-IP\s+POD-CIDR\s+NETNS\s+PODS\s+BGP\s+AGENT$/m);
+    assert.match(text, /node-1\s+.*\s0\s+lab-router Established\s+unknown \(not reported yet\)$/m);
+    assert.match(text, /node-2\s+.*ConfigError; lab-router Established\s+unknown/m);
+    assert.match(
+      text,
+      /^BGP on node-2: BIRD refused the last config \(the one before stays\): bird\.conf:7: syntax error$/m,
+    );
+    assert.match(formatStatus(manifest, health, cluster({})), /^routing: static/m);
   });
 });

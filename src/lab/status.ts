@@ -8,7 +8,7 @@ import { isLabNetns } from "./names.js";
 import { listNetns } from "./netns.js";
 import { podView, type PodView } from "./pod-actions.js";
 import { runsAsOurs } from "./processes.js";
-import { componentsOf, type Component, type LabManifest } from "./state.js";
+import { componentsOf, routingOf, type Component, type LabManifest } from "./state.js";
 import { planTopology, type LabNode } from "./topology.js";
 import { formatTable } from "../util/table.js";
 
@@ -52,11 +52,22 @@ export interface AgentView {
   since?: string;
 }
 
+/** What a node's agent last wrote in its Node's status.bgp (its BIRD's state). */
+export interface BgpView {
+  /** BIRD runs the last config the agent rendered. */
+  configApplied?: boolean;
+  /** Why BIRD refused the last config (the one before it stays). */
+  error?: string;
+  peers: { name: string; state: string }[];
+}
+
 export interface ClusterView {
   nodes: LabNode[];
   pods: PodView[];
   /** By node name; a node without the condition (agent not reported yet) is absent. */
   agents: Record<string, AgentView>;
+  /** By node name; a node whose agent has not reported BGP is absent. */
+  bgp?: Record<string, BgpView>;
 }
 
 /** The EgwAgentReady condition of a stored Node (pure; tolerant of any shape). */
@@ -77,6 +88,27 @@ export const agentView = (node: Resource): AgentView | undefined => {
   };
 };
 
+/** status.bgp of a stored Node (pure; tolerant of any shape). */
+export const bgpView = (node: Resource): BgpView | undefined => {
+  const status = node.status as { bgp?: unknown } | undefined;
+  const bgp = status?.bgp;
+  if (typeof bgp !== "object" || bgp === null) return undefined;
+  const b = bgp as { configApplied?: unknown; error?: unknown; peers?: unknown };
+  const peers = Array.isArray(b.peers)
+    ? b.peers.flatMap((p: unknown) => {
+        const q = p as { name?: unknown; state?: unknown } | null;
+        return typeof q?.name === "string"
+          ? [{ name: q.name, state: typeof q.state === "string" ? q.state : "Unknown" }]
+          : [];
+      })
+    : [];
+  return {
+    ...(typeof b.configApplied === "boolean" ? { configApplied: b.configApplied } : {}),
+    ...(typeof b.error === "string" && b.error !== "" ? { error: b.error } : {}),
+    peers,
+  };
+};
+
 /** Nodes whose agent reports a problem. */
 export const agentsNotReady = (cluster: ClusterView): string[] =>
   cluster.nodes.filter((n) => cluster.agents[n.name]?.status === "False").map((n) => n.name);
@@ -90,11 +122,14 @@ export const clusterView = async (m: LabManifest, store: Datastore): Promise<Clu
   const nodes = await store.list("Node");
   if (!nodes.ok) return nodes.error.message;
   const agents: Record<string, AgentView> = {};
+  const bgp: Record<string, BgpView> = {};
   for (const n of nodes.value.items) {
     const a = agentView(n);
     if (a !== undefined) agents[n.metadata.name] = a;
+    const b = bgpView(n);
+    if (b !== undefined) bgp[n.metadata.name] = b;
   }
-  return { nodes: topo.value.nodes, pods: pods.value.items.map(podView), agents };
+  return { nodes: topo.value.nodes, pods: pods.value.items.map(podView), agents, bgp };
 };
 
 const table = (rows: string[][]): string => formatTable(rows).join("\n");
@@ -109,6 +144,11 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
   );
   out.push(`state dir: ${m.stateDir}`);
   if (m.etcdEndpoint) out.push(`etcd: ${m.etcdEndpoint} (proxy to the control namespace)`);
+  out.push(
+    routingOf(m) === "bgp"
+      ? `routing: bgp (the router's BIRD learns egress IPs from the nodes; egw lab router routes)`
+      : "routing: static (the lab writes the router's egress-IP routes; egw up --no-bgp)",
+  );
   if (health.missingNetns.length > 0) out.push(`missing namespaces: ${health.missingNetns.join(", ")}`);
   out.push("", "PROCESSES");
   out.push(
@@ -133,15 +173,24 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
     if (a === undefined) return "unknown (not reported yet)";
     return a.status === "True" ? "Ready" : `NotReady (${a.reason ?? a.status})`;
   };
+  const bgp = routingOf(m) === "bgp";
+  const bgpText = (node: string): string => {
+    const b = cluster.bgp?.[node];
+    if (b === undefined) return "unknown (not reported yet)";
+    const peers = b.peers.map((p) => `${p.name} ${p.state}`).join(", ") || "no peers";
+    return b.error !== undefined ? `ConfigError; ${peers}` : peers;
+  };
   out.push(
     table([
-      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS", "AGENT"],
+      // BGP before AGENT: the agent's state stays the last column, in both modes.
+      ["NAME", "INTERNAL-IP", "POD-CIDR", "NETNS", "PODS", ...(bgp ? ["BGP"] : []), "AGENT"],
       ...cluster.nodes.map((n) => [
         n.name,
         n.underlayIp,
         n.podCidr,
         n.netns,
         String(podsOn(n.name)),
+        ...(bgp ? [bgpText(n.name)] : []),
         agentText(n.name),
       ]),
     ]),
@@ -151,6 +200,11 @@ export const formatStatus = (m: LabManifest, health: LabHealth, cluster: Cluster
     out.push(
       `agent on ${name} not ready${a?.since ? ` since ${a.since}` : ""}: ${a?.message ?? "(no message)"}`,
     );
+  }
+  for (const n of cluster.nodes) {
+    const error = cluster.bgp?.[n.name]?.error;
+    if (error !== undefined)
+      out.push(`BGP on ${n.name}: BIRD refused the last config (the one before stays): ${error}`);
   }
   out.push("", "PODS");
   if (cluster.pods.length === 0) out.push("(none)");

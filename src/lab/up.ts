@@ -7,6 +7,7 @@ import type { Resource } from "../api/meta.js";
 import { LABEL_NAMESPACE_NAME, LABEL_TOPOLOGY_ZONE } from "../api/well-known.js";
 import { openDatastore } from "../datastore/connect.js";
 import type { Datastore } from "../datastore/types.js";
+import { validateResource } from "../api/validate.js";
 import { err, ok, type Result } from "../util/result.js";
 import { buildSteps, type BuildStep } from "./build-steps.js";
 import { labDown } from "./down.js";
@@ -37,7 +38,10 @@ import {
   type Component,
   type Env,
   type LabManifest,
+  type LabRouting,
 } from "./state.js";
+import { labBgpResources, LAB_ROUTER_AS, ROUTER_BIRD_COMPONENT, routerBirdArgv } from "./router-bird.js";
+import { routerBirdAnswers, writeRouterBirdConfig } from "./router-control.js";
 import { labHealth } from "./status.js";
 import { ECHO_SERVICE, planTopology, POD_BLOCK_PREFIX, POD_POOL_CIDR, type LabTopology } from "./topology.js";
 
@@ -50,6 +54,11 @@ export interface UpOptions {
   env: Env;
   /** How the agents judge gateway replicas; default bfd. */
   liveness?: "bfd" | "poll";
+  /**
+   * How the router reaches egress IPs; default bgp (BIRD in the router peers with every node and
+   * `BGPConfiguration default` and `BGPPeer lab-router` are applied), static = `--no-bgp`.
+   */
+  routing?: LabRouting;
   /** Progress lines ("creating namespaces…"). */
   progress?: (line: string) => void;
 }
@@ -124,6 +133,7 @@ export const labUp = async (opts: UpOptions): Promise<Result<UpOutcome, string[]
     createdAt: new Date().toISOString(),
     processes: {},
     ...(opts.liveness === undefined ? {} : { liveness: opts.liveness }),
+    routing: opts.routing ?? "bgp",
   };
   const built = await build(t, manifest, opts, pluginDir, progress);
   if (!built.ok) {
@@ -232,6 +242,11 @@ const build = async (
     progress("recording nodes, the pod IP pool and namespace default");
     const seeded = await seed(store.value, t);
     if (!seeded.ok) return err([seeded.error]);
+    if (manifest.routing === "bgp") {
+      progress("applying BGPConfiguration default and BGPPeer lab-router (the nodes peer with the router)");
+      const applied = await applyResources(store.value, labBgpResources(t));
+      if (!applied.ok) return err([applied.error]);
+    }
   } finally {
     await store.value.close();
   }
@@ -259,6 +274,18 @@ const build = async (
   // Idle until `egw lab firewall allow --feed`.
   r = start(FEED_POLLER_COMPONENT, feedPollerArgv(opts.stateDir, t.netns.rtr), t.netns.rtr);
   if (!r.ok) return r;
+  if (manifest.routing === "bgp") {
+    // Before the agents, so the router listens when the nodes' sessions first try.
+    progress(`starting BIRD in the router namespace (AS ${LAB_ROUTER_AS}, one BGP session per node, BFD)`);
+    const written = await writeRouterBirdConfig(opts.stateDir, t);
+    if (!written.ok) return err([written.error]);
+    r = start(ROUTER_BIRD_COMPONENT, routerBirdArgv(opts.stateDir, t), t.netns.rtr);
+    if (!r.ok) return r;
+    if (!(await waitFor(() => routerBirdAnswers(opts.stateDir), STARTUP_TIMEOUT_MS, 200)))
+      return err([
+        `${ROUTER_BIRD_COMPONENT} did not start; see ${paths.log(ROUTER_BIRD_COMPONENT)} (egw logs ${ROUTER_BIRD_COMPONENT})`,
+      ]);
+  }
   progress("starting BIRD on every node (the agents configure it)");
   for (const node of t.nodes) {
     const conf = writeInitialNodeBirdConfig(opts.stateDir, node);
@@ -294,6 +321,7 @@ const build = async (
     FEEDS_COMPONENT,
     ...t.nodes.map((n) => agentComponent(n.name)),
     ...t.nodes.map((n) => nodeBirdComponent(n.name)),
+    ...(manifest.routing === "bgp" ? [ROUTER_BIRD_COMPONENT] : []),
   ].filter((c) => {
     const rec = manifest.processes[c];
     return !rec || !isAlive(rec.pid);
@@ -406,8 +434,25 @@ export const labObjects = (t: LabTopology): Resource[] => [
   },
 ];
 
-const seed = async (store: Datastore, t: LabTopology): Promise<Result<void, string>> => {
-  for (const obj of labObjects(t)) {
+const seed = (store: Datastore, t: LabTopology): Promise<Result<void, string>> =>
+  createOrUpdate(store, labObjects(t));
+
+/** Resources a user could have applied: validated by the API's rules first, then stored. */
+const applyResources = async (store: Datastore, objs: readonly Resource[]): Promise<Result<void, string>> => {
+  const valid: Resource[] = [];
+  for (const obj of objs) {
+    const v = validateResource(obj);
+    if (!v.ok)
+      return err(
+        `${obj.kind} ${obj.metadata.name} is not valid: ${v.error.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+      );
+    valid.push(v.value);
+  }
+  return createOrUpdate(store, valid);
+};
+
+const createOrUpdate = async (store: Datastore, objs: readonly Resource[]): Promise<Result<void, string>> => {
+  for (const obj of objs) {
     const created = await store.create(obj);
     if (created.ok) continue;
     if (created.error.code !== "AlreadyExists")

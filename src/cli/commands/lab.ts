@@ -16,6 +16,7 @@ import {
   readManifest,
   resolveLabName,
   resolveStateDir,
+  routingOf,
   type LabManifest,
 } from "../../lab/state.js";
 import { clusterView, formatStatus, labHealth } from "../../lab/status.js";
@@ -36,6 +37,7 @@ import { livenessFlag } from "./agent.js";
 import { formatTable } from "../../util/table.js";
 import { registerLabFirewall } from "./lab-firewall.js";
 import { registerLabNode } from "./lab-node.js";
+import { registerLabRouter } from "./lab-router.js";
 
 export interface LabFlags {
   name?: string;
@@ -93,7 +95,16 @@ const parseCount = (flag: string, raw: string, example: string): number => {
 const summary = (t: LabTopology, m: LabManifest, configPath: string): string => {
   const rows: string[][] = [
     ["control", t.netns.ctl, `${t.controlIp}`, `etcd ${t.etcdClientUrl}`],
-    ["router", t.netns.rtr, t.routerIp, "routes 172.30.0.0/24 <-> 198.18.0.0/15, firewall in front of db"],
+    [
+      "router",
+      t.netns.rtr,
+      t.routerIp,
+      `routes 172.30.0.0/24 <-> 198.18.0.0/15, firewall in front of db, ${
+        routingOf(m) === "bgp"
+          ? "egress IPs learned by BGP (BIRD, AS 64513)"
+          : "static egress-IP routes (--no-bgp)"
+      }`,
+    ],
     ...t.nodes.map((n) => [
       n.name,
       n.netns,
@@ -113,7 +124,8 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
   return [
     `lab "${m.name}" is up: ${t.nodes.length} node(s), state in ${m.stateDir}`,
     ...lines,
-    `  components: controller and feeds (control namespace; feeds at ${labFeedsUrl(t)}/feeds), agent-<node> in each node, gateway.<ns>.<pod> per replica`,
+    `  components: controller and feeds (control namespace; feeds at ${labFeedsUrl(t)}/feeds), agent-<node> in each node, gateway.<ns>.<pod> per replica` +
+      (routingOf(m) === "bgp" ? ", bird-router (router namespace)" : ""),
     `  CLI datastore: ${m.etcdEndpoint ?? "-"} (proxy to etcd's unix socket), written to ${configPath}`,
     ``,
     `next:`,
@@ -121,6 +133,9 @@ const summary = (t: LabTopology, m: LabManifest, configPath: string): string => 
     `  egw apply -f examples/quickstart.yaml   # an EgressGateway and pods that use it (docs/gateways.md)`,
     `  egw exec POD -- curl -s http://198.18.10.10/`,
     `  egw lab firewall allow --host db 172.30.0.0/24`,
+    ...(routingOf(m) === "bgp"
+      ? [`  egw lab router routes            # the egress IPs the router learned by BGP`]
+      : []),
     `  egw status · egw logs runtime · egw down${m.name === DEFAULT_LAB_NAME ? "" : ` --name ${m.name}`}`,
     ``,
   ].join("\n");
@@ -168,8 +183,19 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
       "state directory (default $EGW_STATE_DIR/<name> or /var/lib/egw/labs/<name>)",
     )
     .option("--liveness <mode>", "how the agents judge gateway replicas: bfd or poll (see egw agent)", "bfd")
+    .option(
+      "--no-bgp",
+      "static router routes to the egress IPs instead of BIRD on the router learning them by BGP from the nodes",
+    )
     .action(
-      async (opts: { nodes: string; zones: string; name: string; stateDir?: string; liveness: string }) => {
+      async (opts: {
+        nodes: string;
+        zones: string;
+        name: string;
+        stateDir?: string;
+        liveness: string;
+        bgp: boolean;
+      }) => {
         const nodes = parseCount("--nodes", opts.nodes, "3");
         const zones = parseCount("--zones", opts.zones, "2");
         const liveness = livenessFlag(opts.liveness);
@@ -182,6 +208,7 @@ const registerUpDown = (program: Command, ctx: CliContext): void => {
           stateDir,
           env: ctx.io.env,
           liveness,
+          routing: opts.bgp ? "bgp" : "static",
           progress: (line) => ctx.io.stderr(`egw up: ${line}\n`),
         });
         if (!r.ok) throw new CliError(r.error);
@@ -298,6 +325,7 @@ export const untilSignal = (): Promise<void> =>
 const registerLabGroup = (program: Command, ctx: CliContext): void => {
   const lab = program.command("lab").description("lab utilities: the upstream firewall, the list of labs");
   registerLabNode(lab, ctx);
+  registerLabRouter(lab, ctx);
 
   lab
     .command("list")
@@ -305,7 +333,11 @@ const registerLabGroup = (program: Command, ctx: CliContext): void => {
     .action(() => {
       const labs = listLabs(ctx.io.env);
       if (labs.length === 0) return ctx.io.stdout("no labs running\n");
-      for (const l of labs) ctx.io.stdout(`${l.name}\t${l.etcdEndpoint ?? "-"}\t${l.stateDir}\n`);
+      for (const l of labs) {
+        const m = readManifest(l.stateDir);
+        const routing = m ? routingOf(m) : "-";
+        ctx.io.stdout(`${l.name}\t${routing}\t${l.etcdEndpoint ?? "-"}\t${l.stateDir}\n`);
+      }
     });
 
   registerLabGateway(lab, ctx);
