@@ -89,7 +89,6 @@ const setup = async () => {
   const store = createMemoryDatastore();
   const clock = new FakeClock();
   await must(store, node("node-1", "172.30.0.11"));
-  await must(store, ipPool("egress", "10.10.0.0/24", ["EgressGateway"]));
   await must(store, {
     apiVersion: "egw.dev/v1",
     kind: "BGPConfiguration",
@@ -105,6 +104,7 @@ const setup = async () => {
   const index = new ClusterIndex();
   index.upsertNode(node("node-1", "172.30.0.11") as never);
   index.upsertPod(replica(true));
+  index.upsertIPPool(ipPool("egress", "10.10.0.0/24", ["EgressGateway"]) as never);
   const bird = new FakeBird();
   const metrics = registerBgpMetrics(new Metrics());
   const speaker = new BgpSpeaker({

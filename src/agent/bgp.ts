@@ -1,7 +1,7 @@
 // The agent's BGP speaker: keeps the node's BIRD (a process of its own, so an agent restart does
 // not drop sessions) running the config that announces this node's egress IPs. It mirrors the
-// BGP resources (BGPConfiguration, BGPPeer, Secrets in egw-system, IPPools), decides with
-// bgp-announce.ts from them and the pods in the agent's ClusterIndex, renders
+// BGP resources (BGPConfiguration, BGPPeer, Secrets in egw-system), decides with bgp-announce.ts
+// from them and the pods and pools in the agent's ClusterIndex (already watched), renders
 // (routing/bird-config.ts) and applies (routing/bird-control.ts: check → swap → configure, the
 // last good file kept on any failure). Passes are coalesced and run beside the dataplane loop,
 // never inside it; a periodic pass retries a failed apply and reads BIRD's state into Node
@@ -9,7 +9,6 @@
 import type { Resource } from "../api/meta.js";
 import type { NodeBgpStatus, Secret } from "../api/schemas/core.js";
 import type { BGPConfiguration, BGPPeer } from "../api/schemas/routing.js";
-import type { IPPoolInput } from "../calc/inputs.js";
 import type { ClusterIndex } from "../calc/snapshot.js";
 import { periodic, retryUntilOk, Sleeper, type Clock, type Periodic } from "../daemon/clock.js";
 import { Coalescer } from "../daemon/coalescer.js";
@@ -73,7 +72,6 @@ export class BgpSpeaker {
   private readonly configurations = new Map<string, BGPConfiguration>();
   private readonly peers = new Map<string, BGPPeer>();
   private readonly secrets = new Map<string, Secret>();
-  private readonly pools = new Map<string, IPPoolInput>();
   private synced = false;
   private tick: Periodic | undefined;
   private stopped = false;
@@ -102,12 +100,7 @@ export class BgpSpeaker {
       });
     this.mirror = new ResourceMirror(
       o.store,
-      [
-        { kind: "BGPConfiguration" },
-        { kind: "BGPPeer" },
-        { kind: "Secret", namespace: SECRET_NAMESPACE },
-        { kind: "IPPool" },
-      ],
+      [{ kind: "BGPConfiguration" }, { kind: "BGPPeer" }, { kind: "Secret", namespace: SECRET_NAMESPACE }],
       {
         upsert: (kind, obj) => this.record(kind, obj, true),
         remove: (kind, obj) => this.record(kind, obj, false),
@@ -151,7 +144,7 @@ export class BgpSpeaker {
     await this.publisher?.stop();
   }
 
-  /** Keeps the mirrored BGP resources and pools. */
+  /** Keeps the mirrored BGP resources. */
   private record(kind: string, obj: Resource, present: boolean): void {
     const name = obj.metadata.name;
     switch (kind) {
@@ -167,10 +160,6 @@ export class BgpSpeaker {
         if (present) this.secrets.set(name, obj as unknown as Secret);
         else this.secrets.delete(name);
         return;
-      case "IPPool":
-        if (present) this.pools.set(name, obj as unknown as IPPoolInput);
-        else this.pools.delete(name);
-        return;
     }
   }
 
@@ -182,7 +171,7 @@ export class BgpSpeaker {
         configurations: [...this.configurations.values()],
         peers: [...this.peers.values()],
         secrets: [...this.secrets.values()],
-        pools: [...this.pools.values()],
+        pools: ix.allIPPools(),
       },
       { node: ix.node(this.o.node), nodeIP: ix.nodeIP(this.o.node), pods: ix.podsOnNode(this.o.node) },
     );

@@ -173,6 +173,11 @@ export class ClusterIndex {
     this.invalidateDerived();
   }
 
+  /** Every IPPool, in no particular order. */
+  allIPPools(): IPPoolInput[] {
+    return [...this.ipPools.values()];
+  }
+
   upsertTier(tier: TierInput): void {
     this.tiers.set(tier.metadata.name, tier);
   }
